@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The load balancer's maps. All are pinned by name (LIBBPF_PIN_BY_NAME) under
+ * the directory lbd passes as pin_root_path, /sys/fs/bpf/xlb/<ifname>/, so
+ * they outlive lbd and a restarted lbd adopts them. Layouts: include/xlb/abi.h.
+ */
+#ifndef XLB_BPF_MAPS_H
+#define XLB_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "xlb/abi.h"
+
+/* (VIP address, port, protocol) -> VIP metadata. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__type(key, struct xlb_vip_key);
+	__type(value, struct xlb_vip_meta);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_vips SEC(".maps");
+
+/* VIP address -> number of VIPs on it (only consulted on a xlb_vips miss). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__type(key, struct xlb_vip_addr_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_vip_addrs SEC(".maps");
+
+/* Template of one VIP's Maglev ring: slot -> backend_id. BPF_F_INNER_MAP lets
+ * each VIP's ring have its own size (its own M). lbd creates one array per
+ * VIP with the same key/value sizes and flags, and max_entries = M. */
+struct xlb_ring {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+/* vip_id -> that VIP's ring. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct xlb_ring); /* must be last: a flexible array */
+} xlb_rings SEC(".maps");
+
+/* backend_id -> backend. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct xlb_backend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_backends SEC(".maps");
+
+/* Client 5-tuple -> flow. A shared (not per-CPU) LRU: a flow's packets may
+ * arrive on any CPU and must all see the same backend. lbd sets max_entries
+ * before load (--flow-table-size). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_DEFAULT_FLOWS);
+	__type(key, struct xlb_flow_key);
+	__type(value, struct xlb_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_flows SEC(".maps");
+
+/* Single entry: struct xlb_config. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_config SEC(".maps");
+
+/* enum xlb_stat -> per-CPU counter. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_STAT_MAX);
+	__type(key, __u32);
+	__type(value, struct xlb_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_gstats SEC(".maps");
+
+/* vip_id -> per-CPU counter of packets forwarded for that VIP. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__type(key, __u32);
+	__type(value, struct xlb_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_vstats SEC(".maps");
+
+/* backend_id -> per-CPU counter of packets forwarded to that backend. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct xlb_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_bstats SEC(".maps");
+
+/* ifindex -> ifindex: egress devices for XDP_REDIRECT (when the next hop is
+ * not on the ingress interface). lbd inserts every interface of its netns. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_tx_ports SEC(".maps");
+
+#endif /* XLB_BPF_MAPS_H */

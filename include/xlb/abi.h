@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * xlb ABI: every map key, map value, flag and limit shared by the XDP
+ * programs (bpf/) and the control plane (ctl/). This is the only place these
+ * layouts are defined; both sides include this header, so they cannot drift.
+ *
+ * Rules for this file:
+ *  - fixed-width kernel types only (__u8.. __u64, __be16, __be32);
+ *  - every struct is padded explicitly and its size is asserted below, so a
+ *    key never contains compiler-inserted padding with garbage in it;
+ *  - addresses and ports are kept in network byte order, as on the wire.
+ */
+#ifndef XLB_ABI_H
+#define XLB_ABI_H
+
+#include <linux/types.h>
+
+/* ---- limits ------------------------------------------------------------ */
+
+#define XLB_MAX_VIPS          1024u    /* vip_id is in [0, XLB_MAX_VIPS) */
+#define XLB_MAX_BACKENDS      65536u   /* backend_id is in [0, XLB_MAX_BACKENDS) */
+#define XLB_DEFAULT_RING_SIZE 65537u   /* Maglev table size M (prime) */
+#define XLB_MAX_RING_SIZE     1048573u /* largest prime below 2^20 */
+#define XLB_DEFAULT_FLOWS     1048576u /* flow table entries (lbd --flow-table-size) */
+#define XLB_MAX_DECAP_ADDRS   64u
+
+/* The same constants as AF_INET/AF_INET6 would be, without pulling socket
+ * headers into BPF code. */
+#define XLB_AF_INET  4
+#define XLB_AF_INET6 6
+
+/* ---- addresses --------------------------------------------------------- */
+
+/* An IPv4 or IPv6 address in network byte order. An IPv4 address lives in
+ * v4 (== v6[0]) and the remaining 12 bytes are zero, so one key layout serves
+ * both families and two equal addresses always compare equal bytewise. */
+struct xlb_addr {
+	union {
+		__be32 v4;
+		__be32 v6[4];
+	};
+};
+
+/* ---- VIPs -------------------------------------------------------------- */
+
+enum xlb_mode {
+	XLB_MODE_IPIP = 0, /* IP-in-IP / IP6-in-IP6 / IP4-in-IP6 DSR */
+	XLB_MODE_NAT = 1,
+	XLB_MODE_FULLNAT = 2,
+	XLB_MODE_L2DSR = 3,
+};
+
+enum xlb_sched {
+	XLB_SCHED_MAGLEV = 0,
+	XLB_SCHED_LEAST_CONN = 1,
+	XLB_SCHED_RR = 2,
+	XLB_SCHED_WRR = 3,
+	XLB_SCHED_RANDOM = 4,
+	XLB_SCHED_SRC_HASH = 5,
+};
+
+/* Key of the xlb_vips hash map: what a client packet is addressed to. */
+struct xlb_vip_key {
+	struct xlb_addr addr;
+	__be16 port;
+	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family; /* XLB_AF_INET or XLB_AF_INET6 */
+};
+
+/* Value of xlb_vips. */
+struct xlb_vip_meta {
+	__u32 vip_id;    /* index into xlb_rings and xlb_vstats */
+	__u32 ring_size; /* Maglev M; the ring in xlb_rings[vip_id] has M slots */
+	__u8 mode;       /* enum xlb_mode */
+	__u8 sched;      /* enum xlb_sched */
+	__u16 flags;     /* XLB_VIP_F_* */
+	__u32 reserved;
+};
+
+/* Key of xlb_vip_addrs: an address that carries at least one VIP. Lets the
+ * program tell "VIP address, unserved port/protocol" from plain non-VIP
+ * traffic, for the counters. The value is the number of VIPs on it. */
+struct xlb_vip_addr_key {
+	struct xlb_addr addr;
+	__u8 family;
+	__u8 pad[3];
+};
+
+/* ---- backends ---------------------------------------------------------- */
+
+#define XLB_BACKEND_F_USED     (1u << 0) /* the slot holds a backend */
+#define XLB_BACKEND_F_IN_RING  (1u << 1) /* takes new flows (not draining) */
+
+/* Value of the xlb_backends array, indexed by backend_id. A backend id is
+ * bound to one identity (vip_id, family, addr, port) for as long as the
+ * control plane knows that identity or any flow still refers to it, so flow
+ * entries keep resolving while a removed backend drains. */
+struct xlb_backend {
+	struct xlb_addr addr;
+	__u32 vip_id;
+	__u32 weight;
+	__be16 port;  /* 0: same port as the VIP */
+	__u8 family;
+	__u8 flags;   /* XLB_BACKEND_F_* */
+	__u32 reserved;
+};
+
+/* Ring slots (the inner arrays of xlb_rings) hold a backend_id. */
+#define XLB_RING_EMPTY 0xffffffffu
+
+/* ---- flows ------------------------------------------------------------- */
+
+/* Key of the xlb_flows LRU hash: the client's 5-tuple as seen on ingress. */
+struct xlb_flow_key {
+	struct xlb_addr src;
+	struct xlb_addr dst;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+
+enum xlb_flow_state {
+	XLB_FLOW_UDP = 0,
+	XLB_FLOW_TCP_SYN = 1,         /* SYN seen, handshake not completed */
+	XLB_FLOW_TCP_ESTABLISHED = 2, /* a client packet after the SYN */
+	XLB_FLOW_TCP_CLOSING = 3,     /* client sent FIN */
+	XLB_FLOW_TCP_RESET = 4,       /* client sent RST */
+};
+
+/* Value of xlb_flows. */
+struct xlb_flow {
+	__u64 last_seen_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 backend_id;
+	__u8 state;         /* enum xlb_flow_state */
+	__u8 flags;
+	__u16 reserved;
+};
+
+/* ---- load-balancer configuration -------------------------------------- */
+
+/* Single entry of the xlb_config array. Written by lbd, read per packet. */
+struct xlb_config {
+	/* Outer source address of encapsulated packets. With a prefix length
+	 * shorter than the address, the host bits are taken from the flow hash
+	 * so the backend's RSS spreads flows across its queues. */
+	struct xlb_addr encap_src_v4;
+	struct xlb_addr encap_src_v6;
+	__u8 encap_src_v4_plen; /* 32: one fixed source */
+	__u8 encap_src_v6_plen; /* 128: one fixed source */
+	__u16 reserved;
+	__u32 hash_seed;        /* flow hash seed; equal on every LB of a pool */
+};
+
+/* ---- statistics -------------------------------------------------------- */
+
+/* Per-CPU counter: xlb_gstats[reason], xlb_vstats[vip_id], xlb_bstats[backend_id]. */
+struct xlb_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Indices of xlb_gstats. Keep xlb_stat_names (ctl/core/stats_names.cc) in
+ * the same order. */
+enum xlb_stat {
+	XLB_STAT_RX = 0,              /* every packet the program saw */
+	XLB_STAT_PASS_NOT_IP,         /* ARP, LLDP, ... */
+	XLB_STAT_PASS_NOT_VIP,        /* IP traffic to no VIP address */
+	XLB_STAT_PASS_VIP_UNSERVED,   /* VIP address, port/protocol not served */
+	XLB_STAT_PASS_FRAGMENT,       /* IPv4 fragment / IPv6 fragment header */
+	XLB_STAT_PASS_ICMP,           /* ICMP/ICMPv6 not tied to a flow */
+	XLB_STAT_PASS_MALFORMED,      /* truncated or inconsistent headers */
+	XLB_STAT_PASS_OTHER_L4,       /* neither TCP nor UDP */
+	XLB_STAT_NEW_FLOW,            /* flow entry created */
+	XLB_STAT_FLOW_HIT,            /* packet matched an existing flow */
+	XLB_STAT_FLOW_RESCHEDULED,    /* TCP non-SYN without entry: ring used */
+	XLB_STAT_FLOW_STALE_BACKEND,  /* entry pointed at a vanished backend */
+	XLB_STAT_DROP_NO_BACKEND,     /* VIP has no backend in its ring */
+	XLB_STAT_DROP_MTU,            /* encapsulated packet exceeds egress MTU */
+	XLB_STAT_DROP_NO_ROUTE,       /* fib lookup found no route to backend */
+	XLB_STAT_DROP_NO_NEIGH,       /* next hop's MAC not resolved yet */
+	XLB_STAT_DROP_NO_SOURCE,      /* no encapsulation source of the family */
+	XLB_STAT_DROP_INTERNAL,       /* adjust_head or a map failed */
+	XLB_STAT_TX,                  /* sent with XDP_TX */
+	XLB_STAT_REDIRECT,            /* sent with a devmap redirect */
+	XLB_STAT_MAX,
+};
+
+/* ---- backend-side decapsulation --------------------------------------- */
+
+/* Key of xlb_decap_addrs: outer destination addresses the decap program
+ * accepts (the backend host's own addresses). */
+struct xlb_decap_addr_key {
+	struct xlb_addr addr;
+	__u8 family;
+	__u8 pad[3];
+};
+
+enum xlb_decap_stat {
+	XLB_DECAP_STAT_RX = 0,
+	XLB_DECAP_STAT_DECAPPED,  /* outer header stripped, inner passed up */
+	XLB_DECAP_STAT_PASS,      /* not IP-in-IP for us: passed untouched */
+	XLB_DECAP_STAT_MALFORMED, /* IP-in-IP for us but truncated: dropped */
+	XLB_DECAP_STAT_MAX,
+};
+
+/* ---- layout checks ----------------------------------------------------- */
+
+#ifdef __cplusplus
+#define XLB_STATIC_ASSERT static_assert
+#else
+#define XLB_STATIC_ASSERT _Static_assert
+#endif
+XLB_STATIC_ASSERT(sizeof(struct xlb_addr) == 16, "xlb_addr");
+XLB_STATIC_ASSERT(sizeof(struct xlb_vip_key) == 20, "xlb_vip_key");
+XLB_STATIC_ASSERT(sizeof(struct xlb_vip_meta) == 16, "xlb_vip_meta");
+XLB_STATIC_ASSERT(sizeof(struct xlb_vip_addr_key) == 20, "xlb_vip_addr_key");
+XLB_STATIC_ASSERT(sizeof(struct xlb_backend) == 32, "xlb_backend");
+XLB_STATIC_ASSERT(sizeof(struct xlb_flow_key) == 40, "xlb_flow_key");
+XLB_STATIC_ASSERT(sizeof(struct xlb_flow) == 16, "xlb_flow");
+XLB_STATIC_ASSERT(sizeof(struct xlb_config) == 40, "xlb_config");
+XLB_STATIC_ASSERT(sizeof(struct xlb_counter) == 16, "xlb_counter");
+XLB_STATIC_ASSERT(sizeof(struct xlb_decap_addr_key) == 20, "xlb_decap_addr_key");
+
+/* Names of the pinned maps under /sys/fs/bpf/xlb/<ifname>/ (libbpf pins by
+ * the map's name; these must equal the names in bpf/lb.bpf.c). */
+#define XLB_MAP_VIPS      "xlb_vips"
+#define XLB_MAP_VIP_ADDRS "xlb_vip_addrs"
+#define XLB_MAP_RINGS     "xlb_rings"
+#define XLB_MAP_BACKENDS  "xlb_backends"
+#define XLB_MAP_FLOWS     "xlb_flows"
+#define XLB_MAP_CONFIG    "xlb_config"
+#define XLB_MAP_GSTATS    "xlb_gstats"
+#define XLB_MAP_VSTATS    "xlb_vstats"
+#define XLB_MAP_BSTATS    "xlb_bstats"
+#define XLB_MAP_TX_PORTS  "xlb_tx_ports"
+#define XLB_PROG_NAME     "xlb_lb"
+#define XLB_DECAP_PROG_NAME "xlb_decap"
+
+#endif /* XLB_ABI_H */
