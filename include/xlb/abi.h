@@ -180,6 +180,7 @@ enum xlb_stat {
 	XLB_STAT_DROP_MTU,            /* encapsulated packet exceeds egress MTU */
 	XLB_STAT_DROP_NO_ROUTE,       /* fib lookup found no route to backend */
 	XLB_STAT_DROP_NO_NEIGH,       /* next hop's MAC not resolved yet */
+	XLB_STAT_DROP_FWD_DISABLED,   /* forwarding is off on the ingress device */
 	XLB_STAT_DROP_NO_SOURCE,      /* no encapsulation source of the family */
 	XLB_STAT_DROP_INTERNAL,       /* adjust_head or a map failed */
 	XLB_STAT_TX,                  /* sent with XDP_TX */

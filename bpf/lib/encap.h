@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * IP-in-IP encapsulation towards a backend (DSR): IPv4-in-IPv4 for IPv4
+ * backends, IPv6-in-IPv6 and IPv4-in-IPv6 for IPv6 backends. The inner packet
+ * is left exactly as the client sent it; the backend strips the outer header
+ * and answers the client directly from the VIP.
+ *
+ * Outer header fields (tests/bpf/packet.cc builds the same):
+ *  IPv4: version 4, IHL 5, TOS copied from the inner packet, ID 0, DF set,
+ *        TTL 64, protocol 4 (IPIP), checksum computed.
+ *  IPv6: version 6, traffic class copied from the inner packet, flow label 0,
+ *        next header 4 (IPIP) or 41 (IPv6), hop limit 64.
+ */
+#ifndef XLB_BPF_ENCAP_H
+#define XLB_BPF_ENCAP_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include "maps.h"
+#include "parse.h"
+
+#define XLB_AF_INET_KERNEL  2  /* AF_INET, as bpf_fib_lookup wants it */
+#define XLB_AF_INET6_KERNEL 10 /* AF_INET6 */
+#define XLB_IPPROTO_IPIP 4
+#define XLB_IPPROTO_IPV6 41
+#define XLB_OUTER_TTL 64
+#define XLB_IP_DF 0x4000
+
+static __always_inline __u32 xlb_outer_hdr_len(__u8 backend_family)
+{
+	return backend_family == XLB_AF_INET ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
+}
+
+/*
+ * The outer source address for a flow. With a prefix shorter than the
+ * address, the host bits come from the flow hash so that the backend's RSS,
+ * which hashes the outer header, spreads flows over its queues. For IPv6 only
+ * the last 32 bits vary: that is entropy enough for any RSS.
+ * Returns 0, or -1 when no source of that family is configured.
+ */
+static __always_inline int xlb_encap_source(const struct xlb_config *cfg, __u8 family, __u32 hash,
+					    struct xlb_addr *src)
+{
+	if (family == XLB_AF_INET) {
+		__u32 plen = cfg->encap_src_v4_plen;
+		__u32 host_mask;
+
+		if (!cfg->encap_src_v4.v4)
+			return -1;
+		*src = cfg->encap_src_v4;
+		if (plen && plen < 32) {
+			host_mask = 0xffffffffu >> plen;
+			src->v4 = (src->v4 & ~bpf_htonl(host_mask)) | bpf_htonl(hash & host_mask);
+		}
+		return 0;
+	}
+
+	if (!(cfg->encap_src_v6.v6[0] | cfg->encap_src_v6.v6[1] | cfg->encap_src_v6.v6[2] |
+	      cfg->encap_src_v6.v6[3]))
+		return -1;
+	*src = cfg->encap_src_v6;
+	if (cfg->encap_src_v6_plen && cfg->encap_src_v6_plen < 128) {
+		__u32 plen_low = cfg->encap_src_v6_plen > 96 ? cfg->encap_src_v6_plen - 96 : 0;
+		__u32 host_mask = plen_low ? 0xffffffffu >> plen_low : 0xffffffffu;
+
+		src->v6[3] = (src->v6[3] & ~bpf_htonl(host_mask)) | bpf_htonl(hash & host_mask);
+	}
+	return 0;
+}
+
+/*
+ * Route lookup for the outer packet: fills fib with the egress ifindex and
+ * MACs. outer_len is the outer IP total length, so the kernel checks it
+ * against the egress MTU. Returns 0 or the enum xlb_stat reason to drop.
+ */
+static __always_inline int xlb_fib_next_hop(struct xdp_md *ctx, __u8 family, const struct xlb_addr *src,
+					    const struct xlb_addr *dst, __u8 tos, __u32 outer_len,
+					    struct bpf_fib_lookup *fib)
+{
+	long rc;
+
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->ifindex = ctx->ingress_ifindex;
+	fib->tot_len = outer_len;
+	if (family == XLB_AF_INET) {
+		fib->family = XLB_AF_INET_KERNEL;
+		fib->l4_protocol = XLB_IPPROTO_IPIP;
+		fib->tos = tos;
+		fib->ipv4_src = src->v4;
+		fib->ipv4_dst = dst->v4;
+	} else {
+		fib->family = XLB_AF_INET6_KERNEL;
+		fib->l4_protocol = XLB_IPPROTO_IPV6;
+		__builtin_memcpy(fib->ipv6_src, src->v6, sizeof(fib->ipv6_src));
+		__builtin_memcpy(fib->ipv6_dst, dst->v6, sizeof(fib->ipv6_dst));
+	}
+
+	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+		return 0;
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		return XLB_STAT_DROP_NO_NEIGH;
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		return XLB_STAT_DROP_MTU;
+	case BPF_FIB_LKUP_RET_FWD_DISABLED:
+		return XLB_STAT_DROP_FWD_DISABLED;
+	default:
+		return XLB_STAT_DROP_NO_ROUTE;
+	}
+}
+
+/* RFC 1071 checksum of a 20-byte IPv4 header (checksum field zero). */
+static __always_inline __u16 xlb_ipv4_csum(const struct iphdr *iph)
+{
+	const __u16 *w = (const __u16 *)iph;
+	__u32 sum = 0;
+
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(*iph) / 2); i++)
+		sum += w[i];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/* Moves the L2 header (Ethernet, and the VLAN tag if any) to the new start
+ * of the frame after bpf_xdp_adjust_head grew it by outer_len bytes, and sets
+ * the innermost ethertype to the outer header's family. */
+static __always_inline int xlb_encap_l2(void *data, void *end, __u32 l2_len, __u32 outer_len,
+					__be16 outer_proto)
+{
+	if (l2_len == sizeof(struct ethhdr)) {
+		struct ethhdr *eth = data;
+
+		if (data + outer_len + sizeof(*eth) > end)
+			return -1;
+		__builtin_memmove(eth, data + outer_len, sizeof(*eth));
+		eth->h_proto = outer_proto;
+		return 0;
+	}
+
+	if (data + outer_len + sizeof(struct ethhdr) + sizeof(struct xlb_vlan_hdr) > end)
+		return -1;
+	__builtin_memmove(data, data + outer_len, sizeof(struct ethhdr) + sizeof(struct xlb_vlan_hdr));
+	((struct xlb_vlan_hdr *)(data + sizeof(struct ethhdr)))->encap_proto = outer_proto;
+	return 0;
+}
+
+static __always_inline void xlb_set_macs(void *data, const struct bpf_fib_lookup *fib)
+{
+	struct ethhdr *eth = data;
+
+	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
+}
+
+/*
+ * Prepends the outer IP header for backend be, with source src, and the MACs
+ * of the next hop. Returns 0, or -1 if the packet could not be grown (the
+ * caller drops it: the frame may have been modified).
+ */
+static __always_inline int xlb_encap_ipip(struct xdp_md *ctx, const struct xlb_pkt *pkt,
+					  const struct xlb_backend *be, const struct xlb_addr *src,
+					  const struct bpf_fib_lookup *fib)
+{
+	__u32 outer_len = xlb_outer_hdr_len(be->family);
+	__u32 l2_len = pkt->l2_len;
+	void *data, *end, *l3;
+
+	if (bpf_xdp_adjust_head(ctx, -(int)outer_len))
+		return -1;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+
+	if (be->family == XLB_AF_INET) {
+		struct iphdr *iph;
+
+		if (xlb_encap_l2(data, end, l2_len, outer_len, bpf_htons(ETH_P_IP)))
+			return -1;
+		l3 = data + (l2_len == sizeof(struct ethhdr) ? sizeof(struct ethhdr) :
+			     sizeof(struct ethhdr) + sizeof(struct xlb_vlan_hdr));
+		iph = l3;
+		if ((void *)(iph + 1) > end)
+			return -1;
+		iph->version = 4;
+		iph->ihl = sizeof(*iph) / 4;
+		iph->tos = pkt->tos;
+		iph->tot_len = bpf_htons(pkt->l3_len + sizeof(*iph));
+		iph->id = 0;
+		iph->frag_off = bpf_htons(XLB_IP_DF);
+		iph->ttl = XLB_OUTER_TTL;
+		iph->protocol = XLB_IPPROTO_IPIP;
+		iph->check = 0;
+		iph->saddr = src->v4;
+		iph->daddr = be->addr.v4;
+		iph->check = xlb_ipv4_csum(iph);
+	} else {
+		struct ipv6hdr *ip6h;
+
+		if (xlb_encap_l2(data, end, l2_len, outer_len, bpf_htons(ETH_P_IPV6)))
+			return -1;
+		l3 = data + (l2_len == sizeof(struct ethhdr) ? sizeof(struct ethhdr) :
+			     sizeof(struct ethhdr) + sizeof(struct xlb_vlan_hdr));
+		ip6h = l3;
+		if ((void *)(ip6h + 1) > end)
+			return -1;
+		ip6h->version = 6;
+		ip6h->priority = pkt->tos >> 4;
+		ip6h->flow_lbl[0] = (pkt->tos & 0xf) << 4;
+		ip6h->flow_lbl[1] = 0;
+		ip6h->flow_lbl[2] = 0;
+		ip6h->payload_len = bpf_htons(pkt->l3_len);
+		ip6h->nexthdr = pkt->key.family == XLB_AF_INET ? XLB_IPPROTO_IPIP : XLB_IPPROTO_IPV6;
+		ip6h->hop_limit = XLB_OUTER_TTL;
+		__builtin_memcpy(&ip6h->saddr, src->v6, sizeof(ip6h->saddr));
+		__builtin_memcpy(&ip6h->daddr, be->addr.v6, sizeof(ip6h->daddr));
+	}
+
+	if (data + sizeof(struct ethhdr) > end)
+		return -1;
+	xlb_set_macs(data, fib);
+	return 0;
+}
+
+#endif /* XLB_BPF_ENCAP_H */

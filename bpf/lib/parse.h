@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Header parsing: Ethernet (with at most one 802.1Q/802.1ad tag), IPv4 (options
+ * skipped by IHL), IPv6 (no extension headers), TCP and UDP. The result is the
+ * flow key plus the offsets the forwarding code needs. Parsing never writes to
+ * the packet, so anything we decline to handle passes to the kernel untouched.
+ */
+#ifndef XLB_BPF_PARSE_H
+#define XLB_BPF_PARSE_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include "xlb/abi.h"
+
+#define XLB_ETH_P_8021Q  0x8100
+#define XLB_ETH_P_8021AD 0x88A8
+#define XLB_IP_MF        0x2000
+#define XLB_IP_OFFSET    0x1FFF
+#define XLB_IPPROTO_ICMPV6 58
+#define XLB_IPV6_FRAGMENT 44
+
+/* TCP flag bits of the 13th byte of the TCP header. */
+#define XLB_TCP_FIN 0x01
+#define XLB_TCP_SYN 0x02
+#define XLB_TCP_RST 0x04
+#define XLB_TCP_ACK 0x10
+
+struct xlb_vlan_hdr {
+	__be16 tci;
+	__be16 encap_proto;
+};
+
+struct xlb_pkt {
+	struct xlb_flow_key key; /* the client's 5-tuple, zero padded */
+	__u32 l2_len;            /* 14, or 18 with a VLAN tag */
+	__u32 l3_len;            /* length of the IP packet per its own header */
+	__u8 tcp_flags;
+	__u8 tos;                /* IPv4 TOS / IPv6 traffic class, copied outward */
+};
+
+/* Verdicts of xlb_parse besides "parsed": which pass counter to bump. */
+enum xlb_parse_result {
+	XLB_PARSED = 0,
+	XLB_PARSE_NOT_IP = XLB_STAT_PASS_NOT_IP,
+	XLB_PARSE_FRAGMENT = XLB_STAT_PASS_FRAGMENT,
+	XLB_PARSE_ICMP = XLB_STAT_PASS_ICMP,
+	XLB_PARSE_MALFORMED = XLB_STAT_PASS_MALFORMED,
+	XLB_PARSE_OTHER_L4 = XLB_STAT_PASS_OTHER_L4,
+};
+
+/* Reads ports and flags from an L4 header at l4. */
+static __always_inline int xlb_parse_l4(void *l4, void *end, __u8 proto, struct xlb_pkt *pkt)
+{
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > end)
+			return XLB_PARSE_MALFORMED;
+		pkt->key.sport = th->source;
+		pkt->key.dport = th->dest;
+		pkt->tcp_flags = ((__u8 *)th)[13];
+		return XLB_PARSED;
+	}
+	if (proto == IPPROTO_UDP) {
+		struct udphdr *uh = l4;
+
+		if ((void *)(uh + 1) > end)
+			return XLB_PARSE_MALFORMED;
+		pkt->key.sport = uh->source;
+		pkt->key.dport = uh->dest;
+		return XLB_PARSED;
+	}
+	return XLB_PARSE_OTHER_L4;
+}
+
+static __always_inline int xlb_parse_ipv4(void *l3, void *end, struct xlb_pkt *pkt)
+{
+	struct iphdr *iph = l3;
+	__u32 ihl_bytes;
+
+	if ((void *)(iph + 1) > end)
+		return XLB_PARSE_MALFORMED;
+	ihl_bytes = (__u32)iph->ihl * 4;
+	if (iph->version != 4 || ihl_bytes < sizeof(*iph))
+		return XLB_PARSE_MALFORMED;
+	pkt->l3_len = bpf_ntohs(iph->tot_len);
+	if (pkt->l3_len < ihl_bytes || l3 + pkt->l3_len > end)
+		return XLB_PARSE_MALFORMED;
+	/* Only the first fragment has ports, and the rest could not follow it
+	 * to the same backend: fragments go to the kernel (documented). */
+	if (iph->frag_off & bpf_htons(XLB_IP_MF | XLB_IP_OFFSET))
+		return XLB_PARSE_FRAGMENT;
+	if (iph->protocol == IPPROTO_ICMP)
+		return XLB_PARSE_ICMP;
+
+	pkt->key.family = XLB_AF_INET;
+	pkt->key.proto = iph->protocol;
+	pkt->key.src.v4 = iph->saddr;
+	pkt->key.dst.v4 = iph->daddr;
+	pkt->tos = iph->tos;
+	return xlb_parse_l4(l3 + ihl_bytes, end, iph->protocol, pkt);
+}
+
+static __always_inline int xlb_parse_ipv6(void *l3, void *end, struct xlb_pkt *pkt)
+{
+	struct ipv6hdr *ip6h = l3;
+
+	if ((void *)(ip6h + 1) > end)
+		return XLB_PARSE_MALFORMED;
+	if (ip6h->version != 6)
+		return XLB_PARSE_MALFORMED;
+	pkt->l3_len = sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len);
+	if (l3 + pkt->l3_len > end)
+		return XLB_PARSE_MALFORMED;
+	if (ip6h->nexthdr == XLB_IPV6_FRAGMENT)
+		return XLB_PARSE_FRAGMENT;
+	if (ip6h->nexthdr == XLB_IPPROTO_ICMPV6)
+		return XLB_PARSE_ICMP;
+
+	pkt->key.family = XLB_AF_INET6;
+	pkt->key.proto = ip6h->nexthdr;
+	__builtin_memcpy(&pkt->key.src, &ip6h->saddr, sizeof(pkt->key.src));
+	__builtin_memcpy(&pkt->key.dst, &ip6h->daddr, sizeof(pkt->key.dst));
+	pkt->tos = (ip6h->priority << 4) | (ip6h->flow_lbl[0] >> 4);
+	return xlb_parse_l4(ip6h + 1, end, ip6h->nexthdr, pkt);
+}
+
+/* Fills pkt (which the caller zeroed) or says why the packet is not ours. */
+static __always_inline int xlb_parse(void *data, void *end, struct xlb_pkt *pkt)
+{
+	struct ethhdr *eth = data;
+	__be16 proto;
+
+	if ((void *)(eth + 1) > end)
+		return XLB_PARSE_MALFORMED;
+	proto = eth->h_proto;
+	pkt->l2_len = sizeof(*eth);
+	if (proto == bpf_htons(XLB_ETH_P_8021Q) || proto == bpf_htons(XLB_ETH_P_8021AD)) {
+		struct xlb_vlan_hdr *vh = (void *)(eth + 1);
+
+		if ((void *)(vh + 1) > end)
+			return XLB_PARSE_MALFORMED;
+		proto = vh->encap_proto;
+		pkt->l2_len += sizeof(*vh);
+	}
+	if (proto == bpf_htons(ETH_P_IP))
+		return xlb_parse_ipv4(data + pkt->l2_len, end, pkt);
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return xlb_parse_ipv6(data + pkt->l2_len, end, pkt);
+	return XLB_PARSE_NOT_IP;
+}
+
+#endif /* XLB_BPF_PARSE_H */
