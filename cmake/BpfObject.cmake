@@ -18,12 +18,12 @@ set(XLB_MULTIARCH_INC /usr/include/${XLB_UNAME_M}-linux-gnu)
 function(xlb_bpf_object name source)
   set(obj ${CMAKE_CURRENT_BINARY_DIR}/${name}.bpf.o)
   set(skel ${CMAKE_CURRENT_BINARY_DIR}/skel/${name}.skel.h)
-  file(GLOB_RECURSE bpf_headers ${CMAKE_SOURCE_DIR}/bpf/lib/*.h ${CMAKE_SOURCE_DIR}/include/xlb/*.h)
+  file(GLOB_RECURSE bpf_headers ${XLB_ROOT}/bpf/lib/*.h ${XLB_ROOT}/include/xlb/*.h)
   add_custom_command(
     OUTPUT ${obj}
     COMMAND ${CLANG_EXE} -g -O2 -target bpf -D__TARGET_ARCH_${XLB_BPF_ARCH}
             -Wall -Werror
-            -I${CMAKE_SOURCE_DIR}/include -I${CMAKE_SOURCE_DIR}/bpf
+            -I${XLB_ROOT}/include -I${XLB_ROOT}/bpf
             -idirafter ${XLB_MULTIARCH_INC}
             -c ${CMAKE_CURRENT_SOURCE_DIR}/${source} -o ${obj}
     DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${source} ${bpf_headers}

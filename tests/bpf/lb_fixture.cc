@@ -1,0 +1,176 @@
+#include "lb_fixture.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <netinet/in.h>
+
+#include <cstring>
+
+namespace xlb::test {
+
+xlb_addr abi_addr(const std::string& text) {
+  xlb_addr a{};
+  if (inet_pton(AF_INET, text.c_str(), &a.v4) == 1) return a;
+  if (inet_pton(AF_INET6, text.c_str(), a.v6) == 1) return a;
+  ADD_FAILURE() << "bad address in test: " << text;
+  return a;
+}
+
+static uint8_t family_of(const std::string& text) {
+  return text.find(':') == std::string::npos ? XLB_AF_INET : XLB_AF_INET6;
+}
+
+xlb_flow_key flow_key(const std::string& src, uint16_t sport, const std::string& dst, uint16_t dport,
+                      uint8_t proto) {
+  xlb_flow_key k;
+  std::memset(&k, 0, sizeof(k));
+  k.src = abi_addr(src);
+  k.dst = abi_addr(dst);
+  k.sport = htons(sport);
+  k.dport = htons(dport);
+  k.proto = proto;
+  k.family = family_of(src);
+  return k;
+}
+
+void LbFixture::SetUp() {
+  XLB_REQUIRE_BPF();
+  ns_ = new TestNetns();
+  ASSERT_TRUE(ns_->ok()) << ns_->why();
+  std::string why;
+  ifindex_ = setup_fib_fixture(&why);
+  ASSERT_GT(ifindex_, 0) << why;
+
+  skel_ = lb_bpf__open();
+  ASSERT_NE(skel_, nullptr);
+  // Tests never pin: each test gets private maps that die with it.
+  bpf_map* map;
+  bpf_object__for_each_map(map, skel_->obj) bpf_map__set_pin_path(map, nullptr);
+  bpf_map__set_max_entries(skel_->maps.xlb_flows, 4096);
+  ASSERT_EQ(lb_bpf__load(skel_), 0);
+  set_config("198.18.0.1", 32, "fd00:18::1", 128);
+}
+
+void LbFixture::TearDown() {
+  for (int fd : ring_fds_) close(fd);
+  ring_fds_.clear();
+  if (skel_) lb_bpf__destroy(skel_);
+  skel_ = nullptr;
+  delete ns_;
+  ns_ = nullptr;
+}
+
+int LbFixture::prog_fd() const { return bpf_program__fd(skel_->progs.xlb_lb); }
+
+uint32_t LbFixture::add_vip(const std::string& addr, uint16_t port, uint8_t proto, uint32_t ring_size) {
+  // One ring per add_vip call: the id is simply the next ring's index.
+  uint32_t vip_id = ring_fds_.size();
+  xlb_vip_key key;
+  std::memset(&key, 0, sizeof(key));
+  key.addr = abi_addr(addr);
+  key.port = htons(port);
+  key.proto = proto;
+  key.family = family_of(addr);
+
+  xlb_vip_meta meta{};
+  meta.vip_id = vip_id;
+  meta.ring_size = ring_size;
+  meta.mode = XLB_MODE_IPIP;
+  meta.sched = XLB_SCHED_MAGLEV;
+
+  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+  int ring_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "test_ring", 4, 4, ring_size, &opts);
+  EXPECT_GE(ring_fd, 0) << strerror(errno);
+  ring_fds_.push_back(ring_fd);
+  EXPECT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_rings), &vip_id, &ring_fd, BPF_ANY), 0)
+      << strerror(errno);
+  EXPECT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_vips), &key, &meta, BPF_ANY), 0);
+
+  xlb_vip_addr_key akey;
+  std::memset(&akey, 0, sizeof(akey));
+  akey.addr = key.addr;
+  akey.family = key.family;
+  uint32_t one = 1;
+  EXPECT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_vip_addrs), &akey, &one, BPF_ANY), 0);
+  fill_ring(vip_id, XLB_RING_EMPTY);
+  return vip_id;
+}
+
+void LbFixture::fill_ring(uint32_t vip_id, uint32_t backend_id) {
+  ASSERT_LT(vip_id, ring_fds_.size());
+  int fd = ring_fds_[vip_id];
+  bpf_map_info info{};
+  uint32_t len = sizeof(info);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+  for (uint32_t slot = 0; slot < info.max_entries; slot++)
+    ASSERT_EQ(bpf_map_update_elem(fd, &slot, &backend_id, BPF_ANY), 0);
+}
+
+void LbFixture::add_backend(uint32_t backend_id, uint32_t vip_id, const std::string& addr) {
+  xlb_backend be;
+  std::memset(&be, 0, sizeof(be));
+  be.addr = abi_addr(addr);
+  be.family = family_of(addr);
+  be.vip_id = vip_id;
+  be.weight = 1;
+  be.flags = XLB_BACKEND_F_USED | XLB_BACKEND_F_IN_RING;
+  ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_backends), &backend_id, &be, BPF_ANY), 0);
+}
+
+void LbFixture::set_config(const std::string& src_v4, uint8_t plen_v4, const std::string& src_v6,
+                           uint8_t plen_v6) {
+  xlb_config cfg;
+  std::memset(&cfg, 0, sizeof(cfg));
+  if (!src_v4.empty()) cfg.encap_src_v4 = abi_addr(src_v4);
+  if (!src_v6.empty()) cfg.encap_src_v6 = abi_addr(src_v6);
+  cfg.encap_src_v4_plen = plen_v4;
+  cfg.encap_src_v6_plen = plen_v6;
+  uint32_t zero = 0;
+  ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_config), &zero, &cfg, BPF_ANY), 0);
+}
+
+xlb_counter LbFixture::counter(bpf_map* map, uint32_t index) const {
+  int ncpu = libbpf_num_possible_cpus();
+  std::vector<xlb_counter> per_cpu(ncpu);
+  xlb_counter sum{};
+  if (bpf_map_lookup_elem(bpf_map__fd(map), &index, per_cpu.data()) != 0) {
+    ADD_FAILURE() << "counter lookup failed";
+    return sum;
+  }
+  for (const auto& c : per_cpu) {
+    sum.packets += c.packets;
+    sum.bytes += c.bytes;
+  }
+  return sum;
+}
+
+bool LbFixture::flow(const xlb_flow_key& key, xlb_flow* out) const {
+  return bpf_map_lookup_elem(bpf_map__fd(skel_->maps.xlb_flows), &key, out) == 0;
+}
+
+size_t LbFixture::flow_count() const {
+  size_t n = 0;
+  xlb_flow_key cur, next;
+  void* prev = nullptr;
+  while (bpf_map_get_next_key(bpf_map__fd(skel_->maps.xlb_flows), prev, &next) == 0) {
+    n++;
+    cur = next;
+    prev = &cur;
+  }
+  return n;
+}
+
+Bytes LbFixture::expect_encap4(const Bytes& in, const std::string& backend, int neigh) const {
+  Bytes want = encap_ipv4(in, kFixtureAddr4, backend);
+  set_macs(want, fixture_neigh_mac(neigh), kFixtureMac);
+  return want;
+}
+
+Bytes LbFixture::expect_encap6(const Bytes& in, const std::string& backend, int neigh) const {
+  Bytes want = encap_ipv6(in, kFixtureAddr6, backend);
+  set_macs(want, fixture_neigh_mac(neigh), kFixtureMac);
+  return want;
+}
+
+}  // namespace xlb::test

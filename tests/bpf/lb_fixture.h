@@ -1,0 +1,56 @@
+// A loaded (not attached) xlb_lb program with its maps, inside a private
+// network namespace whose routes and neighbours are fixed (setup_fib_fixture),
+// so every bpf_fib_lookup() answer is known in advance. Tests fill the maps
+// the way lbd would, run frames through BPF_PROG_TEST_RUN and compare bytes.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lb.skel.h"
+#include "prog_run.h"
+#include "xlb/abi.h"
+
+namespace xlb::test {
+
+xlb_addr abi_addr(const std::string& text);  // "198.18.0.1" or "fd00::1"
+
+class LbFixture : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // VIP with a ring of ring_size slots (all empty). Returns its vip_id.
+  uint32_t add_vip(const std::string& addr, uint16_t port, uint8_t proto, uint32_t ring_size = 13);
+  // Backend id bound to addr for vip_id (flags USED|IN_RING).
+  void add_backend(uint32_t backend_id, uint32_t vip_id, const std::string& addr);
+  // Every slot of the VIP's ring points at backend_id (XLB_RING_EMPTY clears).
+  void fill_ring(uint32_t vip_id, uint32_t backend_id);
+  void set_config(const std::string& src_v4, uint8_t plen_v4, const std::string& src_v6,
+                  uint8_t plen_v6);
+
+  RunResult run(const Bytes& frame) { return run_xdp(prog_fd(), frame, ifindex_); }
+  int prog_fd() const;
+  // Sum over CPUs of a per-CPU counter map entry.
+  xlb_counter counter(bpf_map* map, uint32_t index) const;
+  xlb_counter gstat(xlb_stat stat) const { return counter(skel_->maps.xlb_gstats, stat); }
+  // The flow entry for a client 5-tuple; false if absent.
+  bool flow(const xlb_flow_key& key, xlb_flow* out) const;
+  size_t flow_count() const;
+
+  // The frame the lb must emit for `in` sent to backend `backend` via the
+  // fixture: outer header added, MACs of neighbour `neigh` (see fixture).
+  Bytes expect_encap4(const Bytes& in, const std::string& backend, int neigh) const;
+  Bytes expect_encap6(const Bytes& in, const std::string& backend, int neigh) const;
+
+  lb_bpf* skel_ = nullptr;
+  int ifindex_ = 0;
+  std::vector<int> ring_fds_;
+  TestNetns* ns_ = nullptr;
+};
+
+// Client 5-tuple key as the program builds it.
+xlb_flow_key flow_key(const std::string& src, uint16_t sport, const std::string& dst, uint16_t dport,
+                      uint8_t proto);
+
+}  // namespace xlb::test
