@@ -1,5 +1,233 @@
-// placeholder: replaced by the real program
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * xlb_decap: the backend side of IP-in-IP load balancing.
+ *
+ * The load balancer forwards a client's packet to a backend inside an outer
+ * IP header (IPv4-in-IPv4, IPv6-in-IPv6 or IPv4-in-IPv6). Kernels without the
+ * ipip/ip6_tunnel modules cannot take those apart, so this XDP program does:
+ * for a frame whose outer destination is one of the host's own addresses
+ * (map xlb_decap_addrs, filled by `xlb-decap attach`), it removes the outer
+ * header with bpf_xdp_adjust_head() and hands the inner packet, under the
+ * original Ethernet (+VLAN) header, to the stack with XDP_PASS. The backend
+ * then answers the client directly (DSR) from the VIP it has on lo.
+ *
+ * Decapsulated:
+ *   IPv4 outer, protocol 4  (IPv4 in IPv4), options allowed (IHL > 5)
+ *   IPv4 outer, protocol 41 (IPv6 in IPv4; the lb does not send it, but it
+ *                            costs nothing and keeps the matrix complete)
+ *   IPv6 outer, next header 41 (IPv6 in IPv6) or 4 (IPv4 in IPv6)
+ * Passed untouched (XLB_DECAP_STAT_PASS):
+ *   anything that is not IP-in-IP, not addressed to us, or too short to read
+ *   the outer header; outer IPv4 fragments (the inner packet is incomplete:
+ *   the stack reassembles, and without a tunnel device drops, them);
+ *   outer IPv6 with extension headers (not parsed: a documented limitation,
+ *   the lb never adds any).
+ * Dropped (XLB_DECAP_STAT_MALFORMED):
+ *   IP-in-IP addressed to us whose inner header is truncated or of the wrong
+ *   IP version: it cannot be delivered, and passing it would only feed the
+ *   stack a packet it has no tunnel for.
+ *
+ * Only headers from linux/ and bpf/ are used, so the object builds anywhere
+ * libbpf-bootstrap style programs do.
+ */
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
-SEC("xdp") int xlb_decap(struct xdp_md *ctx) { return XDP_PASS; }
+
+#include "xlb/abi.h"
+
+/* Outer destination addresses accepted for decapsulation: the host's own
+ * addresses, written by xlb-decap. The value is unused (1). Pinned by name
+ * under /sys/fs/bpf/xlb-decap/<ifname>/ so a later `xlb-decap attach` can
+ * re-adopt the map and `xlb-decap stats` can read the counters. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_MAX_DECAP_ADDRS);
+	__type(key, struct xlb_decap_addr_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_decap_addrs SEC(".maps");
+
+/* enum xlb_decap_stat -> per-CPU counter (no atomics on the hot path). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_DECAP_STAT_MAX);
+	__type(key, __u32);
+	__type(value, struct xlb_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_decap_stats SEC(".maps");
+
+/* 802.1Q / 802.1ad tag following the MAC addresses (linux/if_vlan.h is not a
+ * UAPI header). */
+struct vlan_tag {
+	__be16 tci;
+	__be16 proto; /* the encapsulated ethertype */
+};
+
+#define IP_MF_OFFSET_MASK 0x3fff /* MF flag + 13-bit fragment offset */
+
+static __always_inline void count(__u32 stat, __u64 bytes)
+{
+	struct xlb_counter *c = bpf_map_lookup_elem(&xlb_decap_stats, &stat);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+}
+
+static __always_inline int is_local_v4(__be32 daddr)
+{
+	struct xlb_decap_addr_key key;
+
+	/* Whole key zeroed: the unused address bytes and pad are part of it. */
+	__builtin_memset(&key, 0, sizeof(key));
+	key.addr.v4 = daddr;
+	key.family = XLB_AF_INET;
+	return bpf_map_lookup_elem(&xlb_decap_addrs, &key) != NULL;
+}
+
+static __always_inline int is_local_v6(const struct in6_addr *daddr)
+{
+	struct xlb_decap_addr_key key;
+
+	__builtin_memset(&key, 0, sizeof(key));
+	__builtin_memcpy(&key.addr, daddr, sizeof(key.addr));
+	key.family = XLB_AF_INET6;
+	return bpf_map_lookup_elem(&xlb_decap_addrs, &key) != NULL;
+}
+
+SEC("xdp")
+int xlb_decap(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 bytes = data_end - data;
+	struct ethhdr *eth = data;
+	struct vlan_tag *vlan = NULL;
+	int tagged = 0;    /* survives adjust_head, unlike the vlan pointer */
+	__u32 l2_len = sizeof(*eth);
+	__u32 outer_len;   /* bytes to strip */
+	__u8 inner_proto;  /* IPPROTO_IPIP or IPPROTO_IPV6 */
+	__be16 l3_proto;
+
+	count(XLB_DECAP_STAT_RX, bytes);
+
+	if ((void *)(eth + 1) > data_end)
+		goto pass;
+	l3_proto = eth->h_proto;
+	if (l3_proto == bpf_htons(ETH_P_8021Q) || l3_proto == bpf_htons(ETH_P_8021AD)) {
+		vlan = (void *)(eth + 1);
+		if ((void *)(vlan + 1) > data_end)
+			goto pass;
+		l3_proto = vlan->proto;
+		l2_len += sizeof(*vlan);
+		tagged = 1;
+	}
+
+	if (l3_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *iph = data + l2_len;
+
+		/* Everything up to the address lookup is "is this a tunnel
+		 * packet for us at all?": failures pass the frame untouched. */
+		if ((void *)(iph + 1) > data_end)
+			goto pass;
+		if (iph->version != 4 || iph->ihl < 5)
+			goto pass;
+		if (iph->protocol != IPPROTO_IPIP && iph->protocol != IPPROTO_IPV6)
+			goto pass;
+		if (iph->frag_off & bpf_htons(IP_MF_OFFSET_MASK))
+			goto pass;
+		outer_len = iph->ihl * 4;
+		if (data + l2_len + outer_len > data_end) /* options cut off */
+			goto pass;
+		if (!is_local_v4(iph->daddr))
+			goto pass;
+		inner_proto = iph->protocol;
+	} else if (l3_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6h = data + l2_len;
+
+		if ((void *)(ip6h + 1) > data_end)
+			goto pass;
+		if (ip6h->version != 6)
+			goto pass;
+		/* Any other next header, extension headers included, is not
+		 * ours to parse. */
+		if (ip6h->nexthdr != IPPROTO_IPIP && ip6h->nexthdr != IPPROTO_IPV6)
+			goto pass;
+		if (!is_local_v6(&ip6h->daddr))
+			goto pass;
+		outer_len = sizeof(*ip6h);
+		inner_proto = ip6h->nexthdr;
+	} else {
+		goto pass;
+	}
+
+	/* IP-in-IP for us. The inner header must be complete and of the family
+	 * the outer one announced, or the packet is useless: drop it. */
+	{
+		__u8 *inner = data + l2_len + outer_len;
+
+		if (inner_proto == IPPROTO_IPIP) {
+			struct iphdr *in4 = (void *)inner;
+
+			if ((void *)(in4 + 1) > data_end || in4->version != 4)
+				goto malformed;
+		} else {
+			struct ipv6hdr *in6 = (void *)inner;
+
+			if ((void *)(in6 + 1) > data_end || in6->version != 6)
+				goto malformed;
+		}
+	}
+
+	/* Keep the L2 header, drop the outer IP header: save the MACs (+tag),
+	 * move the packet start forward by outer_len, and write them back in
+	 * front of the inner header. Only the ethertype can change (IPv4-in-IPv6
+	 * and IPv6-in-IPv4 switch families). */
+	{
+		struct ethhdr eth_copy = *eth;
+		struct vlan_tag vlan_copy = {};
+		__be16 inner_type = inner_proto == IPPROTO_IPIP ? bpf_htons(ETH_P_IP)
+							      : bpf_htons(ETH_P_IPV6);
+
+		if (tagged && vlan) {
+			vlan_copy = *vlan;
+			vlan_copy.proto = inner_type;
+		} else {
+			eth_copy.h_proto = inner_type;
+		}
+
+		if (bpf_xdp_adjust_head(ctx, (int)outer_len))
+			goto malformed; /* cannot happen: outer_len bytes exist */
+
+		/* adjust_head invalidated every packet pointer: re-derive. */
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+		eth = data;
+		if ((void *)(eth + 1) > data_end)
+			goto malformed;
+		*eth = eth_copy;
+		if (tagged) {
+			vlan = (void *)(eth + 1);
+			if ((void *)(vlan + 1) > data_end)
+				goto malformed;
+			*vlan = vlan_copy;
+		}
+	}
+	count(XLB_DECAP_STAT_DECAPPED, bytes);
+	return XDP_PASS;
+
+malformed:
+	count(XLB_DECAP_STAT_MALFORMED, bytes);
+	return XDP_DROP;
+pass:
+	count(XLB_DECAP_STAT_PASS, bytes);
+	return XDP_PASS;
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
