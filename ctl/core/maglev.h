@@ -18,7 +18,8 @@ struct Endpoint {
 
 // Slot -> endpoint id, ring_size entries. Each endpoint's share of slots is
 // proportional to its weight. Slots are XLB_RING_EMPTY when no endpoint has a
-// positive weight. ring_size must be prime (throws InputError otherwise).
+// positive weight. ring_size must be prime and at most XLB_MAX_RING_SIZE
+// (throws InputError otherwise).
 std::vector<uint32_t> build_ring(const std::vector<Endpoint>& endpoints, uint32_t ring_size,
                                  uint32_t seed);
 
