@@ -96,7 +96,9 @@ TEST_F(Lb, EncapsulatesEachFamilyExactly) {
     Bytes want = c.outer_v6 ? expect_encap6(c.in, c.backend, 10) : expect_encap4(c.in, c.backend, 10);
     EXPECT_EQ(r.out, want) << hexdump_diff(want, r.out);
     EXPECT_TRUE(l4_checksum_ok(r.out));
-    if (!c.outer_v6) EXPECT_TRUE(ipv4_header_checksum_ok(r.out));
+    if (!c.outer_v6) {
+      EXPECT_TRUE(ipv4_header_checksum_ok(r.out));
+    }
   }
 }
 

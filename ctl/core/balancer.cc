@@ -1,0 +1,345 @@
+// Balancer operations: add/del VIP, add/del/set backend, and the map
+// writers they share. Each public operation validates first, then writes.
+#include "balancer.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstring>
+#include <set>
+#include <unordered_set>
+
+#include "error.h"
+#include "maglev.h"
+#include "rules.h"
+
+namespace xlb {
+
+xlb_vip_addr_key make_vip_addr_key(const IpAddr& addr) {
+  xlb_vip_addr_key key;
+  std::memset(&key, 0, sizeof key);
+  key.addr = addr.addr;
+  key.family = addr.family;
+  return key;
+}
+
+xlb_backend make_backend(uint32_t vip_id, const IpAddr& addr, uint16_t port, uint32_t weight,
+                         bool in_ring) {
+  xlb_backend be;
+  std::memset(&be, 0, sizeof be);
+  be.addr = addr.addr;
+  be.vip_id = vip_id;
+  be.weight = weight;
+  be.port = htons(port);
+  be.family = addr.family;
+  be.flags = XLB_BACKEND_F_USED | (in_ring ? XLB_BACKEND_F_IN_RING : 0);
+  return be;
+}
+
+bool config_equal(const xlb_config& a, const xlb_config& b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+std::string Balancer::ring_identity(const IpAddr& addr, uint16_t port) {
+  return addr.str() + ":" + std::to_string(port);
+}
+
+Balancer::Balancer(std::unique_ptr<MapIo> io, EncapDefaults defaults)
+    : io_(std::move(io)), defaults_(std::move(defaults)) {
+  std::memset(&config_, 0, sizeof config_);
+}
+
+// ---- lookups
+
+Balancer::VipState& Balancer::vip_or_throw(const Endpoint& vip, uint8_t proto) {
+  auto it = vips_.find({vip, proto});
+  if (it == vips_.end()) throw InputError("unknown VIP " + vip_name(vip, proto));
+  return it->second;
+}
+
+const Balancer::VipState& Balancer::vip_or_throw(const Endpoint& vip, uint8_t proto) const {
+  auto it = vips_.find({vip, proto});
+  if (it == vips_.end()) throw InputError("unknown VIP " + vip_name(vip, proto));
+  return it->second;
+}
+
+Balancer::BackendState& Balancer::backend_or_throw(VipState& v, const IpAddr& backend) {
+  auto it = v.backends.find({backend, 0});
+  if (it == v.backends.end())
+    throw InputError("unknown backend " + backend.str() + " of VIP " + vip_name(v.vip, v.proto));
+  return it->second;
+}
+
+size_t Balancer::backend_count() const {
+  size_t n = 0;
+  for (const auto& [id, v] : vips_) n += v.backends.size();
+  return n;
+}
+
+std::vector<IpAddr> Balancer::backend_addresses() const {
+  std::set<IpAddr> addrs;
+  for (const auto& [id, v] : vips_)
+    for (const auto& [key, b] : v.backends) addrs.insert(key.first);
+  return {addrs.begin(), addrs.end()};
+}
+
+// ---- public operations
+
+void Balancer::add_vip(const VipSpec& spec) {
+  if (spec.proto != IPPROTO_TCP && spec.proto != IPPROTO_UDP)
+    throw InputError("proto: must be tcp or udp");
+  if (spec.vip.port == 0) throw InputError("vip: port must be 1..65535");
+  check_sched(spec.sched);
+  check_mode(spec.mode);
+  try {
+    check_ring_size(spec.ring_size);
+  } catch (const InputError& e) {
+    throw InputError(std::string("ring_size: ") + e.what());
+  }
+  if (vips_.count({spec.vip, spec.proto}))
+    throw InputError("VIP " + vip_name(spec.vip, spec.proto) + " already exists");
+  if (vip_ids_.free_count() == 0)
+    throw InputError("too many VIPs (at most " + std::to_string(XLB_MAX_VIPS) + ")");
+  do_add_vip(spec, {});
+}
+
+uint64_t Balancer::del_vip(const Endpoint& vip, uint8_t proto) {
+  return do_del_vip(vip_or_throw(vip, proto));
+}
+
+void Balancer::add_backend(const Endpoint& vip, uint8_t proto, const IpAddr& backend,
+                           uint32_t weight) {
+  VipState& v = vip_or_throw(vip, proto);
+  check_backend_family(v.mode, v.vip, backend);
+  try {
+    check_weight(weight, false);
+  } catch (const InputError& e) {
+    throw InputError(std::string("weight: ") + e.what());
+  }
+  auto it = v.backends.find({backend, 0});
+  if (it != v.backends.end() && it->second.in_ring)
+    throw InputError("backend " + backend.str() + " of VIP " + vip_name(vip, proto) +
+                     " already exists");
+  if (it == v.backends.end() && backend_ids_.free_count() == 0)
+    throw InputError("too many backends (at most " + std::to_string(XLB_MAX_BACKENDS) + ")");
+  // A draining backend comes back under its old id, its flows intact.
+  upsert_backend(v, {backend, 0}, weight);
+  sync_ring(v);
+}
+
+uint64_t Balancer::del_backend(const Endpoint& vip, uint8_t proto, const IpAddr& backend,
+                               bool purge) {
+  VipState& v = vip_or_throw(vip, proto);
+  backend_or_throw(v, backend);
+  if (purge) return do_purge_backend(v, {backend, 0});
+  if (upsert_backend(v, {backend, 0}, 0)) sync_ring(v);
+  return 0;
+}
+
+void Balancer::set_backend(const Endpoint& vip, uint8_t proto, const IpAddr& backend,
+                           uint32_t weight) {
+  VipState& v = vip_or_throw(vip, proto);
+  backend_or_throw(v, backend);
+  try {
+    check_weight(weight, true);
+  } catch (const InputError& e) {
+    throw InputError(std::string("weight: ") + e.what());
+  }
+  if (upsert_backend(v, {backend, 0}, weight)) sync_ring(v);
+}
+
+// ---- map writers
+
+Balancer::VipState& Balancer::do_add_vip(const VipSpec& spec,
+                                         const std::vector<BackendConfig>& backends) {
+  uint32_t id = *vip_ids_.lowest_free();
+  vip_ids_.take(id);
+  io_->reset_vip_stats(id);
+
+  VipState& v = vips_[{spec.vip, spec.proto}];
+  v.id = id;
+  v.vip = spec.vip;
+  v.proto = spec.proto;
+  v.sched = spec.sched;
+  v.mode = spec.mode;
+  v.ring_size = spec.ring_size;
+  for (const auto& b : backends) upsert_backend(v, {b.address, 0}, b.weight);
+
+  // The ring is complete before the VIP is visible to the data plane.
+  v.ring = build_ring(v);
+  io_->install_ring(id, v.ring);
+  update_vip_addr(spec.vip.ip);
+  xlb_vip_meta meta{};
+  meta.vip_id = id;
+  meta.ring_size = v.ring_size;
+  meta.mode = v.mode;
+  meta.sched = v.sched;
+  io_->put_vip(make_vip_key(v.vip, v.proto), meta);
+  return v;
+}
+
+uint64_t Balancer::do_del_vip(VipState& v) {
+  xlb_vip_key key = make_vip_key(v.vip, v.proto);
+  // First make the data plane stop matching the VIP; then its flows, ring
+  // and backend ids can go.
+  io_->delete_vip(key);
+  std::unordered_set<uint32_t> ids;
+  for (const auto& [k, b] : v.backends) ids.insert(b.id);
+  uint64_t removed = io_->delete_flows([&](const xlb_flow_key& fk, const xlb_flow& f) {
+    return ids.count(f.backend_id) ||
+           (fk.family == key.family && fk.proto == key.proto && fk.dport == key.port &&
+            std::memcmp(&fk.dst, &key.addr, sizeof fk.dst) == 0);
+  });
+  io_->delete_ring(v.id);
+  for (uint32_t id : ids) {
+    io_->clear_backend(id);
+    backend_ids_.release(id);
+  }
+  vip_ids_.release(v.id);
+  IpAddr addr = v.vip.ip;
+  vips_.erase({v.vip, v.proto});
+  update_vip_addr(addr);
+  return removed;
+}
+
+bool Balancer::upsert_backend(VipState& v, const BackendKey& key, uint32_t weight) {
+  auto it = v.backends.find(key);
+  if (it == v.backends.end()) {
+    uint32_t id = *backend_ids_.lowest_free();
+    backend_ids_.take(id);
+    io_->reset_backend_stats(id);
+    it = v.backends.emplace(key, BackendState{id, 0, false}).first;
+  } else if (it->second.weight == weight && it->second.in_ring == (weight > 0)) {
+    return false;
+  }
+  it->second.weight = weight;
+  it->second.in_ring = weight > 0;
+  write_backend(v, key, it->second);
+  return true;
+}
+
+uint64_t Balancer::do_purge_backend(VipState& v, const BackendKey& key) {
+  BackendState& b = v.backends.at(key);
+  uint32_t id = b.id;
+  // Out of the ring first, so no new flow can pick it; then its flows; only
+  // then may the id be freed for another backend.
+  b.in_ring = false;
+  b.weight = 0;
+  sync_ring(v);
+  uint64_t removed =
+      io_->delete_flows([id](const xlb_flow_key&, const xlb_flow& f) { return f.backend_id == id; });
+  io_->clear_backend(id);
+  backend_ids_.release(id);
+  v.backends.erase(key);
+  return removed;
+}
+
+void Balancer::do_resize_ring(VipState& v, uint32_t ring_size) {
+  uint32_t old_size = v.ring_size;
+  v.ring_size = ring_size;
+  v.ring = build_ring(v);
+  xlb_vip_meta meta{};
+  meta.vip_id = v.id;
+  meta.ring_size = v.ring_size;
+  meta.mode = v.mode;
+  meta.sched = v.sched;
+  // The data plane indexes the ring with hash % meta.ring_size: never let
+  // the meta promise more slots than the installed ring has.
+  if (ring_size > old_size) {
+    io_->install_ring(v.id, v.ring);
+    io_->put_vip(make_vip_key(v.vip, v.proto), meta);
+  } else {
+    io_->put_vip(make_vip_key(v.vip, v.proto), meta);
+    io_->install_ring(v.id, v.ring);
+  }
+}
+
+void Balancer::write_backend(const VipState& v, const BackendKey& key, const BackendState& b) {
+  io_->put_backend(b.id, make_backend(v.id, key.first, key.second, b.weight, b.in_ring));
+}
+
+std::vector<uint32_t> Balancer::build_ring(const VipState& v) const {
+  std::vector<maglev::Endpoint> endpoints;
+  for (const auto& [key, b] : v.backends)
+    if (b.in_ring && b.weight > 0)
+      endpoints.push_back({ring_identity(key.first, key.second), b.id, b.weight});
+  return maglev::build_ring(endpoints, v.ring_size, kRingSeed);
+}
+
+void Balancer::sync_ring(VipState& v) {
+  std::vector<uint32_t> ring = build_ring(v);
+  auto changes = maglev::diff(v.ring, ring);
+  if (!changes.empty()) io_->write_ring_slots(v.id, changes);
+  v.ring = std::move(ring);
+}
+
+uint32_t Balancer::vips_on_addr(const IpAddr& addr) const {
+  uint32_t n = 0;
+  for (const auto& [id, v] : vips_) n += v.vip.ip == addr;
+  return n;
+}
+
+void Balancer::update_vip_addr(const IpAddr& addr) {
+  uint32_t n = vips_on_addr(addr);
+  if (n)
+    io_->put_vip_addr(make_vip_addr_key(addr), n);
+  else
+    io_->delete_vip_addr(make_vip_addr_key(addr));
+}
+
+// ---- xlb_config
+
+xlb_config Balancer::desired_config(const EncapConfig& encap, uint32_t hash_seed) const {
+  xlb_config c;
+  std::memset(&c, 0, sizeof c);
+  if (encap.source_v4) {
+    c.encap_src_v4 = encap.source_v4->ip.addr;
+    c.encap_src_v4_plen = encap.source_v4->len;
+  } else if (defaults_.v4) {
+    c.encap_src_v4 = defaults_.v4->addr;
+    c.encap_src_v4_plen = 32;
+  }
+  if (encap.source_v6) {
+    c.encap_src_v6 = encap.source_v6->ip.addr;
+    c.encap_src_v6_plen = encap.source_v6->len;
+  } else if (defaults_.v6) {
+    c.encap_src_v6 = defaults_.v6->addr;
+    c.encap_src_v6_plen = 128;
+  }
+  c.hash_seed = hash_seed;
+  return c;
+}
+
+void Balancer::write_config(const xlb_config& cfg) {
+  io_->write_config(cfg);
+  config_ = cfg;
+}
+
+EncapConfig Balancer::encap() const {
+  EncapConfig e;
+  if (config_.encap_src_v4_plen)
+    e.source_v4 = IpPrefix{IpAddr::from_abi(XLB_AF_INET, config_.encap_src_v4), config_.encap_src_v4_plen};
+  if (config_.encap_src_v6_plen)
+    e.source_v6 = IpPrefix{IpAddr::from_abi(XLB_AF_INET6, config_.encap_src_v6), config_.encap_src_v6_plen};
+  return e;
+}
+
+Config Balancer::current_config() const {
+  Config c;
+  c.encap = encap();
+  c.hash_seed = config_.hash_seed;
+  for (const auto& [id, v] : vips_) {
+    VipConfig vc;
+    vc.vip = v.vip;
+    vc.proto = v.proto;
+    vc.sched = v.sched;
+    vc.mode = v.mode;
+    vc.ring_size = v.ring_size;
+    for (const auto& [key, b] : v.backends)
+      if (b.in_ring) vc.backends.push_back({key.first, b.weight});
+    c.vips.push_back(std::move(vc));
+  }
+  return c;
+}
+
+}  // namespace xlb

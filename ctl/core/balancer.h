@@ -1,0 +1,213 @@
+// The balancer: the in-memory model of VIPs and backends, and every
+// operation on it, written through an injected MapIo (the kernel maps in
+// lbd, a fake in the unit tests). The maps are the source of truth across
+// restarts: recover() rebuilds the model from them.
+//
+// Every operation validates its whole input before the first map write, so
+// an InputError leaves both the model and the maps untouched.
+//
+// Backend states, as kept in xlb_backends (and so recoverable):
+//   active    USED|IN_RING, weight > 0: in the ring, takes new flows;
+//   draining  USED, weight 0: out of the ring, its flows keep going to it.
+// A backend drains after a graceful del-backend, set-backend weight 0, or
+// an apply() that leaves it out. add-backend (or set-backend with a weight)
+// returns it to the ring under the same backend_id, flows intact.
+//
+// Split over files by concern: balancer.cc (operations), balancer_apply.cc
+// (declarative reconcile), balancer_recover.cc (state from the maps),
+// balancer_views.cc (list/stats/flows).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config.h"
+#include "endpoint.h"
+#include "id_allocator.h"
+#include "map_io.h"
+
+namespace xlb {
+
+struct VipSpec {
+  Endpoint vip;
+  uint8_t proto = 0;
+  uint8_t sched = XLB_SCHED_MAGLEV;
+  uint8_t mode = XLB_MODE_IPIP;
+  uint32_t ring_size = XLB_DEFAULT_RING_SIZE;
+};
+
+// Encapsulation sources used when the config names none: the daemon passes
+// the first address of each family on the attached interface.
+struct EncapDefaults {
+  std::optional<IpAddr> v4;
+  std::optional<IpAddr> v6;
+};
+
+// ---- read-only views (list, stats, flows)
+
+struct BackendView {
+  IpAddr address;
+  uint16_t port = 0;
+  uint32_t id = 0;
+  uint32_t weight = 0;
+  bool active = false;  // false: draining
+  uint32_t ring_slots = 0;
+};
+
+struct VipView {
+  Endpoint vip;
+  uint8_t proto = 0;
+  uint8_t sched = 0;
+  uint8_t mode = 0;
+  uint32_t ring_size = 0;
+  uint32_t id = 0;
+  std::vector<BackendView> backends;  // sorted by address
+};
+
+struct BackendStats {
+  IpAddr address;
+  Counter counter;
+};
+
+struct VipStats {
+  Endpoint vip;
+  uint8_t proto = 0;
+  Counter counter;
+  std::vector<BackendStats> backends;
+};
+
+struct StatsView {
+  std::vector<Counter> global;  // indexed by enum xlb_stat
+  std::vector<VipStats> vips;
+};
+
+struct FlowQuery {
+  std::optional<std::pair<Endpoint, uint8_t>> vip;  // only this VIP's flows
+  std::optional<IpAddr> backend;                    // only flows to this backend
+  uint64_t limit = 1000;
+};
+
+struct FlowView {
+  uint8_t proto = 0;
+  Endpoint src;
+  Endpoint dst;
+  std::optional<IpAddr> backend;  // nullopt: the id is bound to no backend
+  uint8_t state = 0;              // enum xlb_flow_state
+  uint64_t idle_ms = 0;
+};
+
+struct FlowsView {
+  std::vector<FlowView> flows;
+  uint64_t total = 0;  // matching flows, including those beyond the limit
+  bool truncated = false;
+};
+
+struct ApplyResult {
+  uint32_t added = 0;    // VIPs created, backends added or returned to the ring
+  uint32_t removed = 0;  // VIPs deleted, backends set draining
+  uint32_t changed = 0;  // VIP ring sizes, backend weights, encap/hash seed
+};
+
+class Balancer {
+ public:
+  Balancer(std::unique_ptr<MapIo> io, EncapDefaults defaults);
+
+  // Rebuilds the model from the maps (a restarted lbd carries on where the
+  // previous one stopped) and repairs what an interrupted run may have left
+  // half done: orphan backends and rings, refcounts, stale ring slots, an
+  // unset encap source. Returns one line per repair, for the log.
+  std::vector<std::string> recover();
+
+  void add_vip(const VipSpec& spec);
+  uint64_t del_vip(const Endpoint& vip, uint8_t proto);  // returns flows removed
+  void add_backend(const Endpoint& vip, uint8_t proto, const IpAddr& backend, uint32_t weight);
+  uint64_t del_backend(const Endpoint& vip, uint8_t proto, const IpAddr& backend, bool purge);
+  void set_backend(const Endpoint& vip, uint8_t proto, const IpAddr& backend, uint32_t weight);
+  ApplyResult apply(const Config& config);
+
+  std::vector<VipView> list() const;
+  StatsView stats();
+  FlowsView flows(const FlowQuery& query, uint64_t now_ns);
+  uint64_t flow_count();
+  uint32_t flow_table_size() { return io_->flow_table_size(); }
+
+  // The running state as a config (what `apply` of it would keep as is,
+  // draining backends left out).
+  Config current_config() const;
+  EncapConfig encap() const;
+  uint32_t hash_seed() const { return config_.hash_seed; }
+  size_t vip_count() const { return vips_.size(); }
+  size_t backend_count() const;
+  std::vector<IpAddr> backend_addresses() const;  // distinct, all VIPs
+
+  static std::string ring_identity(const IpAddr& addr, uint16_t port);
+
+ private:
+  using VipId = std::pair<Endpoint, uint8_t>;
+  using BackendKey = std::pair<IpAddr, uint16_t>;  // (address, port)
+
+  struct BackendState {
+    uint32_t id = 0;
+    uint32_t weight = 0;
+    bool in_ring = false;
+  };
+
+  struct VipState {
+    uint32_t id = 0;
+    Endpoint vip;
+    uint8_t proto = 0;
+    uint8_t sched = XLB_SCHED_MAGLEV;
+    uint8_t mode = XLB_MODE_IPIP;
+    uint32_t ring_size = 0;
+    std::map<BackendKey, BackendState> backends;
+    std::vector<uint32_t> ring;  // what the kernel ring holds
+  };
+
+  // Lookups that throw InputError naming what is missing.
+  VipState& vip_or_throw(const Endpoint& vip, uint8_t proto);
+  const VipState& vip_or_throw(const Endpoint& vip, uint8_t proto) const;
+  static BackendState& backend_or_throw(VipState& v, const IpAddr& backend);
+
+  // Map writers; callers have validated everything.
+  // Creates the VIP with the given backends (all active), its ring filled
+  // before the VIP becomes visible to the data plane.
+  VipState& do_add_vip(const VipSpec& spec, const std::vector<BackendConfig>& backends);
+  uint64_t do_del_vip(VipState& v);
+  // Sets a backend's weight (0: draining), binding a backend_id to it if it
+  // is new. Writes its xlb_backends entry if anything changed, not the ring:
+  // the caller syncs the ring once after all its backend changes.
+  // Returns whether anything changed.
+  bool upsert_backend(VipState& v, const BackendKey& key, uint32_t weight);
+  uint64_t do_purge_backend(VipState& v, const BackendKey& key);
+  void do_resize_ring(VipState& v, uint32_t ring_size);
+  void write_backend(const VipState& v, const BackendKey& key, const BackendState& b);
+  std::vector<uint32_t> build_ring(const VipState& v) const;
+  void sync_ring(VipState& v);  // rebuild, write only the changed slots
+  void update_vip_addr(const IpAddr& addr);
+  uint32_t vips_on_addr(const IpAddr& addr) const;
+  xlb_config desired_config(const EncapConfig& encap, uint32_t hash_seed) const;
+  void write_config(const xlb_config& cfg);
+
+  std::unique_ptr<MapIo> io_;
+  EncapDefaults defaults_;
+  std::map<VipId, VipState> vips_;
+  IdAllocator vip_ids_{XLB_MAX_VIPS};
+  IdAllocator backend_ids_{XLB_MAX_BACKENDS};
+  xlb_config config_{};
+};
+
+// The Maglev seed of every ring. Fixed, so rings depend only on the backends
+// (LBs of a pool agree); hash_seed is the data plane's flow-hash seed.
+constexpr uint32_t kRingSeed = 0;
+
+// Helpers shared by the balancer's files and the tests.
+xlb_vip_addr_key make_vip_addr_key(const IpAddr& addr);
+xlb_backend make_backend(uint32_t vip_id, const IpAddr& addr, uint16_t port, uint32_t weight,
+                         bool in_ring);
+bool config_equal(const xlb_config& a, const xlb_config& b);
+
+}  // namespace xlb

@@ -1,0 +1,148 @@
+// Declarative reconcile: make the running state equal a config. VIPs not in
+// the config are deleted, backends not in it drain (their flows finish),
+// everything else is added or updated in place. Unchanged objects cause no
+// map writes at all, so applying the same config twice is a no-op.
+#include <netinet/in.h>
+
+#include <set>
+
+#include "balancer.h"
+#include "error.h"
+#include "rules.h"
+
+namespace xlb {
+
+namespace {
+
+// The rules parse_config enforces, checked again because a Config can also
+// be built in code.
+void validate(const Config& config) {
+  std::set<std::pair<Endpoint, uint8_t>> vips;
+  for (const auto& v : config.vips) {
+    std::string name = vip_name(v.vip, v.proto);
+    if (!vips.insert({v.vip, v.proto}).second) throw InputError("duplicate VIP " + name);
+    if (v.proto != IPPROTO_TCP && v.proto != IPPROTO_UDP)
+      throw InputError(name + ": proto must be tcp or udp");
+    if (v.vip.port == 0) throw InputError(name + ": port must be 1..65535");
+    try {
+      check_sched(v.sched);
+      check_mode(v.mode);
+      check_ring_size(v.ring_size);
+    } catch (const InputError& e) {
+      throw InputError(name + ": " + e.what());
+    }
+    std::set<IpAddr> backends;
+    for (const auto& b : v.backends) {
+      if (!backends.insert(b.address).second)
+        throw InputError(name + ": duplicate backend " + b.address.str());
+      try {
+        check_weight(b.weight, false);
+        check_backend_family(v.mode, v.vip, b.address);
+      } catch (const InputError& e) {
+        throw InputError(name + " backend " + b.address.str() + ": " + e.what());
+      }
+    }
+  }
+  auto check_source = [](const std::optional<IpPrefix>& p, bool v4, const char* field) {
+    if (!p) return;
+    uint8_t full = v4 ? 32 : 128;
+    if (p->ip.is_v4() != v4 || p->len == 0 || p->len > full)
+      throw InputError(std::string("encap.") + field + ": must be an " + (v4 ? "IPv4" : "IPv6") +
+                       " address or prefix");
+  };
+  check_source(config.encap.source_v4, true, "source_v4");
+  check_source(config.encap.source_v6, false, "source_v6");
+}
+
+}  // namespace
+
+ApplyResult Balancer::apply(const Config& config) {
+  validate(config);
+
+  // Capacity, counted before anything is written: ids freed by deleted VIPs
+  // are available to new ones, drained backends keep theirs.
+  std::set<VipId> wanted;
+  for (const auto& v : config.vips) wanted.insert({v.vip, v.proto});
+  uint32_t vips_freed = 0, backends_freed = 0, vips_needed = 0, backends_needed = 0;
+  for (const auto& [id, v] : vips_)
+    if (!wanted.count(id)) {
+      vips_freed++;
+      backends_freed += static_cast<uint32_t>(v.backends.size());
+    }
+  for (const auto& vc : config.vips) {
+    auto it = vips_.find({vc.vip, vc.proto});
+    if (it == vips_.end()) {
+      vips_needed++;
+      backends_needed += static_cast<uint32_t>(vc.backends.size());
+      continue;
+    }
+    for (const auto& b : vc.backends) backends_needed += !it->second.backends.count({b.address, 0});
+  }
+  if (vips_needed > vip_ids_.free_count() + vips_freed)
+    throw InputError("config has too many VIPs (at most " + std::to_string(XLB_MAX_VIPS) + ")");
+  if (backends_needed > backend_ids_.free_count() + backends_freed)
+    throw InputError("config has too many backends (at most " + std::to_string(XLB_MAX_BACKENDS) +
+                     " including draining ones)");
+
+  ApplyResult result;
+  xlb_config cfg = desired_config(config.encap, config.hash_seed);
+  if (!config_equal(cfg, config_)) {
+    write_config(cfg);
+    result.changed++;
+  }
+
+  for (auto it = vips_.begin(); it != vips_.end();) {
+    auto next = std::next(it);
+    if (!wanted.count(it->first)) {
+      result.removed++;
+      for (const auto& [k, b] : it->second.backends) result.removed += b.in_ring;
+      do_del_vip(it->second);
+    }
+    it = next;
+  }
+
+  for (const auto& vc : config.vips) {
+    auto it = vips_.find({vc.vip, vc.proto});
+    if (it == vips_.end()) {
+      do_add_vip({vc.vip, vc.proto, vc.sched, vc.mode, vc.ring_size}, vc.backends);
+      result.added += 1 + static_cast<uint32_t>(vc.backends.size());
+      continue;
+    }
+    VipState& v = it->second;
+    std::set<BackendKey> listed;
+    for (const auto& b : vc.backends) {
+      BackendKey key{b.address, 0};
+      listed.insert(key);
+      auto bit = v.backends.find(key);
+      bool was_active = bit != v.backends.end() && bit->second.in_ring;
+      if (upsert_backend(v, key, b.weight)) (was_active ? result.changed : result.added)++;
+    }
+    for (auto& [key, b] : v.backends)
+      if (!listed.count(key) && b.in_ring) {
+        upsert_backend(v, key, 0);
+        result.removed++;
+      }
+    if (v.sched != vc.sched || v.mode != vc.mode) {
+      v.sched = vc.sched;
+      v.mode = vc.mode;
+      result.changed++;
+      if (v.ring_size == vc.ring_size) {
+        xlb_vip_meta meta{};
+        meta.vip_id = v.id;
+        meta.ring_size = v.ring_size;
+        meta.mode = v.mode;
+        meta.sched = v.sched;
+        io_->put_vip(make_vip_key(v.vip, v.proto), meta);
+      }
+    }
+    if (v.ring_size != vc.ring_size) {
+      do_resize_ring(v, vc.ring_size);
+      result.changed++;
+    } else {
+      sync_ring(v);
+    }
+  }
+  return result;
+}
+
+}  // namespace xlb

@@ -1,0 +1,153 @@
+// Recovery: rebuild the model from the pinned maps, so a restarted lbd
+// carries on with the same VIPs, backend ids, rings and flows.
+//
+// Everything the model holds is in the maps: a VIP's identity is its
+// xlb_vips key, its id, ring size, mode and scheduler are the value; a
+// backend's identity (vip_id, family, addr, port), weight and state
+// (IN_RING: active, else draining) are its xlb_backends entry; the ring is
+// read back so later changes are diffed against what the kernel really
+// holds. What an interrupted lbd may have left inconsistent is repaired
+// here, and each repair is reported for the log.
+#include <arpa/inet.h>
+
+#include <map>
+#include <set>
+
+#include "balancer.h"
+#include "error.h"
+#include "rules.h"
+
+namespace xlb {
+
+std::vector<std::string> Balancer::recover() {
+  std::vector<std::string> notes;
+  vips_.clear();
+  vip_ids_ = IdAllocator(XLB_MAX_VIPS);
+  backend_ids_ = IdAllocator(XLB_MAX_BACKENDS);
+
+  std::map<uint32_t, VipState*> by_id;
+  for (const auto& [key, meta] : io_->dump_vips()) {
+    Endpoint ep;
+    try {
+      ep.ip = IpAddr::from_abi(key.family, key.addr);
+    } catch (const InputError&) {
+      notes.push_back("deleted VIP entry with bad family " + std::to_string(key.family));
+      io_->delete_vip(key);
+      continue;
+    }
+    ep.port = ntohs(key.port);
+    if (meta.vip_id >= XLB_MAX_VIPS || by_id.count(meta.vip_id) || vips_.count({ep, key.proto})) {
+      notes.push_back("deleted VIP " + ep.str() + " with a bad or duplicate id " +
+                      std::to_string(meta.vip_id));
+      io_->delete_vip(key);
+      continue;
+    }
+    VipState& v = vips_[{ep, key.proto}];
+    v.id = meta.vip_id;
+    v.vip = ep;
+    v.proto = key.proto;
+    v.sched = meta.sched;
+    v.mode = meta.mode;
+    v.ring_size = meta.ring_size;
+    try {
+      check_ring_size(v.ring_size);
+    } catch (const InputError&) {
+      notes.push_back("reset the bad ring size " + std::to_string(v.ring_size) + " of " + ep.str());
+      v.ring_size = XLB_DEFAULT_RING_SIZE;
+      xlb_vip_meta fixed = meta;
+      fixed.ring_size = v.ring_size;
+      io_->put_vip(key, fixed);  // the ring is reinstalled below: size mismatch
+    }
+    vip_ids_.take(v.id);
+    by_id[v.id] = &v;
+  }
+
+  for (const auto& [id, be] : io_->dump_backends()) {
+    auto vit = by_id.find(be.vip_id);
+    IpAddr addr;
+    bool ok = vit != by_id.end() && id < XLB_MAX_BACKENDS;
+    if (ok) {
+      try {
+        addr = IpAddr::from_abi(be.family, be.addr);
+      } catch (const InputError&) {
+        ok = false;
+      }
+    }
+    BackendKey key{addr, ntohs(be.port)};
+    if (ok && vit->second->backends.count(key)) ok = false;
+    if (!ok) {
+      // Left by a del-vip or purge that did not finish: no VIP reaches it.
+      notes.push_back("cleared orphan backend id " + std::to_string(id));
+      io_->clear_backend(id);
+      continue;
+    }
+    BackendState b;
+    b.id = id;
+    b.in_ring = (be.flags & XLB_BACKEND_F_IN_RING) && be.weight > 0;
+    b.weight = b.in_ring ? be.weight : 0;
+    vit->second->backends[key] = b;
+    backend_ids_.take(id);
+  }
+
+  std::set<uint32_t> rings;
+  for (uint32_t id : io_->ring_ids()) rings.insert(id);
+  for (uint32_t id : rings)
+    if (!by_id.count(id)) {
+      notes.push_back("deleted orphan ring of vip_id " + std::to_string(id));
+      io_->delete_ring(id);
+    }
+  for (auto& [vid, v] : vips_) {
+    v.ring = rings.count(v.id) ? io_->read_ring(v.id) : std::vector<uint32_t>{};
+    if (v.ring.size() != v.ring_size) {
+      notes.push_back("reinstalled the ring of " + v.vip.str());
+      v.ring = build_ring(v);
+      io_->install_ring(v.id, v.ring);
+    } else {
+      std::vector<uint32_t> before = v.ring;
+      sync_ring(v);
+      if (before != v.ring) notes.push_back("repaired ring slots of " + v.vip.str());
+    }
+  }
+
+  // xlb_vip_addrs must count exactly the VIPs on each address.
+  std::map<IpAddr, uint32_t> want;
+  for (const auto& [vid, v] : vips_) want[v.vip.ip]++;
+  std::map<IpAddr, uint32_t> have;
+  for (const auto& [key, count] : io_->dump_vip_addrs()) {
+    try {
+      have[IpAddr::from_abi(key.family, key.addr)] = count;
+    } catch (const InputError&) {
+      io_->delete_vip_addr(key);
+    }
+  }
+  for (const auto& [addr, count] : have)
+    if (!want.count(addr)) {
+      notes.push_back("deleted stale VIP address " + addr.str());
+      io_->delete_vip_addr(make_vip_addr_key(addr));
+    }
+  for (const auto& [addr, count] : want) {
+    auto it = have.find(addr);
+    if (it == have.end() || it->second != count) {
+      notes.push_back("fixed VIP address count of " + addr.str());
+      io_->put_vip_addr(make_vip_addr_key(addr), count);
+    }
+  }
+
+  // The config entry: keep what is there, fill a missing source from the
+  // interface (a fresh map is all zero).
+  config_ = io_->read_config();
+  xlb_config cfg = config_;
+  xlb_config defaults = desired_config({}, cfg.hash_seed);
+  if (!cfg.encap_src_v4_plen && defaults.encap_src_v4_plen) {
+    cfg.encap_src_v4 = defaults.encap_src_v4;
+    cfg.encap_src_v4_plen = defaults.encap_src_v4_plen;
+  }
+  if (!cfg.encap_src_v6_plen && defaults.encap_src_v6_plen) {
+    cfg.encap_src_v6 = defaults.encap_src_v6;
+    cfg.encap_src_v6_plen = defaults.encap_src_v6_plen;
+  }
+  if (!config_equal(cfg, config_)) write_config(cfg);
+  return notes;
+}
+
+}  // namespace xlb

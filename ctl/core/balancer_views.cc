@@ -1,0 +1,114 @@
+// Read-only views of the balancer: list, stats and flows.
+#include <arpa/inet.h>
+
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "balancer.h"
+#include "error.h"
+#include "rules.h"
+
+namespace xlb {
+
+std::vector<VipView> Balancer::list() const {
+  std::vector<VipView> out;
+  for (const auto& [vid, v] : vips_) {
+    VipView view;
+    view.vip = v.vip;
+    view.proto = v.proto;
+    view.sched = v.sched;
+    view.mode = v.mode;
+    view.ring_size = v.ring_size;
+    view.id = v.id;
+    std::unordered_map<uint32_t, uint32_t> slots;
+    for (uint32_t id : v.ring) slots[id]++;
+    for (const auto& [key, b] : v.backends) {
+      BackendView bv;
+      bv.address = key.first;
+      bv.port = key.second;
+      bv.id = b.id;
+      bv.weight = b.weight;
+      bv.active = b.in_ring;
+      auto it = slots.find(b.id);
+      bv.ring_slots = it == slots.end() ? 0 : it->second;
+      view.backends.push_back(bv);
+    }
+    out.push_back(std::move(view));
+  }
+  return out;
+}
+
+StatsView Balancer::stats() {
+  StatsView s;
+  s.global = io_->read_global_stats();
+  s.global.resize(XLB_STAT_MAX);
+  for (const auto& [vid, v] : vips_) {
+    VipStats vs;
+    vs.vip = v.vip;
+    vs.proto = v.proto;
+    vs.counter = io_->read_vip_stats(v.id);
+    for (const auto& [key, b] : v.backends)
+      vs.backends.push_back({key.first, io_->read_backend_stats(b.id)});
+    s.vips.push_back(std::move(vs));
+  }
+  return s;
+}
+
+uint64_t Balancer::flow_count() {
+  uint64_t n = 0;
+  io_->for_each_flow([&](const xlb_flow_key&, const xlb_flow&) {
+    n++;
+    return true;
+  });
+  return n;
+}
+
+FlowsView Balancer::flows(const FlowQuery& query, uint64_t now_ns) {
+  std::optional<xlb_vip_key> vip_key;
+  if (query.vip) {
+    vip_or_throw(query.vip->first, query.vip->second);
+    vip_key = make_vip_key(query.vip->first, query.vip->second);
+  }
+  std::unordered_map<uint32_t, IpAddr> addr_of;
+  std::unordered_set<uint32_t> backend_ids;
+  for (const auto& [vid, v] : vips_)
+    for (const auto& [key, b] : v.backends) {
+      addr_of[b.id] = key.first;
+      bool in_vip = !query.vip || vid == *query.vip;
+      if (query.backend && key.first == *query.backend && in_vip) backend_ids.insert(b.id);
+    }
+  if (query.backend && backend_ids.empty())
+    throw InputError("unknown backend " + query.backend->str() +
+                     (query.vip ? " of VIP " + vip_name(query.vip->first, query.vip->second) : ""));
+
+  FlowsView out;
+  io_->for_each_flow([&](const xlb_flow_key& k, const xlb_flow& f) {
+    if (vip_key && (k.family != vip_key->family || k.proto != vip_key->proto ||
+                    k.dport != vip_key->port ||
+                    std::memcmp(&k.dst, &vip_key->addr, sizeof k.dst) != 0))
+      return true;
+    if (query.backend && !backend_ids.count(f.backend_id)) return true;
+    out.total++;
+    if (out.flows.size() >= query.limit) return true;
+    FlowView fv;
+    try {
+      fv.src = {IpAddr::from_abi(k.family, k.src), ntohs(k.sport)};
+      fv.dst = {IpAddr::from_abi(k.family, k.dst), ntohs(k.dport)};
+    } catch (const InputError&) {
+      out.total--;
+      return true;
+    }
+    fv.proto = k.proto;
+    auto it = addr_of.find(f.backend_id);
+    if (it != addr_of.end()) fv.backend = it->second;
+    fv.state = f.state;
+    fv.idle_ms = now_ns > f.last_seen_ns ? (now_ns - f.last_seen_ns) / 1000000 : 0;
+    out.flows.push_back(fv);
+    return true;
+  });
+  out.truncated = out.total > out.flows.size();
+  return out;
+}
+
+}  // namespace xlb

@@ -1,0 +1,130 @@
+#include "config.h"
+
+#include <set>
+#include <utility>
+
+#include "json_fields.h"
+#include "rules.h"
+
+namespace xlb {
+
+namespace jf = json_fields;
+using Json = nlohmann::json;
+
+namespace {
+
+IpPrefix parse_source(const Json& obj, const char* key, const std::string& path, bool want_v4) {
+  std::string field = jf::join(path, key);
+  std::string text = jf::req_string(obj, key, path);
+  IpPrefix prefix = jf::at(field, [&] { return IpPrefix::parse(text); });
+  if (prefix.ip.is_v4() != want_v4 || prefix.len == 0)
+    throw InputError(field + ": must be an " + (want_v4 ? "IPv4" : "IPv6") + " address or prefix");
+  return prefix;
+}
+
+EncapConfig parse_encap(const Json& obj, const std::string& path) {
+  jf::check_object(obj, {"source_v4", "source_v6"}, path);
+  EncapConfig encap;
+  if (obj.contains("source_v4")) encap.source_v4 = parse_source(obj, "source_v4", path, true);
+  if (obj.contains("source_v6")) encap.source_v6 = parse_source(obj, "source_v6", path, false);
+  return encap;
+}
+
+BackendConfig parse_backend(const Json& obj, const std::string& path, const VipConfig& vip) {
+  jf::check_object(obj, {"address", "weight"}, path);
+  BackendConfig be;
+  std::string field = jf::join(path, "address");
+  std::string text = jf::req_string(obj, "address", path);
+  be.address = jf::at(field, [&] { return IpAddr::parse(text); });
+  jf::at(field, [&] { check_backend_family(vip.mode, vip.vip, be.address); });
+  be.weight = static_cast<uint32_t>(jf::opt_uint(obj, "weight", path, 1, kMaxWeight).value_or(1));
+  return be;
+}
+
+VipConfig parse_vip(const Json& obj, const std::string& path) {
+  jf::check_object(obj, {"vip", "proto", "sched", "mode", "ring_size", "backends"}, path);
+  VipConfig vip;
+  std::string text = jf::req_string(obj, "vip", path);
+  vip.vip = jf::at(jf::join(path, "vip"), [&] { return Endpoint::parse(text); });
+  text = jf::req_string(obj, "proto", path);
+  vip.proto = jf::at(jf::join(path, "proto"), [&] { return parse_proto(text); });
+  if (auto s = jf::opt_string(obj, "sched", path))
+    vip.sched = jf::at(jf::join(path, "sched"), [&] { return parse_sched(*s); });
+  if (auto m = jf::opt_string(obj, "mode", path))
+    vip.mode = jf::at(jf::join(path, "mode"), [&] { return parse_mode(*m); });
+  if (auto r = jf::opt_uint(obj, "ring_size", path, 0, UINT32_MAX)) {
+    jf::at(jf::join(path, "ring_size"), [&] { check_ring_size(*r); });
+    vip.ring_size = static_cast<uint32_t>(*r);
+  }
+  if (obj.contains("backends")) {
+    const Json& list = obj["backends"];
+    std::string lpath = jf::join(path, "backends");
+    if (!list.is_array()) throw InputError(lpath + ": must be an array");
+    std::set<IpAddr> seen;
+    for (size_t i = 0; i < list.size(); i++) {
+      std::string bpath = jf::index(lpath, i);
+      BackendConfig be = parse_backend(list[i], bpath, vip);
+      if (!seen.insert(be.address).second)
+        throw InputError(bpath + ": duplicate backend " + be.address.str());
+      vip.backends.push_back(be);
+    }
+  }
+  return vip;
+}
+
+}  // namespace
+
+Config parse_config(const Json& json) {
+  jf::check_object(json, {"encap", "hash_seed", "vips"}, "");
+  Config config;
+  if (json.contains("encap")) config.encap = parse_encap(json["encap"], "encap");
+  config.hash_seed = static_cast<uint32_t>(jf::opt_uint(json, "hash_seed", "", 0, UINT32_MAX).value_or(0));
+  if (json.contains("vips")) {
+    const Json& list = json["vips"];
+    if (!list.is_array()) throw InputError("vips: must be an array");
+    std::set<std::pair<Endpoint, uint8_t>> seen;
+    for (size_t i = 0; i < list.size(); i++) {
+      std::string path = jf::index("vips", i);
+      VipConfig vip = parse_vip(list[i], path);
+      if (!seen.insert({vip.vip, vip.proto}).second)
+        throw InputError(path + ": duplicate VIP " + vip_name(vip.vip, vip.proto));
+      config.vips.push_back(std::move(vip));
+    }
+  }
+  return config;
+}
+
+Config parse_config_text(const std::string& text, const std::string& origin) {
+  Json json;
+  try {
+    json = Json::parse(text);
+  } catch (const Json::exception& e) {
+    throw InputError(origin + ": invalid JSON: " + e.what());
+  }
+  return parse_config(json);
+}
+
+std::string encap_source_str(const IpPrefix& prefix) {
+  uint8_t full = prefix.ip.is_v4() ? 32 : 128;
+  return prefix.len == full ? prefix.ip.str() : prefix.ip.str() + "/" + std::to_string(prefix.len);
+}
+
+Json config_to_json(const Config& config) {
+  Json encap = Json::object();
+  if (config.encap.source_v4) encap["source_v4"] = encap_source_str(*config.encap.source_v4);
+  if (config.encap.source_v6) encap["source_v6"] = encap_source_str(*config.encap.source_v6);
+  Json vips = Json::array();
+  for (const auto& v : config.vips) {
+    Json backends = Json::array();
+    for (const auto& b : v.backends) backends.push_back({{"address", b.address.str()}, {"weight", b.weight}});
+    vips.push_back({{"vip", v.vip.str()},
+                    {"proto", proto_name(v.proto)},
+                    {"sched", sched_name(v.sched)},
+                    {"mode", mode_name(v.mode)},
+                    {"ring_size", v.ring_size},
+                    {"backends", backends}});
+  }
+  return {{"encap", encap}, {"hash_seed", config.hash_seed}, {"vips", vips}};
+}
+
+}  // namespace xlb

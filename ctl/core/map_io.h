@@ -1,0 +1,80 @@
+// The balancer's view of the kernel: one method per map operation it needs.
+// lbd implements it over the pinned BPF maps (ctl/lbd/bpf_map_io.h); unit
+// tests implement it in memory (tests/unit/fake_map_io.h). Every method
+// throws SystemError when the kernel refuses.
+//
+// Keys and values are the ABI structs of include/xlb/abi.h, so what the
+// balancer writes here is byte for byte what the data plane reads.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <utility>
+#include <vector>
+
+#include "maglev.h"
+#include "xlb/abi.h"
+
+namespace xlb {
+
+// Packets and bytes, summed over CPUs.
+struct Counter {
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+};
+
+class MapIo {
+ public:
+  virtual ~MapIo() = default;
+
+  // ---- xlb_vips: (addr, port, proto) -> vip meta
+  virtual void put_vip(const xlb_vip_key& key, const xlb_vip_meta& meta) = 0;
+  virtual void delete_vip(const xlb_vip_key& key) = 0;
+  virtual std::vector<std::pair<xlb_vip_key, xlb_vip_meta>> dump_vips() = 0;
+
+  // ---- xlb_vip_addrs: VIP address -> number of VIPs on it
+  virtual void put_vip_addr(const xlb_vip_addr_key& key, uint32_t count) = 0;
+  virtual void delete_vip_addr(const xlb_vip_addr_key& key) = 0;
+  virtual std::vector<std::pair<xlb_vip_addr_key, uint32_t>> dump_vip_addrs() = 0;
+
+  // ---- xlb_rings: vip_id -> inner array of ring_size backend ids
+  // Creates a new inner array holding `slots` and installs it at vip_id,
+  // atomically replacing any previous ring there (also used to resize).
+  virtual void install_ring(uint32_t vip_id, const std::vector<uint32_t>& slots) = 0;
+  // Writes only the given slots of the installed ring.
+  virtual void write_ring_slots(uint32_t vip_id, const std::vector<maglev::SlotChange>& changes) = 0;
+  // The installed ring's slots; empty if vip_id has no ring.
+  virtual std::vector<uint32_t> read_ring(uint32_t vip_id) = 0;
+  // The vip_ids that have a ring installed.
+  virtual std::vector<uint32_t> ring_ids() = 0;
+  virtual void delete_ring(uint32_t vip_id) = 0;
+
+  // ---- xlb_backends: backend_id -> backend
+  virtual void put_backend(uint32_t id, const xlb_backend& backend) = 0;
+  virtual void clear_backend(uint32_t id) = 0;  // writes an all-zero entry
+  // Entries with XLB_BACKEND_F_USED set.
+  virtual std::vector<std::pair<uint32_t, xlb_backend>> dump_backends() = 0;
+
+  // ---- xlb_flows: client 5-tuple -> flow
+  // Visitor returns false to stop the iteration (for_each_flow) or
+  // true to select the entry for deletion (delete_flows).
+  using FlowVisitor = std::function<bool(const xlb_flow_key&, const xlb_flow&)>;
+  virtual void for_each_flow(const FlowVisitor& visit) = 0;
+  // Deletes every entry `match` selects; returns how many were deleted.
+  virtual uint64_t delete_flows(const FlowVisitor& match) = 0;
+  virtual uint32_t flow_table_size() = 0;
+
+  // ---- per-CPU counters (summed)
+  virtual std::vector<Counter> read_global_stats() = 0;  // XLB_STAT_MAX entries
+  virtual Counter read_vip_stats(uint32_t vip_id) = 0;
+  virtual Counter read_backend_stats(uint32_t backend_id) = 0;
+  // Zeroes the counters of an id that is being (re)allocated, so a new VIP
+  // or backend does not inherit a previous owner's numbers.
+  virtual void reset_vip_stats(uint32_t vip_id) = 0;
+  virtual void reset_backend_stats(uint32_t backend_id) = 0;
+
+  // ---- xlb_config (single entry)
+  virtual xlb_config read_config() = 0;
+  virtual void write_config(const xlb_config& config) = 0;
+};
+
+}  // namespace xlb

@@ -1,0 +1,74 @@
+#include "rules.h"
+
+#include "error.h"
+#include "maglev.h"
+
+namespace xlb {
+
+uint8_t parse_sched(const std::string& text) {
+  if (text == "maglev") return XLB_SCHED_MAGLEV;
+  throw InputError("unsupported scheduler '" + text + "' (supported: maglev)");
+}
+
+std::string sched_name(uint8_t sched) {
+  switch (sched) {
+    case XLB_SCHED_MAGLEV: return "maglev";
+    case XLB_SCHED_LEAST_CONN: return "least_conn";
+    case XLB_SCHED_RR: return "rr";
+    case XLB_SCHED_WRR: return "wrr";
+    case XLB_SCHED_RANDOM: return "random";
+    case XLB_SCHED_SRC_HASH: return "src_hash";
+  }
+  return "sched" + std::to_string(sched);
+}
+
+uint8_t parse_mode(const std::string& text) {
+  if (text == "ipip") return XLB_MODE_IPIP;
+  throw InputError("unsupported mode '" + text + "' (supported: ipip)");
+}
+
+std::string mode_name(uint8_t mode) {
+  switch (mode) {
+    case XLB_MODE_IPIP: return "ipip";
+    case XLB_MODE_NAT: return "nat";
+    case XLB_MODE_FULLNAT: return "fullnat";
+    case XLB_MODE_L2DSR: return "l2dsr";
+  }
+  return "mode" + std::to_string(mode);
+}
+
+void check_sched(uint8_t sched) {
+  if (sched != XLB_SCHED_MAGLEV) parse_sched(sched_name(sched));
+}
+
+void check_mode(uint8_t mode) {
+  if (mode != XLB_MODE_IPIP) parse_mode(mode_name(mode));
+}
+
+void check_ring_size(uint64_t ring_size) {
+  if (ring_size < 2 || ring_size > XLB_MAX_RING_SIZE ||
+      !maglev::is_prime(static_cast<uint32_t>(ring_size)))
+    throw InputError("must be a prime number, at most " + std::to_string(XLB_MAX_RING_SIZE) +
+                     " (got " + std::to_string(ring_size) + ")");
+}
+
+void check_weight(uint64_t weight, bool allow_zero) {
+  if (weight > kMaxWeight || (weight == 0 && !allow_zero))
+    throw InputError(std::string("must be ") + (allow_zero ? "0" : "1") + ".." +
+                     std::to_string(kMaxWeight));
+}
+
+void check_backend_family(uint8_t mode, const Endpoint& vip, const IpAddr& backend) {
+  check_mode(mode);
+  // ipip encapsulates in the backend's family: IPv4 and IPv6 fit in IPv6,
+  // but an IPv6 packet cannot be carried in IPv4 (that would be 6in4).
+  if (!vip.ip.is_v4() && backend.is_v4())
+    throw InputError("IPv4 backend " + backend.str() + " cannot serve IPv6 VIP " + vip.str() +
+                     " (ipip carries IPv6 only in IPv6)");
+}
+
+std::string vip_name(const Endpoint& vip, uint8_t proto) {
+  return vip.str() + "/" + proto_name(proto);
+}
+
+}  // namespace xlb

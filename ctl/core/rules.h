@@ -1,0 +1,33 @@
+// The validation rules shared by the config file, the API and the balancer:
+// which schedulers and modes exist, which ring sizes and weights are valid,
+// and which backend families a VIP can forward to. Each check throws
+// InputError with a message that names the problem but not the field; the
+// caller prefixes the field (see json_fields.h).
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "endpoint.h"
+
+namespace xlb {
+
+constexpr uint32_t kMaxWeight = 65535;
+
+uint8_t parse_sched(const std::string& text);  // only "maglev" is implemented
+std::string sched_name(uint8_t sched);
+uint8_t parse_mode(const std::string& text);  // only "ipip" is implemented
+std::string mode_name(uint8_t mode);
+
+void check_sched(uint8_t sched);
+void check_mode(uint8_t mode);
+void check_ring_size(uint64_t ring_size);  // prime, <= XLB_MAX_RING_SIZE
+void check_weight(uint64_t weight, bool allow_zero);
+
+// Can a VIP of this family carry traffic to a backend of that family in
+// this mode? ipip: v4-in-v4, v6-in-v6, v4-in-v6; not v6-in-v4.
+void check_backend_family(uint8_t mode, const Endpoint& vip, const IpAddr& backend);
+
+// "198.18.100.1:80/tcp", as used in messages.
+std::string vip_name(const Endpoint& vip, uint8_t proto);
+
+}  // namespace xlb

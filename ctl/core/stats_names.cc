@@ -1,0 +1,44 @@
+#include "stats_names.h"
+
+namespace xlb {
+
+// Same order as enum xlb_stat in include/xlb/abi.h; the static_assert
+// below catches a name missing or left over.
+const char* const xlb_stat_names[] = {
+    "rx",
+    "pass_not_ip",
+    "pass_not_vip",
+    "pass_vip_unserved",
+    "pass_fragment",
+    "pass_icmp",
+    "pass_malformed",
+    "pass_other_l4",
+    "new_flow",
+    "flow_hit",
+    "flow_rescheduled",
+    "flow_stale_backend",
+    "drop_no_backend",
+    "drop_mtu",
+    "drop_no_route",
+    "drop_no_neigh",
+    "drop_fwd_disabled",
+    "drop_no_source",
+    "drop_internal",
+    "tx",
+    "redirect",
+};
+static_assert(sizeof(xlb_stat_names) / sizeof(xlb_stat_names[0]) == XLB_STAT_MAX,
+              "enum xlb_stat changed: update xlb_stat_names");
+
+std::string flow_state_name(uint8_t state) {
+  switch (state) {
+    case XLB_FLOW_UDP: return "udp";
+    case XLB_FLOW_TCP_SYN: return "syn";
+    case XLB_FLOW_TCP_ESTABLISHED: return "established";
+    case XLB_FLOW_TCP_CLOSING: return "closing";
+    case XLB_FLOW_TCP_RESET: return "reset";
+  }
+  return "state" + std::to_string(state);
+}
+
+}  // namespace xlb

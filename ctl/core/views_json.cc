@@ -1,0 +1,71 @@
+#include "views_json.h"
+
+#include "rules.h"
+#include "stats_names.h"
+
+namespace xlb {
+
+using Json = nlohmann::json;
+
+Json list_json(const std::vector<VipView>& vips) {
+  Json out = Json::array();
+  for (const auto& v : vips) {
+    Json backends = Json::array();
+    for (const auto& b : v.backends)
+      backends.push_back({{"address", b.address.str()},
+                          {"weight", b.weight},
+                          {"state", b.active ? "active" : "draining"},
+                          {"ring_slots", b.ring_slots}});
+    out.push_back({{"vip", v.vip.str()},
+                   {"proto", proto_name(v.proto)},
+                   {"sched", sched_name(v.sched)},
+                   {"mode", mode_name(v.mode)},
+                   {"ring_size", v.ring_size},
+                   {"backends", backends}});
+  }
+  return out;
+}
+
+namespace {
+Json counter_json(const Counter& c) { return {{"packets", c.packets}, {"bytes", c.bytes}}; }
+}  // namespace
+
+Json stats_json(const StatsView& stats) {
+  Json global = Json::object();
+  for (size_t i = 0; i < XLB_STAT_MAX; i++)
+    global[xlb_stat_names[i]] = counter_json(i < stats.global.size() ? stats.global[i] : Counter{});
+  Json vips = Json::array();
+  for (const auto& v : stats.vips) {
+    Json backends = Json::array();
+    for (const auto& b : v.backends)
+      backends.push_back(
+          {{"address", b.address.str()}, {"packets", b.counter.packets}, {"bytes", b.counter.bytes}});
+    vips.push_back({{"vip", v.vip.str()},
+                    {"proto", proto_name(v.proto)},
+                    {"packets", v.counter.packets},
+                    {"bytes", v.counter.bytes},
+                    {"backends", backends}});
+  }
+  return {{"global", global}, {"vips", vips}};
+}
+
+Json flows_json(const FlowsView& flows) {
+  Json list = Json::array();
+  for (const auto& f : flows.flows)
+    list.push_back({{"proto", proto_name(f.proto)},
+                    {"src", f.src.str()},
+                    {"dst", f.dst.str()},
+                    {"backend", f.backend ? Json(f.backend->str()) : Json(nullptr)},
+                    {"state", flow_state_name(f.state)},
+                    {"idle_ms", f.idle_ms}});
+  return {{"total", flows.total}, {"truncated", flows.truncated}, {"flows", list}};
+}
+
+Json encap_json(const EncapConfig& encap) {
+  Json out = Json::object();
+  if (encap.source_v4) out["source_v4"] = encap_source_str(*encap.source_v4);
+  if (encap.source_v6) out["source_v6"] = encap_source_str(*encap.source_v6);
+  return out;
+}
+
+}  // namespace xlb

@@ -1,0 +1,194 @@
+#include "api.h"
+
+#include <time.h>
+
+#include "core/error.h"
+#include "core/json_fields.h"
+#include "core/rules.h"
+#include "core/views_json.h"
+#include "log.h"
+#include "neighbours.h"
+
+#ifndef XLB_VERSION
+#define XLB_VERSION "unknown"
+#endif
+
+namespace xlb {
+
+using Json = nlohmann::json;
+namespace jf = json_fields;
+
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+namespace {
+
+Endpoint req_vip(const Json& r) {
+  std::string text = jf::req_string(r, "vip", "");
+  return jf::at("vip", [&] { return Endpoint::parse(text); });
+}
+
+uint8_t req_proto(const Json& r) {
+  std::string text = jf::req_string(r, "proto", "");
+  return jf::at("proto", [&] { return parse_proto(text); });
+}
+
+IpAddr req_backend(const Json& r) {
+  std::string text = jf::req_string(r, "backend", "");
+  return jf::at("backend", [&] { return IpAddr::parse(text); });
+}
+
+Json ok(Json body = Json::object()) {
+  Json out = {{"ok", true}};
+  for (auto& [k, v] : body.items()) out[k] = v;
+  return out;
+}
+
+}  // namespace
+
+Api::Api(Balancer& balancer, DaemonInfo info, std::function<void()> detach)
+    : lb_(balancer), info_(std::move(info)), detach_(std::move(detach)) {}
+
+std::string Api::handle(const std::string& request) {
+  Json answer;
+  std::string cmd = "?";
+  try {
+    Json r;
+    try {
+      r = Json::parse(request);
+    } catch (const Json::parse_error& e) {
+      throw InputError(std::string("invalid JSON: ") + e.what());
+    }
+    if (r.is_object() && r.contains("cmd") && r["cmd"].is_string()) cmd = r["cmd"].get<std::string>();
+    answer = dispatch(r);
+  } catch (const InputError& e) {
+    answer = {{"ok", false}, {"error", e.what()}};
+  } catch (const SystemError& e) {
+    log_warn(cmd + ": " + e.what());
+    answer = {{"ok", false}, {"error", e.what()}};
+  } catch (const std::exception& e) {
+    log_warn(cmd + ": internal error: " + e.what());
+    answer = {{"ok", false}, {"error", std::string("internal error: ") + e.what()}};
+  }
+  // Replace invalid UTF-8 (echoed from a bad request) instead of throwing.
+  return answer.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Json Api::dispatch(const Json& r) {
+  if (!r.is_object()) throw InputError("request must be a JSON object");
+  std::string cmd = jf::req_string(r, "cmd", "");
+
+  if (cmd == "status") {
+    jf::check_object(r, {"cmd"}, "");
+    return status();
+  }
+  if (cmd == "list") {
+    jf::check_object(r, {"cmd"}, "");
+    return ok({{"vips", list_json(lb_.list())}});
+  }
+  if (cmd == "stats") {
+    jf::check_object(r, {"cmd"}, "");
+    return ok(stats_json(lb_.stats()));
+  }
+  if (cmd == "add-vip") {
+    jf::check_object(r, {"cmd", "vip", "proto", "sched", "mode", "ring_size"}, "");
+    VipSpec s;
+    s.vip = req_vip(r);
+    s.proto = req_proto(r);
+    if (auto v = jf::opt_string(r, "sched", "")) s.sched = jf::at("sched", [&] { return parse_sched(*v); });
+    if (auto v = jf::opt_string(r, "mode", "")) s.mode = jf::at("mode", [&] { return parse_mode(*v); });
+    if (auto v = jf::opt_uint(r, "ring_size", "", 0, UINT32_MAX)) s.ring_size = static_cast<uint32_t>(*v);
+    lb_.add_vip(s);
+    log_line("added VIP " + vip_name(s.vip, s.proto));
+    return ok();
+  }
+  if (cmd == "del-vip") {
+    jf::check_object(r, {"cmd", "vip", "proto"}, "");
+    Endpoint vip = req_vip(r);
+    uint8_t proto = req_proto(r);
+    uint64_t flows = lb_.del_vip(vip, proto);
+    log_line("deleted VIP " + vip_name(vip, proto) + " (" + std::to_string(flows) + " flows removed)");
+    return ok({{"flows_removed", flows}});
+  }
+  if (cmd == "add-backend") {
+    jf::check_object(r, {"cmd", "vip", "proto", "backend", "weight"}, "");
+    Endpoint vip = req_vip(r);
+    uint8_t proto = req_proto(r);
+    IpAddr be = req_backend(r);
+    auto weight = static_cast<uint32_t>(jf::opt_uint(r, "weight", "", 1, kMaxWeight).value_or(1));
+    lb_.add_backend(vip, proto, be, weight);
+    prime_neighbours({be});
+    log_line("added backend " + be.str() + " (weight " + std::to_string(weight) + ") to " + vip_name(vip, proto));
+    return ok();
+  }
+  if (cmd == "del-backend") {
+    jf::check_object(r, {"cmd", "vip", "proto", "backend", "purge"}, "");
+    Endpoint vip = req_vip(r);
+    uint8_t proto = req_proto(r);
+    IpAddr be = req_backend(r);
+    bool purge = jf::opt_bool(r, "purge", "").value_or(false);
+    uint64_t flows = lb_.del_backend(vip, proto, be, purge);
+    log_line((purge ? "purged backend " : "draining backend ") + be.str() + " of " + vip_name(vip, proto) +
+             (purge ? " (" + std::to_string(flows) + " flows removed)" : ""));
+    return ok({{"flows_removed", flows}});
+  }
+  if (cmd == "set-backend") {
+    jf::check_object(r, {"cmd", "vip", "proto", "backend", "weight"}, "");
+    Endpoint vip = req_vip(r);
+    uint8_t proto = req_proto(r);
+    IpAddr be = req_backend(r);
+    auto weight = jf::opt_uint(r, "weight", "", 0, kMaxWeight);
+    if (!weight) throw InputError("weight: missing");
+    lb_.set_backend(vip, proto, be, static_cast<uint32_t>(*weight));
+    log_line("set backend " + be.str() + " of " + vip_name(vip, proto) + " to weight " + std::to_string(*weight));
+    return ok();
+  }
+  if (cmd == "flows") {
+    jf::check_object(r, {"cmd", "vip", "proto", "backend", "limit"}, "");
+    FlowQuery q;
+    if (r.contains("vip") || r.contains("proto")) q.vip = std::make_pair(req_vip(r), req_proto(r));
+    if (r.contains("backend")) q.backend = req_backend(r);
+    q.limit = jf::opt_uint(r, "limit", "", 0, UINT32_MAX).value_or(1000);
+    return ok(flows_json(lb_.flows(q, monotonic_ns())));
+  }
+  if (cmd == "apply") {
+    jf::check_object(r, {"cmd", "config"}, "");
+    if (!r.contains("config")) throw InputError("config: missing");
+    if (!r["config"].is_object()) throw InputError("config: must be an object");
+    Config config = parse_config(r["config"]);
+    ApplyResult res = lb_.apply(config);
+    prime_neighbours(lb_.backend_addresses());
+    log_line("applied a config: " + std::to_string(res.added) + " added, " + std::to_string(res.removed) +
+             " removed, " + std::to_string(res.changed) + " changed");
+    return ok({{"added", res.added}, {"removed", res.removed}, {"changed", res.changed}});
+  }
+  if (cmd == "detach") {
+    jf::check_object(r, {"cmd"}, "");
+    detach_();
+    exit_requested_ = true;
+    return ok();
+  }
+  throw InputError("unknown cmd '" + cmd + "'");
+}
+
+Json Api::status() {
+  auto [mode, prog_id] = info_.attachment ? info_.attachment() : std::make_pair(std::string(), 0u);
+  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - info_.started);
+  return ok({{"iface", info_.iface},
+             {"ifindex", info_.ifindex},
+             {"xdp_mode", mode.empty() ? Json(nullptr) : Json(mode)},
+             {"prog_id", prog_id},
+             {"pin_dir", info_.pin_dir},
+             {"vips", lb_.vip_count()},
+             {"backends", lb_.backend_count()},
+             {"flows", lb_.flow_count()},
+             {"flow_table_size", lb_.flow_table_size()},
+             {"uptime_s", uptime.count()},
+             {"version", XLB_VERSION},
+             {"encap", encap_json(lb_.encap())}});
+}
+
+}  // namespace xlb

@@ -1,0 +1,47 @@
+// The control API (docs/api.md): one JSON request in, one JSON answer out,
+// dispatched to the balancer. Never throws: every failure becomes
+// {"ok": false, "error": "..."}.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/balancer.h"
+
+namespace xlb {
+
+// What `status` reports about the daemon itself.
+struct DaemonInfo {
+  std::string iface;
+  int ifindex = 0;
+  std::string pin_dir;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  // Current {xdp mode, prog id} of the attached program (may change when
+  // other programs join the dispatcher); empty mode if detached.
+  std::function<std::pair<std::string, uint32_t>()> attachment;
+};
+
+class Api {
+ public:
+  // detach: detaches the program and removes the pins (throws on failure);
+  // on success the daemon exits after answering.
+  Api(Balancer& balancer, DaemonInfo info, std::function<void()> detach);
+
+  std::string handle(const std::string& request);
+  nlohmann::json dispatch(const nlohmann::json& request);  // throws InputError/SystemError
+  bool exit_requested() const { return exit_requested_; }
+
+ private:
+  nlohmann::json status();
+  Balancer& lb_;
+  DaemonInfo info_;
+  std::function<void()> detach_;
+  bool exit_requested_ = false;
+};
+
+uint64_t monotonic_ns();  // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns()
+
+}  // namespace xlb

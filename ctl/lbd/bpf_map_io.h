@@ -1,0 +1,61 @@
+// MapIo over the pinned BPF maps in <pin_dir>/<XLB_MAP_*>: what the
+// balancer writes goes straight into the maps the data plane reads.
+#pragma once
+#include <map>
+#include <string>
+
+#include "core/map_io.h"
+#include "fd.h"
+
+namespace xlb {
+
+class BpfMapIo : public MapIo {
+ public:
+  // Opens every map pinned in pin_dir; throws SystemError if one is missing.
+  explicit BpfMapIo(const std::string& pin_dir);
+
+  void put_vip(const xlb_vip_key& key, const xlb_vip_meta& meta) override;
+  void delete_vip(const xlb_vip_key& key) override;
+  std::vector<std::pair<xlb_vip_key, xlb_vip_meta>> dump_vips() override;
+
+  void put_vip_addr(const xlb_vip_addr_key& key, uint32_t count) override;
+  void delete_vip_addr(const xlb_vip_addr_key& key) override;
+  std::vector<std::pair<xlb_vip_addr_key, uint32_t>> dump_vip_addrs() override;
+
+  void install_ring(uint32_t vip_id, const std::vector<uint32_t>& slots) override;
+  void write_ring_slots(uint32_t vip_id, const std::vector<maglev::SlotChange>& changes) override;
+  std::vector<uint32_t> read_ring(uint32_t vip_id) override;
+  std::vector<uint32_t> ring_ids() override;
+  void delete_ring(uint32_t vip_id) override;
+
+  void put_backend(uint32_t id, const xlb_backend& backend) override;
+  void clear_backend(uint32_t id) override;
+  std::vector<std::pair<uint32_t, xlb_backend>> dump_backends() override;
+
+  void for_each_flow(const FlowVisitor& visit) override;
+  uint64_t delete_flows(const FlowVisitor& match) override;
+  uint32_t flow_table_size() override;
+
+  std::vector<Counter> read_global_stats() override;
+  Counter read_vip_stats(uint32_t vip_id) override;
+  Counter read_backend_stats(uint32_t backend_id) override;
+  void reset_vip_stats(uint32_t vip_id) override;
+  void reset_backend_stats(uint32_t backend_id) override;
+
+  xlb_config read_config() override;
+  void write_config(const xlb_config& config) override;
+
+ private:
+  int ring_fd(uint32_t vip_id);  // the installed inner array, cached; -1 if none
+  Counter read_percpu(int fd, const char* name, uint32_t key);
+  void reset_percpu(int fd, const char* name, uint32_t key);
+
+  Fd vips_, vip_addrs_, rings_, backends_, flows_, config_, gstats_, vstats_, bstats_;
+  std::map<uint32_t, Fd> ring_fds_;
+  int ncpus_ = 1;
+};
+
+// Opens <pin_dir>/<name>; throws SystemError naming the path.
+Fd open_pinned_map(const std::string& pin_dir, const char* name);
+
+}  // namespace xlb

@@ -1,0 +1,336 @@
+#include "loader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <xdp/libxdp.h>
+
+#include <cerrno>
+#include <cstring>
+#include <functional>
+
+#include "core/error.h"
+#include "lb.skel.h"
+#include "log.h"
+#include "netif.h"
+#include "xlb/abi.h"
+
+namespace xlb {
+
+namespace {
+
+std::string errstr(int err) { return std::strerror(err < 0 ? -err : err); }
+
+std::string xdp_errstr(int err) {
+  char buf[256];
+  libxdp_strerror(err, buf, sizeof buf);
+  return buf;
+}
+
+bool is_bpffs(const std::string& path) {
+  struct statfs st {};
+  return statfs(path.c_str(), &st) == 0 && st.f_type == static_cast<decltype(st.f_type)>(BPF_FS_MAGIC);
+}
+
+void mkdir_p(const std::string& path, mode_t mode) {
+  std::string cur;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    cur = path.substr(0, pos);
+    if (cur.empty()) continue;
+    if (mkdir(cur.c_str(), mode) != 0 && errno != EEXIST)
+      throw SystemError("cannot create " + cur + ": " + std::strerror(errno));
+  }
+}
+
+std::string attach_mode_name(enum xdp_attach_mode m) {
+  switch (m) {
+    case XDP_MODE_NATIVE: return "native";
+    case XDP_MODE_SKB: return "skb";
+    case XDP_MODE_HW: return "hw";
+    default: return "unknown";
+  }
+}
+
+// Calls fn(mp, prog) for the xlb_lb program attached to ifindex, if any,
+// while the multiprog handle is open. Handles both the libxdp dispatcher and
+// a legacy (single program, no dispatcher) attachment.
+bool with_attached(int ifindex, const std::function<void(xdp_multiprog*, xdp_program*)>& fn) {
+  xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(ifindex);
+  if (!mp || libxdp_get_error(mp)) return false;
+  xdp_program* found = nullptr;
+  auto is_ours = [](xdp_program* p) {
+    const char* name = p ? xdp_program__name(p) : nullptr;
+    return name && std::strcmp(name, XLB_PROG_NAME) == 0;
+  };
+  if (xdp_multiprog__is_legacy(mp)) {
+    if (is_ours(xdp_multiprog__main_prog(mp))) found = xdp_multiprog__main_prog(mp);
+  } else {
+    for (xdp_program* p = xdp_multiprog__next_prog(nullptr, mp); p && !found;
+         p = xdp_multiprog__next_prog(p, mp))
+      if (is_ours(p)) found = p;
+  }
+  if (!found && is_ours(xdp_multiprog__hw_prog(mp))) found = xdp_multiprog__hw_prog(mp);
+  if (found) fn(mp, found);
+  xdp_multiprog__close(mp);
+  return found != nullptr;
+}
+
+// Makes the object use the maps already pinned in the pin directory (their
+// state survives a detach by someone else, or a failed first attach). libbpf
+// would do this itself but refuses a devmap: the kernel adds
+// BPF_F_RDONLY_PROG to its flags, so the pinned map never looks compatible.
+// Checked here instead, ignoring that flag; the pinned flow table keeps its
+// size (--flow-table-size only applies to a new one).
+void reuse_pinned_maps(bpf_object* obj) {
+  bpf_map* map;
+  bpf_object__for_each_map(map, obj) {
+    const char* path = bpf_map__pin_path(map);
+    if (!path) continue;
+    Fd fd(bpf_obj_get(path));
+    if (!fd) continue;  // not pinned yet: libbpf creates and pins it
+    bpf_map_info info{};
+    uint32_t len = sizeof info;
+    int err = bpf_obj_get_info_by_fd(fd.get(), &info, &len);
+    if (err) throw SystemError(std::string("cannot inspect ") + path + ": " + errstr(err));
+    const uint32_t ignored = BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG;
+    bool flows = std::strcmp(bpf_map__name(map), XLB_MAP_FLOWS) == 0;
+    if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+        info.value_size != bpf_map__value_size(map) ||
+        (!flows && info.max_entries != bpf_map__max_entries(map)) ||
+        (info.map_flags & ~ignored) != (bpf_map__map_flags(map) & ~ignored))
+      throw SystemError(std::string("pinned map ") + path +
+                        " does not match this lbd's program (left by another xlb version?); remove it with "
+                        "`lbd --detach IFNAME`");
+    if (flows && info.max_entries != bpf_map__max_entries(map))
+      log_line("reusing the pinned flow table of " + std::to_string(info.max_entries) +
+               " entries (--flow-table-size applies only to a new one)");
+    err = bpf_map__reuse_fd(map, fd.get());
+    if (err) throw SystemError(std::string("cannot reuse ") + path + ": " + errstr(err));
+  }
+}
+
+// Opens the skeleton, pins its maps in pin_dir (reusing pinned ones), and
+// attaches xlb_lb in `mode`. Returns the program id; throws SystemError.
+uint32_t load_and_attach(const AttachOptions& o, int ifindex, const std::string& pin_dir,
+                         enum xdp_attach_mode mode) {
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_dir.c_str());
+  lb_bpf* skel = lb_bpf__open_opts(&open_opts);
+  if (!skel) throw SystemError("cannot open the BPF object: " + std::string(std::strerror(errno)));
+  xdp_program* prog = nullptr;
+  auto cleanup = [&] {
+    if (prog) xdp_program__close(prog);
+    lb_bpf__destroy(skel);
+  };
+  try {
+    int err = bpf_map__set_max_entries(skel->maps.xlb_flows, o.flow_table_size);
+    if (err) throw SystemError("cannot size xlb_flows: " + errstr(err));
+    reuse_pinned_maps(skel->obj);
+
+    DECLARE_LIBXDP_OPTS(xdp_program_opts, xdp_opts, .obj = skel->obj, .prog_name = XLB_PROG_NAME);
+    prog = xdp_program__create(&xdp_opts);
+    err = static_cast<int>(libxdp_get_error(prog));
+    if (err) {
+      prog = nullptr;
+      throw SystemError("cannot create the XDP program: " + xdp_errstr(err));
+    }
+    err = xdp_program__attach(prog, ifindex, mode, 0);
+    if (err)
+      throw SystemError("cannot attach " + std::string(XLB_PROG_NAME) + " to " + o.iface + " in " +
+                        attach_mode_name(mode) + " mode: " + xdp_errstr(err) +
+                        (err == -EEXIST || err == -EBUSY ? " (another XDP program without libxdp support?)" : ""));
+    uint32_t id = xdp_program__id(prog);
+    cleanup();
+    return id;
+  } catch (...) {
+    cleanup();
+    throw;
+  }
+}
+
+const char* const kMapNames[] = {XLB_MAP_VIPS,    XLB_MAP_VIP_ADDRS, XLB_MAP_RINGS,  XLB_MAP_BACKENDS,
+                                 XLB_MAP_FLOWS,   XLB_MAP_CONFIG,    XLB_MAP_GSTATS, XLB_MAP_VSTATS,
+                                 XLB_MAP_BSTATS,  XLB_MAP_TX_PORTS};
+
+bool pinned(const std::string& pin_dir, const char* name) {
+  struct stat st {};
+  return stat((pin_dir + "/" + name).c_str(), &st) == 0;
+}
+
+// The pins can be gone while the program is still attached: bpffs was
+// mounted by an lbd running under `ip netns exec` (which hides the host's
+// /sys/fs/bpf), and that mount died with lbd's mount namespace. The maps
+// live on as long as the attached program uses them, so find them through
+// the program's map ids and pin them again.
+void repin_from_program(uint32_t prog_id, const std::string& pin_dir) {
+  Fd prog(bpf_prog_get_fd_by_id(prog_id));
+  if (!prog) throw SystemError("cannot open program id " + std::to_string(prog_id) + ": " + std::strerror(errno));
+  std::vector<uint32_t> ids(64);
+  bpf_prog_info info{};
+  info.nr_map_ids = static_cast<uint32_t>(ids.size());
+  info.map_ids = reinterpret_cast<uint64_t>(ids.data());
+  uint32_t len = sizeof info;
+  int err = bpf_obj_get_info_by_fd(prog.get(), &info, &len);
+  if (err) throw SystemError("cannot read program id " + std::to_string(prog_id) + ": " + errstr(err));
+  ids.resize(std::min<size_t>(info.nr_map_ids, ids.size()));
+  int n = 0;
+  for (uint32_t id : ids) {
+    Fd map(bpf_map_get_fd_by_id(id));
+    if (!map) continue;
+    bpf_map_info minfo{};
+    uint32_t mlen = sizeof minfo;
+    if (bpf_obj_get_info_by_fd(map.get(), &minfo, &mlen) != 0) continue;
+    for (const char* name : kMapNames)
+      if (std::strncmp(minfo.name, name, sizeof minfo.name) == 0 && !pinned(pin_dir, name)) {
+        std::string path = pin_dir + "/" + name;
+        if (bpf_obj_pin(map.get(), path.c_str()) != 0)
+          throw SystemError("cannot pin " + path + ": " + std::strerror(errno));
+        n++;
+      }
+  }
+  log_line("re-pinned " + std::to_string(n) + " maps of the attached program in " + pin_dir);
+}
+
+}  // namespace
+
+void ensure_bpffs(const std::string& pin_root) {
+  const char* base = "/sys/fs/bpf";
+  if (!is_bpffs(base)) {
+    mkdir_p(base, 0755);
+    if (mount("bpf", base, "bpf", 0, "mode=0700") != 0)
+      throw SystemError(std::string("cannot mount bpffs on ") + base + ": " + std::strerror(errno));
+    log_line(std::string("mounted bpffs on ") + base);
+  }
+  mkdir_p(pin_root, 0700);
+  if (!is_bpffs(pin_root)) throw SystemError("pin root " + pin_root + " is not on a bpf filesystem");
+}
+
+std::string pin_dir_of(const std::string& pin_root, const std::string& iface) {
+  std::string root = pin_root;
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  return root + "/" + iface;
+}
+
+Fd lock_pin_dir(const std::string& pin_dir, const std::string& iface) {
+  mkdir_p(pin_dir, 0700);
+  Fd fd(open(pin_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) throw SystemError("cannot open " + pin_dir + ": " + std::strerror(errno));
+  if (flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK)
+      throw SystemError("another lbd is already running for " + iface + " (" + pin_dir + " is locked)");
+    throw SystemError("cannot lock " + pin_dir + ": " + std::strerror(errno));
+  }
+  return fd;
+}
+
+std::optional<std::pair<std::string, uint32_t>> find_attached(int ifindex) {
+  std::optional<std::pair<std::string, uint32_t>> out;
+  with_attached(ifindex, [&](xdp_multiprog* mp, xdp_program* p) {
+    out = std::make_pair(attach_mode_name(xdp_multiprog__attach_mode(mp)), xdp_program__id(p));
+  });
+  return out;
+}
+
+Attachment attach_or_adopt(const AttachOptions& o) {
+  Attachment a;
+  a.ifindex = ifindex_of(o.iface);
+  a.pin_dir = pin_dir_of(o.pin_root, o.iface);
+  if (auto found = find_attached(a.ifindex)) {
+    a.adopted = true;
+    a.xdp_mode = found->first;
+    a.prog_id = found->second;
+    log_line("adopting " + std::string(XLB_PROG_NAME) + " (prog id " + std::to_string(a.prog_id) +
+             ", " + a.xdp_mode + " mode) already attached to " + o.iface);
+    bool missing = false;
+    for (const char* name : kMapNames) missing = missing || !pinned(a.pin_dir, name);
+    if (missing) repin_from_program(a.prog_id, a.pin_dir);
+    for (const char* name : kMapNames)
+      if (!pinned(a.pin_dir, name))
+        throw SystemError(std::string("map ") + name + " of the attached " + XLB_PROG_NAME +
+                          " is neither pinned in " + a.pin_dir + " nor used by the program; run `lbd --detach " +
+                          o.iface + "` to start over");
+    return a;
+  }
+
+  std::vector<enum xdp_attach_mode> modes;
+  if (o.xdp_mode == "native")
+    modes = {XDP_MODE_NATIVE};
+  else if (o.xdp_mode == "skb")
+    modes = {XDP_MODE_SKB};
+  else if (o.xdp_mode == "auto")
+    modes = {XDP_MODE_NATIVE, XDP_MODE_SKB};
+  else
+    throw InputError("--xdp-mode must be native, skb or auto");
+  for (size_t i = 0; i < modes.size(); i++) {
+    try {
+      a.prog_id = load_and_attach(o, a.ifindex, a.pin_dir, modes[i]);
+      a.xdp_mode = attach_mode_name(modes[i]);
+      break;
+    } catch (const SystemError& e) {
+      if (i + 1 == modes.size()) throw;
+      log_warn(std::string(e.what()) + "; falling back to skb (generic) mode");
+    }
+  }
+  // With the dispatcher, the mode libxdp ended up using is the dispatcher's.
+  if (auto found = find_attached(a.ifindex)) {
+    a.xdp_mode = found->first;
+    a.prog_id = found->second;
+  }
+  log_line("attached " + std::string(XLB_PROG_NAME) + " to " + o.iface + " (prog id " +
+           std::to_string(a.prog_id) + ", " + a.xdp_mode + " mode), maps pinned in " + a.pin_dir);
+  return a;
+}
+
+int fill_tx_ports(const std::string& pin_dir, bool quiet) {
+  std::string path = pin_dir + "/" + XLB_MAP_TX_PORTS;
+  Fd fd(bpf_obj_get(path.c_str()));
+  if (!fd) throw SystemError("cannot open pinned map " + path + ": " + std::strerror(errno));
+  int n = 0;
+  for (const auto& [idx, name] : non_loopback_interfaces()) {
+    uint32_t key = static_cast<uint32_t>(idx), value = key;
+    int err = bpf_map_update_elem(fd.get(), &key, &value, BPF_ANY);
+    if (err) {
+      if (!quiet) log_warn("cannot add " + name + " to " + XLB_MAP_TX_PORTS + ": " + errstr(err) + " (skipped)");
+      continue;
+    }
+    n++;
+  }
+  return n;
+}
+
+bool detach(const std::string& iface, const std::string& pin_root) {
+  bool did = false;
+  unsigned ifindex = if_nametoindex(iface.c_str());
+  if (ifindex) {
+    int err = 0;
+    did = with_attached(static_cast<int>(ifindex), [&](xdp_multiprog* mp, xdp_program* p) {
+      err = xdp_program__detach(p, static_cast<int>(ifindex), xdp_multiprog__attach_mode(mp), 0);
+    });
+    if (err) throw SystemError("cannot detach " + std::string(XLB_PROG_NAME) + " from " + iface + ": " + xdp_errstr(err));
+    if (did) log_line("detached " + std::string(XLB_PROG_NAME) + " from " + iface);
+  }
+  std::string dir = pin_dir_of(pin_root, iface);
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      if (unlink((dir + "/" + name).c_str()) != 0)
+        log_warn("cannot remove " + dir + "/" + name + ": " + std::strerror(errno));
+    }
+    closedir(d);
+    if (rmdir(dir.c_str()) != 0) throw SystemError("cannot remove " + dir + ": " + std::strerror(errno));
+    log_line("removed the pins in " + dir);
+    did = true;
+  }
+  return did;
+}
+
+}  // namespace xlb

@@ -1,0 +1,185 @@
+// Config parsing: the format of docs/api.md, strict, with one-line messages
+// naming the offending field.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+
+#include "core/config.h"
+#include "core/error.h"
+
+namespace xlb {
+namespace {
+
+using Json = nlohmann::json;
+
+const char* kExample = R"({
+  "encap": {"source_v4": "198.18.0.1", "source_v6": "fd00::1"},
+  "hash_seed": 7,
+  "vips": [
+    {"vip": "198.18.100.1:80", "proto": "tcp", "sched": "maglev", "mode": "ipip",
+     "ring_size": 65537,
+     "backends": [{"address": "198.19.0.11", "weight": 2}, {"address": "198.19.0.12"}]},
+    {"vip": "[fd00:100::1]:53", "proto": "udp", "backends": [{"address": "fd00:19::11"}]}
+  ]
+})";
+
+// The InputError message parse_config throws for json, or "" if none.
+std::string error_of(const std::string& text) {
+  try {
+    parse_config_text(text);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string with_vip(const std::string& vip_body) {
+  return R"({"vips": [{"vip": "198.18.100.1:80", "proto": "tcp"}, )" + vip_body + "]}";
+}
+
+TEST(Config, ParsesTheDocumentedExample) {
+  Config c = parse_config_text(kExample);
+  ASSERT_TRUE(c.encap.source_v4);
+  EXPECT_EQ(c.encap.source_v4->ip.str(), "198.18.0.1");
+  EXPECT_EQ(c.encap.source_v4->len, 32);
+  ASSERT_TRUE(c.encap.source_v6);
+  EXPECT_EQ(c.encap.source_v6->len, 128);
+  EXPECT_EQ(c.hash_seed, 7u);
+  ASSERT_EQ(c.vips.size(), 2u);
+  EXPECT_EQ(c.vips[0].vip.str(), "198.18.100.1:80");
+  EXPECT_EQ(c.vips[0].proto, IPPROTO_TCP);
+  EXPECT_EQ(c.vips[0].ring_size, 65537u);
+  ASSERT_EQ(c.vips[0].backends.size(), 2u);
+  EXPECT_EQ(c.vips[0].backends[0].address.str(), "198.19.0.11");
+  EXPECT_EQ(c.vips[0].backends[0].weight, 2u);
+  EXPECT_EQ(c.vips[0].backends[1].weight, 1u);  // default
+  EXPECT_EQ(c.vips[1].proto, IPPROTO_UDP);
+  EXPECT_EQ(c.vips[1].sched, XLB_SCHED_MAGLEV);  // defaults
+  EXPECT_EQ(c.vips[1].mode, XLB_MODE_IPIP);
+  EXPECT_EQ(c.vips[1].ring_size, XLB_DEFAULT_RING_SIZE);
+}
+
+TEST(Config, EmptyObjectIsAnEmptyConfig) {
+  Config c = parse_config_text("{}");
+  EXPECT_TRUE(c.vips.empty());
+  EXPECT_FALSE(c.encap.source_v4);
+  EXPECT_EQ(c.hash_seed, 0u);
+}
+
+TEST(Config, PrefixSources) {
+  Config c = parse_config_text(R"({"encap": {"source_v4": "198.18.64.0/24", "source_v6": "fd00:1::/64"}})");
+  EXPECT_EQ(c.encap.source_v4->len, 24);
+  EXPECT_EQ(c.encap.source_v6->len, 64);
+  EXPECT_EQ(encap_source_str(*c.encap.source_v4), "198.18.64.0/24");
+  EXPECT_EQ(encap_source_str(*parse_config_text(kExample).encap.source_v4), "198.18.0.1");
+}
+
+TEST(Config, RoundTrips) {
+  Config c = parse_config_text(kExample);
+  Json j = config_to_json(c);
+  Config again = parse_config(j);
+  EXPECT_EQ(config_to_json(again), j);
+  EXPECT_EQ(j["vips"][0]["backends"][1]["weight"], 1);
+  EXPECT_EQ(j["encap"]["source_v4"], "198.18.0.1");
+  EXPECT_EQ(j["vips"][1]["vip"], "[fd00:100::1]:53");
+}
+
+TEST(Config, UnknownKeysNameTheField) {
+  EXPECT_EQ(error_of(R"({"vipz": []})"), "vipz: unknown key");
+  EXPECT_EQ(error_of(R"({"encap": {"source": "1.2.3.4"}})"), "encap.source: unknown key");
+  EXPECT_EQ(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp", "weight": 1})")),
+            "vips[1].weight: unknown key");
+  EXPECT_EQ(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp",
+                                  "backends": [{"address": "198.19.0.1", "wieght": 2}]})")),
+            "vips[1].backends[0].wieght: unknown key");
+}
+
+TEST(Config, BadWeight) {
+  for (const char* w : {"0", "65536", "-1"})
+    EXPECT_EQ(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp",
+                                    "backends": [{"address": "198.19.0.1", "weight": )" +
+                                std::string(w) + "}]}")),
+              "vips[1].backends[0].weight: must be 1..65535")
+        << w;
+  EXPECT_EQ(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp",
+                                  "backends": [{"address": "198.19.0.1", "weight": "2"}]})")),
+            "vips[1].backends[0].weight: must be an integer 1..65535");
+  EXPECT_EQ(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp",
+                                  "backends": [{"address": "198.19.0.1", "weight": 1.5}]})")),
+            "vips[1].backends[0].weight: must be an integer 1..65535");
+}
+
+TEST(Config, BadRingSchedMode) {
+  EXPECT_NE(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp", "ring_size": 65536})"))
+                .find("vips[1].ring_size: must be a prime"),
+            std::string::npos);
+  EXPECT_NE(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp", "ring_size": 1048583})"))
+                .find("vips[1].ring_size: must be a prime number, at most 1048573"),
+            std::string::npos);
+  EXPECT_NE(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp", "sched": "rr"})"))
+                .find("vips[1].sched: unsupported scheduler 'rr'"),
+            std::string::npos);
+  EXPECT_NE(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp", "mode": "nat"})"))
+                .find("vips[1].mode: unsupported mode 'nat'"),
+            std::string::npos);
+  EXPECT_NE(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "sctp"})")).find("vips[1].proto: "),
+            std::string::npos);
+}
+
+TEST(Config, MissingAndMistypedFields) {
+  EXPECT_EQ(error_of(R"({"vips": [{"proto": "tcp"}]})"), "vips[0].vip: missing");
+  EXPECT_EQ(error_of(R"({"vips": [{"vip": "198.18.100.1:80"}]})"), "vips[0].proto: missing");
+  EXPECT_EQ(error_of(R"({"vips": {}})"), "vips: must be an array");
+  EXPECT_EQ(error_of(R"({"vips": [3]})"), "vips[0]: must be an object");
+  EXPECT_EQ(error_of(R"({"hash_seed": 4294967296})"), "hash_seed: must be 0..4294967295");
+  EXPECT_EQ(error_of("[]"), "must be a JSON object");
+  EXPECT_NE(error_of(R"({"vips": [{"vip": "198.18.100.1", "proto": "tcp"}]})").find("vips[0].vip: "),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"vips": [{"vip": "198.18.100.1:0", "proto": "tcp"}]})").find("vips[0].vip: "),
+            std::string::npos);
+}
+
+TEST(Config, Duplicates) {
+  EXPECT_EQ(error_of(with_vip(R"({"vip": "198.18.100.1:80", "proto": "tcp"})")),
+            "vips[1]: duplicate VIP 198.18.100.1:80/tcp");
+  // Same address and port, other protocol: a different VIP.
+  EXPECT_EQ(error_of(with_vip(R"({"vip": "198.18.100.1:80", "proto": "udp"})")), "");
+  EXPECT_EQ(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp",
+      "backends": [{"address": "198.19.0.1"}, {"address": "198.19.0.1", "weight": 3}]})")),
+            "vips[1].backends[1]: duplicate backend 198.19.0.1");
+}
+
+TEST(Config, FamilyRules) {
+  // IPv4 VIP, IPv6 backend: IPv4-in-IPv6, allowed.
+  EXPECT_EQ(error_of(R"({"vips": [{"vip": "198.18.100.1:80", "proto": "tcp",
+                                   "backends": [{"address": "fd00:19::11"}]}]})"),
+            "");
+  // IPv6 VIP, IPv4 backend: rejected.
+  std::string e = error_of(R"({"vips": [{"vip": "[fd00:100::1]:80", "proto": "tcp",
+                                          "backends": [{"address": "198.19.0.11"}]}]})");
+  EXPECT_EQ(e.rfind("vips[0].backends[0].address: IPv4 backend 198.19.0.11 cannot serve IPv6 VIP", 0), 0u)
+      << e;
+}
+
+TEST(Config, EncapFamilies) {
+  EXPECT_EQ(error_of(R"({"encap": {"source_v4": "fd00::1"}})"),
+            "encap.source_v4: must be an IPv4 address or prefix");
+  EXPECT_EQ(error_of(R"({"encap": {"source_v6": "198.18.0.1"}})"),
+            "encap.source_v6: must be an IPv6 address or prefix");
+  EXPECT_EQ(error_of(R"({"encap": {"source_v4": 5}})"), "encap.source_v4: must be a string");
+  EXPECT_NE(error_of(R"({"encap": {"source_v4": "198.18.64.1/24"}})").find("encap.source_v4: "),
+            std::string::npos);
+}
+
+TEST(Config, InvalidJson) {
+  std::string e;
+  try {
+    parse_config_text("{\"vips\": [", "/etc/xlb.json");
+  } catch (const InputError& ex) {
+    e = ex.what();
+  }
+  EXPECT_EQ(e.rfind("/etc/xlb.json: invalid JSON: ", 0), 0u) << e;
+  EXPECT_EQ(e.find('\n'), std::string::npos);
+}
+
+}  // namespace
+}  // namespace xlb
