@@ -1,0 +1,23 @@
+// The lbctl command groups. Each add_*_commands registers its subcommands on
+// the top-level app; a subcommand's callback builds the docs/api.md request,
+// sends it and prints the answer.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <ostream>
+#include <string>
+
+namespace xlb::lbctl {
+
+// What every command needs besides its own arguments. socket_path is bound to
+// the global --socket option, so read it only once parsing is done.
+struct Context {
+  std::string socket_path;
+  std::ostream& out;
+};
+
+void add_show_commands(CLI::App& app, Context& ctx);     // status, list, stats, flows
+void add_vip_commands(CLI::App& app, Context& ctx);      // add-vip, del-vip
+void add_backend_commands(CLI::App& app, Context& ctx);  // add-backend, del-backend, set-backend
+void add_config_commands(CLI::App& app, Context& ctx);   // apply, detach
+
+}  // namespace xlb::lbctl

@@ -1,0 +1,188 @@
+#include "lbctl/render.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/stats_names.h"
+#include "lbctl/table.h"
+
+namespace xlb::lbctl {
+namespace {
+
+using Align = Table::Align;
+
+std::string text(const Json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_null()) return "-";
+  return value.dump();
+}
+
+std::string count(const Json& object, const char* key) { return std::to_string(object.at(key).get<uint64_t>()); }
+
+std::string vip_name(const Json& vip) {
+  return vip.at("vip").get<std::string>() + "/" + vip.at("proto").get<std::string>();
+}
+
+std::string percent(double part, double whole) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f%%", whole > 0 ? 100.0 * part / whole : 0.0);
+  return buf;
+}
+
+// 120ms, 4.5s, 3m20s, 2h05m: exact when small, short when large.
+std::string idle_text(uint64_t ms) {
+  char buf[32];
+  uint64_t s = ms / 1000;
+  if (ms < 1000)
+    std::snprintf(buf, sizeof(buf), "%llums", static_cast<unsigned long long>(ms));
+  else if (s < 60)
+    std::snprintf(buf, sizeof(buf), "%.1fs", static_cast<double>(ms) / 1000.0);
+  else if (s < 3600)
+    std::snprintf(buf, sizeof(buf), "%llum%02llus", static_cast<unsigned long long>(s / 60),
+                  static_cast<unsigned long long>(s % 60));
+  else
+    std::snprintf(buf, sizeof(buf), "%lluh%02llum", static_cast<unsigned long long>(s / 3600),
+                  static_cast<unsigned long long>(s / 60 % 60));
+  return buf;
+}
+
+// lbd's objects carry no key order, so the renderers impose one: the keys of
+// preferred that object has, then any others (from a newer lbd) as they came.
+std::vector<std::string> ordered_keys(const Json& object, const std::vector<std::string>& preferred) {
+  std::vector<std::string> keys;
+  for (const std::string& key : preferred)
+    if (object.contains(key)) keys.push_back(key);
+  for (const auto& item : object.items())
+    if (std::find(keys.begin(), keys.end(), item.key()) == keys.end()) keys.push_back(item.key());
+  return keys;
+}
+
+// The order docs/api.md lists them in.
+const std::vector<std::string> kStatusOrder = {"iface",           "ifindex",  "xdp_mode", "prog_id",
+                                               "pin_dir",         "vips",     "backends", "flows",
+                                               "flow_table_size", "uptime_s", "version",  "encap"};
+
+// The data path's order, enum xlb_stat: received, passed, flow events, dropped, sent.
+const std::vector<std::string> kCounterOrder(xlb_stat_names, xlb_stat_names + XLB_STAT_MAX);
+
+// A nested object (encap) becomes dotted keys: "encap.source_v4".
+void flatten(const std::string& key, const Json& value, std::vector<std::pair<std::string, std::string>>& lines) {
+  if (!value.is_object()) {
+    lines.emplace_back(key, text(value));
+    return;
+  }
+  for (const auto& item : value.items()) flatten(key + "." + item.key(), item.value(), lines);
+}
+
+bool is_zero(const Json& counter) { return counter.at("packets") == 0 && counter.at("bytes") == 0; }
+
+}  // namespace
+
+void render_json(const Json& answer, std::ostream& out) {
+  Json shown = answer;
+  shown.erase("ok");
+  out << shown.dump(2) << '\n';
+}
+
+void render_status(const Json& answer, std::ostream& out) {
+  std::vector<std::pair<std::string, std::string>> lines;
+  for (const std::string& key : ordered_keys(answer, kStatusOrder)) {
+    if (key == "ok") continue;
+    flatten(key, answer.at(key), lines);
+  }
+  size_t width = 0;
+  for (const auto& line : lines) width = std::max(width, line.first.size());
+  for (const auto& [key, value] : lines) out << key << ':' << std::string(width - key.size() + 1, ' ') << value << '\n';
+}
+
+void render_list(const Json& answer, std::ostream& out) {
+  const Json& vips = answer.at("vips");
+  if (vips.empty()) out << "no VIPs\n";
+  bool first = true;
+  for (const Json& vip : vips) {
+    if (!first) out << '\n';
+    first = false;
+    auto ring_size = vip.at("ring_size").get<uint64_t>();
+    out << vip_name(vip) << "  sched " << text(vip.at("sched")) << "  mode " << text(vip.at("mode")) << "  ring "
+        << ring_size << '\n';
+    const Json& backends = vip.at("backends");
+    if (backends.empty()) {
+      out << "  no backends\n";
+      continue;
+    }
+    Table table({{"BACKEND"}, {"WEIGHT", Align::kRight}, {"STATE"}, {"RING SHARE", Align::kRight}});
+    for (const Json& backend : backends)
+      table.add_row({text(backend.at("address")), count(backend, "weight"), text(backend.at("state")),
+                     percent(backend.at("ring_slots").get<double>(), static_cast<double>(ring_size))});
+    table.print(out, "  ");
+  }
+}
+
+void render_stats(const Json& answer, std::ostream& out) {
+  const Json& vips = answer.at("vips");
+  if (vips.empty()) {
+    out << "no VIPs\n";
+  } else {
+    Table table({{"VIP / BACKEND"}, {"PACKETS", Align::kRight}, {"BYTES", Align::kRight}});
+    for (const Json& vip : vips) {
+      table.add_row({vip_name(vip), count(vip, "packets"), count(vip, "bytes")});
+      for (const Json& backend : vip.at("backends"))
+        table.add_row({"  " + text(backend.at("address")), count(backend, "packets"), count(backend, "bytes")});
+    }
+    table.print(out);
+  }
+
+  // Only the counters that moved: a dozen zero drop reasons hide the one that matters.
+  Table counters({{"COUNTER"}, {"PACKETS", Align::kRight}, {"BYTES", Align::kRight}});
+  bool any = false;
+  const Json& global = answer.at("global");
+  for (const std::string& name : ordered_keys(global, kCounterOrder)) {
+    const Json& counter = global.at(name);
+    if (is_zero(counter)) continue;
+    counters.add_row({name, count(counter, "packets"), count(counter, "bytes")});
+    any = true;
+  }
+  out << '\n';
+  if (any)
+    counters.print(out);
+  else
+    out << "all global counters are zero\n";
+}
+
+void render_flows(const Json& answer, std::ostream& out) {
+  const Json& flows = answer.at("flows");
+  auto total = answer.at("total").get<uint64_t>();
+  if (flows.empty()) {
+    out << "no flows\n";
+    return;
+  }
+  Table table({{"PROTO"}, {"SRC"}, {"DST"}, {"BACKEND"}, {"STATE"}, {"IDLE", Align::kRight}});
+  for (const Json& flow : flows)
+    table.add_row({text(flow.at("proto")), text(flow.at("src")), text(flow.at("dst")), text(flow.at("backend")),
+                   text(flow.at("state")), idle_text(flow.at("idle_ms").get<uint64_t>())});
+  table.print(out);
+  if (answer.at("truncated").get<bool>())
+    out << "showing " << flows.size() << " of " << total << " flows (raise --limit to see more)\n";
+  else
+    out << total << (total == 1 ? " flow\n" : " flows\n");
+}
+
+void render_flows_removed(const Json& answer, std::ostream& out) {
+  if (answer.contains("flows_removed")) out << "flows removed: " << text(answer["flows_removed"]) << '\n';
+}
+
+void render_apply(const Json& answer, std::ostream& out) {
+  const char* separator = "";
+  for (const char* key : {"added", "removed", "changed"}) {
+    if (!answer.contains(key)) continue;
+    out << separator << key << ' ' << text(answer[key]);
+    separator = ", ";
+  }
+  if (*separator != '\0') out << '\n';
+}
+
+}  // namespace xlb::lbctl

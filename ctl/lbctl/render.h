@@ -1,0 +1,24 @@
+// Readable text for lbd's answers (docs/api.md). The read commands' renderers
+// take the fields they show with Json::at, so an answer lacking one throws a
+// nlohmann::json::exception: the caller reports it as a malformed answer.
+#pragma once
+#include <ostream>
+
+#include "lbctl/client.h"
+
+namespace xlb::lbctl {
+
+// --json: the answer without "ok", pretty-printed.
+void render_json(const Json& answer, std::ostream& out);
+
+void render_status(const Json& answer, std::ostream& out);  // key: value lines
+void render_list(const Json& answer, std::ostream& out);    // each VIP with a table of its backends
+void render_stats(const Json& answer, std::ostream& out);   // VIP/backend table, non-zero global counters
+void render_flows(const Json& answer, std::ostream& out);   // one table row per flow
+
+// Write commands: by the time they are rendered the change is made, so a
+// missing informational field is skipped rather than turned into a failure.
+void render_flows_removed(const Json& answer, std::ostream& out);  // del-vip, del-backend
+void render_apply(const Json& answer, std::ostream& out);
+
+}  // namespace xlb::lbctl

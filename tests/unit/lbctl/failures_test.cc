@@ -1,0 +1,98 @@
+// An operation that fails is exit 1 with one line on stderr saying why.
+#include <gtest/gtest.h>
+
+#include "cli_runner.h"
+#include "core/error.h"
+#include "lbctl/client.h"
+
+namespace xlb::lbctl::testing {
+namespace {
+
+using nlohmann::json;
+
+TEST(FailureTest, DaemonRefusalShowsItsMessage) {
+  FakeLbd lbd = FakeLbd::answering({{"ok", false}, {"error", "unknown VIP 198.18.100.9:80/tcp"}});
+  CliResult result = run_cli(lbd, {"del-vip", "198.18.100.9:80", "--proto", "tcp"});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err, "lbctl: unknown VIP 198.18.100.9:80/tcp\n");
+}
+
+TEST(FailureTest, NothingListeningAsksWhetherLbdRuns) {
+  std::string path;
+  {
+    FakeLbd gone(std::nullopt);  // its socket path, after it is removed
+    path = gone.path();
+  }
+  CliResult result = run_cli({"--socket", path, "status"});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_EQ(result.err, "lbctl: cannot connect to lbd at " + path + ": No such file or directory (is lbd running?)\n");
+}
+
+TEST(FailureTest, ConnectionClosedWithoutAnswer) {
+  FakeLbd lbd("");
+  CliResult result = run_cli(lbd, {"list"});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_EQ(result.err, "lbctl: lbd closed the connection without answering\n");
+}
+
+TEST(FailureTest, AnswerThatIsNotJson) {
+  FakeLbd lbd("<html>\n");
+  CliResult result = run_cli(lbd, {"list"});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_EQ(result.err, "lbctl: malformed answer from lbd: not JSON: <html>\n");
+}
+
+TEST(FailureTest, AnswerWithoutOk) {
+  FakeLbd lbd = FakeLbd::answering({{"vips", json::array()}});
+  CliResult result = run_cli(lbd, {"list"});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_NE(result.err.find("malformed answer from lbd: no boolean \"ok\""), std::string::npos) << result.err;
+}
+
+TEST(FailureTest, AnswerLackingAFieldThatIsShownPrintsOnlyTheError) {
+  json vip = {{"vip", "198.18.100.1:80"}, {"proto", "tcp"}, {"sched", "maglev"}, {"mode", "ipip"}};  // no ring_size
+  FakeLbd lbd = FakeLbd::answering({{"ok", true}, {"vips", json::array({vip})}});
+  CliResult result = run_cli(lbd, {"list"});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_EQ(result.out, "");
+  EXPECT_NE(result.err.find("malformed answer from lbd: "), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("ring_size"), std::string::npos) << result.err;
+}
+
+TEST(FailureTest, UnreadableConfigFileIsAnOperationFailure) {
+  FakeLbd lbd = FakeLbd::answering({{"ok", true}});
+  std::string path = lbd.path() + ".missing.json";
+  CliResult result = run_cli(lbd, {"apply", "-f", path});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_EQ(result.err, "lbctl: cannot read config file " + path + ": No such file or directory\n");
+  EXPECT_TRUE(lbd.requests().empty());
+}
+
+TEST(FailureTest, ConfigPathThatIsADirectoryIsAnOperationFailure) {
+  FakeLbd lbd = FakeLbd::answering({{"ok", true}});
+  CliResult result = run_cli(lbd, {"apply", "-f", "/"});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_EQ(result.err, "lbctl: cannot read config file /: Is a directory\n");
+  EXPECT_TRUE(lbd.requests().empty());
+}
+
+TEST(FailureTest, SilentDaemonTimesOut) {
+  FakeLbd lbd(std::nullopt);
+  try {
+    call_lbd(lbd.path(), Json{{"cmd", "status"}}, std::chrono::milliseconds(200));
+    FAIL() << "no timeout";
+  } catch (const SystemError& e) {
+    EXPECT_EQ(std::string(e.what()), "lbd at " + lbd.path() + " did not answer within 200 ms");
+  }
+}
+
+TEST(FailureTest, AnswerEndedByEofInsteadOfNewlineIsAccepted) {
+  FakeLbd lbd(R"({"ok": true, "vips": []})");
+  CliResult result = run_cli(lbd, {"list"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out, "no VIPs\n");
+}
+
+}  // namespace
+}  // namespace xlb::lbctl::testing

@@ -1,0 +1,151 @@
+// What the read commands print: lbd's answer as JSON with --json, aligned
+// tables without.
+#include <gtest/gtest.h>
+
+#include "cli_runner.h"
+
+namespace xlb::lbctl::testing {
+namespace {
+
+using nlohmann::json;
+
+json list_answer() {
+  return json::parse(R"({"ok": true, "vips": [
+    {"vip": "198.18.100.1:80", "proto": "tcp", "sched": "maglev", "mode": "ipip", "ring_size": 65537,
+     "backends": [
+       {"address": "198.19.0.11", "weight": 2, "state": "active", "ring_slots": 43691},
+       {"address": "fd00:19::12", "weight": 1, "state": "active", "ring_slots": 21846},
+       {"address": "198.19.0.13", "weight": 0, "state": "draining", "ring_slots": 0}]},
+    {"vip": "[fd00:100::1]:53", "proto": "udp", "sched": "maglev", "mode": "ipip", "ring_size": 251,
+     "backends": []}]})");
+}
+
+json stats_answer() {
+  return json::parse(R"({"ok": true,
+    "global": {"rx": {"packets": 1200, "bytes": 88800}, "pass_not_ip": {"packets": 0, "bytes": 0},
+               "new_flow": {"packets": 20, "bytes": 1480}, "drop_mtu": {"packets": 0, "bytes": 0},
+               "tx": {"packets": 1190, "bytes": 134470}},
+    "vips": [{"vip": "198.18.100.1:80", "proto": "tcp", "packets": 1190, "bytes": 88060,
+              "backends": [{"address": "198.19.0.11", "packets": 800, "bytes": 59200},
+                           {"address": "198.19.0.12", "packets": 390, "bytes": 28860}]}]})");
+}
+
+json flows_answer() {
+  return json::parse(R"({"ok": true, "total": 5000, "truncated": true, "flows": [
+    {"proto": "tcp", "src": "198.18.0.2:40112", "dst": "198.18.100.1:80", "backend": "198.19.0.11",
+     "state": "established", "idle_ms": 120},
+    {"proto": "udp", "src": "[fd00::2]:5353", "dst": "[fd00:100::1]:53", "backend": "fd00:19::11",
+     "state": "udp", "idle_ms": 200500}]})");
+}
+
+json status_answer() {
+  return json::parse(R"({"ok": true, "iface": "eth0", "ifindex": 2, "xdp_mode": "native", "prog_id": 41,
+    "pin_dir": "/sys/fs/bpf/xlb/eth0", "vips": 2, "backends": 3, "flows": 20, "flow_table_size": 1048576,
+    "uptime_s": 3600, "version": "0.1.0", "encap": {"source_v4": "198.18.0.1", "source_v6": "fd00::1"}})");
+}
+
+json without_ok(json answer) {
+  answer.erase("ok");
+  return answer;
+}
+
+struct JsonCase {
+  const char* command;
+  json answer;
+};
+
+class JsonOutputTest : public ::testing::TestWithParam<JsonCase> {};
+
+TEST_P(JsonOutputTest, PrintsTheAnswerWithoutOk) {
+  FakeLbd lbd = FakeLbd::answering(GetParam().answer);
+  CliResult result = run_cli(lbd, {GetParam().command, "--json"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  ASSERT_TRUE(json::accept(result.out)) << result.out;
+  EXPECT_EQ(json::parse(result.out), without_ok(GetParam().answer));
+}
+
+INSTANTIATE_TEST_SUITE_P(ReadCommands, JsonOutputTest,
+                         ::testing::Values(JsonCase{"status", status_answer()}, JsonCase{"list", list_answer()},
+                                           JsonCase{"stats", stats_answer()}, JsonCase{"flows", flows_answer()}),
+                         [](const auto& info) { return std::string(info.param.command); });
+
+TEST(TableOutputTest, ListShowsEachVipWithItsBackends) {
+  FakeLbd lbd = FakeLbd::answering(list_answer());
+  CliResult result = run_cli(lbd, {"list"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out,
+            "198.18.100.1:80/tcp  sched maglev  mode ipip  ring 65537\n"
+            "  BACKEND      WEIGHT  STATE     RING SHARE\n"
+            "  198.19.0.11       2  active         66.7%\n"
+            "  fd00:19::12       1  active         33.3%\n"
+            "  198.19.0.13       0  draining        0.0%\n"
+            "\n"
+            "[fd00:100::1]:53/udp  sched maglev  mode ipip  ring 251\n"
+            "  no backends\n");
+}
+
+TEST(TableOutputTest, StatsShowsVipsBackendsAndTheNonZeroGlobalCounters) {
+  FakeLbd lbd = FakeLbd::answering(stats_answer());
+  CliResult result = run_cli(lbd, {"stats"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out,
+            "VIP / BACKEND        PACKETS  BYTES\n"
+            "198.18.100.1:80/tcp     1190  88060\n"
+            "  198.19.0.11            800  59200\n"
+            "  198.19.0.12            390  28860\n"
+            "\n"
+            "COUNTER   PACKETS   BYTES\n"
+            "rx           1200   88800\n"
+            "new_flow       20    1480\n"
+            "tx           1190  134470\n");
+}
+
+TEST(TableOutputTest, FlowsShowsOneRowPerFlowAndSaysWhenTruncated) {
+  FakeLbd lbd = FakeLbd::answering(flows_answer());
+  CliResult result = run_cli(lbd, {"flows"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out,
+            "PROTO  SRC               DST               BACKEND      STATE         IDLE\n"
+            "tcp    198.18.0.2:40112  198.18.100.1:80   198.19.0.11  established  120ms\n"
+            "udp    [fd00::2]:5353    [fd00:100::1]:53  fd00:19::11  udp          3m20s\n"
+            "showing 2 of 5000 flows (raise --limit to see more)\n");
+}
+
+TEST(TableOutputTest, StatusIsKeyValueLines) {
+  FakeLbd lbd = FakeLbd::answering(status_answer());
+  CliResult result = run_cli(lbd, {"status"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out,
+            "iface:           eth0\n"
+            "ifindex:         2\n"
+            "xdp_mode:        native\n"
+            "prog_id:         41\n"
+            "pin_dir:         /sys/fs/bpf/xlb/eth0\n"
+            "vips:            2\n"
+            "backends:        3\n"
+            "flows:           20\n"
+            "flow_table_size: 1048576\n"
+            "uptime_s:        3600\n"
+            "version:         0.1.0\n"
+            "encap.source_v4: 198.18.0.1\n"
+            "encap.source_v6: fd00::1\n");
+}
+
+TEST(TableOutputTest, EmptyAnswersSaySo) {
+  FakeLbd lbd = FakeLbd::answering(json::parse(
+      R"({"ok": true, "vips": [], "global": {"rx": {"packets": 0, "bytes": 0}}, "flows": [], "total": 0,
+          "truncated": false})"));
+  EXPECT_EQ(run_cli(lbd, {"list"}).out, "no VIPs\n");
+  EXPECT_EQ(run_cli(lbd, {"stats"}).out, "no VIPs\n\nall global counters are zero\n");
+  EXPECT_EQ(run_cli(lbd, {"flows"}).out, "no flows\n");
+}
+
+TEST(WriteOutputTest, RemovalsReportTheFlowsRemoved) {
+  FakeLbd lbd = FakeLbd::answering({{"ok", true}, {"flows_removed", 3}});
+  CliResult result = run_cli(lbd, {"del-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11", "--purge"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out, "flows removed: 3\n");
+}
+
+}  // namespace
+}  // namespace xlb::lbctl::testing

@@ -1,0 +1,137 @@
+// Each lbctl command sends exactly the request docs/api.md documents for it.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <fstream>
+
+#include "cli_runner.h"
+
+namespace xlb::lbctl::testing {
+namespace {
+
+using nlohmann::json;
+
+// Enough of every answer for every command to render it.
+json universal_answer() {
+  return {{"ok", true}, {"vips", json::array()}, {"global", json::object()}, {"flows", json::array()},
+          {"total", 0}, {"truncated", false},    {"flows_removed", 0}};
+}
+
+struct RequestCase {
+  const char* name;
+  std::vector<std::string> args;
+  json request;
+};
+
+class RequestTest : public ::testing::TestWithParam<RequestCase> {};
+
+TEST_P(RequestTest, SendsTheDocumentedRequest) {
+  FakeLbd lbd = FakeLbd::answering(universal_answer());
+  CliResult result = run_cli(lbd, GetParam().args);
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.err, "");
+  ASSERT_EQ(lbd.requests().size(), 1u);
+  EXPECT_EQ(lbd.requests()[0], GetParam().request);
+}
+
+const RequestCase kCases[] = {
+    {"status", {"status"}, {{"cmd", "status"}}},
+    {"list", {"list"}, {{"cmd", "list"}}},
+    {"stats", {"stats", "--json"}, {{"cmd", "stats"}}},
+    {"flows", {"flows"}, {{"cmd", "flows"}}},
+    {"flows_filtered",
+     {"flows", "--vip", "198.18.100.1:80", "--proto", "tcp", "--backend", "198.19.0.11", "--limit", "5"},
+     {{"cmd", "flows"}, {"vip", "198.18.100.1:80"}, {"proto", "tcp"}, {"backend", "198.19.0.11"}, {"limit", 5}}},
+    {"add_vip",
+     {"add-vip", "198.18.100.1:80", "--proto", "tcp"},
+     {{"cmd", "add-vip"}, {"vip", "198.18.100.1:80"}, {"proto", "tcp"}, {"sched", "maglev"}, {"mode", "ipip"}}},
+    {"add_vip_v6_ring",
+     {"add-vip", "[fd00:100::1]:53", "--proto", "udp", "--ring-size", "251", "--sched", "maglev", "--mode", "ipip"},
+     {{"cmd", "add-vip"},
+      {"vip", "[fd00:100::1]:53"},
+      {"proto", "udp"},
+      {"sched", "maglev"},
+      {"mode", "ipip"},
+      {"ring_size", 251}}},
+    {"del_vip",
+     {"del-vip", "198.18.100.1:80", "--proto", "tcp"},
+     {{"cmd", "del-vip"}, {"vip", "198.18.100.1:80"}, {"proto", "tcp"}}},
+    {"add_backend",
+     {"add-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11", "--weight", "2"},
+     {{"cmd", "add-backend"}, {"vip", "198.18.100.1:80"}, {"proto", "tcp"}, {"backend", "198.19.0.11"}, {"weight", 2}}},
+    {"add_backend_v6_default_weight",
+     {"add-backend", "[fd00:100::1]:80", "--proto", "tcp", "fd00:19::11"},
+     {{"cmd", "add-backend"}, {"vip", "[fd00:100::1]:80"}, {"proto", "tcp"}, {"backend", "fd00:19::11"}}},
+    {"add_backend_v6_to_v4_vip",
+     {"add-backend", "198.18.100.1:80", "--proto", "tcp", "fd00:19::11"},
+     {{"cmd", "add-backend"}, {"vip", "198.18.100.1:80"}, {"proto", "tcp"}, {"backend", "fd00:19::11"}}},
+    {"del_backend",
+     {"del-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11"},
+     {{"cmd", "del-backend"}, {"vip", "198.18.100.1:80"}, {"proto", "tcp"}, {"backend", "198.19.0.11"}}},
+    {"del_backend_purge",
+     {"del-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11", "--purge"},
+     {{"cmd", "del-backend"},
+      {"vip", "198.18.100.1:80"},
+      {"proto", "tcp"},
+      {"backend", "198.19.0.11"},
+      {"purge", true}}},
+    {"set_backend_drain",
+     {"set-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11", "--weight", "0"},
+     {{"cmd", "set-backend"}, {"vip", "198.18.100.1:80"}, {"proto", "tcp"}, {"backend", "198.19.0.11"}, {"weight", 0}}},
+    {"detach", {"detach"}, {{"cmd", "detach"}}},
+};
+
+INSTANTIATE_TEST_SUITE_P(Commands, RequestTest, ::testing::ValuesIn(kCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(RequestTest, ApplySendsTheFileAsConfig) {
+  json config = json::parse(R"({"hash_seed": 7, "vips": [{"vip": "198.18.100.1:80", "proto": "tcp",
+                                  "backends": [{"address": "198.19.0.11", "weight": 2}]}]})");
+  FakeLbd lbd = FakeLbd::answering({{"ok", true}, {"added", 1}, {"removed", 0}, {"changed", 0}});
+  std::string path = lbd.path() + ".json";  // inside the fake's temp dir
+  std::ofstream(path) << config.dump(2);
+
+  CliResult result = run_cli(lbd, {"apply", "-f", path});
+  ::unlink(path.c_str());
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out, "added 1, removed 0, changed 0\n");
+  ASSERT_EQ(lbd.requests().size(), 1u);
+  EXPECT_EQ(lbd.requests()[0], json({{"cmd", "apply"}, {"config", config}}));
+}
+
+TEST(RequestTest, AddressesAreSentInCanonicalForm) {
+  FakeLbd lbd = FakeLbd::answering({{"ok", true}});
+  CliResult result = run_cli(lbd, {"add-backend", "[FD00:100:0::1]:80", "--proto", "tcp", "FD00:19:0:0::11"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  ASSERT_EQ(lbd.requests().size(), 1u);
+  EXPECT_EQ(lbd.requests()[0]["vip"], "[fd00:100::1]:80");
+  EXPECT_EQ(lbd.requests()[0]["backend"], "fd00:19::11");
+}
+
+TEST(RequestTest, SocketOptionMayFollowTheCommand) {
+  FakeLbd lbd = FakeLbd::answering(universal_answer());
+  CliResult result = run_cli({"list", "--socket", lbd.path()});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(lbd.requests().size(), 1u);
+}
+
+TEST(RequestTest, SocketComesFromXlbSocketWhenNotGiven) {
+  FakeLbd lbd = FakeLbd::answering(universal_answer());
+  ::setenv("XLB_SOCKET", lbd.path().c_str(), 1);
+  CliResult result = run_cli({"list"});
+  ::unsetenv("XLB_SOCKET");
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(lbd.requests().size(), 1u);
+}
+
+TEST(RequestTest, SocketOptionOverridesXlbSocket) {
+  FakeLbd lbd = FakeLbd::answering(universal_answer());
+  ::setenv("XLB_SOCKET", "/nonexistent/lbd.sock", 1);
+  CliResult result = run_cli(lbd, {"list"});
+  ::unsetenv("XLB_SOCKET");
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(lbd.requests().size(), 1u);
+}
+
+}  // namespace
+}  // namespace xlb::lbctl::testing

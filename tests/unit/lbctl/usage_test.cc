@@ -1,0 +1,100 @@
+// Bad usage is exit 2 with one line naming the problem, found before lbd is
+// contacted.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "cli_runner.h"
+
+namespace xlb::lbctl::testing {
+namespace {
+
+struct UsageCase {
+  const char* name;
+  std::vector<std::string> args;
+  std::string named_in_message;  // what the message must mention
+};
+
+class UsageTest : public ::testing::TestWithParam<UsageCase> {};
+
+TEST_P(UsageTest, ExitsTwoWithOneLineAndSendsNothing) {
+  FakeLbd lbd = FakeLbd::answering({{"ok", true}});
+  CliResult result = run_cli(lbd, GetParam().args);
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err.rfind("lbctl: ", 0), 0u) << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  EXPECT_NE(result.err.find(GetParam().named_in_message), std::string::npos) << result.err;
+  EXPECT_TRUE(lbd.requests().empty());
+}
+
+const UsageCase kCases[] = {
+    {"bad_vip_address", {"add-vip", "198.18.100.300:80", "--proto", "tcp"}, "198.18.100.300"},
+    {"vip_port_zero", {"add-vip", "198.18.100.1:0", "--proto", "tcp"}, "198.18.100.1:0"},
+    {"vip_port_too_big", {"add-vip", "198.18.100.1:65536", "--proto", "tcp"}, "65536"},
+    {"vip_without_port", {"del-vip", "198.18.100.1", "--proto", "tcp"}, "VIP"},
+    {"v6_vip_without_brackets", {"add-vip", "fd00:100::1:80", "--proto", "tcp"}, "fd00:100::1:80"},
+    {"missing_proto", {"add-vip", "198.18.100.1:80"}, "--proto"},
+    {"unknown_proto", {"add-vip", "198.18.100.1:80", "--proto", "sctp"}, "sctp"},
+    {"unknown_sched", {"add-vip", "198.18.100.1:80", "--proto", "tcp", "--sched", "rr"}, "--sched"},
+    {"unknown_mode", {"add-vip", "198.18.100.1:80", "--proto", "tcp", "--mode", "nat"}, "--mode"},
+    {"ring_size_not_prime", {"add-vip", "198.18.100.1:80", "--proto", "tcp", "--ring-size", "65536"}, "65536"},
+    {"ring_size_too_big", {"add-vip", "198.18.100.1:80", "--proto", "tcp", "--ring-size", "2000003"}, "2000003"},
+    {"bad_backend_address", {"add-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0"}, "198.19.0"},
+    {"backend_with_port", {"add-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11:80"}, "198.19.0.11:80"},
+    {"missing_backend", {"add-backend", "198.18.100.1:80", "--proto", "tcp"}, "ADDR"},
+    {"weight_zero_on_add",
+     {"add-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11", "--weight", "0"},
+     "--weight"},
+    {"weight_too_big",
+     {"set-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11", "--weight", "65536"},
+     "65536"},
+    {"weight_not_a_number",
+     {"set-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11", "--weight", "ten"},
+     "ten"},
+    {"weight_negative",
+     {"add-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11", "--weight", "-1"},
+     "--weight"},
+    {"set_backend_without_weight", {"set-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11"}, "--weight"},
+    {"flows_vip_without_proto", {"flows", "--vip", "198.18.100.1:80"}, "--proto"},
+    {"flows_limit_zero", {"flows", "--limit", "0"}, "--limit"},
+    {"unknown_command", {"frobnicate"}, "frobnicate"},
+    {"no_command", {}, "command"},
+    {"unknown_option", {"list", "--verbose"}, "--verbose"},
+    {"apply_without_file", {"apply"}, "--file"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Arguments, UsageTest, ::testing::ValuesIn(kCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(UsageTest, ApplyOfAFileThatIsNotJsonIsBadUsage) {
+  FakeLbd lbd = FakeLbd::answering({{"ok", true}});
+  std::string path = lbd.path() + ".json";
+  std::ofstream(path) << "{\"vips\": [\n";
+  CliResult result = run_cli(lbd, {"apply", "-f", path});
+  ::unlink(path.c_str());
+  EXPECT_EQ(result.code, 2);
+  EXPECT_NE(result.err.find("config file " + path + " is not valid JSON: "), std::string::npos) << result.err;
+  EXPECT_TRUE(lbd.requests().empty());
+}
+
+TEST(UsageTest, ApplyOfJsonThatIsNotAnObjectIsBadUsage) {
+  FakeLbd lbd = FakeLbd::answering({{"ok", true}});
+  std::string path = lbd.path() + ".json";
+  std::ofstream(path) << "[]";
+  CliResult result = run_cli(lbd, {"apply", "-f", path});
+  ::unlink(path.c_str());
+  EXPECT_EQ(result.code, 2);
+  EXPECT_NE(result.err.find("must hold a JSON object"), std::string::npos) << result.err;
+  EXPECT_TRUE(lbd.requests().empty());
+}
+
+TEST(UsageTest, HelpIsSuccessAndGoesToStdout) {
+  CliResult result = run_cli({"add-backend", "--help"});
+  EXPECT_EQ(result.code, 0);
+  EXPECT_NE(result.out.find("--weight"), std::string::npos) << result.out;
+  EXPECT_EQ(result.err, "");
+}
+
+}  // namespace
+}  // namespace xlb::lbctl::testing
