@@ -78,9 +78,8 @@ FlowsView Balancer::flows(const FlowQuery& query, uint64_t now_ns) {
       bool in_vip = !query.vip || vid == *query.vip;
       if (query.backend && key.first == *query.backend && in_vip) backend_ids.insert(b.id);
     }
-  if (query.backend && backend_ids.empty())
-    throw InputError("unknown backend " + query.backend->str() +
-                     (query.vip ? " of VIP " + vip_name(query.vip->first, query.vip->second) : ""));
+  // An address that is not (or no longer) a backend simply has no flows: the
+  // question "does a purged backend still have flows?" must be answerable.
 
   FlowsView out;
   io_->for_each_flow([&](const xlb_flow_key& k, const xlb_flow& f) {

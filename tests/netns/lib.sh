@@ -1,0 +1,698 @@
+# shellcheck shell=bash
+# tests/netns/lib.sh: the veth-namespace rig shared by the end-to-end tests
+# (tests/netns/test_*.sh), scripts/rig.sh and scripts/demo.sh. Source it; it
+# defines functions and RIG_* variables and runs nothing by itself.
+#
+# Topology: one L2 segment, a one-arm load balancer.
+#
+#   client ns (xc<S>) --+
+#   LB ns     (xl<S>) --+-- switch ns: bridge br<S>, ports sc<S> sl<S> sb1<S>..
+#   backend i (xb<i><S>)+
+#
+#   client    198.18.0.2/24      fd00:18::2/64    routes the VIPs via the LB
+#   LB        198.18.0.1/24      fd00:18::1/64    lbd attaches xlb_lb on xl<S>
+#   backend i 198.18.0.(10+i)/24 fd00:18::(10+i)/64, VIPs on lo, xlb-decap on xb<i><S>
+#   VIPs      198.18.100.1 (client route 198.18.100.0/24) and fd00:100::1 (fd00:100::/64)
+#
+# A client packet to a VIP reaches the LB, is IP-in-IP encapsulated to a
+# backend and sent back out of xl<S> with XDP_TX; xlb-decap on the backend
+# strips the outer header and the backend answers the client directly (DSR).
+#
+# <S> is a random suffix: namespaces (xlb-<S>-sw, -c, -lb, -b<i>), interfaces,
+# the pin root (/sys/fs/bpf/xlb-<S>) and the tmpdir are all unique per rig, so
+# rigs can run in parallel. Interface names are unique across the whole rig
+# because lbd and xlb-decap key their pins by interface name.
+#
+# Typical test:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   rig_init "$1"                  # BUILD_DIR; skips (exit 77) if not root/no BPF/not built
+#   rig_create 3                   # namespaces + 3 backends + HTTP/UDP servers (rig_init set the EXIT trap)
+#   lbd_start                      # lbd on xl<S>, waits for its socket
+#   decap_attach_all               # xlb-decap on every backend
+#   lbctl_ add-vip 198.18.100.1:80 --proto tcp
+#   lbctl_ add-backend 198.18.100.1:80 --proto tcp "$(rig_b4 1)"
+#   client_burst 198.18.100.1 300 > "$RIG_TMP/burst.json"
+#   check "300 answered" [ "$(json_get "$RIG_TMP/burst.json" ok)" = 300 ]
+#   rig_finish                     # prints PASS/FAIL, exits 0/1; the trap tears down
+#
+# Environment knobs:
+#   XLB_XDP_MODE   native (default) | skb | auto: passed to lbd and xlb-decap
+#   RIG_KEEP=1     do not tear down on exit (debugging); prints what to delete
+#   RIG_VERBOSE=1  trace rig commands
+#   RIG_SUFFIX, RIG_TMP  force the suffix / tmpdir (scripts/rig.sh uses them)
+#   RIG_SETSID=setsid    detach lbd and the servers from the terminal's session
+#
+# Other helpers: rig_add_backend I, server_start I, lbd_kill [SIG],
+# lbd_prog_attached, decap_attach I / decap_detach I / decap_counter I NAME,
+# vip_setup VIP PROTO ADDR[/WEIGHT]..., lbctl_ok ARGS, hold_start NAME VIP N /
+# hold_cmd NAME CMD (tests/tools/client.py hold), lb_stats FILE,
+# lb_stats_delta A B, backend_share BURST_JSON NAME, if_counter NS IF rx|tx
+# packets|bytes, json_get FILE|- EXPR, check DESC CMD..., fail/pass DESC,
+# rig_pins_left, rig_leftovers, rig_destroy (idempotent).
+#
+# Rig facts worth knowing (see /work/shared/ENGINEERING.md "Pitfalls"):
+#  - every endpoint veth has `tx off`: XDP-forwarded frames would otherwise
+#    carry partial checksums and connections fail silently;
+#  - the LB's switch-side peer (sl<S>) has an XDP_PASS stub attached, and
+#    every switch-side veth has GRO on. A frame sent with XDP_TX into a veth
+#    is dropped unless the peer has GRO or XDP; with GRO alone it is queued
+#    on the peer but the peer's NAPI is only kicked when the peer has an XDP
+#    program (veth_xdp_flush), so XDP_TX frames sit in the ring until some
+#    unrelated packet arrives: SYNs were delayed by seconds and connections
+#    timed out. With the stub they are delivered at once;
+#  - the fabric (LB, backends, their switch ports) has MTU 1600 while the
+#    client has 1500, so a full-size client packet still fits once
+#    encapsulated (+20 bytes IPv4, +40 IPv6);
+#  - forwarding is on in the LB namespace: bpf_fib_lookup refuses to resolve
+#    next hops on a device without forwarding (drop_fwd_disabled);
+#  - lbd and xlb-decap are started with `nsenter --net`, not `ip netns exec`,
+#    which would remount /sys and give them a private bpffs whose pins vanish
+#    with the process.
+
+RIG_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+RIG_SRC_DIR=$(cd "$RIG_LIB_DIR/../.." && pwd)
+RIG_TOOLS_DIR="$RIG_SRC_DIR/tests/tools"
+
+RIG_VIP4=198.18.100.1
+RIG_VIP6=fd00:100::1
+RIG_LB4=198.18.0.1
+RIG_LB6=fd00:18::1
+RIG_CLIENT4=198.18.0.2
+RIG_CLIENT6=fd00:18::2
+RIG_MTU_CLIENT=1500
+RIG_MTU_FABRIC=1600
+
+RIG_FAILS=0
+RIG_CHECKS=0
+RIG_BACKENDS=0
+RIG_CREATED=0
+RIG_LBD_PID=
+RIG_BG_PIDS=()
+# "setsid" for rigs that outlive the shell that built them (scripts/rig.sh):
+# lbd and the servers then leave the terminal's session.
+RIG_SETSID=${RIG_SETSID:-}
+RIG_TEST_NAME=$(basename "${0%.sh}")
+
+# ---- output and assertions ----------------------------------------------
+
+log() { printf '[%s] %s\n' "$RIG_TEST_NAME" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+skip() {
+	log "SKIP: $*"
+	echo "SKIP $RIG_TEST_NAME: $*"
+	exit 77
+}
+
+# check DESCRIPTION CMD...: runs CMD; records and prints ok/FAIL. Never exits.
+check() {
+	local desc=$1
+	shift
+	RIG_CHECKS=$((RIG_CHECKS + 1))
+	if "$@"; then
+		printf '  ok    %s\n' "$desc"
+		return 0
+	fi
+	printf '  FAIL  %s\n' "$desc"
+	RIG_FAILS=$((RIG_FAILS + 1))
+	return 1
+}
+
+# fail DESCRIPTION: record a failure found by the caller's own logic.
+fail() {
+	RIG_CHECKS=$((RIG_CHECKS + 1))
+	RIG_FAILS=$((RIG_FAILS + 1))
+	printf '  FAIL  %s\n' "$*"
+}
+
+pass() {
+	RIG_CHECKS=$((RIG_CHECKS + 1))
+	printf '  ok    %s\n' "$*"
+}
+
+step() { printf '\n== %s\n' "$*"; }
+
+# Numeric comparisons usable with check: int_eq A B, int_between X LO HI, float_between X LO HI.
+int_eq() { [[ "$1" =~ ^-?[0-9]+$ && "$2" =~ ^-?[0-9]+$ ]] && (($1 == $2)); }
+int_le() { [[ "$1" =~ ^-?[0-9]+$ && "$2" =~ ^-?[0-9]+$ ]] && (($1 <= $2)); }
+int_ge() { [[ "$1" =~ ^-?[0-9]+$ && "$2" =~ ^-?[0-9]+$ ]] && (($1 >= $2)); }
+int_between() { int_ge "$1" "$2" && int_le "$1" "$3"; }
+float_between() { python3 -c 'import sys; x,lo,hi=map(float,sys.argv[1:]); sys.exit(0 if lo<=x<=hi else 1)' "$1" "$2" "$3" 2>/dev/null; }
+
+# rig_finish: prints the final PASS/FAIL line and exits 0/1 (the EXIT trap tears down).
+rig_finish() {
+	echo
+	if ((RIG_FAILS == 0 && RIG_CHECKS > 0)); then
+		echo "PASS $RIG_TEST_NAME ($RIG_CHECKS checks)"
+		exit 0
+	fi
+	echo "FAIL $RIG_TEST_NAME ($RIG_FAILS of $RIG_CHECKS checks failed)"
+	exit 1
+}
+
+# ---- JSON helpers (python3, stdlib) -------------------------------------
+
+# json_get FILE|- EXPR: prints a value selected by a Python expression over
+# `d` (the document), or a bare dotted key path. Strings print raw, other
+# values as JSON; prints nothing and fails if the expression fails.
+json_get() {
+	local src=$1 expr=$2
+	python3 -c "$_RIG_JSON_GET_PY" "$src" "$expr"
+}
+_RIG_JSON_GET_PY=$(cat <<'EOF'
+import json, sys
+src, expr = sys.argv[1], sys.argv[2]
+try:
+    d = json.load(sys.stdin if src == "-" else open(src))
+    if all(c.isalnum() or c in "._-" for c in expr):
+        v = d
+        for k in expr.split("."):
+            v = v[int(k)] if isinstance(v, list) else v[k]
+    else:
+        v = eval(expr, {"d": d, "sum": sum, "len": len, "max": max, "min": min})
+except Exception as e:
+    print(f"json_get: {expr}: {e!r}", file=sys.stderr)
+    sys.exit(1)
+print(v if isinstance(v, str) else json.dumps(v))
+EOF
+)
+
+# ---- preconditions ------------------------------------------------------
+
+rig_require_root() {
+	[[ $(id -u) -eq 0 ]] || skip "needs root (network namespaces, XDP)"
+	command -v ip >/dev/null || skip "iproute2 (ip) not installed"
+	command -v ethtool >/dev/null || skip "ethtool not installed"
+	command -v nsenter >/dev/null || skip "nsenter (util-linux) not installed"
+	command -v python3 >/dev/null || skip "python3 not installed"
+}
+
+# Mount bpffs on the host's /sys/fs/bpf if it is not mounted (lbd would do
+# it too, but from inside nsenter we want the host's instance to exist first).
+rig_require_bpf() {
+	[[ -e /proc/sys/kernel/unprivileged_bpf_disabled ]] || skip "kernel without BPF syscall"
+	if ! mountpoint -q /sys/fs/bpf 2>/dev/null || [[ $(stat -f -c %T /sys/fs/bpf 2>/dev/null) != bpf_fs ]]; then
+		mkdir -p /sys/fs/bpf 2>/dev/null
+		mount -t bpf bpf /sys/fs/bpf 2>/dev/null || skip "cannot mount bpffs on /sys/fs/bpf"
+	fi
+	# Network namespaces must work (some containers forbid them).
+	local probe="xlb-probe-$$"
+	ip netns add "$probe" 2>/dev/null || skip "cannot create network namespaces"
+	ip netns del "$probe"
+}
+
+# rig_init BUILD_DIR [--no-bins]: checks preconditions, sets paths and the
+# random suffix. Skips (77) if the binaries are not built, unless --no-bins.
+rig_init() {
+	local build=${1:-}
+	[[ -n "$build" ]] || build="$RIG_SRC_DIR/build"
+	[[ "${RIG_VERBOSE:-0}" = 1 ]] && set -x
+	rig_require_root
+	rig_require_bpf
+	RIG_BUILD=$(cd "$build" 2>/dev/null && pwd) || skip "build dir $build does not exist"
+	LBD_BIN="$RIG_BUILD/ctl/lbd/lbd"
+	LBCTL_BIN="$RIG_BUILD/ctl/lbctl/lbctl"
+	DECAP_BIN="$RIG_BUILD/ctl/decap/xlb-decap"
+	if [[ "${2:-}" != --no-bins ]]; then
+		local b
+		for b in "$LBD_BIN" "$LBCTL_BIN" "$DECAP_BIN"; do
+			[[ -x "$b" ]] || skip "$b not built"
+		done
+	fi
+	RIG_S=${RIG_SUFFIX:-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')}
+	RIG_NS_SW="xlb-$RIG_S-sw"
+	RIG_NS_C="xlb-$RIG_S-c"
+	RIG_NS_LB="xlb-$RIG_S-lb"
+	RIG_BR="br$RIG_S"
+	RIG_IF_C="xc$RIG_S"
+	RIG_IF_LB="xl$RIG_S"
+	RIG_PIN_ROOT="/sys/fs/bpf/xlb-$RIG_S"
+	RIG_XDP_MODE=${XLB_XDP_MODE:-native}
+	RIG_TMP=${RIG_TMP:-$(mktemp -d "/tmp/xlb-rig-$RIG_S.XXXXXX")}
+	RIG_SOCK="$RIG_TMP/lbd.sock"
+	RIG_LBD_LOG="$RIG_TMP/lbd.log"
+	trap rig_destroy EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+# Per-backend names and addresses (i = 1..N).
+rig_ns_b() { echo "xlb-$RIG_S-b$1"; }
+rig_if_b() { echo "xb$1$RIG_S"; }
+rig_b4() { echo "198.18.0.$((10 + $1))"; }
+rig_b6() { echo "fd00:18::$((10 + $1))"; }
+rig_bname() { echo "b$1"; }          # the name a backend server answers with
+
+# ---- running things in namespaces ----------------------------------------
+
+# in_ns NS CMD...: plain `ip netns exec` (fine for everything but bpffs users).
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+# nsenter_net NS CMD...: enter only the network namespace; /sys (and so the
+# host's bpffs) stays shared. Use for lbd, lbctl and xlb-decap.
+nsenter_net() { local ns=$1; shift; nsenter --net="/run/netns/$ns" -- "$@"; }
+
+# ---- creation -------------------------------------------------------------
+
+_rig_sysctl() { # ns key=value...
+	local ns=$1
+	shift
+	in_ns "$ns" sysctl -qw "$@" >/dev/null
+}
+
+# _rig_port NS IFNAME PEERNAME MTU: veth pair from NS to the switch.
+_rig_port() {
+	local ns=$1 ifn=$2 peer=$3 mtu=$4
+	ip link add "$ifn" netns "$ns" mtu "$mtu" type veth peer name "$peer" netns "$RIG_NS_SW" mtu "$mtu" ||
+		die "cannot create veth $ifn/$peer"
+	ip -n "$RIG_NS_SW" link set "$peer" master "$RIG_BR" up
+	# GRO on the switch side: XDP_TX frames from the LB are dropped by a
+	# peer veth with neither GRO nor XDP.
+	in_ns "$RIG_NS_SW" ethtool -K "$peer" gro on >/dev/null 2>&1 ||
+		log "warning: cannot enable GRO on $peer"
+	# Full checksums from every sender (see the header comment).
+	in_ns "$ns" ethtool -K "$ifn" tx off >/dev/null 2>&1 ||
+		log "warning: cannot disable tx checksum offload on $ifn"
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link set "$ifn" up
+	_rig_sysctl "$ns" net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+		"net.ipv6.conf.$ifn.accept_dad=0" "net.ipv6.conf.$ifn.accept_ra=0"
+}
+
+# _rig_xdp_stub: compiles an XDP_PASS program into $RIG_TMP (no headers
+# needed) and prints its path.
+_rig_xdp_stub() {
+	local o="$RIG_TMP/xdp_pass.o"
+	if [[ ! -s "$o" ]]; then
+		command -v clang >/dev/null || die "clang is needed to build the rig's XDP_PASS stub"
+		printf '%s\n' \
+			'__attribute__((section("xdp"), used)) int xdp_pass(void *ctx) { return 2; /* XDP_PASS */ }' \
+			'__attribute__((section("license"), used)) char _license[] = "GPL";' |
+			clang -O2 -target bpf -x c -c - -o "$o" || die "cannot compile the XDP_PASS stub"
+	fi
+	echo "$o"
+}
+
+# rig_create N_BACKENDS [--no-servers]: builds the whole rig and starts the
+# backend servers (HTTP :80, UDP echo :53). Does not start lbd.
+rig_create() {
+	local n=${1:-3} i ns ifn
+	[[ -n "${RIG_S:-}" ]] || die "rig_init first"
+	step "rig $RIG_S: client, LB, $n backends (tmp $RIG_TMP)"
+	RIG_CREATED=1
+	ip netns add "$RIG_NS_SW" || die "cannot create namespace $RIG_NS_SW"
+	ip netns add "$RIG_NS_C" || die "cannot create namespace $RIG_NS_C"
+	ip netns add "$RIG_NS_LB" || die "cannot create namespace $RIG_NS_LB"
+
+	ip -n "$RIG_NS_SW" link set lo up
+	ip -n "$RIG_NS_SW" link add "$RIG_BR" type bridge stp_state 0 forward_delay 0 mcast_snooping 0 ||
+		die "cannot create bridge"
+	ip -n "$RIG_NS_SW" link set "$RIG_BR" up
+	_rig_sysctl "$RIG_NS_SW" net.ipv6.conf.all.disable_ipv6=1
+
+	# client
+	_rig_port "$RIG_NS_C" "$RIG_IF_C" "sc$RIG_S" "$RIG_MTU_CLIENT"
+	ip -n "$RIG_NS_C" addr add "$RIG_CLIENT4/24" dev "$RIG_IF_C"
+	ip -n "$RIG_NS_C" addr add "$RIG_CLIENT6/64" dev "$RIG_IF_C" nodad
+	ip -n "$RIG_NS_C" route add 198.18.100.0/24 via "$RIG_LB4"
+	ip -n "$RIG_NS_C" -6 route add fd00:100::/64 via "$RIG_LB6"
+	_rig_sysctl "$RIG_NS_C" net.ipv4.conf.all.rp_filter=0 "net.ipv4.conf.$RIG_IF_C.rp_filter=0" \
+		net.ipv4.ip_local_port_range="20000 60999"
+
+	# load balancer
+	_rig_port "$RIG_NS_LB" "$RIG_IF_LB" "sl$RIG_S" "$RIG_MTU_FABRIC"
+	# The LB's XDP_TX frames must be picked up at once (see the header).
+	ip -n "$RIG_NS_SW" link set dev "sl$RIG_S" xdpdrv obj "$(_rig_xdp_stub)" sec xdp ||
+		die "cannot attach the XDP_PASS stub to sl$RIG_S"
+	ip -n "$RIG_NS_LB" addr add "$RIG_LB4/24" dev "$RIG_IF_LB"
+	ip -n "$RIG_NS_LB" addr add "$RIG_LB6/64" dev "$RIG_IF_LB" nodad
+	_rig_sysctl "$RIG_NS_LB" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+		net.ipv4.conf.all.send_redirects=0 "net.ipv4.conf.$RIG_IF_LB.send_redirects=0" \
+		net.ipv4.conf.all.rp_filter=0 "net.ipv4.conf.$RIG_IF_LB.rp_filter=0"
+
+	# backends
+	RIG_BACKENDS=0
+	for ((i = 1; i <= n; i++)); do
+		rig_add_backend "$i" "${2:-}"
+	done
+
+	rig_wait_l2
+}
+
+# rig_add_backend I [--no-servers]: adds backend I (namespace, veth, VIPs on
+# lo, ARP settings, servers). Usable after rig_create to grow the rig.
+rig_add_backend() {
+	local i=$1 ns ifn
+	ns=$(rig_ns_b "$i")
+	ifn=$(rig_if_b "$i")
+	ip netns add "$ns" || die "cannot create namespace $ns"
+	_rig_port "$ns" "$ifn" "sb$i$RIG_S" "$RIG_MTU_FABRIC"
+	ip -n "$ns" addr add "$(rig_b4 "$i")/24" dev "$ifn"
+	ip -n "$ns" addr add "$(rig_b6 "$i")/64" dev "$ifn" nodad
+	ip -n "$ns" addr add "$RIG_VIP4/32" dev lo
+	ip -n "$ns" addr add "$RIG_VIP6/128" dev lo nodad
+	# The VIP lives on lo: never answer ARP for it, never use it as the
+	# source of ARP requests; accept packets whose source routes elsewhere.
+	_rig_sysctl "$ns" net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+		"net.ipv4.conf.$ifn.arp_ignore=1" "net.ipv4.conf.$ifn.arp_announce=2" \
+		net.ipv4.conf.all.rp_filter=2 "net.ipv4.conf.$ifn.rp_filter=2" net.ipv4.conf.lo.rp_filter=0
+	((i > RIG_BACKENDS)) && RIG_BACKENDS=$i
+	[[ "${2:-}" = --no-servers ]] || server_start "$i"
+}
+
+# rig_probe NS ADDR [TIMEOUT]: true if ADDR answers a TCP connection attempt
+# to port 9 from NS, with either a connection or a reset (no ping needed:
+# iputils is not installed everywhere). Also resolves the neighbour entry.
+rig_probe() {
+	in_ns "$1" python3 -c '
+import socket, sys, time
+addr, timeout = sys.argv[1], float(sys.argv[2])
+deadline = time.monotonic() + timeout
+while True:
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
+    s.settimeout(0.5)
+    try:
+        s.connect((addr, 9)); sys.exit(0)
+    except ConnectionRefusedError:
+        sys.exit(0)
+    except OSError:
+        if time.monotonic() > deadline: sys.exit(1)
+        time.sleep(0.1)
+    finally:
+        s.close()
+' "$2" "${3:-10}"
+}
+
+# rig_wait_l2: the LB reaches every host and every host reaches the client,
+# on both families, so neighbour tables (the LB's in particular:
+# bpf_fib_lookup needs resolved next hops) and the bridge's FDB are warm
+# before measurements start.
+rig_wait_l2() {
+	local i ns ok=1 t
+	local targets=("$RIG_CLIENT4" "$RIG_CLIENT6")
+	for ((i = 1; i <= RIG_BACKENDS; i++)); do
+		[[ -e "/run/netns/$(rig_ns_b "$i")" ]] || continue
+		targets+=("$(rig_b4 "$i")" "$(rig_b6 "$i")")
+	done
+	for t in "${targets[@]}"; do
+		rig_probe "$RIG_NS_LB" "$t" || { log "the LB cannot reach $t"; ok=0; }
+	done
+	for t in "$RIG_LB4" "$RIG_LB6"; do
+		rig_probe "$RIG_NS_C" "$t" || { log "the client cannot reach $t"; ok=0; }
+	done
+	for ((i = 1; i <= RIG_BACKENDS; i++)); do
+		ns=$(rig_ns_b "$i")
+		[[ -e "/run/netns/$ns" ]] || continue
+		for t in "$RIG_CLIENT4" "$RIG_CLIENT6"; do
+			rig_probe "$ns" "$t" || { log "b$i cannot reach $t"; ok=0; }
+		done
+	done
+	((ok)) || die "rig L2 connectivity is broken"
+}
+
+# ---- servers ----------------------------------------------------------------
+
+# server_start I: backend I's HTTP (80) and UDP echo (53) server, answering "b<I>".
+server_start() {
+	local i=$1 ns ready
+	ns=$(rig_ns_b "$i")
+	ready="$RIG_TMP/server-b$i.ready"
+	rm -f "$ready"
+	$RIG_SETSID ip netns exec "$ns" python3 "$RIG_TOOLS_DIR/backend_server.py" --name "$(rig_bname "$i")" \
+		--ready-file "$ready" >"$RIG_TMP/server-b$i.log" 2>&1 </dev/null &
+	local pid=$!
+	RIG_BG_PIDS+=("$pid")
+	eval "RIG_SERVER_PID_$i=$pid"
+	local deadline=$((SECONDS + 10))
+	until [[ -e "$ready" ]]; do
+		kill -0 "$pid" 2>/dev/null || die "backend server b$i exited: $(tail -n 5 "$RIG_TMP/server-b$i.log")"
+		((SECONDS < deadline)) || die "backend server b$i did not get ready"
+		sleep 0.05
+	done
+}
+
+# ---- lbd / lbctl / xlb-decap -------------------------------------------------
+
+# lbctl_ ARGS...: lbctl against this rig's daemon (run in the LB namespace;
+# the control socket is a file, so the namespace only matters for realism).
+lbctl_() { nsenter_net "$RIG_NS_LB" "$LBCTL_BIN" --socket "$RIG_SOCK" "$@"; }
+
+# lbctl_ok ARGS...: lbctl_ that must succeed; failures are recorded with the message.
+lbctl_ok() {
+	local out rc
+	out=$(lbctl_ "$@" 2>&1)
+	rc=$?
+	if ((rc != 0)); then
+		fail "lbctl $* -> exit $rc: $out"
+		return 1
+	fi
+	[[ -n "$out" ]] && printf '%s\n' "$out"
+	return 0
+}
+
+# lbd_start [extra lbd args...]: starts lbd in the background in the LB
+# namespace with this rig's pin root and socket, waits until it answers.
+lbd_start() {
+	if [[ -n "$RIG_LBD_PID" ]] && kill -0 "$RIG_LBD_PID" 2>/dev/null; then
+		die "lbd already running (pid $RIG_LBD_PID)"
+	fi
+	echo "--- lbd start $(date +%T)" >>"$RIG_LBD_LOG"
+	$RIG_SETSID nsenter --net="/run/netns/$RIG_NS_LB" -- "$LBD_BIN" --iface "$RIG_IF_LB" --pin-root "$RIG_PIN_ROOT" \
+		--socket "$RIG_SOCK" --xdp-mode "$RIG_XDP_MODE" "$@" >>"$RIG_LBD_LOG" 2>&1 </dev/null &
+	RIG_LBD_PID=$!
+	local deadline=$((SECONDS + 15))
+	until lbctl_ status >/dev/null 2>&1; do
+		if ! kill -0 "$RIG_LBD_PID" 2>/dev/null; then
+			log "lbd exited during start; log:"
+			tail -n 20 "$RIG_LBD_LOG" >&2
+			RIG_LBD_PID=
+			return 1
+		fi
+		((SECONDS < deadline)) || { log "lbd did not answer within 15 s"; tail -n 20 "$RIG_LBD_LOG" >&2; return 1; }
+		sleep 0.1
+	done
+	log "lbd running (pid $RIG_LBD_PID) on $RIG_IF_LB, pins $RIG_PIN_ROOT"
+}
+
+# lbd_kill [SIGNAL]: stops lbd without detaching (default SIGTERM); waits.
+lbd_kill() {
+	local sig=${1:-TERM} pid=$RIG_LBD_PID
+	[[ -n "$pid" ]] || return 0
+	kill "-$sig" "$pid" 2>/dev/null
+	local deadline=$((SECONDS + 10))
+	while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
+	kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
+	{ wait "$pid"; } 2>/dev/null # no "Killed" job notice
+	RIG_LBD_PID=
+}
+
+# rig_pins_left: prints the pins (files) left under the rig's pin root; lbd
+# keeps them in <pin root>/<ifname>/. An empty pin root directory is not a pin.
+rig_pins_left() { find "$RIG_PIN_ROOT" -mindepth 1 2>/dev/null; }
+
+# lbd_prog_attached: true if an XDP program is attached to the LB's interface.
+lbd_prog_attached() { ip -n "$RIG_NS_LB" -d link show "$RIG_IF_LB" 2>/dev/null | grep -q 'prog/xdp'; }
+
+# decap_attach I [extra args]: xlb-decap on backend I, accepting its own addresses.
+decap_attach() {
+	local i=$1 out
+	shift
+	out=$(nsenter_net "$(rig_ns_b "$i")" "$DECAP_BIN" attach "$(rig_if_b "$i")" \
+		--addr "$(rig_b4 "$i")" --addr "$(rig_b6 "$i")" --xdp-mode "$RIG_XDP_MODE" "$@" 2>&1) || {
+		log "xlb-decap attach on b$i failed: $out"
+		return 1
+	}
+}
+decap_attach_all() {
+	local i
+	for ((i = 1; i <= RIG_BACKENDS; i++)); do decap_attach "$i" || return 1; done
+}
+decap_detach() { nsenter_net "$(rig_ns_b "$1")" "$DECAP_BIN" detach "$(rig_if_b "$1")" >/dev/null 2>&1; }
+decap_stats_json() { nsenter_net "$(rig_ns_b "$1")" "$DECAP_BIN" stats "$(rig_if_b "$1")" --json; }
+# decap_counter I NAME: packets of xlb-decap counter NAME (rx, decapped, pass, malformed) on backend I.
+decap_counter() { decap_stats_json "$1" | json_get - "d['counters']['$2']['packets']"; }
+# decap_decapped_total: decapped packets summed over all backends.
+decap_decapped_total() {
+	local i t=0 x
+	for ((i = 1; i <= RIG_BACKENDS; i++)); do
+		x=$(decap_counter "$i" decapped) || return 1
+		t=$((t + x))
+	done
+	echo "$t"
+}
+
+# vip_setup VIP:PORT PROTO ADDR[:WEIGHT]...: add-vip and add-backend, recording failures.
+vip_setup() {
+	local vip=$1 proto=$2 b addr w
+	shift 2
+	lbctl_ok add-vip "$vip" --proto "$proto" >/dev/null || return 1
+	for b in "$@"; do
+		addr=${b%%/*}
+		w=1
+		[[ "$b" == */* ]] && w=${b#*/}
+		lbctl_ok add-backend "$vip" --proto "$proto" "$addr" --weight "$w" >/dev/null || return 1
+	done
+}
+
+# ---- client ----------------------------------------------------------------
+
+# client_burst VIP N [client.py burst options...]: prints the burst's JSON.
+client_burst() {
+	local vip=$1 n=$2
+	shift 2
+	in_ns "$RIG_NS_C" python3 "$RIG_TOOLS_DIR/client.py" burst --vip "$vip" --port 80 -n "$n" "$@"
+}
+
+# hold_start NAME VIP N [options]: a background `client.py hold` with control
+# socket $RIG_TMP/hold-NAME.sock; waits until its initial connections are open.
+hold_start() {
+	local name=$1 vip=$2 n=$3
+	shift 3
+	local sock="$RIG_TMP/hold-$name.sock"
+	rm -f "$sock"
+	in_ns "$RIG_NS_C" python3 "$RIG_TOOLS_DIR/client.py" hold --vip "$vip" --port 80 -n "$n" \
+		--control "$sock" "$@" >"$RIG_TMP/hold-$name.out" 2>"$RIG_TMP/hold-$name.log" &
+	local pid=$!
+	RIG_BG_PIDS+=("$pid")
+	local deadline=$((SECONDS + 60))
+	until [[ -S "$sock" ]]; do
+		kill -0 "$pid" 2>/dev/null || { log "hold client exited: $(tail -n 5 "$RIG_TMP/hold-$name.log")"; return 1; }
+		((SECONDS < deadline)) || { log "hold client not ready"; return 1; }
+		sleep 0.1
+	done
+}
+
+# hold_cmd NAME COMMAND...: sends one command line, prints the JSON answer.
+hold_cmd() {
+	local name=$1
+	shift
+	python3 "$RIG_TOOLS_DIR/client.py" ctl --control "$RIG_TMP/hold-$name.sock" -- "$*"
+}
+
+# ---- counters ---------------------------------------------------------------
+
+# if_counter NS IFNAME rx|tx packets|bytes
+if_counter() {
+	ip -n "$1" -s -j link show "$2" | python3 -c 'import json,sys; d=json.load(sys.stdin)[0]; print(d["stats64"][sys.argv[1]][sys.argv[2]])' "$3" "$4"
+}
+
+# lb_stats FILE: saves `lbctl stats --json` (fails if lbctl does).
+lb_stats() { lbctl_ stats --json >"$1"; }
+
+# lb_stats_delta BEFORE AFTER: prints the packet deltas between two `lbctl
+# stats --json` snapshots as one JSON object:
+#   {"global": {"rx": 12, "pass_not_vip": 0, ...},
+#    "vips": {"198.18.100.1:80/tcp": {"packets": 9, "backends": {"198.18.0.11": 3, ...}}}}
+lb_stats_delta() {
+	python3 -c '
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+def vips(d):
+    out = {}
+    for v in d.get("vips", []):
+        out[v["vip"] + "/" + v["proto"]] = (v.get("packets", 0), {x["address"]: x.get("packets", 0) for x in v.get("backends", [])})
+    return out
+g = {k: b["global"][k].get("packets", 0) - a["global"].get(k, {}).get("packets", 0) for k in b["global"]}
+va, vb = vips(a), vips(b)
+v = {}
+for k, (p, bs) in vb.items():
+    p0, bs0 = va.get(k, (0, {}))
+    v[k] = {"packets": p - p0, "backends": {ad: n - bs0.get(ad, 0) for ad, n in bs.items()}}
+print(json.dumps({"global": g, "vips": v}))
+' "$1" "$2"
+}
+
+# backend_share JSON NAME: NAME's share of a burst in percent (one decimal).
+backend_share() {
+	json_get "$1" "round(100.0 * d[\"by_backend\"].get(\"$2\", 0) / max(1, d[\"n\"]), 1)"
+}
+
+# ---- teardown ----------------------------------------------------------------
+
+# rig_destroy: idempotent; runs from the EXIT trap on every exit path.
+rig_destroy() {
+	local rc=$?
+	# A second Ctrl-C or TERM must not abort the cleanup half way.
+	trap - EXIT
+	trap '' INT TERM
+	set +e
+	[[ "${RIG_VERBOSE:-0}" = 1 ]] || set +x
+	[[ "${RIG_CREATED:-0}" = 1 || -n "${RIG_TMP:-}" ]] || return "$rc"
+	if [[ "${RIG_KEEP:-0}" = 1 ]]; then
+		log "RIG_KEEP=1: leaving rig $RIG_S up (namespaces xlb-$RIG_S-*, pins $RIG_PIN_ROOT, tmp $RIG_TMP)"
+		return "$rc"
+	fi
+	if ((rc != 0)) && [[ -s "${RIG_LBD_LOG:-}" ]]; then
+		log "last lines of lbd's log:"
+		tail -n 15 "$RIG_LBD_LOG" | sed 's/^/    /' >&2
+	fi
+	# 1. the LB: ask the daemon, else detach by hand.
+	if [[ -n "${RIG_NS_LB:-}" && -e "/run/netns/$RIG_NS_LB" && -n "${LBCTL_BIN:-}" ]]; then
+		if [[ -n "$RIG_LBD_PID" ]] && kill -0 "$RIG_LBD_PID" 2>/dev/null; then
+			timeout 10 "$LBCTL_BIN" --socket "$RIG_SOCK" detach >/dev/null 2>&1
+			local deadline=$((SECONDS + 5))
+			while kill -0 "$RIG_LBD_PID" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
+		fi
+		lbd_kill KILL
+		if [[ -x "${LBD_BIN:-}" ]] && { lbd_prog_attached || [[ -d "$RIG_PIN_ROOT" ]]; }; then
+			timeout 10 nsenter --net="/run/netns/$RIG_NS_LB" -- "$LBD_BIN" --detach "$RIG_IF_LB" --pin-root "$RIG_PIN_ROOT" >/dev/null 2>&1
+		fi
+	fi
+	# 2. the backends' decapsulators.
+	local i ns
+	for ((i = 1; i <= ${RIG_BACKENDS:-0}; i++)); do
+		ns=$(rig_ns_b "$i")
+		[[ -e "/run/netns/$ns" && -x "${DECAP_BIN:-}" ]] || continue
+		if [[ -e "/sys/fs/bpf/xlb-decap/$(rig_if_b "$i")" ]] ||
+			ip -n "$ns" -d link show "$(rig_if_b "$i")" 2>/dev/null | grep -q 'prog/xdp'; then
+			timeout 10 nsenter --net="/run/netns/$ns" -- "$DECAP_BIN" detach "$(rig_if_b "$i")" >/dev/null 2>&1
+		fi
+	done
+	# 3. background processes (servers, hold clients).
+	local pid
+	for pid in "${RIG_BG_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${RIG_BG_PIDS[@]}"; do
+		timeout 3 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -9 "$pid" 2>/dev/null
+		{ wait "$pid"; } 2>/dev/null
+	done
+	# Anything else still inside our namespaces (started by hand, in rig.sh).
+	local n
+	for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^xlb-${RIG_S:-none}-"); do
+		for pid in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+	done
+	# 4. namespaces (destroys the veths and the bridge).
+	for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^xlb-${RIG_S:-none}-"); do
+		ip netns del "$n" 2>/dev/null || log "warning: cannot delete namespace $n"
+	done
+	# 5. pins and tmpdir (only ours: the suffix is in every name).
+	if [[ -n "${RIG_S:-}" ]]; then
+		if [[ -n "$(rig_pins_left)" ]]; then
+			log "warning: removing leftover pins: $(rig_pins_left | tr '\n' ' ')"
+		fi
+		[[ -e "$RIG_PIN_ROOT" ]] && rm -rf "$RIG_PIN_ROOT"
+		local d removed=0
+		for ((i = 1; i <= ${RIG_BACKENDS:-0}; i++)); do
+			d="/sys/fs/bpf/xlb-decap/$(rig_if_b "$i")"
+			[[ -e "$d" ]] && { log "warning: removing leftover pins $d"; rm -rf "$d"; removed=1; }
+		done
+		# xlb-decap removes its directory itself when the last instance goes;
+		# only tidy up after it when we had to remove pins by hand.
+		((removed)) && rmdir /sys/fs/bpf/xlb-decap 2>/dev/null
+	fi
+	[[ -n "${RIG_TMP:-}" && -d "$RIG_TMP" && "$RIG_TMP" == /tmp/xlb-rig-* ]] && rm -rf "$RIG_TMP"
+	RIG_CREATED=0
+	return "$rc"
+}
+
+# rig_leftovers: prints anything of this rig still present (for assertions).
+rig_leftovers() {
+	ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^xlb-$RIG_S-"
+	[[ -e "$RIG_PIN_ROOT" ]] && echo "$RIG_PIN_ROOT"
+	local i
+	for ((i = 1; i <= RIG_BACKENDS; i++)); do
+		[[ -e "/sys/fs/bpf/xlb-decap/$(rig_if_b "$i")" ]] && echo "/sys/fs/bpf/xlb-decap/$(rig_if_b "$i")"
+	done
+	return 0
+}

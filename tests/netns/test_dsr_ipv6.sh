@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# IPv6 through the LB: an IPv6 VIP with IPv6 backends (IPv6-in-IPv6), and an
+# IPv4 VIP with IPv6 backends (IPv4-in-IPv6). Every connection is answered,
+# by every backend, and the replies bypass the LB.
+. "$(dirname "$0")/lib.sh"
+rig_init "${1:-}"
+rig_create 3
+VIP6="[$RIG_VIP6]:80"
+VIP4="$RIG_VIP4:80"
+N=300
+
+step "start lbd and the decapsulators"
+lbd_start || { fail "lbd starts"; rig_finish; }
+check "xlb-decap attaches on every backend" decap_attach_all
+
+step "$VIP6/tcp and $VIP4/tcp, both with the IPv6 backends"
+vip_setup "$VIP6" tcp "$(rig_b6 1)" "$(rig_b6 2)" "$(rig_b6 3)" || rig_finish
+vip_setup "$VIP4" tcp "$(rig_b6 1)" "$(rig_b6 2)" "$(rig_b6 3)" || rig_finish
+lbctl_ list
+
+for case in "$RIG_VIP6|$VIP6|IPv6-in-IPv6" "$RIG_VIP4|$VIP4|IPv4-in-IPv6"; do
+	IFS='|' read -r addr vip what <<<"$case"
+	step "$what: $N connections to $vip"
+	lb_stats "$RIG_TMP/s0.json" || fail "lbctl stats --json"
+	dec0=$(decap_decapped_total) || fail "xlb-decap stats --json"
+	client_burst "$addr" $N --parallel 20 >"$RIG_TMP/burst.json"
+	cat "$RIG_TMP/burst.json"
+	sleep 0.5
+	lb_stats "$RIG_TMP/s1.json" || fail "lbctl stats --json"
+	lb_stats_delta "$RIG_TMP/s0.json" "$RIG_TMP/s1.json" >"$RIG_TMP/delta.json"
+	D="$RIG_TMP/delta.json"
+	check "$what: $N of $N connections answered" int_eq "$(json_get "$RIG_TMP/burst.json" ok)" $N
+	for i in 1 2 3; do
+		sh=$(backend_share "$RIG_TMP/burst.json" b$i)
+		check "$what: b$i answered $sh% (20..47%)" float_between "$sh" 20 47
+	done
+	vip_pk=$(json_get "$D" "d['vips']['$vip/tcp']['packets']")
+	tx=$(json_get "$D" "d['global']['tx']")
+	not_vip=$(json_get "$D" "d['global']['pass_not_vip']")
+	drops=$(json_get "$D" "{k: v for k, v in d['global'].items() if k.startswith('drop_') and v}")
+	echo "  LB: VIP packets $vip_pk, tx $tx, pass_not_vip $not_vip, drops $drops"
+	check "$what: tx ($tx) equals the VIP's packets ($vip_pk >= $((3 * N)))" \
+		eval "int_eq '$tx' '$vip_pk' && int_ge '$vip_pk' $((3 * N))"
+	dec=$(($(decap_decapped_total) - dec0))
+	check "$what: the backends decapsulated every packet the LB sent ($dec == $tx)" int_eq "$dec" "$tx"
+	check "$what: replies bypass the LB (pass_not_vip $not_vip <= 10)" int_le "$not_vip" 10
+	check "$what: no drop counter moved ($drops)" [ "$drops" = "{}" ]
+done
+rig_finish

@@ -1,0 +1,496 @@
+#!/usr/bin/env python3
+"""Traffic client for the xlb netns rigs (runs in the client namespace).
+
+Talks to tests/tools/backend_server.py through a VIP and records which
+backend answered (the body of GET / is the backend's name). Stdlib only;
+every socket operation has a timeout, and `hold` has a maximum lifetime, so
+nothing here hangs forever.
+
+Modes
+-----
+burst --vip ADDR [--port 80] -n N [--parallel 20] [--timeout 5] [--details]
+      [--sport-base P]
+    Opens N TCP connections (each a fresh source port; with --sport-base,
+    connection i binds port P+i, for a reproducible sample), sends one GET / on
+    each, reads the answer, closes. Prints one JSON object:
+      {"n": N, "ok": n_ok, "failed": n_failed, "by_backend": {"b1": 97, ...},
+       "errors": ["first few error messages"], "elapsed_s": 1.2}
+    --details adds "conns": [{"sport": 40112, "backend": "b1"} | {"sport":
+    ..., "error": "..."}]. Exit status 0 even when some failed (the caller
+    judges); 2 for bad usage.
+
+udp --vip ADDR [--port 53] -n N [--parallel 20] [--timeout 2]
+    N datagrams, each from a fresh socket (fresh source port), connected to
+    VIP:port so only replies from the VIP itself count (DSR). Same JSON.
+
+hold --vip ADDR [--port 80] -n N --control SOCKET_PATH [--timeout 5]
+     [--parallel 20] [--max-lifetime 1800]
+    Opens N persistent HTTP/1.1 connections, does one GET on each (recording
+    the backend at open time) and keeps them open. Then it binds a Unix
+    stream socket at SOCKET_PATH (so the socket's existence means "initial
+    connections are open") and serves control commands until `quit` or the
+    maximum lifetime. It prints the initial `status` answer on stdout.
+
+ctl --control SOCKET_PATH [--timeout 120] -- COMMAND...
+    Sends one command to a running `hold`, prints the JSON answer; exit 0 if
+    the answer has "ok": true, 1 otherwise.
+
+Control protocol (hold)
+-----------------------
+One command per connection: the client writes one line, the server answers
+one JSON object on one line and closes. Commands are processed one at a time.
+
+  status            {"ok": true, "held": H, "by_backend": {...},
+                     "conns": [{"id": 0, "sport": 40112, "backend": "b1"}]}
+                    (held = connections still considered alive)
+  check             one more GET on every held connection, in parallel:
+                    {"ok": true, "held": H, "answered": A, "failed": F,
+                     "same": S, "moved": M, "by_backend": {now...},
+                     "by_backend_open": {at open...},
+                     "conns": [{"id", "sport", "backend_open", "backend_now",
+                                "ok", "same", "error"}]}
+                    A connection that fails is closed and stops being held,
+                    so a later check does not count it again.
+  open M            opens M more held connections:
+                    {"ok": true, "opened": k, "failed": f, "by_backend": {...},
+                     "errors": [...], "held": H}
+  close K [--backend NAME]
+                    closes K held connections (only those opened on NAME):
+                    {"ok": true, "closed": k, "held": H}
+  quit              {"ok": true}, closes everything and exits.
+Anything else answers {"ok": false, "error": "..."}.
+"""
+
+import argparse
+import concurrent.futures as cf
+import json
+import os
+import shlex
+import socket
+import sys
+import threading
+import time
+
+MAX_ERRORS = 10
+
+
+# ---- a minimal HTTP/1.1 client over one socket ------------------------------
+# http.client would silently reconnect a closed keep-alive connection, which
+# would hide exactly what the hold tests look for; this one never reconnects.
+
+def family_of(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def connect(vip, port, timeout, sport=None):
+    s = socket.socket(family_of(vip), socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        if sport:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("::" if s.family == socket.AF_INET6 else "0.0.0.0", sport))
+        s.connect((vip, port))
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
+def http_get(sock, host, timeout):
+    """One GET / on an open socket; returns the body's first line (the backend)."""
+    sock.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    req = f"GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: xlb-client\r\nAccept: */*\r\n\r\n"
+    sock.sendall(req.encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        if time.monotonic() > deadline:
+            raise TimeoutError("timed out reading headers")
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ConnectionError("connection closed by peer" + (" mid-headers" if buf else ""))
+        buf += chunk
+        if len(buf) > 65536:
+            raise ValueError("headers too long")
+    head, body = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    status = lines[0].split(" ", 2)
+    if len(status) < 2 or not status[0].startswith("HTTP/1."):
+        raise ValueError(f"bad status line {lines[0]!r}")
+    length = None
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        if k.strip().lower() == "content-length":
+            length = int(v.strip())
+    if length is None:
+        raise ValueError("no Content-Length")
+    while len(body) < length:
+        if time.monotonic() > deadline:
+            raise TimeoutError("timed out reading body")
+        chunk = sock.recv(length - len(body))
+        if not chunk:
+            raise ConnectionError("connection closed mid-body")
+        body += chunk
+    if status[1] != "200":
+        raise ValueError(f"HTTP {status[1]}")
+    return body[:length].decode(errors="replace").strip() or "?"
+
+
+def err_str(e):
+    return f"{type(e).__name__}: {e}"
+
+
+def host_header(vip, port):
+    return f"[{vip}]:{port}" if ":" in vip else f"{vip}:{port}"
+
+
+# ---- burst ------------------------------------------------------------------
+
+def one_conn(vip, port, timeout, sport=None):
+    s = None
+    try:
+        s = connect(vip, port, timeout, sport)
+        sport = s.getsockname()[1]
+        return {"sport": sport, "backend": http_get(s, host_header(vip, port), timeout)}
+    except Exception as e:
+        return {"sport": sport, "error": err_str(e)}
+    finally:
+        if s is not None:
+            s.close()
+
+
+def summarize(results, n, t0, details):
+    by = {}
+    errors = []
+    ok = 0
+    for r in results:
+        if "backend" in r:
+            ok += 1
+            by[r["backend"]] = by.get(r["backend"], 0) + 1
+        elif len(errors) < MAX_ERRORS:
+            errors.append(r["error"] + (f" (sport {r['sport']})" if r.get("sport") else ""))
+    out = {"n": n, "ok": ok, "failed": n - ok, "by_backend": dict(sorted(by.items())),
+           "errors": errors, "elapsed_s": round(time.monotonic() - t0, 3)}
+    if details:
+        out["conns"] = results
+    return out
+
+
+def run_parallel(fn, n, parallel):
+    with cf.ThreadPoolExecutor(max_workers=max(1, min(parallel, n or 1))) as ex:
+        return list(ex.map(lambda _: fn(), range(n)))
+
+
+def cmd_burst(a):
+    t0 = time.monotonic()
+    if a.sport_base:
+        with cf.ThreadPoolExecutor(max_workers=max(1, min(a.parallel, a.n or 1))) as ex:
+            results = list(ex.map(lambda i: one_conn(a.vip, a.port, a.timeout, a.sport_base + i), range(a.n)))
+    else:
+        results = run_parallel(lambda: one_conn(a.vip, a.port, a.timeout), a.n, a.parallel)
+    print(json.dumps(summarize(results, a.n, t0, a.details)))
+    return 0
+
+
+def one_udp(vip, port, timeout, i):
+    s = socket.socket(family_of(vip), socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    sport = None
+    try:
+        s.connect((vip, port))
+        sport = s.getsockname()[1]
+        payload = f"ping-{i}".encode()
+        s.send(payload)
+        data = s.recv(65535)
+        name, _, echoed = data.partition(b" ")
+        if echoed != payload:
+            return {"sport": sport, "error": f"bad echo {data[:60]!r}"}
+        return {"sport": sport, "backend": name.decode(errors="replace")}
+    except Exception as e:
+        return {"sport": sport, "error": err_str(e)}
+    finally:
+        s.close()
+
+
+def cmd_udp(a):
+    t0 = time.monotonic()
+    counter = iter(range(a.n))
+    lock = threading.Lock()
+
+    def fn():
+        with lock:
+            i = next(counter)
+        return one_udp(a.vip, a.port, a.timeout, i)
+
+    results = run_parallel(fn, a.n, a.parallel)
+    print(json.dumps(summarize(results, a.n, t0, a.details)))
+    return 0
+
+
+# ---- hold -------------------------------------------------------------------
+
+class Held:
+    def __init__(self, cid, sock, sport, backend):
+        self.id = cid
+        self.sock = sock
+        self.sport = sport
+        self.backend = backend
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class Holder:
+    def __init__(self, a):
+        self.a = a
+        self.conns = []  # alive connections only
+        self.next_id = 0
+        self.lock = threading.Lock()
+
+    def _open_one(self):
+        a = self.a
+        s = None
+        try:
+            s = connect(a.vip, a.port, a.timeout)
+            sport = s.getsockname()[1]
+            backend = http_get(s, host_header(a.vip, a.port), a.timeout)
+            with self.lock:
+                h = Held(self.next_id, s, sport, backend)
+                self.next_id += 1
+            return h, None
+        except Exception as e:
+            if s is not None:
+                s.close()
+            return None, err_str(e)
+
+    def open(self, m):
+        results = run_parallel(self._open_one, m, self.a.parallel)
+        opened = [h for h, _ in results if h]
+        errors = [e for _, e in results if e]
+        self.conns.extend(opened)
+        self.conns.sort(key=lambda h: h.id)
+        by = {}
+        for h in opened:
+            by[h.backend] = by.get(h.backend, 0) + 1
+        return {"ok": True, "opened": len(opened), "failed": len(errors),
+                "by_backend": dict(sorted(by.items())), "errors": errors[:MAX_ERRORS],
+                "held": len(self.conns)}
+
+    def status(self):
+        by = {}
+        for h in self.conns:
+            by[h.backend] = by.get(h.backend, 0) + 1
+        return {"ok": True, "held": len(self.conns), "by_backend": dict(sorted(by.items())),
+                "conns": [{"id": h.id, "sport": h.sport, "backend": h.backend} for h in self.conns]}
+
+    def check(self):
+        a = self.a
+
+        def probe(h):
+            try:
+                return h, http_get(h.sock, host_header(a.vip, a.port), a.timeout), None
+            except Exception as e:
+                return h, None, err_str(e)
+
+        conns = list(self.conns)
+        if conns:
+            with cf.ThreadPoolExecutor(max_workers=min(64, len(conns))) as ex:
+                results = list(ex.map(probe, conns))
+        else:
+            results = []
+        out = []
+        by_now, by_open = {}, {}
+        answered = same = 0
+        dead = set()
+        for h, now, err in results:
+            by_open[h.backend] = by_open.get(h.backend, 0) + 1
+            rec = {"id": h.id, "sport": h.sport, "backend_open": h.backend, "backend_now": now,
+                   "ok": now is not None, "same": now == h.backend, "error": err}
+            if now is not None:
+                answered += 1
+                by_now[now] = by_now.get(now, 0) + 1
+                same += now == h.backend
+            else:
+                dead.add(h.id)
+                h.close()
+            out.append(rec)
+        self.conns = [h for h in self.conns if h.id not in dead]
+        return {"ok": True, "held": len(results), "answered": answered, "failed": len(results) - answered,
+                "same": same, "moved": answered - same, "by_backend": dict(sorted(by_now.items())),
+                "by_backend_open": dict(sorted(by_open.items())), "conns": out}
+
+    def close(self, k, backend=None):
+        victims = [h for h in self.conns if backend is None or h.backend == backend][:k]
+        ids = {h.id for h in victims}
+        for h in victims:
+            h.close()
+        self.conns = [h for h in self.conns if h.id not in ids]
+        return {"ok": True, "closed": len(victims), "held": len(self.conns)}
+
+    def close_all(self):
+        for h in self.conns:
+            h.close()
+        self.conns = []
+
+
+def handle_command(holder, line):
+    try:
+        words = shlex.split(line)
+    except ValueError as e:
+        return {"ok": False, "error": f"cannot parse command: {e}"}, False
+    if not words:
+        return {"ok": False, "error": "empty command"}, False
+    cmd, args = words[0], words[1:]
+    try:
+        if cmd == "status" and not args:
+            return holder.status(), False
+        if cmd == "check" and not args:
+            return holder.check(), False
+        if cmd == "open" and len(args) == 1:
+            return holder.open(int(args[0])), False
+        if cmd == "close" and len(args) in (1, 3):
+            backend = None
+            if len(args) == 3:
+                if args[1] != "--backend":
+                    raise ValueError("usage: close K [--backend NAME]")
+                backend = args[2]
+            return holder.close(int(args[0]), backend), False
+        if cmd == "quit" and not args:
+            return {"ok": True}, True
+    except ValueError as e:
+        return {"ok": False, "error": str(e)}, False
+    return {"ok": False, "error": f"unknown command {line.strip()!r} "
+            "(status | check | open M | close K [--backend NAME] | quit)"}, False
+
+
+def read_line(conn, timeout):
+    conn.settimeout(timeout)
+    buf = b""
+    while b"\n" not in buf and len(buf) < 4096:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        buf += chunk
+    return buf.split(b"\n", 1)[0].decode(errors="replace")
+
+
+def cmd_hold(a):
+    holder = Holder(a)
+    started = time.monotonic()
+    first = holder.open(a.n)
+    if first["failed"]:
+        print(f"hold: {first['failed']} of {a.n} initial connections failed: {first['errors'][:3]}",
+              file=sys.stderr, flush=True)
+    try:
+        os.unlink(a.control)
+    except FileNotFoundError:
+        pass
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    tmp = a.control + ".tmp"
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+    srv.bind(tmp)
+    srv.listen(8)
+    os.rename(tmp, a.control)  # appears atomically, already listening
+    srv.settimeout(1.0)
+    st = holder.status()
+    st["initial"] = {k: first[k] for k in ("opened", "failed", "errors")}
+    print(json.dumps(st), flush=True)
+    try:
+        while time.monotonic() - started < a.max_lifetime:
+            try:
+                conn, _ = srv.accept()
+            except socket.timeout:
+                continue
+            with conn:
+                try:
+                    line = read_line(conn, 10)
+                except OSError as e:
+                    print(f"hold: control read failed: {e}", file=sys.stderr, flush=True)
+                    continue
+                answer, stop = handle_command(holder, line)
+                try:
+                    conn.settimeout(10)
+                    conn.sendall((json.dumps(answer) + "\n").encode())
+                except OSError as e:
+                    print(f"hold: control answer failed: {e}", file=sys.stderr, flush=True)
+                if stop:
+                    break
+        else:
+            print("hold: maximum lifetime reached, exiting", file=sys.stderr, flush=True)
+    finally:
+        holder.close_all()
+        srv.close()
+        try:
+            os.unlink(a.control)
+        except OSError:
+            pass
+    return 0
+
+
+def cmd_ctl(a):
+    line = " ".join(a.command).strip()
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(a.timeout)
+    try:
+        s.connect(a.control)
+        s.sendall((line + "\n").encode())
+        buf = b""
+        while b"\n" not in buf:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    except OSError as e:
+        print(json.dumps({"ok": False, "error": f"control socket {a.control}: {err_str(e)}"}))
+        return 1
+    finally:
+        s.close()
+    text = buf.decode(errors="replace").strip()
+    print(text)
+    try:
+        return 0 if json.loads(text).get("ok") else 1
+    except ValueError:
+        return 1
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="mode", required=True)
+
+    def traffic(p, port, timeout):
+        p.add_argument("--vip", required=True)
+        p.add_argument("--port", type=int, default=port)
+        p.add_argument("-n", type=int, required=True)
+        p.add_argument("--parallel", type=int, default=20)
+        p.add_argument("--timeout", type=float, default=timeout)
+
+    b = sub.add_parser("burst")
+    traffic(b, 80, 5.0)
+    b.add_argument("--details", action="store_true")
+    b.add_argument("--sport-base", type=int, default=0,
+                   help="connection i uses source port SPORT_BASE+i (reproducible samples)")
+    u = sub.add_parser("udp")
+    traffic(u, 53, 2.0)
+    u.add_argument("--details", action="store_true")
+    h = sub.add_parser("hold")
+    traffic(h, 80, 5.0)
+    h.add_argument("--control", required=True)
+    h.add_argument("--max-lifetime", type=float, default=1800)
+    c = sub.add_parser("ctl")
+    c.add_argument("--control", required=True)
+    c.add_argument("--timeout", type=float, default=120)
+    c.add_argument("command", nargs="+")
+    a = ap.parse_args()
+    if getattr(a, "n", 0) < 0:
+        ap.error("-n must be >= 0")
+    return {"burst": cmd_burst, "udp": cmd_udp, "hold": cmd_hold, "ctl": cmd_ctl}[a.mode](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
