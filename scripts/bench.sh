@@ -57,7 +57,7 @@ echo "== per-packet cost of xlb_lb (BPF_PROG_TEST_RUN, run-time stats, trivial X
 
 echo "== rig throughput (live-frames generator; trivial forwarder, xlb, nftables DNAT)"
 if [[ -x scripts/bench_tput.sh ]]; then
-	XLB_BUILD="$BUILD" scripts/bench_tput.sh --json | tee /dev/stderr | record tput
+	scripts/bench_tput.sh "$BUILD" --json | tee /dev/stderr | record tput
 fi
 
 echo "== Maglev ring build (Google Benchmark)"

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <functional>
+#include <vector>
 
 #include "core/endpoint.h"
 #include "core/error.h"
@@ -61,8 +62,23 @@ CLI::Validator backend_weight(bool allow_zero) {
   });
 }
 
+// The schedulers lbd accepts (docs/api.md). core/rules.h does not list them
+// all yet (its parse_sched only knows maglev until issue 3's daemon side
+// lands), so the names are kept here, in this one place; once rules.h parses
+// every scheduler, validate through parse_sched/sched_name instead.
+const std::vector<std::string>& scheduler_names() {
+  static const std::vector<std::string> names = {"maglev", "least-conn", "rr", "wrr", "random", "src-hash"};
+  return names;
+}
+
 CLI::Validator scheduler() {
-  return canonicalizing("maglev", [](const std::string& text) { return sched_name(parse_sched(text)); });
+  std::string all;
+  for (const std::string& name : scheduler_names()) all += (all.empty() ? "" : "|") + name;
+  return canonicalizing(all, [all](const std::string& text) {
+    for (const std::string& name : scheduler_names())
+      if (text == name) return name;
+    throw InputError("unsupported scheduler '" + text + "' (supported: " + all + ")");
+  });
 }
 
 CLI::Validator forwarding_mode() {

@@ -18,7 +18,7 @@ CLI::Validator integer_in(uint64_t min, uint64_t max);  // decimal
 CLI::Validator backend_weight(bool allow_zero);         // 0 or 1..kMaxWeight
 // The rules lbd applies too (core/rules.h), checked here so that a bad value
 // is a usage error rather than a refused operation.
-CLI::Validator scheduler();        // "maglev"
+CLI::Validator scheduler();        // "maglev", "least-conn", "rr", "wrr", "random", "src-hash"
 CLI::Validator forwarding_mode();  // "ipip"
 CLI::Validator ring_size();        // a prime up to XLB_MAX_RING_SIZE
 

@@ -52,6 +52,13 @@ void add_del_backend(CLI::App& app, Context& ctx) {
   });
 }
 
+void add_drain_backend(CLI::App& app, Context& ctx) {
+  CLI::App* cmd = app.add_subcommand(
+      "drain-backend", "stop new flows to a backend; it stays, and its flows keep going to it (weight 0)");
+  auto args = add_backend_args(*cmd);
+  cmd->callback([&ctx, args] { call_lbd(ctx.socket_path, backend_request("drain-backend", *args)); });
+}
+
 void add_set_backend(CLI::App& app, Context& ctx) {
   CLI::App* cmd = app.add_subcommand("set-backend", "change a backend's weight");
   auto args = add_backend_args(*cmd);
@@ -70,6 +77,7 @@ void add_set_backend(CLI::App& app, Context& ctx) {
 void add_backend_commands(CLI::App& app, Context& ctx) {
   add_add_backend(app, ctx);
   add_del_backend(app, ctx);
+  add_drain_backend(app, ctx);
   add_set_backend(app, ctx);
 }
 

@@ -17,7 +17,7 @@ struct Context {
 
 void add_show_commands(CLI::App& app, Context& ctx);     // status, list, stats, flows
 void add_vip_commands(CLI::App& app, Context& ctx);      // add-vip, del-vip
-void add_backend_commands(CLI::App& app, Context& ctx);  // add-backend, del-backend, set-backend
+void add_backend_commands(CLI::App& app, Context& ctx);  // add-backend, del-backend, drain-backend, set-backend
 void add_config_commands(CLI::App& app, Context& ctx);   // apply, detach
 
 }  // namespace xlb::lbctl

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +23,23 @@ std::string text(const Json& value) {
 }
 
 std::string count(const Json& object, const char* key) { return std::to_string(object.at(key).get<uint64_t>()); }
+
+// A count an answer may lack: "-" then. Counts are signed in lbd (int64).
+std::string optional_count(const Json& object, const char* key) {
+  if (!object.contains(key) || object.at(key).is_null()) return "-";
+  return std::to_string(object.at(key).get<int64_t>());
+}
+
+// Does any backend of any VIP carry this field? (A VIP without a backends
+// array is left for the renderer to report.)
+bool any_backend_has(const Json& vips, const char* key) {
+  for (const Json& vip : vips) {
+    if (!vip.is_object() || !vip.contains("backends") || !vip["backends"].is_array()) continue;
+    for (const Json& backend : vip["backends"])
+      if (backend.is_object() && backend.contains(key)) return true;
+  }
+  return false;
+}
 
 std::string vip_name(const Json& vip) {
   return vip.at("vip").get<std::string>() + "/" + vip.at("proto").get<std::string>();
@@ -61,21 +79,35 @@ std::vector<std::string> ordered_keys(const Json& object, const std::vector<std:
   return keys;
 }
 
-// The order docs/api.md lists them in.
+// The order docs/api.md lists them in; timeouts and reaper came with issue 3.
 const std::vector<std::string> kStatusOrder = {"iface",           "ifindex",  "xdp_mode", "prog_id",
                                                "pin_dir",         "vips",     "backends", "flows",
-                                               "flow_table_size", "uptime_s", "version",  "encap"};
+                                               "flow_table_size", "uptime_s", "version",  "encap",
+                                               "timeouts",        "reaper"};
+
+// The same for the nested status objects, by their dotted key.
+const std::map<std::string, std::vector<std::string>> kNestedStatusOrder = {
+    {"encap", {"source_v4", "source_v6"}},
+    {"timeouts", {"tcp_established", "tcp_half_open", "tcp_closing", "udp"}},
+    {"reaper",
+     {"running", "interval_ms", "sweeps", "last_sweep", "reconciled_total", "backends_freed", "error"}},
+    {"reaper.last_sweep",
+     {"unix_ms", "age_ms", "duration_ms", "scanned", "expired", "restored", "reconciled", "complete"}},
+};
 
 // The data path's order, enum xlb_stat: received, passed, flow events, dropped, sent.
 const std::vector<std::string> kCounterOrder(xlb_stat_names, xlb_stat_names + XLB_STAT_MAX);
 
-// A nested object (encap) becomes dotted keys: "encap.source_v4".
+// A nested object (encap, timeouts, reaper) becomes dotted keys: "encap.source_v4".
 void flatten(const std::string& key, const Json& value, std::vector<std::pair<std::string, std::string>>& lines) {
   if (!value.is_object()) {
     lines.emplace_back(key, text(value));
     return;
   }
-  for (const auto& item : value.items()) flatten(key + "." + item.key(), item.value(), lines);
+  static const std::vector<std::string> kAsTheyCame;
+  auto order = kNestedStatusOrder.find(key);
+  const auto& preferred = order == kNestedStatusOrder.end() ? kAsTheyCame : order->second;
+  for (const std::string& sub : ordered_keys(value, preferred)) flatten(key + "." + sub, value.at(sub), lines);
 }
 
 bool is_zero(const Json& counter) { return counter.at("packets") == 0 && counter.at("bytes") == 0; }
@@ -102,6 +134,10 @@ void render_status(const Json& answer, std::ostream& out) {
 void render_list(const Json& answer, std::ostream& out) {
   const Json& vips = answer.at("vips");
   if (vips.empty()) out << "no VIPs\n";
+  // Connection counts came with least-conn (issue 3); an older lbd answers
+  // without them, and then the table has no such columns.
+  bool with_active = any_backend_has(vips, "active");
+  bool with_half_open = any_backend_has(vips, "half_open");
   bool first = true;
   for (const Json& vip : vips) {
     if (!first) out << '\n';
@@ -114,10 +150,19 @@ void render_list(const Json& answer, std::ostream& out) {
       out << "  no backends\n";
       continue;
     }
-    Table table({{"BACKEND"}, {"WEIGHT", Align::kRight}, {"STATE"}, {"RING SHARE", Align::kRight}});
-    for (const Json& backend : backends)
-      table.add_row({text(backend.at("address")), count(backend, "weight"), text(backend.at("state")),
-                     percent(backend.at("ring_slots").get<double>(), static_cast<double>(ring_size))});
+    std::vector<Table::Column> columns = {{"BACKEND"}, {"WEIGHT", Align::kRight}, {"STATE"}};
+    if (with_active) columns.push_back({"ACTIVE", Align::kRight});
+    if (with_half_open) columns.push_back({"HALF-OPEN", Align::kRight});
+    columns.push_back({"RING SHARE", Align::kRight});
+    Table table(columns);
+    for (const Json& backend : backends) {
+      std::vector<std::string> row = {text(backend.at("address")), count(backend, "weight"),
+                                      text(backend.at("state"))};
+      if (with_active) row.push_back(optional_count(backend, "active"));
+      if (with_half_open) row.push_back(optional_count(backend, "half_open"));
+      row.push_back(percent(backend.at("ring_slots").get<double>(), static_cast<double>(ring_size)));
+      table.add_row(std::move(row));
+    }
     table.print(out, "  ");
   }
 }

@@ -11,8 +11,8 @@ namespace xlb::lbctl {
 // --json: the answer without "ok", pretty-printed.
 void render_json(const Json& answer, std::ostream& out);
 
-void render_status(const Json& answer, std::ostream& out);  // key: value lines
-void render_list(const Json& answer, std::ostream& out);    // each VIP with a table of its backends
+void render_status(const Json& answer, std::ostream& out);  // key: value lines, nested keys dotted
+void render_list(const Json& answer, std::ostream& out);    // each VIP with a table of its backends and their counts
 void render_stats(const Json& answer, std::ostream& out);   // VIP/backend table, non-zero global counters
 void render_flows(const Json& answer, std::ostream& out);   // one table row per flow
 

@@ -76,8 +76,8 @@ void add_flows(CLI::App& app, Context& ctx) {
 }  // namespace
 
 void add_show_commands(CLI::App& app, Context& ctx) {
-  add_plain_show(app, ctx, "status", "daemon, interface, program and table sizes", render_status);
-  add_plain_show(app, ctx, "list", "VIPs, backends, weights, states and ring shares", render_list);
+  add_plain_show(app, ctx, "status", "daemon, interface, program, table sizes, timeouts and reaper", render_status);
+  add_plain_show(app, ctx, "list", "VIPs, backends, weights, states, connection counts and ring shares", render_list);
   add_plain_show(app, ctx, "stats", "per-VIP and per-backend packets and bytes, and every pass/drop reason",
                  render_stats);
   add_flows(app, ctx);

@@ -19,7 +19,7 @@ void add_add_vip(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<AddVipArgs>();
   CLI::App* cmd = app.add_subcommand("add-vip", "add a VIP (it serves traffic once it has backends)");
   add_vip_args(*cmd, args->vip);
-  cmd->add_option("--sched", args->sched, "scheduler")->transform(scheduler())->capture_default_str();
+  cmd->add_option("--sched", args->sched, "scheduler of new flows")->transform(scheduler())->capture_default_str();
   cmd->add_option("--mode", args->mode, "forwarding mode")->transform(forwarding_mode())->capture_default_str();
   CLI::Option* ring = cmd->add_option("--ring-size", args->ring_size, "Maglev ring size (prime; default 65537)")
                           ->transform(ring_size());

@@ -50,6 +50,9 @@
 # lb_stats_delta A B, backend_share BURST_JSON NAME, if_counter NS IF rx|tx
 # packets|bytes, json_get FILE|- EXPR, check DESC CMD..., fail/pass DESC,
 # rig_pins_left, rig_leftovers, rig_destroy (idempotent).
+# Connection counts (least-conn): rig_vip_addr_add ADDR, lb_conns VIP PROTO,
+# conns_field CONNS FIELD, counts_equal A B, counts_near A B TOL, counts_sum
+# C, hold_by_backend NAME, wait_for SECONDS CMD..., client_synflood VIP N.
 #
 # Rig facts worth knowing (see /work/shared/ENGINEERING.md "Pitfalls"):
 #  - every endpoint veth has `tx off`: XDP-forwarded frames would otherwise
@@ -695,4 +698,99 @@ rig_leftovers() {
 		[[ -e "/sys/fs/bpf/xlb-decap/$(rig_if_b "$i")" ]] && echo "/sys/fs/bpf/xlb-decap/$(rig_if_b "$i")"
 	done
 	return 0
+}
+
+# ---- connection counts (least-conn, issue 3) ---------------------------------
+
+# rig_vip_addr_add ADDR: puts one more VIP address on every backend's lo (the
+# servers listen on every address), so a test can run a second VIP on port 80
+# next to $RIG_VIP4. Backends added later need it too: call it again.
+rig_vip_addr_add() {
+	local addr=$1 i ns plen=32
+	[[ "$addr" == *:* ]] && plen=128
+	for ((i = 1; i <= RIG_BACKENDS; i++)); do
+		ns=$(rig_ns_b "$i")
+		[[ -e "/run/netns/$ns" ]] || continue
+		ip -n "$ns" addr replace "$addr/$plen" dev lo || return 1
+	done
+}
+
+# lb_conns VIP:PORT PROTO: the VIP's backends from `lbctl list --json`, keyed
+# by rig backend name (b<i>, as the servers answer), one JSON object:
+#   {"b1": {"active": 50, "half_open": 0, "state": "active", "weight": 1}, ...}
+# A backend lbd lists without counts gets null ones. Fails if lbctl does or
+# the VIP is not listed.
+lb_conns() {
+	local out
+	out=$(lbctl_ list --json) || return 1
+	python3 -c "$_RIG_LB_CONNS_PY" "$1" "$2" <<<"$out"
+}
+_RIG_LB_CONNS_PY=$(cat <<'EOF2'
+import ipaddress, json, sys
+vip, proto = sys.argv[1], sys.argv[2]
+d = json.load(sys.stdin)
+def name(addr):
+    a = ipaddress.ip_address(addr)
+    host = int(a) & (0xFF if a.version == 4 else 0xFFFF)
+    if a.version == 6:
+        host = int(format(host, "x"))  # fd00:18::11 -> b1: the rig writes 10+i in decimal digits
+    return f"b{host - 10}"
+for v in d["vips"]:
+    if v["vip"] == vip and v["proto"] == proto:
+        print(json.dumps({name(b["address"]): {k: b.get(k) for k in ("active", "half_open", "state", "weight")}
+                          for b in v["backends"]}, sort_keys=True))
+        sys.exit(0)
+print(f"lb_conns: {vip}/{proto} is not listed", file=sys.stderr)
+sys.exit(1)
+EOF2
+)
+
+# conns_field CONNS_JSON FIELD: {"b1": N, ...} of one field of lb_conns' output.
+conns_field() { json_get - "{k: v['$2'] for k, v in sorted(d.items())}" <<<"$1"; }
+
+# counts_equal A_JSON B_JSON: true if two {"b1": N, ...} objects agree on
+# every backend either names (a missing backend counts as 0).
+counts_equal() {
+	python3 -c '
+import json, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+sys.exit(0 if all(a.get(k, 0) == b.get(k, 0) for k in set(a) | set(b)) else 1)
+' "$1" "$2" 2>/dev/null
+}
+
+# counts_near COUNTS_JSON EXPECTED_JSON TOLERANCE: true if every backend of
+# either is within TOLERANCE of its expected count.
+counts_near() {
+	python3 -c '
+import json, sys
+a, b, tol = json.loads(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3])
+sys.exit(0 if all(abs(a.get(k, 0) - b.get(k, 0)) <= tol for k in set(a) | set(b)) else 1)
+' "$1" "$2" "$3" 2>/dev/null
+}
+
+# counts_sum COUNTS_JSON: the sum of a {"b1": N, ...} object's values.
+counts_sum() { json_get - "sum(v or 0 for v in d.values())" <<<"$1"; }
+
+# hold_by_backend NAME: the held connections per backend as the client sees
+# them, {"b1": N, ...}.
+hold_by_backend() { hold_cmd "$1" status | json_get - by_backend; }
+
+# wait_for SECONDS CMD...: retries CMD every 0.2 s until it succeeds or
+# SECONDS pass; true if it succeeded.
+wait_for() {
+	local limit=$1 deadline
+	shift
+	deadline=$(($(date +%s%N) + limit * 1000000000))
+	until "$@"; do
+		(($(date +%s%N) < deadline)) || return 1
+		sleep 0.2
+	done
+}
+
+# client_synflood VIP N [client.py synflood options...]: spoofed SYNs from
+# the client namespace; prints the tool's JSON.
+client_synflood() {
+	local vip=$1 n=$2
+	shift 2
+	in_ns "$RIG_NS_C" python3 "$RIG_TOOLS_DIR/client.py" synflood --vip "$vip" --port 80 -n "$n" "$@"
 }

@@ -31,6 +31,19 @@ hold --vip ADDR [--port 80] -n N --control SOCKET_PATH [--timeout 5]
     connections are open") and serves control commands until `quit` or the
     maximum lifetime. It prints the initial `status` answer on stdout.
 
+synflood --vip ADDR [--port 80] -n N [--rate PPS] [--src-net 198.19.0.0/16]
+         [--seed S]
+    Sends N spoofed TCP SYNs to VIP:port from distinct random sources in
+    SRC_NET (source address and port both random; no two SYNs share a
+    5-tuple, so each is a new flow to the load balancer), through a raw
+    socket with IP_HDRINCL, with correct IPv4 and TCP checksums, at most PPS
+    packets a second. Nothing is listened for: the sources do not exist.
+    IPv4 only; needs CAP_NET_RAW. Bounded: N <= 1,000,000, PPS <= 200,000,
+    and SRC_NET must lie in the benchmarking range 198.18.0.0/15 so the tool
+    cannot spoof anyone real. Prints one JSON object:
+      {"sent": N, "failed": F, "elapsed_s": 1.0, "pps": 9990, "src_net": "...",
+       "errors": ["first few send errors"]}
+
 ctl --control SOCKET_PATH [--timeout 120] -- COMMAND...
     Sends one command to a running `hold`, prints the JSON answer; exit 0 if
     the answer has "ok": true, 1 otherwise.
@@ -63,10 +76,13 @@ Anything else answers {"ok": false, "error": "..."}.
 
 import argparse
 import concurrent.futures as cf
+import ipaddress
 import json
 import os
+import random
 import shlex
 import socket
+import struct
 import sys
 import threading
 import time
@@ -433,6 +449,97 @@ def cmd_hold(a):
     return 0
 
 
+# ---- synflood ---------------------------------------------------------------
+
+SYNFLOOD_MAX_N = 1_000_000
+SYNFLOOD_MAX_RATE = 200_000
+SYNFLOOD_ALLOWED_NET = ipaddress.ip_network("198.18.0.0/15")  # RFC 2544 benchmarking
+
+
+def inet_checksum(data):
+    """The Internet checksum (RFC 1071) of data."""
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def syn_packet(src, dst, sport, dport, seq, ident):
+    """An IPv4 header and a TCP SYN (MSS option), both checksums filled in."""
+    src_b, dst_b = socket.inet_aton(src), socket.inet_aton(dst)
+    opts = struct.pack("!BBH", 2, 4, 1460)  # MSS 1460
+    doff = (20 + len(opts)) // 4
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, doff << 4, 0x02, 64240, 0, 0) + opts
+    pseudo = src_b + dst_b + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(tcp))
+    csum = inet_checksum(pseudo + tcp)
+    tcp = tcp[:16] + struct.pack("!H", csum) + tcp[18:]
+    total = 20 + len(tcp)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, ident, 0x4000, 64, socket.IPPROTO_TCP, 0, src_b, dst_b)
+    ip = ip[:10] + struct.pack("!H", inet_checksum(ip)) + ip[12:]
+    return ip + tcp
+
+
+def flood_sources(net, n, rng):
+    """n distinct (address, port) pairs in net: distinct 5-tuples towards one VIP:port."""
+    hosts = net.num_addresses
+    first = int(net.network_address)
+    seen = set()
+    while len(seen) < n:
+        seen.add((rng.randrange(hosts), rng.randrange(1024, 65536)))
+    return [(str(ipaddress.IPv4Address(first + h)), port) for h, port in seen]
+
+
+def cmd_synflood(a):
+    try:
+        net = ipaddress.ip_network(a.src_net, strict=False)
+        dst = ipaddress.ip_address(a.vip)
+    except ValueError as e:
+        print(f"synflood: {e}", file=sys.stderr)
+        return 2
+    if net.version != 4 or dst.version != 4:
+        print("synflood: IPv4 only", file=sys.stderr)
+        return 2
+    if not net.subnet_of(SYNFLOOD_ALLOWED_NET):
+        print(f"synflood: --src-net must lie in {SYNFLOOD_ALLOWED_NET}", file=sys.stderr)
+        return 2
+    if not 0 <= a.n <= SYNFLOOD_MAX_N or not 1 <= a.rate <= SYNFLOOD_MAX_RATE:
+        print(f"synflood: -n must be 0..{SYNFLOOD_MAX_N} and --rate 1..{SYNFLOOD_MAX_RATE}", file=sys.stderr)
+        return 2
+    if a.n > net.num_addresses * 64512 // 2:
+        print("synflood: --src-net is too small for that many distinct sources", file=sys.stderr)
+        return 2
+    rng = random.Random(a.seed)
+    sources = flood_sources(net, a.n, rng)
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)  # IPPROTO_RAW implies IP_HDRINCL
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+    sent = failed = 0
+    errors = []
+    t0 = time.monotonic()
+    try:
+        for i, (src, sport) in enumerate(sources):
+            # Pace: packet i leaves no earlier than i / rate after the start.
+            ahead = t0 + i / a.rate - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
+            pkt = syn_packet(src, a.vip, sport, a.port, rng.getrandbits(32), i & 0xFFFF)
+            try:
+                s.sendto(pkt, (a.vip, 0))
+                sent += 1
+            except OSError as e:
+                failed += 1
+                if len(errors) < MAX_ERRORS:
+                    errors.append(err_str(e))
+    finally:
+        s.close()
+    elapsed = time.monotonic() - t0
+    print(json.dumps({"sent": sent, "failed": failed, "elapsed_s": round(elapsed, 3),
+                      "pps": round(sent / elapsed) if elapsed > 0 else 0, "src_net": str(net),
+                      "errors": errors}))
+    return 0
+
+
 def cmd_ctl(a):
     line = " ".join(a.command).strip()
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -482,6 +589,13 @@ def main():
     traffic(h, 80, 5.0)
     h.add_argument("--control", required=True)
     h.add_argument("--max-lifetime", type=float, default=1800)
+    f = sub.add_parser("synflood")
+    f.add_argument("--vip", required=True)
+    f.add_argument("--port", type=int, default=80)
+    f.add_argument("-n", type=int, required=True)
+    f.add_argument("--rate", type=int, default=10000, help="packets per second (at most)")
+    f.add_argument("--src-net", default="198.19.0.0/16")
+    f.add_argument("--seed", type=int, default=None)
     c = sub.add_parser("ctl")
     c.add_argument("--control", required=True)
     c.add_argument("--timeout", type=float, default=120)
@@ -489,7 +603,8 @@ def main():
     a = ap.parse_args()
     if getattr(a, "n", 0) < 0:
         ap.error("-n must be >= 0")
-    return {"burst": cmd_burst, "udp": cmd_udp, "hold": cmd_hold, "ctl": cmd_ctl}[a.mode](a)
+    return {"burst": cmd_burst, "udp": cmd_udp, "hold": cmd_hold, "synflood": cmd_synflood,
+            "ctl": cmd_ctl}[a.mode](a)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 // tables without.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "cli_runner.h"
 
 namespace xlb::lbctl::testing {
@@ -18,6 +20,36 @@ json list_answer() {
        {"address": "198.19.0.13", "weight": 0, "state": "draining", "ring_slots": 0}]},
     {"vip": "[fd00:100::1]:53", "proto": "udp", "sched": "maglev", "mode": "ipip", "ring_size": 251,
      "backends": []}]})");
+}
+
+// A least-conn lbd (issue 3): connection counts per backend, and a backend
+// removed by del-backend that still has flows.
+json list_answer_with_counts() {
+  return json::parse(R"({"ok": true, "vips": [
+    {"vip": "198.18.100.1:80", "proto": "tcp", "sched": "least-conn", "mode": "ipip", "ring_size": 65537,
+     "backends": [
+       {"address": "198.19.0.11", "weight": 1, "state": "active", "ring_slots": 32769, "active": 1250,
+        "half_open": 3},
+       {"address": "198.19.0.12", "weight": 1, "state": "active", "ring_slots": 32768, "active": 1249,
+        "half_open": 0},
+       {"address": "198.19.0.13", "weight": 0, "state": "draining", "ring_slots": 0, "active": 7, "half_open": 0},
+       {"address": "198.19.0.14", "weight": 1, "state": "removed", "ring_slots": 0, "active": 50,
+        "half_open": 0}]},
+    {"vip": "198.18.100.1:53", "proto": "udp", "sched": "rr", "mode": "ipip", "ring_size": 251,
+     "backends": [{"address": "198.19.0.11", "weight": 1, "state": "active", "ring_slots": 251, "active": 0,
+                   "half_open": 0}]}]})");
+}
+
+json status_answer_with_reaper() {
+  json answer = json::parse(R"({"ok": true, "iface": "eth0", "ifindex": 2, "xdp_mode": "native", "prog_id": 41,
+    "pin_dir": "/sys/fs/bpf/xlb/eth0", "vips": 1, "backends": 2, "flows": 20, "flow_table_size": 1048576,
+    "uptime_s": 60, "version": "0.2.0", "encap": {"source_v4": "198.18.0.1", "source_v6": null},
+    "reaper": {"error": null, "interval_ms": 500, "running": true, "sweeps": 120, "reconciled_total": 4,
+               "backends_freed": 1,
+               "last_sweep": {"scanned": 20, "expired": 2, "restored": 0, "reconciled": 0, "complete": true,
+                              "unix_ms": 1700000000000, "age_ms": 120, "duration_ms": 1}},
+    "timeouts": {"udp": 30, "tcp_closing": 2, "tcp_half_open": 3, "tcp_established": 60}})");
+  return answer;
 }
 
 json stats_answer() {
@@ -50,7 +82,7 @@ json without_ok(json answer) {
 }
 
 struct JsonCase {
-  const char* command;
+  const char* command;  // an underscore starts a variant's name: "status_reaper" runs status
   json answer;
 };
 
@@ -58,7 +90,8 @@ class JsonOutputTest : public ::testing::TestWithParam<JsonCase> {};
 
 TEST_P(JsonOutputTest, PrintsTheAnswerWithoutOk) {
   FakeLbd lbd = FakeLbd::answering(GetParam().answer);
-  CliResult result = run_cli(lbd, {GetParam().command, "--json"});
+  std::string command = GetParam().command;
+  CliResult result = run_cli(lbd, {command.substr(0, command.find('_')), "--json"});
   ASSERT_EQ(result.code, 0) << result.err;
   ASSERT_TRUE(json::accept(result.out)) << result.out;
   EXPECT_EQ(json::parse(result.out), without_ok(GetParam().answer));
@@ -66,7 +99,9 @@ TEST_P(JsonOutputTest, PrintsTheAnswerWithoutOk) {
 
 INSTANTIATE_TEST_SUITE_P(ReadCommands, JsonOutputTest,
                          ::testing::Values(JsonCase{"status", status_answer()}, JsonCase{"list", list_answer()},
-                                           JsonCase{"stats", stats_answer()}, JsonCase{"flows", flows_answer()}),
+                                           JsonCase{"stats", stats_answer()}, JsonCase{"flows", flows_answer()},
+                                           JsonCase{"status_reaper", status_answer_with_reaper()},
+                                           JsonCase{"list_counts", list_answer_with_counts()}),
                          [](const auto& info) { return std::string(info.param.command); });
 
 TEST(TableOutputTest, ListShowsEachVipWithItsBackends) {
@@ -82,6 +117,100 @@ TEST(TableOutputTest, ListShowsEachVipWithItsBackends) {
             "\n"
             "[fd00:100::1]:53/udp  sched maglev  mode ipip  ring 251\n"
             "  no backends\n");
+}
+
+TEST(TableOutputTest, ListShowsConnectionCountsWhenLbdHasThem) {
+  FakeLbd lbd = FakeLbd::answering(list_answer_with_counts());
+  CliResult result = run_cli(lbd, {"list"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out,
+            "198.18.100.1:80/tcp  sched least-conn  mode ipip  ring 65537\n"
+            "  BACKEND      WEIGHT  STATE     ACTIVE  HALF-OPEN  RING SHARE\n"
+            "  198.19.0.11       1  active      1250          3       50.0%\n"
+            "  198.19.0.12       1  active      1249          0       50.0%\n"
+            "  198.19.0.13       0  draining       7          0        0.0%\n"
+            "  198.19.0.14       1  removed       50          0        0.0%\n"
+            "\n"
+            "198.18.100.1:53/udp  sched rr  mode ipip  ring 251\n"
+            "  BACKEND      WEIGHT  STATE   ACTIVE  HALF-OPEN  RING SHARE\n"
+            "  198.19.0.11       1  active       0          0      100.0%\n");
+}
+
+TEST(TableOutputTest, ListShowsADashForACountOneBackendLacks) {
+  json answer = list_answer_with_counts();
+  answer["vips"][0]["backends"][1].erase("active");
+  answer["vips"][0]["backends"][1].erase("half_open");
+  FakeLbd lbd = FakeLbd::answering(answer);
+  CliResult result = run_cli(lbd, {"list"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_NE(result.out.find("  198.19.0.12       1  active         -          -       50.0%\n"), std::string::npos)
+      << result.out;
+}
+
+TEST(TableOutputTest, StatusShowsTimeoutsAndReaperInAFixedOrder) {
+  FakeLbd lbd = FakeLbd::answering(status_answer_with_reaper());
+  CliResult result = run_cli(lbd, {"status"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out,
+            "iface:                         eth0\n"
+            "ifindex:                       2\n"
+            "xdp_mode:                      native\n"
+            "prog_id:                       41\n"
+            "pin_dir:                       /sys/fs/bpf/xlb/eth0\n"
+            "vips:                          1\n"
+            "backends:                      2\n"
+            "flows:                         20\n"
+            "flow_table_size:               1048576\n"
+            "uptime_s:                      60\n"
+            "version:                       0.2.0\n"
+            "encap.source_v4:               198.18.0.1\n"
+            "encap.source_v6:               -\n"
+            "timeouts.tcp_established:      60\n"
+            "timeouts.tcp_half_open:        3\n"
+            "timeouts.tcp_closing:          2\n"
+            "timeouts.udp:                  30\n"
+            "reaper.running:                true\n"
+            "reaper.interval_ms:            500\n"
+            "reaper.sweeps:                 120\n"
+            "reaper.last_sweep.unix_ms:     1700000000000\n"
+            "reaper.last_sweep.age_ms:      120\n"
+            "reaper.last_sweep.duration_ms: 1\n"
+            "reaper.last_sweep.scanned:     20\n"
+            "reaper.last_sweep.expired:     2\n"
+            "reaper.last_sweep.restored:    0\n"
+            "reaper.last_sweep.reconciled:  0\n"
+            "reaper.last_sweep.complete:    true\n"
+            "reaper.reconciled_total:       4\n"
+            "reaper.backends_freed:         1\n"
+            "reaper.error:                  -\n");
+}
+
+// The value on the "key: value" line of `key`, or "(no line)".
+std::string status_value(const std::string& out, const std::string& key) {
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(key + ":", 0) != 0) continue;
+    std::string value = line.substr(key.size() + 1);
+    return value.substr(value.find_first_not_of(' '));
+  }
+  return "(no line)";
+}
+
+TEST(TableOutputTest, StatusBeforeTheFirstSweepAndWithoutAReaper) {
+  json answer = status_answer_with_reaper();
+  answer["reaper"]["last_sweep"] = nullptr;
+  FakeLbd lbd = FakeLbd::answering(answer);
+  CliResult result = run_cli(lbd, {"status"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(status_value(result.out, "reaper.last_sweep"), "-") << result.out;
+  EXPECT_EQ(status_value(result.out, "reaper.sweeps"), "120") << result.out;
+
+  answer["reaper"] = nullptr;
+  FakeLbd plain = FakeLbd::answering(answer);
+  result = run_cli(plain, {"status"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(status_value(result.out, "reaper"), "-") << result.out;
+  EXPECT_EQ(status_value(result.out, "timeouts.tcp_half_open"), "3") << result.out;
 }
 
 TEST(TableOutputTest, StatsShowsVipsBackendsAndTheNonZeroGlobalCounters) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "cli_runner.h"
@@ -75,6 +76,12 @@ const RequestCase kCases[] = {
       {"proto", "tcp"},
       {"backend", "198.19.0.11"},
       {"purge", true}}},
+    {"drain_backend",
+     {"drain-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11"},
+     {{"cmd", "drain-backend"}, {"vip", "198.18.100.1:80"}, {"proto", "tcp"}, {"backend", "198.19.0.11"}}},
+    {"drain_backend_v6",
+     {"drain-backend", "[FD00:100::1]:80", "--proto", "udp", "FD00:19::0011"},
+     {{"cmd", "drain-backend"}, {"vip", "[fd00:100::1]:80"}, {"proto", "udp"}, {"backend", "fd00:19::11"}}},
     {"set_backend_drain",
      {"set-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11", "--weight", "0"},
      {{"cmd", "set-backend"}, {"vip", "198.18.100.1:80"}, {"proto", "tcp"}, {"backend", "198.19.0.11"}, {"weight", 0}}},
@@ -83,6 +90,44 @@ const RequestCase kCases[] = {
 
 INSTANTIATE_TEST_SUITE_P(Commands, RequestTest, ::testing::ValuesIn(kCases),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// Every scheduler of docs/api.md is sent under its own name.
+class SchedulerTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(SchedulerTest, AddVipSendsIt) {
+  FakeLbd lbd = FakeLbd::answering({{"ok", true}});
+  CliResult result = run_cli(lbd, {"add-vip", "198.18.100.1:80", "--proto", "tcp", "--sched", GetParam()});
+  EXPECT_EQ(result.code, 0) << result.err;
+  ASSERT_EQ(lbd.requests().size(), 1u);
+  EXPECT_EQ(lbd.requests()[0], json({{"cmd", "add-vip"},
+                                     {"vip", "198.18.100.1:80"},
+                                     {"proto", "tcp"},
+                                     {"sched", GetParam()},
+                                     {"mode", "ipip"}}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Schedulers, SchedulerTest,
+                         ::testing::Values("maglev", "least-conn", "rr", "wrr", "random", "src-hash"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
+
+TEST(RequestTest, DrainBackendPrintsNothing) {
+  FakeLbd lbd = FakeLbd::answering({{"ok", true}});
+  CliResult result = run_cli(lbd, {"drain-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err, "");
+}
+
+TEST(RequestTest, DrainBackendRefusedShowsLbdsMessage) {
+  FakeLbd lbd = FakeLbd::answering({{"ok", false}, {"error", "unknown backend 198.19.0.99 of 198.18.100.1:80/tcp"}});
+  CliResult result = run_cli(lbd, {"drain-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.99"});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_EQ(result.err, "lbctl: unknown backend 198.19.0.99 of 198.18.100.1:80/tcp\n");
+}
 
 TEST(RequestTest, ApplySendsTheFileAsConfig) {
   json config = json::parse(R"({"hash_seed": 7, "vips": [{"vip": "198.18.100.1:80", "proto": "tcp",
@@ -95,6 +140,22 @@ TEST(RequestTest, ApplySendsTheFileAsConfig) {
   ::unlink(path.c_str());
   EXPECT_EQ(result.code, 0) << result.err;
   EXPECT_EQ(result.out, "added 1, removed 0, changed 0\n");
+  ASSERT_EQ(lbd.requests().size(), 1u);
+  EXPECT_EQ(lbd.requests()[0], json({{"cmd", "apply"}, {"config", config}}));
+}
+
+TEST(RequestTest, ApplyPassesTimeoutsAndReapIntervalThrough) {
+  json config = json::parse(R"({"timeouts": {"tcp_established": 60, "tcp_half_open": 3, "tcp_closing": 2, "udp": 30},
+                                "reap_interval_ms": 500,
+                                "vips": [{"vip": "198.18.100.1:80", "proto": "tcp", "sched": "least-conn",
+                                          "backends": [{"address": "198.19.0.11"}]}]})");
+  FakeLbd lbd = FakeLbd::answering({{"ok", true}, {"added", 1}, {"removed", 0}, {"changed", 0}});
+  std::string path = lbd.path() + ".json";
+  std::ofstream(path) << config.dump(2);
+
+  CliResult result = run_cli(lbd, {"apply", "-f", path});
+  ::unlink(path.c_str());
+  EXPECT_EQ(result.code, 0) << result.err;
   ASSERT_EQ(lbd.requests().size(), 1u);
   EXPECT_EQ(lbd.requests()[0], json({{"cmd", "apply"}, {"config", config}}));
 }
