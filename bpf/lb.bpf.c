@@ -55,38 +55,40 @@ static __always_inline struct xlb_vip_meta *xlb_vip_lookup(const struct xlb_pkt 
 
 /*
  * The backend for this packet: the flow's recorded backend if the flow is
- * known (and its backend still exists), else a fresh pick from the ring,
- * recorded as a new flow. Returns NULL when the VIP has no backend; sets
- * *backend_id otherwise.
+ * known (and its backend still exists), else a fresh pick by the VIP's
+ * scheduler, recorded as a new flow. Returns NULL when the VIP has no
+ * backend; sets *backend_id otherwise.
  */
 static __always_inline struct xlb_backend *xlb_backend_for(const struct xlb_pkt *pkt,
 							   const struct xlb_vip_meta *vip, __u32 hash,
-							   __u64 bytes, __u32 *backend_id)
+							   __u32 seed, __u64 bytes, __u32 *backend_id)
 {
 	__u64 now = bpf_ktime_get_coarse_ns();
 	struct xlb_backend *be;
 	struct xlb_flow *flow;
+	int stale = 0;
 
 	flow = bpf_map_lookup_elem(&xlb_flows, &pkt->key);
 	if (flow) {
 		*backend_id = flow->backend_id;
 		be = xlb_backend_get(*backend_id);
 		if (be) {
-			xlb_flow_touch(flow, pkt, now);
+			xlb_flow_touch(flow, pkt, be, now);
 			xlb_count_stat(XLB_STAT_FLOW_HIT, bytes);
 			return be;
 		}
 		/* Purged backend: schedule the flow afresh. */
 		xlb_count_stat(XLB_STAT_FLOW_STALE_BACKEND, bytes);
+		stale = 1;
 	} else if (pkt->key.proto == IPPROTO_TCP && !xlb_tcp_is_syn(pkt->tcp_flags)) {
 		xlb_count_stat(XLB_STAT_FLOW_RESCHEDULED, bytes);
 	}
 
-	*backend_id = xlb_select_maglev(vip, hash);
+	*backend_id = xlb_select(pkt, vip, hash, seed);
 	be = xlb_backend_get(*backend_id);
 	if (!be)
 		return NULL;
-	xlb_flow_record(pkt, *backend_id, now);
+	xlb_flow_record(pkt, *backend_id, be, now, stale);
 	xlb_count_stat(XLB_STAT_NEW_FLOW, bytes);
 	return be;
 }
@@ -122,7 +124,7 @@ int xlb_lb(struct xdp_md *ctx)
 		return xlb_drop(XLB_STAT_DROP_INTERNAL, bytes);
 	hash = xlb_flow_hash(&pkt.key, cfg->hash_seed);
 
-	be = xlb_backend_for(&pkt, vip, hash, bytes, &backend_id);
+	be = xlb_backend_for(&pkt, vip, hash, cfg->hash_seed, bytes, &backend_id);
 	if (!be)
 		return xlb_drop(XLB_STAT_DROP_NO_BACKEND, bytes);
 	/* An IPv6 packet cannot ride in an IPv4 tunnel; lbd refuses such
@@ -150,6 +152,29 @@ int xlb_lb(struct xdp_md *ctx)
 		xlb_count_stat(action == XDP_REDIRECT ? XLB_STAT_REDIRECT : XLB_STAT_DROP_NO_ROUTE, bytes);
 	}
 	return action;
+}
+
+/*
+ * xlb_conn_adjust: lbd's only way to change connection counts (the reaper
+ * returning an expired flow's units, reconciliation, purges). Run with
+ * BPF_PROG_TEST_RUN and a struct xlb_conn_adjust as ctx_in, it applies the
+ * deltas with the same atomic, zero-clamped operations as the data path, so
+ * no concurrent increment by the data path is ever lost.
+ */
+SEC("syscall")
+int xlb_conn_adjust(struct xlb_conn_adjust *req)
+{
+	struct xlb_backend_key key = req->key;
+	struct xlb_conn_count *c = bpf_map_lookup_elem(&xlb_conns, &key);
+
+	if (!c) {
+		req->result = -2; /* -ENOENT */
+		return 0;
+	}
+	xlb_conn_add(&c->active, req->d_active);
+	xlb_conn_add(&c->half_open, req->d_half_open);
+	req->result = 0;
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

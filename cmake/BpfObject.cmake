@@ -21,7 +21,7 @@ function(xlb_bpf_object name source)
   file(GLOB_RECURSE bpf_headers ${XLB_ROOT}/bpf/lib/*.h ${XLB_ROOT}/include/xlb/*.h)
   add_custom_command(
     OUTPUT ${obj}
-    COMMAND ${CLANG_EXE} -g -O2 -target bpf -D__TARGET_ARCH_${XLB_BPF_ARCH}
+    COMMAND ${CLANG_EXE} -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_${XLB_BPF_ARCH}
             -Wall -Werror
             -I${XLB_ROOT}/include -I${XLB_ROOT}/bpf
             -idirafter ${XLB_MULTIARCH_INC}
