@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "lb.skel.h"
-#include "prog_run.h"
+#include "bpf_test.h"
 #include "xlb/abi.h"
 
 namespace xlb::test {
