@@ -15,6 +15,7 @@
 #include "lib/flow.h"
 #include "lib/hash.h"
 #include "lib/maps.h"
+#include "lib/nexthop.h"
 #include "lib/parse.h"
 #include "lib/select.h"
 #include "lib/stats.h"
@@ -60,10 +61,9 @@ static __always_inline struct xlb_vip_meta *xlb_vip_lookup(const struct xlb_pkt 
  * backend; sets *backend_id otherwise.
  */
 static __always_inline struct xlb_backend *xlb_backend_for(const struct xlb_pkt *pkt,
-							   const struct xlb_vip_meta *vip, __u32 hash,
-							   __u32 seed, __u64 bytes, __u32 *backend_id)
+							   const struct xlb_vip_meta *vip, __u32 seed,
+							   __u64 now, __u64 bytes, __u32 *backend_id)
 {
-	__u64 now = bpf_ktime_get_coarse_ns();
 	struct xlb_backend *be;
 	struct xlb_flow *flow;
 	int stale = 0;
@@ -84,7 +84,8 @@ static __always_inline struct xlb_backend *xlb_backend_for(const struct xlb_pkt 
 		xlb_count_stat(XLB_STAT_FLOW_RESCHEDULED, bytes);
 	}
 
-	*backend_id = xlb_select(pkt, vip, hash, seed);
+	/* Hashing the 5-tuple is only needed for a new flow. */
+	*backend_id = xlb_select(pkt, vip, xlb_flow_hash(&pkt->key, seed), seed);
 	be = xlb_backend_get(*backend_id);
 	if (!be)
 		return NULL;
@@ -100,14 +101,15 @@ int xlb_lb(struct xdp_md *ctx)
 	void *end = (void *)(long)ctx->data_end;
 	__u64 bytes = end - data;
 	enum xlb_stat miss = XLB_STAT_PASS_NOT_VIP;
-	struct bpf_fib_lookup fib;
 	struct xlb_vip_meta *vip;
+	struct xlb_nexthop *nh;
 	struct xlb_config *cfg;
 	struct xlb_backend *be;
 	struct xlb_pkt pkt;
 	struct xlb_addr src;
-	__u32 zero = 0, hash, backend_id;
+	__u32 zero = 0, backend_id;
 	int rc, action;
+	__u64 now;
 
 	xlb_count_stat(XLB_STAT_RX, bytes);
 	__builtin_memset(&pkt, 0, sizeof(pkt));
@@ -122,33 +124,34 @@ int xlb_lb(struct xdp_md *ctx)
 	cfg = bpf_map_lookup_elem(&xlb_config, &zero);
 	if (!cfg)
 		return xlb_drop(XLB_STAT_DROP_INTERNAL, bytes);
-	hash = xlb_flow_hash(&pkt.key, cfg->hash_seed);
+	now = bpf_ktime_get_coarse_ns();
 
-	be = xlb_backend_for(&pkt, vip, hash, cfg->hash_seed, bytes, &backend_id);
+	be = xlb_backend_for(&pkt, vip, cfg->hash_seed, now, bytes, &backend_id);
 	if (!be)
 		return xlb_drop(XLB_STAT_DROP_NO_BACKEND, bytes);
 	/* An IPv6 packet cannot ride in an IPv4 tunnel; lbd refuses such
 	 * backends, so this only guards against a corrupted map. */
 	if (pkt.key.family == XLB_AF_INET6 && be->family != XLB_AF_INET6)
 		return xlb_drop(XLB_STAT_DROP_INTERNAL, bytes);
-	if (xlb_encap_source(cfg, be->family, hash, &src))
+	if (xlb_encap_source(cfg, be->family, &pkt.key, &src))
 		return xlb_drop(XLB_STAT_DROP_NO_SOURCE, bytes);
 
-	rc = xlb_fib_next_hop(ctx, be->family, &src, &be->addr, pkt.tos,
-			      pkt.l3_len + xlb_outer_hdr_len(be->family), &fib);
-	if (rc)
+	nh = xlb_next_hop(ctx, backend_id, be->family, &src, &be->addr, now, &rc);
+	if (!nh)
 		return xlb_drop(rc, bytes);
+	if (pkt.l3_len + xlb_outer_hdr_len(be->family) > nh->mtu)
+		return xlb_drop(XLB_STAT_DROP_MTU, bytes);
 
-	if (xlb_encap_ipip(ctx, &pkt, be, &src, &fib))
+	if (xlb_encap_ipip(ctx, &pkt, be, &src, nh))
 		return xlb_drop(XLB_STAT_DROP_INTERNAL, bytes);
 
 	xlb_count(&xlb_vstats, vip->vip_id, bytes);
 	xlb_count(&xlb_bstats, backend_id, bytes);
-	if (fib.ifindex == ctx->ingress_ifindex) {
+	if (nh->ifindex == ctx->ingress_ifindex) {
 		xlb_count_stat(XLB_STAT_TX, bytes);
 		action = XDP_TX;
 	} else {
-		action = bpf_redirect_map(&xlb_tx_ports, fib.ifindex, XDP_DROP);
+		action = bpf_redirect_map(&xlb_tx_ports, nh->ifindex, XDP_DROP);
 		xlb_count_stat(action == XDP_REDIRECT ? XLB_STAT_REDIRECT : XLB_STAT_DROP_NO_ROUTE, bytes);
 	}
 	return action;

@@ -36,6 +36,7 @@ namespace {
 constexpr int kRuns = 20000;
 const Mac kClientMac = {0x02, 0x00, 0x00, 0x00, 0xcc, 0x01};
 bool g_json = false;
+std::string g_only;  // --only PREFIX: measure only paths whose name starts with it
 
 struct Stats {
   uint64_t run_time_ns = 0;
@@ -191,7 +192,12 @@ std::vector<Bytes> distinct_flows(int n, const std::string& dst, uint8_t flags =
   return frames;
 }
 
-void report(const std::string& name, double gross, double baseline) {
+bool wanted(const std::string& name) { return g_only.empty() || name.rfind(g_only, 0) == 0; }
+
+// Runs measure() and prints its figure, if the path is wanted.
+void report(const std::string& name, const std::function<double()>& measure, double baseline) {
+  if (!wanted(name)) return;
+  double gross = measure();
   if (g_json)
     std::printf("{\"name\": \"%s\", \"gross_ns\": %.1f, \"net_ns\": %.1f}\n", name.c_str(), gross,
                 gross - baseline);
@@ -226,8 +232,11 @@ void prefill_flows(int flows_fd, int n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; i++)
-    if (std::string(argv[i]) == "--json") g_json = true;
+  for (int i = 1; i < argc; i++) {
+    std::string arg = argv[i];
+    if (arg == "--json") g_json = true;
+    if (arg == "--only" && i + 1 < argc) g_only = argv[++i];
+  }
   std::string why;
   if (!bpf_tests_can_run(&why)) {
     std::printf("xdp_bench: skipped: needs root and BPF (%s)\n", why.c_str());
@@ -251,9 +260,9 @@ int main(int argc, char** argv) {
   std::vector<Bytes> one_frame = {syn_frame("198.18.1.1", 40000, "198.18.100.1")};
   double baseline = cost_ns(trivial, ifindex, one_frame);
   if (!g_json) std::printf("%-44s %11s %11s\n", "path", "gross", "net");
-  report("baseline (trivial XDP_TX)", baseline, baseline);
+  report("baseline (trivial XDP_TX)", [&] { return baseline; }, baseline);
 
-  {
+  if (wanted("pass") || wanted("ipip: established") || wanted("ipip: new TCP flow, maglev")) {
     Lb lb;
     if (!lb.open(1 << 21)) {
       std::fprintf(stderr, "xdp_bench: cannot load lb\n");
@@ -261,46 +270,50 @@ int main(int argc, char** argv) {
     }
     lb.add_vip("198.18.100.1", 80, XLB_SCHED_MAGLEV, 3);
     lb.add_vip("fd00:100::1", 80, XLB_SCHED_MAGLEV, 3);
-    report("pass: not a VIP", cost_ns(lb.prog_fd(), ifindex, {syn_frame("198.18.1.1", 40000, "198.18.0.1")}),
+    auto frames = [&](const std::vector<Bytes>& f) { return [&, f] { return cost_ns(lb.prog_fd(), ifindex, f); }; };
+    report("pass: not a VIP", frames({syn_frame("198.18.1.1", 40000, "198.18.0.1")}), baseline);
+    report("ipip: established flow, IPv4", frames({syn_frame("198.18.1.1", 40000, "198.18.100.1", kTcpAck)}),
            baseline);
-    report("ipip: established flow, IPv4",
-           cost_ns(lb.prog_fd(), ifindex, {syn_frame("198.18.1.1", 40000, "198.18.100.1", kTcpAck)}), baseline);
-    report("ipip: established flow, IPv6",
-           cost_ns(lb.prog_fd(), ifindex, {syn_frame("fd00:1::1", 40000, "fd00:100::1", kTcpAck)}), baseline);
-    report("ipip: new TCP flow, maglev",
-           cost_ns(lb.prog_fd(), ifindex, distinct_flows(kRuns, "198.18.100.1"), kRuns), baseline);
+    report("ipip: established flow, IPv6", frames({syn_frame("fd00:1::1", 40000, "fd00:100::1", kTcpAck)}),
+           baseline);
+    report("ipip: new TCP flow, maglev", frames(distinct_flows(kRuns, "198.18.100.1")), baseline);
   }
 
   for (int backends : {8, 64, 512}) {
+    std::string name = "ipip: new TCP flow, least-conn, " + std::to_string(backends) + " backends";
+    if (!wanted(name)) continue;
     Lb lb;
     if (!lb.open(1 << 16)) return 1;
     lb.add_vip("198.18.100.1", 80, XLB_SCHED_LEAST_CONN, backends);
-    report("ipip: new TCP flow, least-conn, " + std::to_string(backends) + " backends",
-           cost_ns(lb.prog_fd(), ifindex, distinct_flows(kRuns, "198.18.100.1"), kRuns), baseline);
+    std::vector<Bytes> flows = distinct_flows(kRuns, "198.18.100.1");
+    report(name, [&] { return cost_ns(lb.prog_fd(), ifindex, flows); }, baseline);
   }
 
   // Established-flow cost against flow-table occupancy: the measured flows
   // are 4096 distinct established flows among `occupancy` entries.
   for (int occupancy : {1000, 10000, 100000, 1000000}) {
+    std::string name = "established, " + std::to_string(occupancy) + " flows in table";
+    if (!wanted(name)) continue;
     Lb lb;
     if (!lb.open(1 << 21)) return 1;
     lb.add_vip("198.18.100.1", 80, XLB_SCHED_MAGLEV, 3);
     prefill_flows(lb.flows_fd(), occupancy);
     std::vector<Bytes> flows = distinct_flows(4096, "198.18.100.1", kTcpAck);
     cost_ns(lb.prog_fd(), ifindex, flows, 4096);  // create them
-    report("established, " + std::to_string(occupancy) + " flows in table",
-           cost_ns(lb.prog_fd(), ifindex, flows), baseline);
+    report(name, [&] { return cost_ns(lb.prog_fd(), ifindex, flows); }, baseline);
   }
 
   // Against the number of VIPs: the measured VIP is one of n.
   for (int vips : {1, 8, 64, 512}) {
+    std::string name = "established, " + std::to_string(vips) + " VIPs";
+    if (!wanted(name)) continue;
     Lb lb;
     if (!lb.open(1 << 16)) return 1;
     for (int v = 0; v < vips; v++)
       lb.add_vip("198.18.10" + std::to_string(v / 250) + "." + std::to_string(1 + v % 250), 80,
                  XLB_SCHED_MAGLEV, 1);
-    report("established, " + std::to_string(vips) + " VIPs",
-           cost_ns(lb.prog_fd(), ifindex, {syn_frame("198.18.1.1", 40000, "198.18.100.1", kTcpAck)}), baseline);
+    std::vector<Bytes> frame = {syn_frame("198.18.1.1", 40000, "198.18.100.1", kTcpAck)};
+    report(name, [&] { return cost_ns(lb.prog_fd(), ifindex, frame); }, baseline);
   }
   close(trivial);
   close(stats_fd);
