@@ -18,10 +18,10 @@ set(XLB_MULTIARCH_INC /usr/include/${XLB_UNAME_M}-linux-gnu)
 function(xlb_bpf_object name source)
   set(obj ${CMAKE_CURRENT_BINARY_DIR}/${name}.bpf.o)
   set(skel ${CMAKE_CURRENT_BINARY_DIR}/skel/${name}.skel.h)
-  file(GLOB_RECURSE bpf_headers ${XLB_ROOT}/bpf/lib/*.h ${XLB_ROOT}/include/xlb/*.h)
+  file(GLOB_RECURSE bpf_headers CONFIGURE_DEPENDS ${XLB_ROOT}/bpf/lib/*.h ${XLB_ROOT}/include/xlb/*.h)
   add_custom_command(
     OUTPUT ${obj}
-    COMMAND ${CLANG_EXE} -g -O2 -target bpf -D__TARGET_ARCH_${XLB_BPF_ARCH}
+    COMMAND ${CLANG_EXE} -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_${XLB_BPF_ARCH}
             -Wall -Werror
             -I${XLB_ROOT}/include -I${XLB_ROOT}/bpf
             -idirafter ${XLB_MULTIARCH_INC}

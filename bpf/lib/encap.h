@@ -21,13 +21,11 @@
 #include <linux/ipv6.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+#include "hash.h"
 #include "maps.h"
+#include "nexthop.h"
 #include "parse.h"
 
-#define XLB_AF_INET_KERNEL  2  /* AF_INET, as bpf_fib_lookup wants it */
-#define XLB_AF_INET6_KERNEL 10 /* AF_INET6 */
-#define XLB_IPPROTO_IPIP 4
-#define XLB_IPPROTO_IPV6 41
 #define XLB_OUTER_TTL 64
 #define XLB_IP_DF 0x4000
 
@@ -43,8 +41,8 @@ static __always_inline __u32 xlb_outer_hdr_len(__u8 backend_family)
  * the last 32 bits vary: that is entropy enough for any RSS.
  * Returns 0, or -1 when no source of that family is configured.
  */
-static __always_inline int xlb_encap_source(const struct xlb_config *cfg, __u8 family, __u32 hash,
-					    struct xlb_addr *src)
+static __always_inline int xlb_encap_source(const struct xlb_config *cfg, __u8 family,
+					    const struct xlb_flow_key *flow, struct xlb_addr *src)
 {
 	if (family == XLB_AF_INET) {
 		__u32 plen = cfg->encap_src_v4_plen;
@@ -54,6 +52,8 @@ static __always_inline int xlb_encap_source(const struct xlb_config *cfg, __u8 f
 			return -1;
 		*src = cfg->encap_src_v4;
 		if (plen && plen < 32) {
+			__u32 hash = xlb_flow_hash(flow, cfg->hash_seed);
+
 			host_mask = 0xffffffffu >> plen;
 			src->v4 = (src->v4 & ~bpf_htonl(host_mask)) | bpf_htonl(hash & host_mask);
 		}
@@ -65,54 +65,13 @@ static __always_inline int xlb_encap_source(const struct xlb_config *cfg, __u8 f
 		return -1;
 	*src = cfg->encap_src_v6;
 	if (cfg->encap_src_v6_plen && cfg->encap_src_v6_plen < 128) {
+		__u32 hash = xlb_flow_hash(flow, cfg->hash_seed);
 		__u32 plen_low = cfg->encap_src_v6_plen > 96 ? cfg->encap_src_v6_plen - 96 : 0;
 		__u32 host_mask = plen_low ? 0xffffffffu >> plen_low : 0xffffffffu;
 
 		src->v6[3] = (src->v6[3] & ~bpf_htonl(host_mask)) | bpf_htonl(hash & host_mask);
 	}
 	return 0;
-}
-
-/*
- * Route lookup for the outer packet: fills fib with the egress ifindex and
- * MACs. outer_len is the outer IP total length, so the kernel checks it
- * against the egress MTU. Returns 0 or the enum xlb_stat reason to drop.
- */
-static __always_inline int xlb_fib_next_hop(struct xdp_md *ctx, __u8 family, const struct xlb_addr *src,
-					    const struct xlb_addr *dst, __u8 tos, __u32 outer_len,
-					    struct bpf_fib_lookup *fib)
-{
-	long rc;
-
-	__builtin_memset(fib, 0, sizeof(*fib));
-	fib->ifindex = ctx->ingress_ifindex;
-	fib->tot_len = outer_len;
-	if (family == XLB_AF_INET) {
-		fib->family = XLB_AF_INET_KERNEL;
-		fib->l4_protocol = XLB_IPPROTO_IPIP;
-		fib->tos = tos;
-		fib->ipv4_src = src->v4;
-		fib->ipv4_dst = dst->v4;
-	} else {
-		fib->family = XLB_AF_INET6_KERNEL;
-		fib->l4_protocol = XLB_IPPROTO_IPV6;
-		__builtin_memcpy(fib->ipv6_src, src->v6, sizeof(fib->ipv6_src));
-		__builtin_memcpy(fib->ipv6_dst, dst->v6, sizeof(fib->ipv6_dst));
-	}
-
-	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
-	switch (rc) {
-	case BPF_FIB_LKUP_RET_SUCCESS:
-		return 0;
-	case BPF_FIB_LKUP_RET_NO_NEIGH:
-		return XLB_STAT_DROP_NO_NEIGH;
-	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
-		return XLB_STAT_DROP_MTU;
-	case BPF_FIB_LKUP_RET_FWD_DISABLED:
-		return XLB_STAT_DROP_FWD_DISABLED;
-	default:
-		return XLB_STAT_DROP_NO_ROUTE;
-	}
 }
 
 /* RFC 1071 checksum of a 20-byte IPv4 header (checksum field zero). */
@@ -152,12 +111,12 @@ static __always_inline int xlb_encap_l2(void *data, void *end, __u32 l2_len, __u
 	return 0;
 }
 
-static __always_inline void xlb_set_macs(void *data, const struct bpf_fib_lookup *fib)
+static __always_inline void xlb_set_macs(void *data, const struct xlb_nexthop *nh)
 {
 	struct ethhdr *eth = data;
 
-	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
 }
 
 /*
@@ -167,7 +126,7 @@ static __always_inline void xlb_set_macs(void *data, const struct bpf_fib_lookup
  */
 static __always_inline int xlb_encap_ipip(struct xdp_md *ctx, const struct xlb_pkt *pkt,
 					  const struct xlb_backend *be, const struct xlb_addr *src,
-					  const struct bpf_fib_lookup *fib)
+					  const struct xlb_nexthop *nh)
 {
 	__u32 outer_len = xlb_outer_hdr_len(be->family);
 	__u32 l2_len = pkt->l2_len;
@@ -224,7 +183,7 @@ static __always_inline int xlb_encap_ipip(struct xdp_md *ctx, const struct xlb_p
 
 	if (data + sizeof(struct ethhdr) > end)
 		return -1;
-	xlb_set_macs(data, fib);
+	xlb_set_macs(data, nh);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #ifndef XLB_BPF_FLOW_H
 #define XLB_BPF_FLOW_H
 
+#include "conns.h"
 #include "maps.h"
 #include "parse.h"
 
@@ -52,31 +53,71 @@ static __always_inline __u8 xlb_flow_next_state(__u8 state, __u8 flags)
 	return state;
 }
 
-/* Refreshes a known flow's state and timestamp, writing only on change. */
-static __always_inline void xlb_flow_touch(struct xlb_flow *flow, const struct xlb_pkt *pkt, __u64 now)
+/* The count units a flow in this state holds. A flow counts as active from
+ * its first packet; one whose first packet already closes it does not. */
+static __always_inline __u32 xlb_flow_state_units(__u8 state)
+{
+	switch (state) {
+	case XLB_FLOW_TCP_SYN:
+		return XLB_FLOW_F_COUNTED | XLB_FLOW_F_HALF_OPEN;
+	case XLB_FLOW_TCP_ESTABLISHED:
+	case XLB_FLOW_UDP:
+		return XLB_FLOW_F_COUNTED;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Refreshes a known flow's state, count units and timestamp for a packet
+ * going to backend be. Writes only on change: the entry is shared by all
+ * CPUs, so a write per packet would bounce its cache line.
+ */
+static __always_inline void xlb_flow_touch(struct xlb_flow *flow, const struct xlb_pkt *pkt,
+					   const struct xlb_backend *be, __u64 now)
 {
 	if (pkt->key.proto == IPPROTO_TCP) {
 		__u8 next = xlb_flow_next_state(flow->state, pkt->tcp_flags);
+		__u32 want = xlb_flow_state_units(next);
+		__u32 have = flow->flags & (XLB_FLOW_F_COUNTED | XLB_FLOW_F_HALF_OPEN);
+		__u32 gained = 0, lost = 0;
 
 		if (next != flow->state)
 			flow->state = next;
+		/* The plain read above only decides whether to act; the atomic
+		 * set/clear decides who moves the count. */
+		if (want & ~have)
+			gained = xlb_flow_flags_set(flow, want & ~have);
+		if (have & ~want)
+			lost = xlb_flow_flags_clear(flow, have & ~want);
+		xlb_conn_account(&pkt->key, be, gained, lost);
 	}
 	if (now - flow->last_seen_ns >= XLB_FLOW_TOUCH_NS)
 		flow->last_seen_ns = now;
 }
 
-static __always_inline void xlb_flow_record(const struct xlb_pkt *pkt, __u32 backend_id, __u64 now)
+/*
+ * Records a new flow to backend_id and takes its count units. With replace,
+ * an existing entry (one whose backend was purged) is overwritten; otherwise
+ * a CPU that lost the race to create the entry leaves the winner's entry and
+ * counts alone, so a flow is counted once.
+ */
+static __always_inline void xlb_flow_record(const struct xlb_pkt *pkt, __u32 backend_id,
+					    const struct xlb_backend *be, __u64 now, int replace)
 {
+	__u8 state = xlb_flow_initial_state(pkt);
 	struct xlb_flow flow = {
 		.last_seen_ns = now,
 		.backend_id = backend_id,
-		.state = xlb_flow_initial_state(pkt),
+		.state = state,
+		.flags = xlb_flow_state_units(state),
 	};
 
-	/* Two CPUs racing on the same new flow compute the same backend from
-	 * the same ring, so either update winning is fine. A full LRU evicts
-	 * the least recently used entry instead of failing. */
-	bpf_map_update_elem(&xlb_flows, &pkt->key, &flow, BPF_ANY);
+	/* A full LRU evicts the least recently used entry instead of failing;
+	 * the reaper's reconciliation returns the evicted entry's units. */
+	if (bpf_map_update_elem(&xlb_flows, &pkt->key, &flow, replace ? BPF_ANY : BPF_NOEXIST))
+		return;
+	xlb_conn_account(&pkt->key, be, flow.flags, 0);
 }
 
 #endif /* XLB_BPF_FLOW_H */

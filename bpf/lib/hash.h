@@ -56,4 +56,19 @@ static __always_inline __u32 xlb_flow_hash(const struct xlb_flow_key *key, __u32
 	return c;
 }
 
+/* jhash2 over an address's 4 words: the src-hash scheduler's key, so all
+ * of a client's flows land on one backend (session affinity). */
+static __always_inline __u32 xlb_addr_hash(const struct xlb_addr *addr, __u32 seed)
+{
+	const __u32 *k = addr->v6;
+	__u32 a, b, c;
+
+	a = b = c = XLB_JHASH_INITVAL + (4 << 2) + seed;
+	a += k[0]; b += k[1]; c += k[2];
+	__xlb_jhash_mix(a, b, c);
+	a += k[3];
+	__xlb_jhash_final(a, b, c);
+	return c;
+}
+
 #endif /* XLB_BPF_HASH_H */

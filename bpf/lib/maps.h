@@ -69,6 +69,27 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_flows SEC(".maps");
 
+/* Backend identity -> connection counts (least-conn). lbd creates an entry
+ * (zero counts, never overwriting one) when it learns a backend, and deletes
+ * it only once the backend is forgotten and its counts are zero; the data
+ * path never inserts, so a full map can't make it fail. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__type(key, struct xlb_backend_key);
+	__type(value, struct xlb_conn_count);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_conns SEC(".maps");
+
+/* vip_id -> scheduling list for least-conn, rr and wrr VIPs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_VIPS);
+	__type(key, __u32);
+	__type(value, struct xlb_vip_list);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_vip_lists SEC(".maps");
+
 /* Single entry: struct xlb_config. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

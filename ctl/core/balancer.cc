@@ -24,7 +24,7 @@ xlb_vip_addr_key make_vip_addr_key(const IpAddr& addr) {
 }
 
 xlb_backend make_backend(uint32_t vip_id, const IpAddr& addr, uint16_t port, uint32_t weight,
-                         bool in_ring) {
+                         bool in_ring, bool removed) {
   xlb_backend be;
   std::memset(&be, 0, sizeof be);
   be.addr = addr.addr;
@@ -32,8 +32,18 @@ xlb_backend make_backend(uint32_t vip_id, const IpAddr& addr, uint16_t port, uin
   be.weight = weight;
   be.port = htons(port);
   be.family = addr.family;
-  be.flags = XLB_BACKEND_F_USED | (in_ring ? XLB_BACKEND_F_IN_RING : 0);
+  be.flags = XLB_BACKEND_F_USED | (in_ring ? XLB_BACKEND_F_IN_RING : 0) |
+             (removed ? XLB_BACKEND_F_REMOVED : 0);
   return be;
+}
+
+std::string backend_status_name(BackendStatus s) {
+  switch (s) {
+    case BackendStatus::kActive: return "active";
+    case BackendStatus::kDraining: return "draining";
+    case BackendStatus::kRemoved: return "removed";
+  }
+  return "unknown";
 }
 
 bool config_equal(const xlb_config& a, const xlb_config& b) {
@@ -73,6 +83,12 @@ Balancer::BackendState& Balancer::backend_or_throw(VipState& v, const IpAddr& ba
 size_t Balancer::backend_count() const {
   size_t n = 0;
   for (const auto& [id, v] : vips_) n += v.backends.size();
+  return n;
+}
+
+size_t Balancer::active_count(const VipState& v) {
+  size_t n = 0;
+  for (const auto& [key, b] : v.backends) n += b.in_ring;
   return n;
 }
 
@@ -122,9 +138,11 @@ void Balancer::add_backend(const Endpoint& vip, uint8_t proto, const IpAddr& bac
                      " already exists");
   if (it == v.backends.end() && backend_ids_.free_count() == 0)
     throw InputError("too many backends (at most " + std::to_string(XLB_MAX_BACKENDS) + ")");
-  // A draining backend comes back under its old id, its flows intact.
+  check_list_capacity(v.sched, active_count(v) + 1);
+  // A draining or removed backend comes back under its old id, its flows
+  // and counts intact.
   upsert_backend(v, {backend, 0}, weight);
-  sync_ring(v);
+  sync_vip(v);
 }
 
 uint64_t Balancer::del_backend(const Endpoint& vip, uint8_t proto, const IpAddr& backend,
@@ -132,20 +150,26 @@ uint64_t Balancer::del_backend(const Endpoint& vip, uint8_t proto, const IpAddr&
   VipState& v = vip_or_throw(vip, proto);
   backend_or_throw(v, backend);
   if (purge) return do_purge_backend(v, {backend, 0});
-  if (upsert_backend(v, {backend, 0}, 0)) sync_ring(v);
+  if (mark_removed(v, {backend, 0})) sync_vip(v);
   return 0;
 }
 
 void Balancer::set_backend(const Endpoint& vip, uint8_t proto, const IpAddr& backend,
                            uint32_t weight) {
   VipState& v = vip_or_throw(vip, proto);
-  backend_or_throw(v, backend);
+  BackendState& b = backend_or_throw(v, backend);
   try {
     check_weight(weight, true);
   } catch (const InputError& e) {
     throw InputError(std::string("weight: ") + e.what());
   }
-  if (upsert_backend(v, {backend, 0}, weight)) sync_ring(v);
+  // Deleted means deleted: only add-backend brings it back, so a script
+  // adjusting weights cannot resurrect a backend someone removed.
+  if (b.removed)
+    throw InputError("backend " + backend.str() + " of VIP " + vip_name(vip, proto) +
+                     " was deleted (its flows are draining); add it again with add-backend");
+  if (weight > 0 && !b.in_ring) check_list_capacity(v.sched, active_count(v) + 1);
+  if (upsert_backend(v, {backend, 0}, weight)) sync_vip(v);
 }
 
 // ---- map writers
@@ -165,17 +189,23 @@ Balancer::VipState& Balancer::do_add_vip(const VipSpec& spec,
   v.ring_size = spec.ring_size;
   for (const auto& b : backends) upsert_backend(v, {b.address, 0}, b.weight);
 
-  // The ring is complete before the VIP is visible to the data plane.
+  // The ring and list are complete before the VIP is visible to the data
+  // plane. A free vip_id's list is empty (del-vip clears it).
   v.ring = build_ring(v);
   io_->install_ring(id, v.ring);
+  sync_list(v);
   update_vip_addr(spec.vip.ip);
+  put_meta(v);
+  return v;
+}
+
+void Balancer::put_meta(const VipState& v) {
   xlb_vip_meta meta{};
-  meta.vip_id = id;
+  meta.vip_id = v.id;
   meta.ring_size = v.ring_size;
   meta.mode = v.mode;
   meta.sched = v.sched;
   io_->put_vip(make_vip_key(v.vip, v.proto), meta);
-  return v;
 }
 
 uint64_t Balancer::do_del_vip(VipState& v) {
@@ -191,10 +221,11 @@ uint64_t Balancer::do_del_vip(VipState& v) {
             std::memcmp(&fk.dst, &key.addr, sizeof fk.dst) == 0);
   });
   io_->delete_ring(v.id);
-  for (uint32_t id : ids) {
-    io_->clear_backend(id);
-    backend_ids_.release(id);
+  if (!v.list.empty()) {
+    io_->write_vip_list(v.id, {});
+    v.list.clear();
   }
+  while (!v.backends.empty()) free_backend(v, v.backends.begin()->first);
   vip_ids_.release(v.id);
   IpAddr addr = v.vip.ip;
   vips_.erase({v.vip, v.proto});
@@ -205,32 +236,48 @@ uint64_t Balancer::do_del_vip(VipState& v) {
 bool Balancer::upsert_backend(VipState& v, const BackendKey& key, uint32_t weight) {
   auto it = v.backends.find(key);
   if (it == v.backends.end()) {
+    // The count entry exists before the backend can take a flow, so its
+    // first flow is counted (and first, so a refusal changes nothing).
+    // NOEXIST: the counts of an identity still in use are never reset.
+    io_->ensure_conn_entry(identity(v, key));
     uint32_t id = *backend_ids_.lowest_free();
     backend_ids_.take(id);
     io_->reset_backend_stats(id);
-    it = v.backends.emplace(key, BackendState{id, 0, false}).first;
-  } else if (it->second.weight == weight && it->second.in_ring == (weight > 0)) {
+    BackendState b;
+    b.id = id;
+    it = v.backends.emplace(key, b).first;
+  } else if (it->second.weight == weight && it->second.in_ring == (weight > 0) && !it->second.removed) {
     return false;
   }
   it->second.weight = weight;
   it->second.in_ring = weight > 0;
+  it->second.removed = false;
   write_backend(v, key, it->second);
+  return true;
+}
+
+bool Balancer::mark_removed(VipState& v, const BackendKey& key) {
+  BackendState& b = v.backends.at(key);
+  if (b.removed) return false;
+  b.weight = 0;
+  b.in_ring = false;
+  b.removed = true;
+  b.removed_gen = ++removal_gen_;
+  write_backend(v, key, b);
   return true;
 }
 
 uint64_t Balancer::do_purge_backend(VipState& v, const BackendKey& key) {
   BackendState& b = v.backends.at(key);
   uint32_t id = b.id;
-  // Out of the ring first, so no new flow can pick it; then its flows; only
-  // then may the id be freed for another backend.
+  // Out of the ring and list first, so no new flow can pick it; then its
+  // flows; only then may its counts, entry and id go.
   b.in_ring = false;
   b.weight = 0;
-  sync_ring(v);
+  sync_vip(v);
   uint64_t removed =
       io_->delete_flows([id](const xlb_flow_key&, const xlb_flow& f) { return f.backend_id == id; });
-  io_->clear_backend(id);
-  backend_ids_.release(id);
-  v.backends.erase(key);
+  free_backend(v, key);
   return removed;
 }
 
@@ -238,24 +285,23 @@ void Balancer::do_resize_ring(VipState& v, uint32_t ring_size) {
   uint32_t old_size = v.ring_size;
   v.ring_size = ring_size;
   v.ring = build_ring(v);
-  xlb_vip_meta meta{};
-  meta.vip_id = v.id;
-  meta.ring_size = v.ring_size;
-  meta.mode = v.mode;
-  meta.sched = v.sched;
   // The data plane indexes the ring with hash % meta.ring_size: never let
   // the meta promise more slots than the installed ring has.
   if (ring_size > old_size) {
     io_->install_ring(v.id, v.ring);
-    io_->put_vip(make_vip_key(v.vip, v.proto), meta);
+    put_meta(v);
   } else {
-    io_->put_vip(make_vip_key(v.vip, v.proto), meta);
+    put_meta(v);
     io_->install_ring(v.id, v.ring);
   }
 }
 
 void Balancer::write_backend(const VipState& v, const BackendKey& key, const BackendState& b) {
-  io_->put_backend(b.id, make_backend(v.id, key.first, key.second, b.weight, b.in_ring));
+  io_->put_backend(b.id, make_backend(v.id, key.first, key.second, b.weight, b.in_ring, b.removed));
+}
+
+xlb_backend_key Balancer::identity(const VipState& v, const BackendKey& key) const {
+  return make_backend_key(make_vip_key(v.vip, v.proto), key.first, key.second);
 }
 
 std::vector<uint32_t> Balancer::build_ring(const VipState& v) const {
@@ -336,7 +382,7 @@ Config Balancer::current_config() const {
     vc.mode = v.mode;
     vc.ring_size = v.ring_size;
     for (const auto& [key, b] : v.backends)
-      if (b.in_ring) vc.backends.push_back({key.first, b.weight});
+      if (!b.removed) vc.backends.push_back({key.first, b.weight});
     c.vips.push_back(std::move(vc));
   }
   return c;

@@ -7,15 +7,25 @@
 // an InputError leaves both the model and the maps untouched.
 //
 // Backend states, as kept in xlb_backends (and so recoverable):
-//   active    USED|IN_RING, weight > 0: in the ring, takes new flows;
-//   draining  USED, weight 0: out of the ring, its flows keep going to it.
-// A backend drains after a graceful del-backend, set-backend weight 0, or
-// an apply() that leaves it out. add-backend (or set-backend with a weight)
-// returns it to the ring under the same backend_id, flows intact.
+//   active    USED|IN_RING, weight > 0: in the ring and list, takes new flows;
+//   draining  USED, weight 0: set-backend weight 0 / drain-backend, or weight
+//             0 in a config. Takes no new flows, its flows keep going to it,
+//             and it stays until deleted;
+//   removed   USED|REMOVED: deleted by del-backend or left out of an applied
+//             config. Drains like the above, and is freed (id, entry, count
+//             entry) by free_removed() once the reaper finds no flow using it.
+// add-backend (or set-backend with a weight, for a draining one) returns it
+// to the ring under the same backend_id, flows and counts intact.
+//
+// Connection counts (xlb_conns) are keyed by identity (conn_key.h). An entry
+// is created, with zero counts and never over an existing one, when the
+// balancer learns an identity; it is deleted only when the identity is
+// freed, after its flows are gone and its counts were adjusted to zero.
 //
 // Split over files by concern: balancer.cc (operations), balancer_apply.cc
 // (declarative reconcile), balancer_recover.cc (state from the maps),
-// balancer_views.cc (list/stats/flows).
+// balancer_views.cc (list/stats/flows), balancer_conns.cc (counts, lists and
+// freeing identities).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -26,6 +36,7 @@
 #include <vector>
 
 #include "config.h"
+#include "conn_key.h"
 #include "endpoint.h"
 #include "id_allocator.h"
 #include "map_io.h"
@@ -49,13 +60,18 @@ struct EncapDefaults {
 
 // ---- read-only views (list, stats, flows)
 
+enum class BackendStatus : uint8_t { kActive, kDraining, kRemoved };
+std::string backend_status_name(BackendStatus s);  // "active", "draining", "removed"
+
 struct BackendView {
   IpAddr address;
   uint16_t port = 0;
   uint32_t id = 0;
   uint32_t weight = 0;
-  bool active = false;  // false: draining
+  BackendStatus state = BackendStatus::kActive;
   uint32_t ring_slots = 0;
+  int64_t conns_active = 0;  // xlb_conns of its identity (half-open included)
+  int64_t conns_half_open = 0;
 };
 
 struct VipView {
@@ -108,8 +124,8 @@ struct FlowsView {
 
 struct ApplyResult {
   uint32_t added = 0;    // VIPs created, backends added or returned to the ring
-  uint32_t removed = 0;  // VIPs deleted, backends set draining
-  uint32_t changed = 0;  // VIP ring sizes, backend weights, encap/hash seed
+  uint32_t removed = 0;  // VIPs deleted, backends removed (draining until freed)
+  uint32_t changed = 0;  // VIP ring sizes, schedulers, backend weights, encap/hash seed
 };
 
 class Balancer {
@@ -126,17 +142,32 @@ class Balancer {
   uint64_t del_vip(const Endpoint& vip, uint8_t proto);  // returns flows removed
   void add_backend(const Endpoint& vip, uint8_t proto, const IpAddr& backend, uint32_t weight);
   uint64_t del_backend(const Endpoint& vip, uint8_t proto, const IpAddr& backend, bool purge);
+  // Weight 0 drains (drain-backend); a removed backend must be added again.
   void set_backend(const Endpoint& vip, uint8_t proto, const IpAddr& backend, uint32_t weight);
+  // Applies the VIPs, encap and hash seed; the config's timeouts are the
+  // reaper's, which the caller hands over.
   ApplyResult apply(const Config& config);
 
-  std::vector<VipView> list() const;
+  // ---- for the reaper (docs/design.md, "The reaper")
+  // The identity of every bound backend id.
+  IdentityTable identities() const;
+  // Increases each time a backend is removed: a sweep that started at
+  // generation g has seen every flow of the backends removed up to g.
+  uint64_t removal_generation() const { return removal_gen_; }
+  // Frees the backends removed up to `generation` that no flow uses
+  // (referenced[backend_id] false after a complete sweep started at that
+  // generation): deletes their count entries and entries, releases the ids.
+  // Returns one line per backend freed, for the log.
+  std::vector<std::string> free_removed(const std::vector<bool>& referenced, uint64_t generation);
+
+  std::vector<VipView> list();  // reads the counts
   StatsView stats();
   FlowsView flows(const FlowQuery& query, uint64_t now_ns);
   uint64_t flow_count();
   uint32_t flow_table_size() { return io_->flow_table_size(); }
 
-  // The running state as a config (what `apply` of it would keep as is,
-  // draining backends left out).
+  // The running state as a config (what `apply` of it would keep as is):
+  // draining backends with weight 0, removed ones left out.
   Config current_config() const;
   EncapConfig encap() const;
   uint32_t hash_seed() const { return config_.hash_seed; }
@@ -154,6 +185,8 @@ class Balancer {
     uint32_t id = 0;
     uint32_t weight = 0;
     bool in_ring = false;
+    bool removed = false;
+    uint64_t removed_gen = 0;  // removal_gen_ when removed (0: found by recover())
   };
 
   struct VipState {
@@ -165,6 +198,7 @@ class Balancer {
     uint32_t ring_size = 0;
     std::map<BackendKey, BackendState> backends;
     std::vector<uint32_t> ring;  // what the kernel ring holds
+    std::vector<uint32_t> list;  // what xlb_vip_lists[id] holds (empty: len 0)
   };
 
   // Lookups that throw InputError naming what is missing.
@@ -177,16 +211,33 @@ class Balancer {
   // before the VIP becomes visible to the data plane.
   VipState& do_add_vip(const VipSpec& spec, const std::vector<BackendConfig>& backends);
   uint64_t do_del_vip(VipState& v);
-  // Sets a backend's weight (0: draining), binding a backend_id to it if it
-  // is new. Writes its xlb_backends entry if anything changed, not the ring:
-  // the caller syncs the ring once after all its backend changes.
+  // Sets a backend's weight (0: draining) and clears REMOVED, binding a
+  // backend_id (and creating its count entry) if it is new. Writes its
+  // xlb_backends entry if anything changed, not the ring or list: the
+  // caller syncs those once after all its backend changes (sync_vip).
   // Returns whether anything changed.
   bool upsert_backend(VipState& v, const BackendKey& key, uint32_t weight);
+  // Marks a backend REMOVED (out of the ring, draining until freed).
+  // Returns false if it already was. The caller syncs.
+  bool mark_removed(VipState& v, const BackendKey& key);
   uint64_t do_purge_backend(VipState& v, const BackendKey& key);
+  // Zeroes the identity's counts (through the adjust program), deletes its
+  // count entry, clears its backend entry, releases its id and forgets it.
+  // Its flows must be gone and it must be out of the ring and list.
+  void free_backend(VipState& v, const BackendKey& key);
   void do_resize_ring(VipState& v, uint32_t ring_size);
+  void put_meta(const VipState& v);
   void write_backend(const VipState& v, const BackendKey& key, const BackendState& b);
+  xlb_backend_key identity(const VipState& v, const BackendKey& key) const;
   std::vector<uint32_t> build_ring(const VipState& v) const;
+  std::vector<uint32_t> build_list(const VipState& v) const;  // empty unless a list scheduler
   void sync_ring(VipState& v);  // rebuild, write only the changed slots
+  void sync_list(VipState& v);  // rebuild, write (one update) if it changed
+  void sync_vip(VipState& v) {
+    sync_ring(v);
+    sync_list(v);
+  }
+  static size_t active_count(const VipState& v);  // backends in the ring
   void update_vip_addr(const IpAddr& addr);
   uint32_t vips_on_addr(const IpAddr& addr) const;
   xlb_config desired_config(const EncapConfig& encap, uint32_t hash_seed) const;
@@ -198,6 +249,7 @@ class Balancer {
   IdAllocator vip_ids_{XLB_MAX_VIPS};
   IdAllocator backend_ids_{XLB_MAX_BACKENDS};
   xlb_config config_{};
+  uint64_t removal_gen_ = 0;
 };
 
 // The Maglev seed of every ring. Fixed, so rings depend only on the backends
@@ -207,7 +259,7 @@ constexpr uint32_t kRingSeed = 0;
 // Helpers shared by the balancer's files and the tests.
 xlb_vip_addr_key make_vip_addr_key(const IpAddr& addr);
 xlb_backend make_backend(uint32_t vip_id, const IpAddr& addr, uint16_t port, uint32_t weight,
-                         bool in_ring);
+                         bool in_ring, bool removed = false);
 bool config_equal(const xlb_config& a, const xlb_config& b);
 
 }  // namespace xlb

@@ -1,7 +1,8 @@
 // Declarative reconcile: make the running state equal a config. VIPs not in
-// the config are deleted, backends not in it drain (their flows finish),
-// everything else is added or updated in place. Unchanged objects cause no
-// map writes at all, so applying the same config twice is a no-op.
+// the config are deleted, backends not in it are removed (their flows
+// finish, then the reaper frees them), everything else is added or updated
+// in place, schedulers included. Unchanged objects cause no map writes at
+// all, so applying the same config twice is a no-op.
 #include <netinet/in.h>
 
 #include <set>
@@ -32,15 +33,22 @@ void validate(const Config& config) {
       throw InputError(name + ": " + e.what());
     }
     std::set<IpAddr> backends;
+    size_t active = 0;
     for (const auto& b : v.backends) {
       if (!backends.insert(b.address).second)
         throw InputError(name + ": duplicate backend " + b.address.str());
       try {
-        check_weight(b.weight, false);
+        check_weight(b.weight, true);
         check_backend_family(v.mode, v.vip, b.address);
       } catch (const InputError& e) {
         throw InputError(name + " backend " + b.address.str() + ": " + e.what());
       }
+      active += b.weight > 0;
+    }
+    try {
+      check_list_capacity(v.sched, active);
+    } catch (const InputError& e) {
+      throw InputError(name + ": " + e.what());
     }
   }
   auto check_source = [](const std::optional<IpPrefix>& p, bool v4, const char* field) {
@@ -52,6 +60,7 @@ void validate(const Config& config) {
   };
   check_source(config.encap.source_v4, true, "source_v4");
   check_source(config.encap.source_v6, false, "source_v6");
+  check_reaper_settings(config.timeouts, config.reap_interval_ms);
 }
 
 }  // namespace
@@ -60,7 +69,7 @@ ApplyResult Balancer::apply(const Config& config) {
   validate(config);
 
   // Capacity, counted before anything is written: ids freed by deleted VIPs
-  // are available to new ones, drained backends keep theirs.
+  // are available to new ones, draining and removed backends keep theirs.
   std::set<VipId> wanted;
   for (const auto& v : config.vips) wanted.insert({v.vip, v.proto});
   uint32_t vips_freed = 0, backends_freed = 0, vips_needed = 0, backends_needed = 0;
@@ -82,7 +91,7 @@ ApplyResult Balancer::apply(const Config& config) {
     throw InputError("config has too many VIPs (at most " + std::to_string(XLB_MAX_VIPS) + ")");
   if (backends_needed > backend_ids_.free_count() + backends_freed)
     throw InputError("config has too many backends (at most " + std::to_string(XLB_MAX_BACKENDS) +
-                     " including draining ones)");
+                     " including draining and removed ones)");
 
   ApplyResult result;
   xlb_config cfg = desired_config(config.encap, config.hash_seed);
@@ -118,29 +127,23 @@ ApplyResult Balancer::apply(const Config& config) {
       if (upsert_backend(v, key, b.weight)) (was_active ? result.changed : result.added)++;
     }
     for (auto& [key, b] : v.backends)
-      if (!listed.count(key) && b.in_ring) {
-        upsert_backend(v, key, 0);
-        result.removed++;
-      }
-    if (v.sched != vc.sched || v.mode != vc.mode) {
-      v.sched = vc.sched;
-      v.mode = vc.mode;
-      result.changed++;
-      if (v.ring_size == vc.ring_size) {
-        xlb_vip_meta meta{};
-        meta.vip_id = v.id;
-        meta.ring_size = v.ring_size;
-        meta.mode = v.mode;
-        meta.sched = v.sched;
-        io_->put_vip(make_vip_key(v.vip, v.proto), meta);
-      }
-    }
+      if (!listed.count(key) && mark_removed(v, key)) result.removed++;
+
+    bool meta_changed = v.sched != vc.sched || v.mode != vc.mode;
+    result.changed += meta_changed;
+    v.sched = vc.sched;
+    v.mode = vc.mode;
+    // A list the new scheduler reads is complete before the meta names
+    // that scheduler; one it no longer reads is cleared after.
+    if (sched_uses_list(v.sched)) sync_list(v);
     if (v.ring_size != vc.ring_size) {
-      do_resize_ring(v, vc.ring_size);
+      do_resize_ring(v, vc.ring_size);  // writes the meta
       result.changed++;
     } else {
       sync_ring(v);
+      if (meta_changed) put_meta(v);
     }
+    if (!sched_uses_list(v.sched)) sync_list(v);
   }
   return result;
 }

@@ -4,16 +4,20 @@
 // Everything the model holds is in the maps: a VIP's identity is its
 // xlb_vips key, its id, ring size, mode and scheduler are the value; a
 // backend's identity (vip_id, family, addr, port), weight and state
-// (IN_RING: active, else draining) are its xlb_backends entry; the ring is
-// read back so later changes are diffed against what the kernel really
-// holds. What an interrupted lbd may have left inconsistent is repaired
-// here, and each repair is reported for the log.
+// (IN_RING: active, REMOVED: removed, else draining) are its xlb_backends
+// entry; the ring and list are read back so later changes are diffed
+// against what the kernel really holds. Connection counts are left as they
+// are: they live in xlb_conns, which only the data plane and the adjust
+// program change. What an interrupted lbd may have left inconsistent is
+// repaired here, and each repair is reported for the log.
 #include <arpa/inet.h>
 
+#include <cstring>
 #include <map>
 #include <set>
 
 #include "balancer.h"
+#include "conn_key.h"
 #include "error.h"
 #include "rules.h"
 
@@ -21,6 +25,7 @@ namespace xlb {
 
 std::vector<std::string> Balancer::recover() {
   std::vector<std::string> notes;
+  removal_gen_ = 0;
   vips_.clear();
   vip_ids_ = IdAllocator(XLB_MAX_VIPS);
   backend_ids_ = IdAllocator(XLB_MAX_BACKENDS);
@@ -83,11 +88,45 @@ std::vector<std::string> Balancer::recover() {
     }
     BackendState b;
     b.id = id;
-    b.in_ring = (be.flags & XLB_BACKEND_F_IN_RING) && be.weight > 0;
+    b.removed = be.flags & XLB_BACKEND_F_REMOVED;
+    b.in_ring = !b.removed && (be.flags & XLB_BACKEND_F_IN_RING) && be.weight > 0;
     b.weight = b.in_ring ? be.weight : 0;
-    vit->second->backends[key] = b;
+    VipState& v = *vit->second;
+    v.backends[key] = b;
     backend_ids_.take(id);
+    // Flags that contradict each other (IN_RING with weight 0, or with
+    // REMOVED) are rewritten as the state they were read as.
+    xlb_backend want = make_backend(v.id, addr, key.second, b.weight, b.in_ring, b.removed);
+    if (std::memcmp(&want, &be, sizeof want) != 0) {
+      notes.push_back("repaired the entry of backend id " + std::to_string(id));
+      io_->put_backend(id, want);
+    }
+    // Maps from before counts existed, or a crash between creating the
+    // entry and the backend: the identity gets its (zero) count entry.
+    // An existing one, counts and all, is never touched.
+    if (io_->ensure_conn_entry(identity(v, key)))
+      notes.push_back("created the missing count entry of " + backend_key_str(identity(v, key)));
   }
+
+  // Count entries whose identity no backend has: left by an lbd that died
+  // while freeing one. Deleted once their counts are zero; until then a
+  // unit may still be on its way back (and a config may add the backend
+  // again, counts intact).
+  BackendKeyMap<bool> known;
+  for (const auto& [vid, v] : vips_)
+    for (const auto& [key, b] : v.backends) known[identity(v, key)] = true;
+  uint32_t stale = 0;
+  for (const auto& [key, count] : io_->read_conns()) {
+    if (known.count(key)) continue;
+    if (count.active == 0 && count.half_open == 0) {
+      io_->delete_conn_entry(key);
+      stale++;
+    } else {
+      notes.push_back("kept the count entry of unknown identity " + backend_key_str(key) + " (active " +
+                      std::to_string(count.active) + ", half-open " + std::to_string(count.half_open) + ")");
+    }
+  }
+  if (stale) notes.push_back("deleted " + std::to_string(stale) + " stale count entries");
 
   std::set<uint32_t> rings;
   for (uint32_t id : io_->ring_ids()) rings.insert(id);
@@ -107,6 +146,10 @@ std::vector<std::string> Balancer::recover() {
       sync_ring(v);
       if (before != v.ring) notes.push_back("repaired ring slots of " + v.vip.str());
     }
+    v.list = io_->read_vip_list(v.id);
+    std::vector<uint32_t> before = v.list;
+    sync_list(v);
+    if (before != v.list) notes.push_back("rewrote the scheduling list of " + v.vip.str());
   }
 
   // xlb_vip_addrs must count exactly the VIPs on each address.

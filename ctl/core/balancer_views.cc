@@ -11,7 +11,9 @@
 
 namespace xlb {
 
-std::vector<VipView> Balancer::list() const {
+std::vector<VipView> Balancer::list() {
+  BackendKeyMap<xlb_conn_count> counts;
+  for (const auto& [key, c] : io_->read_conns()) counts[key] = c;
   std::vector<VipView> out;
   for (const auto& [vid, v] : vips_) {
     VipView view;
@@ -29,9 +31,15 @@ std::vector<VipView> Balancer::list() const {
       bv.port = key.second;
       bv.id = b.id;
       bv.weight = b.weight;
-      bv.active = b.in_ring;
+      bv.state = b.removed   ? BackendStatus::kRemoved
+                 : b.in_ring ? BackendStatus::kActive
+                             : BackendStatus::kDraining;
       auto it = slots.find(b.id);
       bv.ring_slots = it == slots.end() ? 0 : it->second;
+      if (auto c = counts.find(identity(v, key)); c != counts.end()) {
+        bv.conns_active = c->second.active;
+        bv.conns_half_open = c->second.half_open;
+      }
       view.backends.push_back(bv);
     }
     out.push_back(std::move(view));

@@ -37,7 +37,8 @@ BackendConfig parse_backend(const Json& obj, const std::string& path, const VipC
   std::string text = jf::req_string(obj, "address", path);
   be.address = jf::at(field, [&] { return IpAddr::parse(text); });
   jf::at(field, [&] { check_backend_family(vip.mode, vip.vip, be.address); });
-  be.weight = static_cast<uint32_t>(jf::opt_uint(obj, "weight", path, 1, kMaxWeight).value_or(1));
+  // 0 keeps the backend draining, as set-backend weight 0 / drain-backend do.
+  be.weight = static_cast<uint32_t>(jf::opt_uint(obj, "weight", path, 0, kMaxWeight).value_or(1));
   return be;
 }
 
@@ -72,13 +73,42 @@ VipConfig parse_vip(const Json& obj, const std::string& path) {
   return vip;
 }
 
+Timeouts parse_timeouts(const Json& obj, const std::string& path) {
+  jf::check_object(obj, {"tcp_established", "tcp_half_open", "tcp_closing", "udp"}, path);
+  Timeouts t;
+  auto field = [&](const char* key, uint32_t& out) {
+    if (auto v = jf::opt_uint(obj, key, path, 1, kMaxTimeoutS)) out = static_cast<uint32_t>(*v);
+  };
+  field("tcp_established", t.tcp_established);
+  field("tcp_half_open", t.tcp_half_open);
+  field("tcp_closing", t.tcp_closing);
+  field("udp", t.udp);
+  return t;
+}
+
 }  // namespace
 
+void check_reaper_settings(const Timeouts& t, uint32_t reap_interval_ms) {
+  auto check = [](const char* field, uint64_t v, uint64_t lo, uint64_t hi) {
+    if (v < lo || v > hi)
+      throw InputError(std::string(field) + ": must be " + std::to_string(lo) + ".." + std::to_string(hi));
+  };
+  check("timeouts.tcp_established", t.tcp_established, 1, kMaxTimeoutS);
+  check("timeouts.tcp_half_open", t.tcp_half_open, 1, kMaxTimeoutS);
+  check("timeouts.tcp_closing", t.tcp_closing, 1, kMaxTimeoutS);
+  check("timeouts.udp", t.udp, 1, kMaxTimeoutS);
+  check("reap_interval_ms", reap_interval_ms, kMinReapIntervalMs, kMaxReapIntervalMs);
+}
+
 Config parse_config(const Json& json) {
-  jf::check_object(json, {"encap", "hash_seed", "vips"}, "");
+  jf::check_object(json, {"encap", "hash_seed", "timeouts", "reap_interval_ms", "vips"}, "");
   Config config;
   if (json.contains("encap")) config.encap = parse_encap(json["encap"], "encap");
   config.hash_seed = static_cast<uint32_t>(jf::opt_uint(json, "hash_seed", "", 0, UINT32_MAX).value_or(0));
+  if (json.contains("timeouts")) config.timeouts = parse_timeouts(json["timeouts"], "timeouts");
+  config.reap_interval_ms = static_cast<uint32_t>(
+      jf::opt_uint(json, "reap_interval_ms", "", kMinReapIntervalMs, kMaxReapIntervalMs)
+          .value_or(kDefaultReapIntervalMs));
   if (json.contains("vips")) {
     const Json& list = json["vips"];
     if (!list.is_array()) throw InputError("vips: must be an array");
@@ -124,7 +154,18 @@ Json config_to_json(const Config& config) {
                     {"ring_size", v.ring_size},
                     {"backends", backends}});
   }
-  return {{"encap", encap}, {"hash_seed", config.hash_seed}, {"vips", vips}};
+  return {{"encap", encap},
+          {"hash_seed", config.hash_seed},
+          {"timeouts", timeouts_json(config.timeouts)},
+          {"reap_interval_ms", config.reap_interval_ms},
+          {"vips", vips}};
+}
+
+Json timeouts_json(const Timeouts& t) {
+  return {{"tcp_established", t.tcp_established},
+          {"tcp_half_open", t.tcp_half_open},
+          {"tcp_closing", t.tcp_closing},
+          {"udp", t.udp}};
 }
 
 }  // namespace xlb

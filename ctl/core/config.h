@@ -17,7 +17,7 @@ namespace xlb {
 
 struct BackendConfig {
   IpAddr address;
-  uint32_t weight = 1;
+  uint32_t weight = 1;  // 0: draining (kept, takes no new flows)
 };
 
 struct VipConfig {
@@ -34,9 +34,34 @@ struct EncapConfig {
   std::optional<IpPrefix> source_v6;
 };
 
+// Idle timeouts of flow entries by state, in seconds: the reaper deletes an
+// entry idle for longer and returns its connection-count units
+// (docs/design.md, "The reaper").
+struct Timeouts {
+  uint32_t tcp_established = 900;
+  uint32_t tcp_half_open = 10;  // SYN seen, handshake not completed
+  uint32_t tcp_closing = 30;    // client sent FIN or RST
+  uint32_t udp = 120;
+
+  bool operator==(const Timeouts& o) const {
+    return tcp_established == o.tcp_established && tcp_half_open == o.tcp_half_open &&
+           tcp_closing == o.tcp_closing && udp == o.udp;
+  }
+  bool operator!=(const Timeouts& o) const { return !(*this == o); }
+};
+
+constexpr uint32_t kMaxTimeoutS = 7 * 24 * 3600;
+constexpr uint32_t kDefaultReapIntervalMs = 1000;
+constexpr uint32_t kMinReapIntervalMs = 100;  // a sweep reads the whole flow table
+constexpr uint32_t kMaxReapIntervalMs = 3600 * 1000;
+
 struct Config {
   EncapConfig encap;
   uint32_t hash_seed = 0;
+  // Daemon settings, not kept in the maps: a restarted lbd uses the
+  // defaults until a config gives them again.
+  Timeouts timeouts;
+  uint32_t reap_interval_ms = kDefaultReapIntervalMs;
   std::vector<VipConfig> vips;
 };
 
@@ -45,6 +70,11 @@ Config parse_config(const nlohmann::json& json);
 // Same, from text; `origin` (e.g. a file name) prefixes JSON syntax errors.
 Config parse_config_text(const std::string& text, const std::string& origin = "config");
 nlohmann::json config_to_json(const Config& config);
+nlohmann::json timeouts_json(const Timeouts& timeouts);  // as in the config
+
+// Throws InputError("<field>: <problem>") unless every timeout is
+// 1..kMaxTimeoutS and the interval kMinReapIntervalMs..kMaxReapIntervalMs.
+void check_reaper_settings(const Timeouts& timeouts, uint32_t reap_interval_ms);
 
 // An encapsulation source as written in a config: a bare address for a
 // full-length prefix, "a.b.c.d/len" otherwise.

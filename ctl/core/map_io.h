@@ -8,6 +8,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -54,14 +55,42 @@ class MapIo {
   // Entries with XLB_BACKEND_F_USED set.
   virtual std::vector<std::pair<uint32_t, xlb_backend>> dump_backends() = 0;
 
+  // ---- xlb_vip_lists: vip_id -> scheduling list (least-conn, rr, wrr)
+  // Writes len and ids with one update, keeping the entry's current cursor
+  // (the rr/wrr position the data plane advances).
+  virtual void write_vip_list(uint32_t vip_id, const std::vector<uint32_t>& ids) = 0;
+  virtual std::vector<uint32_t> read_vip_list(uint32_t vip_id) = 0;  // the first len ids
+
   // ---- xlb_flows: client 5-tuple -> flow
   // Visitor returns false to stop the iteration (for_each_flow) or
-  // true to select the entry for deletion (delete_flows).
+  // true to select the entry for deletion (delete_flows). for_each_flow
+  // reads the table in batches, so the visitor may delete the entry it is
+  // given (and only that one) without disturbing the walk.
   using FlowVisitor = std::function<bool(const xlb_flow_key&, const xlb_flow&)>;
   virtual void for_each_flow(const FlowVisitor& visit) = 0;
   // Deletes every entry `match` selects; returns how many were deleted.
   virtual uint64_t delete_flows(const FlowVisitor& match) = 0;
+  // Deletes one entry and returns its value as it was at deletion time
+  // (BPF_MAP_LOOKUP_AND_DELETE_ELEM); nullopt if it was not there.
+  virtual std::optional<xlb_flow> lookup_and_delete_flow(const xlb_flow_key& key) = 0;
+  // Puts an entry back unless the data plane created one meanwhile
+  // (BPF_NOEXIST); returns whether it was inserted.
+  virtual bool restore_flow(const xlb_flow_key& key, const xlb_flow& flow) = 0;
   virtual uint32_t flow_table_size() = 0;
+
+  // ---- xlb_conns: backend identity -> connection counts
+  // Counts are only ever changed atomically, by the data plane or through
+  // adjust_conns (the xlb_conn_adjust program): user space never writes a
+  // count value, so no concurrent increment can be lost.
+  // Creates a zero entry unless one exists (BPF_NOEXIST: an existing entry,
+  // with its counts, is never overwritten). Returns whether it created one.
+  virtual bool ensure_conn_entry(const xlb_backend_key& key) = 0;
+  virtual std::optional<xlb_conn_count> read_conn(const xlb_backend_key& key) = 0;
+  virtual std::vector<std::pair<xlb_backend_key, xlb_conn_count>> read_conns() = 0;
+  virtual void delete_conn_entry(const xlb_backend_key& key) = 0;
+  // Adds the deltas atomically, clamping at zero. Returns false if the key
+  // has no entry.
+  virtual bool adjust_conns(const xlb_backend_key& key, int64_t d_active, int64_t d_half_open) = 0;
 
   // ---- per-CPU counters (summed)
   virtual std::vector<Counter> read_global_stats() = 0;  // XLB_STAT_MAX entries

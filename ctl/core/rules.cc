@@ -6,18 +6,20 @@
 namespace xlb {
 
 uint8_t parse_sched(const std::string& text) {
-  if (text == "maglev") return XLB_SCHED_MAGLEV;
-  throw InputError("unsupported scheduler '" + text + "' (supported: maglev)");
+  for (uint8_t s = XLB_SCHED_MAGLEV; s <= XLB_SCHED_SRC_HASH; s++)
+    if (text == sched_name(s)) return s;
+  throw InputError("unsupported scheduler '" + text +
+                   "' (supported: maglev, least-conn, rr, wrr, random, src-hash)");
 }
 
 std::string sched_name(uint8_t sched) {
   switch (sched) {
     case XLB_SCHED_MAGLEV: return "maglev";
-    case XLB_SCHED_LEAST_CONN: return "least_conn";
+    case XLB_SCHED_LEAST_CONN: return "least-conn";
     case XLB_SCHED_RR: return "rr";
     case XLB_SCHED_WRR: return "wrr";
     case XLB_SCHED_RANDOM: return "random";
-    case XLB_SCHED_SRC_HASH: return "src_hash";
+    case XLB_SCHED_SRC_HASH: return "src-hash";
   }
   return "sched" + std::to_string(sched);
 }
@@ -38,7 +40,17 @@ std::string mode_name(uint8_t mode) {
 }
 
 void check_sched(uint8_t sched) {
-  if (sched != XLB_SCHED_MAGLEV) parse_sched(sched_name(sched));
+  if (sched > XLB_SCHED_SRC_HASH) parse_sched(sched_name(sched));
+}
+
+bool sched_uses_list(uint8_t sched) {
+  return sched == XLB_SCHED_LEAST_CONN || sched == XLB_SCHED_RR || sched == XLB_SCHED_WRR;
+}
+
+void check_list_capacity(uint8_t sched, size_t active) {
+  if (sched_uses_list(sched) && active > XLB_VIP_LIST_MAX)
+    throw InputError("scheduler " + sched_name(sched) + " takes at most " + std::to_string(XLB_VIP_LIST_MAX) +
+                     " backends with a weight (use maglev for larger pools)");
 }
 
 void check_mode(uint8_t mode) {

@@ -13,8 +13,15 @@ namespace xlb {
 
 constexpr uint32_t kMaxWeight = 65535;
 
-uint8_t parse_sched(const std::string& text);  // only "maglev" is implemented
+// maglev, least-conn, rr, wrr, random, src-hash (docs/design.md, "Schedulers").
+uint8_t parse_sched(const std::string& text);
 std::string sched_name(uint8_t sched);
+// Does the scheduler pick from the VIP's list (xlb_vip_lists) rather than
+// its Maglev ring? least-conn, rr and wrr do; every VIP keeps a ring anyway.
+bool sched_uses_list(uint8_t sched);
+// Throws unless a VIP with `sched` can have `active` backends taking new
+// flows: a list holds at most XLB_VIP_LIST_MAX.
+void check_list_capacity(uint8_t sched, size_t active);
 uint8_t parse_mode(const std::string& text);  // only "ipip" is implemented
 std::string mode_name(uint8_t mode);
 

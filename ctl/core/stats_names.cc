@@ -17,6 +17,7 @@ const char* const xlb_stat_names[] = {
     "flow_hit",
     "flow_rescheduled",
     "flow_stale_backend",
+    "flow_uncounted",
     "drop_no_backend",
     "drop_mtu",
     "drop_no_route",

@@ -14,8 +14,10 @@ Json list_json(const std::vector<VipView>& vips) {
     for (const auto& b : v.backends)
       backends.push_back({{"address", b.address.str()},
                           {"weight", b.weight},
-                          {"state", b.active ? "active" : "draining"},
-                          {"ring_slots", b.ring_slots}});
+                          {"state", backend_status_name(b.state)},
+                          {"ring_slots", b.ring_slots},
+                          {"active", b.conns_active},
+                          {"half_open", b.conns_half_open}});
     out.push_back({{"vip", v.vip.str()},
                    {"proto", proto_name(v.proto)},
                    {"sched", sched_name(v.sched)},

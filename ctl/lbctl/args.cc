@@ -62,23 +62,10 @@ CLI::Validator backend_weight(bool allow_zero) {
   });
 }
 
-// The schedulers lbd accepts (docs/api.md). core/rules.h does not list them
-// all yet (its parse_sched only knows maglev until issue 3's daemon side
-// lands), so the names are kept here, in this one place; once rules.h parses
-// every scheduler, validate through parse_sched/sched_name instead.
-const std::vector<std::string>& scheduler_names() {
-  static const std::vector<std::string> names = {"maglev", "least-conn", "rr", "wrr", "random", "src-hash"};
-  return names;
-}
-
 CLI::Validator scheduler() {
-  std::string all;
-  for (const std::string& name : scheduler_names()) all += (all.empty() ? "" : "|") + name;
-  return canonicalizing(all, [all](const std::string& text) {
-    for (const std::string& name : scheduler_names())
-      if (text == name) return name;
-    throw InputError("unsupported scheduler '" + text + "' (supported: " + all + ")");
-  });
+  std::string all;  // "maglev|least-conn|rr|wrr|random|src-hash", from rules.h
+  for (uint8_t s = XLB_SCHED_MAGLEV; s <= XLB_SCHED_SRC_HASH; s++) all += (all.empty() ? "" : "|") + sched_name(s);
+  return canonicalizing(all, [](const std::string& text) { return sched_name(parse_sched(text)); });
 }
 
 CLI::Validator forwarding_mode() {

@@ -49,8 +49,30 @@ Json ok(Json body = Json::object()) {
 
 }  // namespace
 
-Api::Api(Balancer& balancer, DaemonInfo info, std::function<void()> detach)
-    : lb_(balancer), info_(std::move(info)), detach_(std::move(detach)) {}
+Api::Api(Balancer& balancer, DaemonInfo info, std::function<void()> detach, ReaperThread* reaper)
+    : lb_(balancer), info_(std::move(info)), detach_(std::move(detach)), reaper_(reaper) {}
+
+Json reaper_json(const ReaperStatus& s) {
+  Json out = {{"interval_ms", s.interval_ms},
+              {"sweeps", s.sweeps},
+              {"running", s.running},
+              {"error", s.last_error.empty() ? Json(nullptr) : Json(s.last_error)},
+              {"reconciled_total", s.reconciled_total},
+              {"backends_freed", s.backends_freed},
+              {"last_sweep", nullptr}};
+  if (s.last) {
+    auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+    out["last_sweep"] = {{"unix_ms", ms(s.last_end.time_since_epoch())},
+                         {"age_ms", ms(std::chrono::system_clock::now() - s.last_end)},
+                         {"duration_ms", s.last->duration_ms},
+                         {"scanned", s.last->scanned},
+                         {"expired", s.last->expired},
+                         {"restored", s.last->restored},
+                         {"reconciled", s.last->reconciled},
+                         {"complete", s.last->complete}};
+  }
+  return out;
+}
 
 std::string Api::handle(const std::string& request) {
   Json answer;
@@ -135,6 +157,15 @@ Json Api::dispatch(const Json& r) {
              (purge ? " (" + std::to_string(flows) + " flows removed)" : ""));
     return ok({{"flows_removed", flows}});
   }
+  if (cmd == "drain-backend") {
+    jf::check_object(r, {"cmd", "vip", "proto", "backend"}, "");
+    Endpoint vip = req_vip(r);
+    uint8_t proto = req_proto(r);
+    IpAddr be = req_backend(r);
+    lb_.set_backend(vip, proto, be, 0);
+    log_line("draining backend " + be.str() + " of " + vip_name(vip, proto) + " (weight 0)");
+    return ok();
+  }
   if (cmd == "set-backend") {
     jf::check_object(r, {"cmd", "vip", "proto", "backend", "weight"}, "");
     Endpoint vip = req_vip(r);
@@ -160,6 +191,7 @@ Json Api::dispatch(const Json& r) {
     if (!r["config"].is_object()) throw InputError("config: must be an object");
     Config config = parse_config(r["config"]);
     ApplyResult res = lb_.apply(config);
+    if (reaper_) reaper_->configure(config.timeouts, config.reap_interval_ms);
     prime_neighbours(lb_.backend_addresses());
     log_line("applied a config: " + std::to_string(res.added) + " added, " + std::to_string(res.removed) +
              " removed, " + std::to_string(res.changed) + " changed");
@@ -177,6 +209,8 @@ Json Api::dispatch(const Json& r) {
 Json Api::status() {
   auto [mode, prog_id] = info_.attachment ? info_.attachment() : std::make_pair(std::string(), 0u);
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - info_.started);
+  std::optional<ReaperStatus> reaper;
+  if (reaper_) reaper = reaper_->status();
   return ok({{"iface", info_.iface},
              {"ifindex", info_.ifindex},
              {"xdp_mode", mode.empty() ? Json(nullptr) : Json(mode)},
@@ -188,7 +222,9 @@ Json Api::status() {
              {"flow_table_size", lb_.flow_table_size()},
              {"uptime_s", uptime.count()},
              {"version", XLB_VERSION},
-             {"encap", encap_json(lb_.encap())}});
+             {"encap", encap_json(lb_.encap())},
+             {"timeouts", timeouts_json(reaper ? reaper->timeouts : Timeouts{})},
+             {"reaper", reaper ? reaper_json(*reaper) : Json(nullptr)}});
 }
 
 }  // namespace xlb

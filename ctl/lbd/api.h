@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/balancer.h"
+#include "reaper_thread.h"
 
 namespace xlb {
 
@@ -27,8 +28,9 @@ struct DaemonInfo {
 class Api {
  public:
   // detach: detaches the program and removes the pins (throws on failure);
-  // on success the daemon exits after answering.
-  Api(Balancer& balancer, DaemonInfo info, std::function<void()> detach);
+  // on success the daemon exits after answering. reaper (may be null) gets
+  // the timeouts of applied configs and reports in `status`.
+  Api(Balancer& balancer, DaemonInfo info, std::function<void()> detach, ReaperThread* reaper = nullptr);
 
   std::string handle(const std::string& request);
   nlohmann::json dispatch(const nlohmann::json& request);  // throws InputError/SystemError
@@ -39,9 +41,13 @@ class Api {
   Balancer& lb_;
   DaemonInfo info_;
   std::function<void()> detach_;
+  ReaperThread* reaper_;
   bool exit_requested_ = false;
 };
 
 uint64_t monotonic_ns();  // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns()
+
+// The "reaper" object of `status` (docs/api.md).
+nlohmann::json reaper_json(const ReaperStatus& s);
 
 }  // namespace xlb

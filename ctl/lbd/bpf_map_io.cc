@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <memory>
 
 #include "core/error.h"
 
@@ -114,15 +115,21 @@ Fd open_pinned_map(const std::string& pin_dir, const char* name) {
 }
 
 BpfMapIo::BpfMapIo(const std::string& pin_dir)
-    : vips_(open_pinned_map(pin_dir, XLB_MAP_VIPS)),
-      vip_addrs_(open_pinned_map(pin_dir, XLB_MAP_VIP_ADDRS)),
-      rings_(open_pinned_map(pin_dir, XLB_MAP_RINGS)),
-      backends_(open_pinned_map(pin_dir, XLB_MAP_BACKENDS)),
-      flows_(open_pinned_map(pin_dir, XLB_MAP_FLOWS)),
-      config_(open_pinned_map(pin_dir, XLB_MAP_CONFIG)),
-      gstats_(open_pinned_map(pin_dir, XLB_MAP_GSTATS)),
-      vstats_(open_pinned_map(pin_dir, XLB_MAP_VSTATS)),
-      bstats_(open_pinned_map(pin_dir, XLB_MAP_BSTATS)) {
+    : BpfMapIo([&pin_dir](const char* name) { return open_pinned_map(pin_dir, name); }) {}
+
+BpfMapIo::BpfMapIo(const std::function<Fd(const char* name)>& open)
+    : vips_(open(XLB_MAP_VIPS)),
+      vip_addrs_(open(XLB_MAP_VIP_ADDRS)),
+      rings_(open(XLB_MAP_RINGS)),
+      backends_(open(XLB_MAP_BACKENDS)),
+      flows_(open(XLB_MAP_FLOWS)),
+      config_(open(XLB_MAP_CONFIG)),
+      gstats_(open(XLB_MAP_GSTATS)),
+      vstats_(open(XLB_MAP_VSTATS)),
+      bstats_(open(XLB_MAP_BSTATS)),
+      conns_(open(XLB_MAP_CONNS)),
+      lists_(open(XLB_MAP_VIP_LISTS)),
+      adjust_(open(XLB_CONN_ADJUST_PROG_NAME)) {
   ncpus_ = libbpf_num_possible_cpus();
   if (ncpus_ <= 0) throw SystemError("cannot count possible CPUs");
 }
@@ -275,10 +282,36 @@ std::vector<std::pair<uint32_t, xlb_backend>> BpfMapIo::dump_backends() {
   return out;
 }
 
+// ---- xlb_vip_lists
+
+void BpfMapIo::write_vip_list(uint32_t vip_id, const std::vector<uint32_t>& ids) {
+  if (ids.size() > XLB_VIP_LIST_MAX) throw SystemError(std::string(XLB_MAP_VIP_LISTS) + ": list too long");
+  // 8 KiB: on the heap. The cursor is read back and kept: the data plane
+  // advances it atomically, and losing a few steps of a rotation is
+  // harmless, while resetting it on every change would favour the first.
+  auto list = std::make_unique<xlb_vip_list>();
+  std::memset(list.get(), 0, sizeof *list);
+  lookup(lists_.get(), XLB_MAP_VIP_LISTS, &vip_id, list.get());
+  uint32_t cursor = list->cursor;
+  std::memset(list.get(), 0, sizeof *list);
+  list->len = static_cast<uint32_t>(ids.size());
+  list->cursor = cursor;
+  std::copy(ids.begin(), ids.end(), list->ids);
+  update(lists_.get(), XLB_MAP_VIP_LISTS, &vip_id, list.get());
+}
+
+std::vector<uint32_t> BpfMapIo::read_vip_list(uint32_t vip_id) {
+  auto list = std::make_unique<xlb_vip_list>();
+  if (!lookup(lists_.get(), XLB_MAP_VIP_LISTS, &vip_id, list.get())) return {};
+  return {list->ids, list->ids + std::min(list->len, XLB_VIP_LIST_MAX)};
+}
+
 // ---- xlb_flows
 
 void BpfMapIo::for_each_flow(const FlowVisitor& visit) {
-  dump(flows_.get(), XLB_MAP_FLOWS, sizeof(xlb_flow_key), sizeof(xlb_flow), 4096,
+  // 8192 entries (512 KiB) per batch: a 1M-entry table in ~128 syscalls,
+  // each holding a bucket lock only while it copies that bucket.
+  dump(flows_.get(), XLB_MAP_FLOWS, sizeof(xlb_flow_key), sizeof(xlb_flow), 8192,
        [&](const void* k, const void* v) {
          xlb_flow_key key;
          xlb_flow flow;
@@ -324,12 +357,73 @@ uint64_t BpfMapIo::delete_flows(const FlowVisitor& match) {
   return deleted;
 }
 
+std::optional<xlb_flow> BpfMapIo::lookup_and_delete_flow(const xlb_flow_key& key) {
+  xlb_flow flow;
+  int err = bpf_map_lookup_and_delete_elem(flows_.get(), &key, &flow);
+  if (err == -ENOENT) return std::nullopt;
+  if (err) fail(XLB_MAP_FLOWS, "lookup and delete", err);
+  return flow;
+}
+
+bool BpfMapIo::restore_flow(const xlb_flow_key& key, const xlb_flow& flow) {
+  int err = bpf_map_update_elem(flows_.get(), &key, &flow, BPF_NOEXIST);
+  if (err == -EEXIST) return false;
+  if (err) fail(XLB_MAP_FLOWS, "restore", err);
+  return true;
+}
+
 uint32_t BpfMapIo::flow_table_size() {
   bpf_map_info info{};
   uint32_t len = sizeof info;
   int err = bpf_obj_get_info_by_fd(flows_.get(), &info, &len);
   if (err) fail(XLB_MAP_FLOWS, "info", err);
   return info.max_entries;
+}
+
+// ---- xlb_conns
+
+bool BpfMapIo::ensure_conn_entry(const xlb_backend_key& key) {
+  xlb_conn_count zero{};
+  int err = bpf_map_update_elem(conns_.get(), &key, &zero, BPF_NOEXIST);
+  if (err == -EEXIST) return false;
+  if (err) fail(XLB_MAP_CONNS, "create", err);
+  return true;
+}
+
+std::optional<xlb_conn_count> BpfMapIo::read_conn(const xlb_backend_key& key) {
+  xlb_conn_count c{};
+  if (!lookup(conns_.get(), XLB_MAP_CONNS, &key, &c)) return std::nullopt;
+  return c;
+}
+
+std::vector<std::pair<xlb_backend_key, xlb_conn_count>> BpfMapIo::read_conns() {
+  std::vector<std::pair<xlb_backend_key, xlb_conn_count>> out;
+  dump(conns_.get(), XLB_MAP_CONNS, sizeof(xlb_backend_key), sizeof(xlb_conn_count), 4096,
+       [&](const void* k, const void* v) {
+         std::pair<xlb_backend_key, xlb_conn_count> e;
+         std::memcpy(&e.first, k, sizeof e.first);
+         std::memcpy(&e.second, v, sizeof e.second);
+         out.push_back(e);
+         return true;
+       });
+  return out;
+}
+
+void BpfMapIo::delete_conn_entry(const xlb_backend_key& key) { remove(conns_.get(), XLB_MAP_CONNS, &key); }
+
+bool BpfMapIo::adjust_conns(const xlb_backend_key& key, int64_t d_active, int64_t d_half_open) {
+  // A syscall program run with BPF_PROG_TEST_RUN: the kernel copies the
+  // context in, the program applies the deltas with the data plane's own
+  // atomic operations, and the context (with `result`) is copied back.
+  xlb_conn_adjust req;
+  std::memset(&req, 0, sizeof req);
+  req.key = key;
+  req.d_active = d_active;
+  req.d_half_open = d_half_open;
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &req, .ctx_size_in = sizeof req);
+  int err = bpf_prog_test_run_opts(adjust_.get(), &opts);
+  if (err) fail(XLB_CONN_ADJUST_PROG_NAME, "run", err);
+  return req.result == 0;
 }
 
 // ---- counters

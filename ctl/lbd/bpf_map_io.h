@@ -1,6 +1,11 @@
 // MapIo over the pinned BPF maps in <pin_dir>/<XLB_MAP_*>: what the
-// balancer writes goes straight into the maps the data plane reads.
+// balancer writes goes straight into the maps the data plane reads. Counts
+// are changed only by running the pinned xlb_conn_adjust program.
+//
+// Not thread-safe; every thread that needs the maps (the reaper) opens its
+// own BpfMapIo, with its own fds.
 #pragma once
+#include <functional>
 #include <map>
 #include <string>
 
@@ -11,8 +16,12 @@ namespace xlb {
 
 class BpfMapIo : public MapIo {
  public:
-  // Opens every map pinned in pin_dir; throws SystemError if one is missing.
+  // Opens every map, and the adjust program, pinned in pin_dir; throws
+  // SystemError if one is missing.
   explicit BpfMapIo(const std::string& pin_dir);
+  // Same, with `open(name)` returning an fd of its own for each map and for
+  // XLB_CONN_ADJUST_PROG_NAME (e.g. dups of a loaded skeleton's fds).
+  explicit BpfMapIo(const std::function<Fd(const char* name)>& open);
 
   void put_vip(const xlb_vip_key& key, const xlb_vip_meta& meta) override;
   void delete_vip(const xlb_vip_key& key) override;
@@ -32,9 +41,20 @@ class BpfMapIo : public MapIo {
   void clear_backend(uint32_t id) override;
   std::vector<std::pair<uint32_t, xlb_backend>> dump_backends() override;
 
+  void write_vip_list(uint32_t vip_id, const std::vector<uint32_t>& ids) override;
+  std::vector<uint32_t> read_vip_list(uint32_t vip_id) override;
+
   void for_each_flow(const FlowVisitor& visit) override;
   uint64_t delete_flows(const FlowVisitor& match) override;
+  std::optional<xlb_flow> lookup_and_delete_flow(const xlb_flow_key& key) override;
+  bool restore_flow(const xlb_flow_key& key, const xlb_flow& flow) override;
   uint32_t flow_table_size() override;
+
+  bool ensure_conn_entry(const xlb_backend_key& key) override;
+  std::optional<xlb_conn_count> read_conn(const xlb_backend_key& key) override;
+  std::vector<std::pair<xlb_backend_key, xlb_conn_count>> read_conns() override;
+  void delete_conn_entry(const xlb_backend_key& key) override;
+  bool adjust_conns(const xlb_backend_key& key, int64_t d_active, int64_t d_half_open) override;
 
   std::vector<Counter> read_global_stats() override;
   Counter read_vip_stats(uint32_t vip_id) override;
@@ -50,12 +70,13 @@ class BpfMapIo : public MapIo {
   Counter read_percpu(int fd, const char* name, uint32_t key);
   void reset_percpu(int fd, const char* name, uint32_t key);
 
-  Fd vips_, vip_addrs_, rings_, backends_, flows_, config_, gstats_, vstats_, bstats_;
+  Fd vips_, vip_addrs_, rings_, backends_, flows_, config_, gstats_, vstats_, bstats_, conns_, lists_;
+  Fd adjust_;  // the xlb_conn_adjust program
   std::map<uint32_t, Fd> ring_fds_;
   int ncpus_ = 1;
 };
 
-// Opens <pin_dir>/<name>; throws SystemError naming the path.
+// Opens <pin_dir>/<name> (a map or program); throws SystemError naming the path.
 Fd open_pinned_map(const std::string& pin_dir, const char* name);
 
 }  // namespace xlb

@@ -12,9 +12,11 @@
 #include <sys/vfs.h>
 #include <xdp/libxdp.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <vector>
 
 #include "core/error.h"
 #include "lb.skel.h"
@@ -118,8 +120,70 @@ void reuse_pinned_maps(bpf_object* obj) {
   }
 }
 
+std::string adjust_pin_path(const std::string& pin_dir) { return pin_dir + "/" + XLB_CONN_ADJUST_PROG_NAME; }
+
+// Pins the adjust program, replacing a pin left by an earlier object.
+void pin_adjust_program(int prog_fd, const std::string& pin_dir) {
+  std::string path = adjust_pin_path(pin_dir);
+  unlink(path.c_str());
+  if (bpf_obj_pin(prog_fd, path.c_str()) != 0)
+    throw SystemError("cannot pin " + path + ": " + std::strerror(errno));
+}
+
+uint32_t map_id_of(int fd) {
+  bpf_map_info info{};
+  uint32_t len = sizeof info;
+  return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+// Is the pinned adjust program one that works on the pinned xlb_conns? A
+// pin surviving from another load of the object would adjust the counts of
+// a map the data plane no longer reads.
+bool adjust_pin_usable(const std::string& pin_dir) {
+  Fd prog(bpf_obj_get(adjust_pin_path(pin_dir).c_str()));
+  Fd conns(bpf_obj_get((pin_dir + "/" + XLB_MAP_CONNS).c_str()));
+  if (!prog || !conns) return false;
+  uint32_t conns_id = map_id_of(conns.get());
+  std::vector<uint32_t> ids(64);
+  bpf_prog_info info{};
+  info.nr_map_ids = static_cast<uint32_t>(ids.size());
+  info.map_ids = reinterpret_cast<uint64_t>(ids.data());
+  uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(prog.get(), &info, &len) != 0 || info.type != BPF_PROG_TYPE_SYSCALL) return false;
+  ids.resize(std::min<size_t>(info.nr_map_ids, ids.size()));
+  return conns_id && std::find(ids.begin(), ids.end(), conns_id) != ids.end();
+}
+
+// Loads another copy of the object over the pinned maps, attaching nothing
+// and loading only xlb_conn_adjust, and pins that program. For an adopted
+// xlb_lb whose adjust pin is gone (lost with its bpffs mount, see
+// repin_from_program): the program is the only way to change counts.
+void load_adjust_program(const std::string& pin_dir) {
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_dir.c_str());
+  lb_bpf* skel = lb_bpf__open_opts(&open_opts);
+  if (!skel) throw SystemError("cannot open the BPF object: " + std::string(std::strerror(errno)));
+  try {
+    bpf_program__set_autoload(skel->progs.xlb_lb, false);
+    reuse_pinned_maps(skel->obj);  // every map: the adopted program's own
+    int err = lb_bpf__load(skel);
+    if (err) throw SystemError(std::string("cannot load ") + XLB_CONN_ADJUST_PROG_NAME + ": " + errstr(err));
+    pin_adjust_program(bpf_program__fd(skel->progs.xlb_conn_adjust), pin_dir);
+    lb_bpf__destroy(skel);
+  } catch (...) {
+    lb_bpf__destroy(skel);
+    throw;
+  }
+  log_line(std::string("loaded and pinned ") + XLB_CONN_ADJUST_PROG_NAME + " for the adopted maps");
+}
+
+void ensure_adjust_program(const std::string& pin_dir) {
+  if (!adjust_pin_usable(pin_dir)) load_adjust_program(pin_dir);
+}
+
 // Opens the skeleton, pins its maps in pin_dir (reusing pinned ones), and
-// attaches xlb_lb in `mode`. Returns the program id; throws SystemError.
+// attaches xlb_lb in `mode`. libxdp loads the whole object, so the
+// xlb_conn_adjust program is loaded alongside; it is pinned too.
+// Returns the program id; throws SystemError.
 uint32_t load_and_attach(const AttachOptions& o, int ifindex, const std::string& pin_dir,
                          enum xdp_attach_mode mode) {
   LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_dir.c_str());
@@ -148,6 +212,9 @@ uint32_t load_and_attach(const AttachOptions& o, int ifindex, const std::string&
                         attach_mode_name(mode) + " mode: " + xdp_errstr(err) +
                         (err == -EEXIST || err == -EBUSY ? " (another XDP program without libxdp support?)" : ""));
     uint32_t id = xdp_program__id(prog);
+    // Not loaded if libxdp ever loads only the XDP program: then
+    // ensure_adjust_program() loads it over the pinned maps.
+    if (int fd = bpf_program__fd(skel->progs.xlb_conn_adjust); fd >= 0) pin_adjust_program(fd, pin_dir);
     cleanup();
     return id;
   } catch (...) {
@@ -156,9 +223,9 @@ uint32_t load_and_attach(const AttachOptions& o, int ifindex, const std::string&
   }
 }
 
-const char* const kMapNames[] = {XLB_MAP_VIPS,    XLB_MAP_VIP_ADDRS, XLB_MAP_RINGS,  XLB_MAP_BACKENDS,
-                                 XLB_MAP_FLOWS,   XLB_MAP_CONFIG,    XLB_MAP_GSTATS, XLB_MAP_VSTATS,
-                                 XLB_MAP_BSTATS,  XLB_MAP_TX_PORTS};
+const char* const kMapNames[] = {XLB_MAP_VIPS,   XLB_MAP_VIP_ADDRS, XLB_MAP_RINGS,  XLB_MAP_BACKENDS,
+                                 XLB_MAP_FLOWS,  XLB_MAP_CONFIG,    XLB_MAP_GSTATS, XLB_MAP_VSTATS,
+                                 XLB_MAP_BSTATS, XLB_MAP_TX_PORTS,  XLB_MAP_CONNS,  XLB_MAP_VIP_LISTS};
 
 bool pinned(const std::string& pin_dir, const char* name) {
   struct stat st {};
@@ -257,6 +324,7 @@ Attachment attach_or_adopt(const AttachOptions& o) {
         throw SystemError(std::string("map ") + name + " of the attached " + XLB_PROG_NAME +
                           " is neither pinned in " + a.pin_dir + " nor used by the program; run `lbd --detach " +
                           o.iface + "` to start over");
+    ensure_adjust_program(a.pin_dir);
     return a;
   }
 
@@ -279,6 +347,7 @@ Attachment attach_or_adopt(const AttachOptions& o) {
       log_warn(std::string(e.what()) + "; falling back to skb (generic) mode");
     }
   }
+  ensure_adjust_program(a.pin_dir);
   // With the dispatcher, the mode libxdp ended up using is the dispatcher's.
   if (auto found = find_attached(a.ifindex)) {
     a.xdp_mode = found->first;

@@ -1,7 +1,9 @@
 // Attaching the xlb_lb program to an interface, adopting one that is already
 // attached, and detaching it. The maps are pinned by name in
 // <pin_root>/<ifname>/, so they outlive lbd: a restarted lbd finds xlb_lb
-// still attached and only reopens the pins.
+// still attached and only reopens the pins. The object's second program,
+// xlb_conn_adjust (lbd's only way to change connection counts), is pinned
+// there too, as <pin_dir>/xlb_conn_adjust.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -37,7 +39,9 @@ std::string pin_dir_of(const std::string& pin_root, const std::string& iface);
 Fd lock_pin_dir(const std::string& pin_dir, const std::string& iface);
 
 // Adopts an attached xlb_lb, or loads and attaches a new one (pinning the
-// maps). Throws SystemError.
+// maps). Either way the adjust program is pinned afterwards: if its pin is
+// missing or belongs to other maps, a copy of the object is loaded over the
+// pinned maps, attaching nothing. Throws SystemError.
 Attachment attach_or_adopt(const AttachOptions& opts);
 
 // The xlb_lb program attached to ifindex, if any: {mode, prog id}.

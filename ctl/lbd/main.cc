@@ -20,11 +20,16 @@
 #include "log.h"
 #include "neighbours.h"
 #include "netif.h"
+#include "reaper_thread.h"
 #include "server.h"
 
 namespace {
 
 volatile sig_atomic_t g_signal = 0;
+
+// The main loop's tick: often enough for the reaper's interval (whose
+// minimum is 100 ms) and to collect its results promptly.
+constexpr int kTickMs = 100;
 
 void on_signal(int sig) { g_signal = sig; }
 
@@ -78,6 +83,10 @@ int run_daemon(const Options& o) {
              " removed, " + std::to_string(r.changed) + " changed");
   }
 
+  // The reaper sweeps in its own thread, over map fds of its own.
+  ReaperThread reaper(std::make_unique<BpfMapIo>(att.pin_dir));
+  if (startup) reaper.configure(startup->timeouts, startup->reap_interval_ms);
+
   Server server(o.socket);
   DaemonInfo info;
   info.iface = o.iface;
@@ -88,17 +97,25 @@ int run_daemon(const Options& o) {
     return found ? *found : std::make_pair(std::string(), 0u);
   };
   bool detached = false;
-  Api api(lb, info, [&] {
-    detach(o.iface, o.pin_root);
-    detached = true;
-    server.stop();
-  });
+  Api api(
+      lb, info,
+      [&] {
+        detach(o.iface, o.pin_root);
+        detached = true;
+        server.stop();
+      },
+      &reaper);
 
   prime_neighbours(lb.backend_addresses());
   log_line("listening on " + o.socket);
   bool tick_failed = false;
+  auto last_refresh = std::chrono::steady_clock::now();
   server.run([&](const std::string& request) { return api.handle(request); },
              [&] {
+               reaper.tick(lb);
+               auto now = std::chrono::steady_clock::now();
+               if (now - last_refresh < std::chrono::milliseconds(kNeighbourPrimeIntervalMs)) return;
+               last_refresh = now;
                prime_neighbours(lb.backend_addresses());
                try {
                  fill_tx_ports(att.pin_dir, true);
@@ -108,7 +125,7 @@ int run_daemon(const Options& o) {
                  tick_failed = true;
                }
              },
-             kNeighbourPrimeIntervalMs, [] { return g_signal != 0; });
+             kTickMs, [] { return g_signal != 0; });
   if (detached) {
     log_line("detached from " + o.iface + "; exiting");
     return 0;

@@ -23,6 +23,8 @@
 #define XLB_MAX_RING_SIZE     1048573u /* largest prime below 2^20 */
 #define XLB_DEFAULT_FLOWS     1048576u /* flow table entries (lbd --flow-table-size) */
 #define XLB_MAX_DECAP_ADDRS   64u
+#define XLB_VIP_LIST_MAX      2048u    /* entries of a VIP's scheduling list (power of 2) */
+#define XLB_LC_SCAN           16u      /* least-conn candidates examined per new flow */
 
 /* The same constants as AF_INET/AF_INET6 would be, without pulling socket
  * headers into BPF code. */
@@ -90,6 +92,7 @@ struct xlb_vip_addr_key {
 
 #define XLB_BACKEND_F_USED     (1u << 0) /* the slot holds a backend */
 #define XLB_BACKEND_F_IN_RING  (1u << 1) /* takes new flows (not draining) */
+#define XLB_BACKEND_F_REMOVED  (1u << 2) /* deleted by the user: freed once its flows are gone */
 
 /* Value of the xlb_backends array, indexed by backend_id. A backend id is
  * bound to one identity (vip_id, family, addr, port) for as long as the
@@ -107,6 +110,44 @@ struct xlb_backend {
 
 /* Ring slots (the inner arrays of xlb_rings) hold a backend_id. */
 #define XLB_RING_EMPTY 0xffffffffu
+
+/* Key of xlb_conns: a backend's identity. Connection counts belong to the
+ * identity, not to a backend id, ring slot or list position, so they survive
+ * the backend being removed and added again, weight changes and restarts. */
+struct xlb_backend_key {
+	struct xlb_vip_key vip;
+	struct xlb_addr addr;
+	__be16 port;  /* as in struct xlb_backend */
+	__u8 family;
+	__u8 pad;
+};
+
+/* Value of xlb_conns. Changed only atomically: by the data path, and by lbd
+ * through the xlb_conn_adjust program (never by a user-space write), so no
+ * update is ever lost. Never below zero. */
+struct xlb_conn_count {
+	__s64 active;    /* flows counted as open, half-open ones included */
+	__s64 half_open; /* of which only the client's SYN was seen */
+};
+
+/* A VIP's scheduling list (xlb_vip_lists[vip_id]) for the schedulers that do
+ * not use the Maglev ring: least-conn and rr scan/rotate over the backends in
+ * the ring; wrr rotates over a smooth weighted sequence of them. */
+struct xlb_vip_list {
+	__u32 len;
+	__u32 cursor; /* rr/wrr position, advanced atomically */
+	__u32 ids[XLB_VIP_LIST_MAX];
+};
+
+/* Context of the xlb_conn_adjust syscall program (BPF_PROG_TEST_RUN ctx_in):
+ * adds the deltas to key's counts atomically, clamping at zero. */
+struct xlb_conn_adjust {
+	struct xlb_backend_key key;
+	__s64 d_active;
+	__s64 d_half_open;
+	__s32 result; /* out: 0, or -ENOENT when key has no count entry */
+	__u32 pad;
+};
 
 /* ---- flows ------------------------------------------------------------- */
 
@@ -129,13 +170,16 @@ enum xlb_flow_state {
 	XLB_FLOW_TCP_RESET = 4,       /* client sent RST */
 };
 
+#define XLB_FLOW_F_COUNTED   (1u << 0) /* holds one unit of its backend's active count */
+#define XLB_FLOW_F_HALF_OPEN (1u << 1) /* holds one unit of its backend's half_open count */
+
 /* Value of xlb_flows. */
 struct xlb_flow {
-	__u64 last_seen_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC_COARSE */
 	__u32 backend_id;
+	__u32 flags;        /* XLB_FLOW_F_*: changed with atomic and/or only */
 	__u8 state;         /* enum xlb_flow_state */
-	__u8 flags;
-	__u16 reserved;
+	__u8 reserved[7];
 };
 
 /* ---- load-balancer configuration -------------------------------------- */
@@ -176,6 +220,7 @@ enum xlb_stat {
 	XLB_STAT_FLOW_HIT,            /* packet matched an existing flow */
 	XLB_STAT_FLOW_RESCHEDULED,    /* TCP non-SYN without entry: ring used */
 	XLB_STAT_FLOW_STALE_BACKEND,  /* entry pointed at a vanished backend */
+	XLB_STAT_FLOW_UNCOUNTED,      /* new flow whose backend has no count entry */
 	XLB_STAT_DROP_NO_BACKEND,     /* VIP has no backend in its ring */
 	XLB_STAT_DROP_MTU,            /* encapsulated packet exceeds egress MTU */
 	XLB_STAT_DROP_NO_ROUTE,       /* fib lookup found no route to backend */
@@ -219,7 +264,11 @@ XLB_STATIC_ASSERT(sizeof(struct xlb_vip_meta) == 16, "xlb_vip_meta");
 XLB_STATIC_ASSERT(sizeof(struct xlb_vip_addr_key) == 20, "xlb_vip_addr_key");
 XLB_STATIC_ASSERT(sizeof(struct xlb_backend) == 32, "xlb_backend");
 XLB_STATIC_ASSERT(sizeof(struct xlb_flow_key) == 40, "xlb_flow_key");
-XLB_STATIC_ASSERT(sizeof(struct xlb_flow) == 16, "xlb_flow");
+XLB_STATIC_ASSERT(sizeof(struct xlb_flow) == 24, "xlb_flow");
+XLB_STATIC_ASSERT(sizeof(struct xlb_backend_key) == 40, "xlb_backend_key");
+XLB_STATIC_ASSERT(sizeof(struct xlb_conn_count) == 16, "xlb_conn_count");
+XLB_STATIC_ASSERT(sizeof(struct xlb_conn_adjust) == 64, "xlb_conn_adjust");
+XLB_STATIC_ASSERT((XLB_VIP_LIST_MAX & (XLB_VIP_LIST_MAX - 1)) == 0, "list size is a power of 2");
 XLB_STATIC_ASSERT(sizeof(struct xlb_config) == 40, "xlb_config");
 XLB_STATIC_ASSERT(sizeof(struct xlb_counter) == 16, "xlb_counter");
 XLB_STATIC_ASSERT(sizeof(struct xlb_decap_addr_key) == 20, "xlb_decap_addr_key");
@@ -236,6 +285,9 @@ XLB_STATIC_ASSERT(sizeof(struct xlb_decap_addr_key) == 20, "xlb_decap_addr_key")
 #define XLB_MAP_VSTATS    "xlb_vstats"
 #define XLB_MAP_BSTATS    "xlb_bstats"
 #define XLB_MAP_TX_PORTS  "xlb_tx_ports"
+#define XLB_MAP_CONNS     "xlb_conns"
+#define XLB_MAP_VIP_LISTS "xlb_vip_lists"
+#define XLB_CONN_ADJUST_PROG_NAME "xlb_conn_adjust"
 #define XLB_PROG_NAME     "xlb_lb"
 #define XLB_DECAP_PROG_NAME "xlb_decap"
 

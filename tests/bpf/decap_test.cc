@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "decap.skel.h"
-#include "packet.h"
-#include "prog_run.h"
+#include "kit/packet.h"
+#include "bpf_test.h"
 #include "xlb/abi.h"
 
 namespace xlb::test {

@@ -55,6 +55,7 @@ void LbFixture::SetUp() {
 void LbFixture::TearDown() {
   for (int fd : ring_fds_) close(fd);
   ring_fds_.clear();
+  vip_keys_.clear();
   if (skel_) lb_bpf__destroy(skel_);
   skel_ = nullptr;
   delete ns_;
@@ -63,7 +64,8 @@ void LbFixture::TearDown() {
 
 int LbFixture::prog_fd() const { return bpf_program__fd(skel_->progs.xlb_lb); }
 
-uint32_t LbFixture::add_vip(const std::string& addr, uint16_t port, uint8_t proto, uint32_t ring_size) {
+uint32_t LbFixture::add_vip(const std::string& addr, uint16_t port, uint8_t proto, uint32_t ring_size,
+                            uint8_t sched) {
   // One ring per add_vip call: the id is simply the next ring's index.
   uint32_t vip_id = ring_fds_.size();
   xlb_vip_key key;
@@ -77,7 +79,8 @@ uint32_t LbFixture::add_vip(const std::string& addr, uint16_t port, uint8_t prot
   meta.vip_id = vip_id;
   meta.ring_size = ring_size;
   meta.mode = XLB_MODE_IPIP;
-  meta.sched = XLB_SCHED_MAGLEV;
+  meta.sched = sched;
+  vip_keys_.push_back(key);
 
   LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
   int ring_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "test_ring", 4, 4, ring_size, &opts);
@@ -107,15 +110,60 @@ void LbFixture::fill_ring(uint32_t vip_id, uint32_t backend_id) {
     ASSERT_EQ(bpf_map_update_elem(fd, &slot, &backend_id, BPF_ANY), 0);
 }
 
-void LbFixture::add_backend(uint32_t backend_id, uint32_t vip_id, const std::string& addr) {
+void LbFixture::add_backend(uint32_t backend_id, uint32_t vip_id, const std::string& addr, uint32_t weight) {
   xlb_backend be;
   std::memset(&be, 0, sizeof(be));
   be.addr = abi_addr(addr);
   be.family = family_of(addr);
   be.vip_id = vip_id;
-  be.weight = 1;
+  be.weight = weight;
   be.flags = XLB_BACKEND_F_USED | XLB_BACKEND_F_IN_RING;
   ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_backends), &backend_id, &be, BPF_ANY), 0);
+  xlb_backend_key key = identity(backend_id);
+  xlb_conn_count zero{};
+  ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_conns), &key, &zero, BPF_NOEXIST), 0);
+}
+
+xlb_backend_key LbFixture::identity(uint32_t backend_id) const {
+  xlb_backend be{};
+  xlb_backend_key key;
+  std::memset(&key, 0, sizeof(key));
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.xlb_backends), &backend_id, &be) != 0 ||
+      be.vip_id >= vip_keys_.size()) {
+    ADD_FAILURE() << "no backend " << backend_id;
+    return key;
+  }
+  key.vip = vip_keys_[be.vip_id];
+  key.addr = be.addr;
+  key.port = be.port;
+  key.family = be.family;
+  return key;
+}
+
+void LbFixture::set_list(uint32_t vip_id, const std::vector<uint32_t>& ids) {
+  xlb_vip_list list;
+  std::memset(&list, 0, sizeof(list));
+  list.len = ids.size();
+  for (size_t i = 0; i < ids.size(); i++) list.ids[i] = ids[i];
+  ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_vip_lists), &vip_id, &list, BPF_ANY), 0);
+}
+
+xlb_conn_count LbFixture::conns(uint32_t backend_id) const {
+  xlb_backend_key key = identity(backend_id);
+  xlb_conn_count c{};
+  EXPECT_EQ(bpf_map_lookup_elem(bpf_map__fd(skel_->maps.xlb_conns), &key, &c), 0);
+  return c;
+}
+
+int LbFixture::adjust(uint32_t backend_id, int64_t d_active, int64_t d_half_open) {
+  xlb_conn_adjust req;
+  std::memset(&req, 0, sizeof(req));
+  req.key = identity(backend_id);
+  req.d_active = d_active;
+  req.d_half_open = d_half_open;
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &req, .ctx_size_in = sizeof(req));
+  EXPECT_EQ(bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.xlb_conn_adjust), &opts), 0) << strerror(errno);
+  return req.result;
 }
 
 void LbFixture::set_config(const std::string& src_v4, uint8_t plen_v4, const std::string& src_v6,

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "lb.skel.h"
-#include "prog_run.h"
+#include "bpf_test.h"
 #include "xlb/abi.h"
 
 namespace xlb::test {
@@ -21,9 +21,18 @@ class LbFixture : public ::testing::Test {
   void TearDown() override;
 
   // VIP with a ring of ring_size slots (all empty). Returns its vip_id.
-  uint32_t add_vip(const std::string& addr, uint16_t port, uint8_t proto, uint32_t ring_size = 13);
-  // Backend id bound to addr for vip_id (flags USED|IN_RING).
-  void add_backend(uint32_t backend_id, uint32_t vip_id, const std::string& addr);
+  uint32_t add_vip(const std::string& addr, uint16_t port, uint8_t proto, uint32_t ring_size = 13,
+                   uint8_t sched = XLB_SCHED_MAGLEV);
+  // Backend id bound to addr for vip_id (flags USED|IN_RING), with a zero
+  // count entry for its identity, as lbd creates them.
+  void add_backend(uint32_t backend_id, uint32_t vip_id, const std::string& addr, uint32_t weight = 1);
+  // The VIP's scheduling list (least-conn, rr, wrr).
+  void set_list(uint32_t vip_id, const std::vector<uint32_t>& ids);
+  // Connection counts of backend_id's identity.
+  xlb_conn_count conns(uint32_t backend_id) const;
+  // Runs the xlb_conn_adjust program; returns its result field.
+  int adjust(uint32_t backend_id, int64_t d_active, int64_t d_half_open);
+  xlb_backend_key identity(uint32_t backend_id) const;
   // Every slot of the VIP's ring points at backend_id (XLB_RING_EMPTY clears).
   void fill_ring(uint32_t vip_id, uint32_t backend_id);
   void set_config(const std::string& src_v4, uint8_t plen_v4, const std::string& src_v6,
@@ -46,6 +55,7 @@ class LbFixture : public ::testing::Test {
   lb_bpf* skel_ = nullptr;
   int ifindex_ = 0;
   std::vector<int> ring_fds_;
+  std::vector<xlb_vip_key> vip_keys_;  // by vip_id
   TestNetns* ns_ = nullptr;
 };
 

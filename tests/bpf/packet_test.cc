@@ -8,8 +8,8 @@
 
 #include <gtest/gtest.h>
 
-#include "packet.h"
-#include "prog_run.h"
+#include "kit/packet.h"
+#include "bpf_test.h"
 
 namespace xlb::test {
 namespace {

@@ -10,112 +10,21 @@
 #include "core/error.h"
 #include "core/maglev.h"
 #include "core/views_json.h"
-#include "fake_map_io.h"
+#include "balancer_fixture.h"
 
 namespace xlb {
 namespace {
 
+using testing::BalancerTest;
 using testing::FakeMapIo;
 using testing::FakeMaps;
+using testing::ep;
+using testing::ip;
+using testing::iface_defaults;
+using testing::kSmallRing;
+using testing::TCP;
+using testing::UDP;
 using Json = nlohmann::json;
-
-constexpr uint32_t kSmallRing = 1009;  // prime; keeps tests fast
-const uint8_t TCP = IPPROTO_TCP;
-const uint8_t UDP = IPPROTO_UDP;
-
-Endpoint ep(const std::string& s) { return Endpoint::parse(s); }
-IpAddr ip(const std::string& s) { return IpAddr::parse(s); }
-
-EncapDefaults iface_defaults() { return {ip("198.18.0.1"), ip("fd00::1")}; }
-
-class BalancerTest : public ::testing::Test {
- protected:
-  std::shared_ptr<FakeMaps> maps = std::make_shared<FakeMaps>();
-  std::unique_ptr<Balancer> lb = make();
-
-  std::unique_ptr<Balancer> make(EncapDefaults d = iface_defaults()) {
-    auto b = std::make_unique<Balancer>(std::make_unique<FakeMapIo>(maps), d);
-    b->recover();
-    return b;
-  }
-
-  void add_vip(const std::string& vip, uint8_t proto = TCP, uint32_t ring = kSmallRing) {
-    VipSpec s;
-    s.vip = ep(vip);
-    s.proto = proto;
-    s.ring_size = ring;
-    lb->add_vip(s);
-  }
-  void add(const std::string& vip, const std::string& be, uint32_t weight = 1) {
-    lb->add_backend(ep(vip), TCP, ip(be), weight);
-  }
-
-  const xlb_vip_meta& meta(const std::string& vip, uint8_t proto = TCP) {
-    return maps->vips.at(make_vip_key(ep(vip), proto));
-  }
-  const std::vector<uint32_t>& ring(const std::string& vip, uint8_t proto = TCP) {
-    return maps->rings.at(meta(vip, proto).vip_id);
-  }
-  // backend_id of a backend, from the listing.
-  uint32_t id_of(const std::string& vip, const std::string& be) {
-    for (const auto& v : lb->list())
-      if (v.vip == ep(vip))
-        for (const auto& b : v.backends)
-          if (b.address == ip(be)) return b.id;
-    ADD_FAILURE() << "no backend " << be;
-    return ~0u;
-  }
-  const BackendView* view(const std::string& vip, const std::string& be) {
-    static std::vector<VipView> last;
-    last = lb->list();
-    for (const auto& v : last)
-      if (v.vip == ep(vip))
-        for (const auto& b : v.backends)
-          if (b.address == ip(be)) return &b;
-    return nullptr;
-  }
-  static std::map<uint32_t, uint32_t> slot_counts(const std::vector<uint32_t>& r) {
-    std::map<uint32_t, uint32_t> n;
-    for (uint32_t id : r) n[id]++;
-    return n;
-  }
-  void add_flow(const std::string& src, const std::string& dst, uint8_t proto, uint32_t backend_id,
-                uint64_t last_seen = 0, uint8_t state = XLB_FLOW_TCP_ESTABLISHED) {
-    Endpoint s = ep(src), d = ep(dst);
-    xlb_flow_key k;
-    std::memset(&k, 0, sizeof k);
-    k.src = s.ip.addr;
-    k.dst = d.ip.addr;
-    k.sport = htons(s.port);
-    k.dport = htons(d.port);
-    k.proto = proto;
-    k.family = d.ip.family;
-    xlb_flow f{};
-    f.backend_id = backend_id;
-    f.last_seen_ns = last_seen;
-    f.state = state;
-    maps->flows[k] = f;
-  }
-  // Everything the maps hold, for "nothing changed" comparisons.
-  std::string snapshot() {
-    Json j;
-    for (const auto& [k, v] : maps->vips)
-      j["vips"].push_back({v.vip_id, v.ring_size, v.mode, v.sched, make_vip_key_str(k)});
-    for (const auto& [k, n] : maps->vip_addrs) j["addrs"].push_back(n);
-    for (const auto& [id, r] : maps->rings) j["rings"][std::to_string(id)] = r;
-    for (uint32_t id = 0; id < 64; id++) {
-      const auto& b = maps->backends[id];
-      j["backends"].push_back({b.vip_id, b.weight, b.flags, b.family, b.addr.v6[0], b.addr.v6[3]});
-    }
-    j["flows"] = maps->flows.size();
-    j["config"] = {maps->config.hash_seed, maps->config.encap_src_v4.v4};
-    return j.dump();
-  }
-  static std::string make_vip_key_str(const xlb_vip_key& k) {
-    return IpAddr::from_abi(k.family, k.addr).str() + ":" + std::to_string(ntohs(k.port)) + "/" +
-           std::to_string(k.proto);
-  }
-};
 
 // ---- ids
 
@@ -270,14 +179,14 @@ TEST_F(BalancerTest, GracefulDeleteDrainsAndReaddKeepsIdAndFlows) {
 
   EXPECT_EQ(lb->del_backend(ep("198.18.100.1:80"), TCP, ip("198.19.0.12"), false), 0u);
   const xlb_backend& be = maps->backends.at(id);
-  EXPECT_EQ(be.flags, XLB_BACKEND_F_USED);  // kept, not IN_RING
+  EXPECT_EQ(be.flags, XLB_BACKEND_F_USED | XLB_BACKEND_F_REMOVED);  // kept, not IN_RING
   EXPECT_EQ(be.weight, 0u);
   EXPECT_EQ(IpAddr::from_abi(be.family, be.addr), ip("198.19.0.12"));
   EXPECT_EQ(slot_counts(ring("198.18.100.1:80")).count(id), 0u);
   EXPECT_EQ(maps->flows.size(), 1u);
   const BackendView* v = view("198.18.100.1:80", "198.19.0.12");
   ASSERT_TRUE(v);
-  EXPECT_FALSE(v->active);
+  EXPECT_EQ(v->state, BackendStatus::kRemoved);
   EXPECT_EQ(v->ring_slots, 0u);
   // Deleting again is harmless.
   EXPECT_EQ(lb->del_backend(ep("198.18.100.1:80"), TCP, ip("198.19.0.12"), false), 0u);
@@ -339,9 +248,9 @@ TEST_F(BalancerTest, WeightZeroDrainsAndWeightReturns) {
   lb->set_backend(ep("198.18.100.1:80"), TCP, ip("198.19.0.12"), 0);
   EXPECT_EQ(slot_counts(ring("198.18.100.1:80")).count(id), 0u);
   EXPECT_EQ(maps->backends.at(id).flags, XLB_BACKEND_F_USED);
-  EXPECT_FALSE(view("198.18.100.1:80", "198.19.0.12")->active);
+  EXPECT_EQ(view("198.18.100.1:80", "198.19.0.12")->state, BackendStatus::kDraining);
   lb->set_backend(ep("198.18.100.1:80"), TCP, ip("198.19.0.12"), 5);
-  EXPECT_TRUE(view("198.18.100.1:80", "198.19.0.12")->active);
+  EXPECT_EQ(view("198.18.100.1:80", "198.19.0.12")->state, BackendStatus::kActive);
   EXPECT_EQ(maps->backends.at(id).weight, 5u);
   EXPECT_EQ(id_of("198.18.100.1:80", "198.19.0.12"), id);
 }
@@ -439,8 +348,8 @@ TEST_F(BalancerTest, InvalidOperationsChangeNothing) {
        "VIP 198.18.100.1:80/tcp already exists"},
       {"non-prime ring", [&] { lb->add_vip(vip("198.18.100.9:80", 1000)); }, "ring_size: must be a prime"},
       {"ring too big", [&] { lb->add_vip(vip("198.18.100.9:80", 2097143)); }, "at most 1048573"},
-      {"sched", [&] { lb->add_vip(vip("198.18.100.9:80", kSmallRing, XLB_SCHED_RR)); },
-       "unsupported scheduler 'rr'"},
+      {"sched", [&] { lb->add_vip(vip("198.18.100.9:80", kSmallRing, 42)); },
+       "unsupported scheduler 'sched42'"},
       {"mode", [&] { lb->add_vip(vip("198.18.100.9:80", kSmallRing, XLB_SCHED_MAGLEV, XLB_MODE_NAT)); },
        "unsupported mode 'nat'"},
       {"unknown VIP del", [&] { lb->del_vip(ep("198.18.100.9:80"), TCP); }, "unknown VIP 198.18.100.9:80/tcp"},
@@ -515,14 +424,14 @@ TEST_F(BalancerTest, ApplyAddsChangesRemovesAndIsIdempotent) {
   EXPECT_EQ(maps->vips.count(make_vip_key(ep("198.18.100.2:53"), UDP)), 0u);
   const BackendView* drained = view("198.18.100.1:80", "198.19.0.12");
   ASSERT_TRUE(drained);
-  EXPECT_FALSE(drained->active);
-  EXPECT_EQ(maps->backends.at(id12).flags, XLB_BACKEND_F_USED);
+  EXPECT_EQ(drained->state, BackendStatus::kRemoved);
+  EXPECT_EQ(maps->backends.at(id12).flags, XLB_BACKEND_F_USED | XLB_BACKEND_F_REMOVED);
   EXPECT_EQ(meta("198.18.100.3:80").vip_id, 1u);  // the freed id of .2
 
   // Back in the config: returns to the ring under its id.
   r = lb->apply(config_of(v1));
   EXPECT_EQ(id_of("198.18.100.1:80", "198.19.0.12"), id12);
-  EXPECT_TRUE(view("198.18.100.1:80", "198.19.0.12")->active);
+  EXPECT_EQ(view("198.18.100.1:80", "198.19.0.12")->state, BackendStatus::kActive);
 
   // The running state as a config applies as a no-op.
   writes = maps->writes;
@@ -639,12 +548,19 @@ TEST_F(BalancerTest, ListJsonShape) {
   add_vip("198.18.100.1:80");
   add("198.18.100.1:80", "198.19.0.11");
   add("198.18.100.1:80", "198.19.0.12");
+  add("198.18.100.1:80", "198.19.0.13");
   lb->set_backend(ep("198.18.100.1:80"), TCP, ip("198.19.0.12"), 0);
+  lb->del_backend(ep("198.18.100.1:80"), TCP, ip("198.19.0.13"), false);
+  // The data plane's counts.
+  maps->conns[key_of("198.18.100.1:80", "198.19.0.11")] = {7, 2};
+  maps->conns[key_of("198.18.100.1:80", "198.19.0.13")] = {1, 0};
   Json j = list_json(lb->list());
   Json want = Json::parse(R"([{"vip": "198.18.100.1:80", "proto": "tcp", "sched": "maglev", "mode": "ipip",
     "ring_size": 1009, "backends": [
-      {"address": "198.19.0.11", "weight": 1, "state": "active", "ring_slots": 1009},
-      {"address": "198.19.0.12", "weight": 0, "state": "draining", "ring_slots": 0}]}])");
+      {"address": "198.19.0.11", "weight": 1, "state": "active", "ring_slots": 1009, "active": 7, "half_open": 2},
+      {"address": "198.19.0.12", "weight": 0, "state": "draining", "ring_slots": 0, "active": 0, "half_open": 0},
+      {"address": "198.19.0.13", "weight": 0, "state": "removed", "ring_slots": 0, "active": 1, "half_open": 0}
+    ]}])");
   EXPECT_EQ(j, want);
 }
 

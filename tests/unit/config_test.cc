@@ -94,18 +94,71 @@ TEST(Config, UnknownKeysNameTheField) {
 }
 
 TEST(Config, BadWeight) {
-  for (const char* w : {"0", "65536", "-1"})
+  for (const char* w : {"65536", "-1"})
     EXPECT_EQ(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp",
                                     "backends": [{"address": "198.19.0.1", "weight": )" +
                                 std::string(w) + "}]}")),
-              "vips[1].backends[0].weight: must be 1..65535")
+              "vips[1].backends[0].weight: must be 0..65535")
         << w;
   EXPECT_EQ(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp",
                                   "backends": [{"address": "198.19.0.1", "weight": "2"}]})")),
-            "vips[1].backends[0].weight: must be an integer 1..65535");
+            "vips[1].backends[0].weight: must be an integer 0..65535");
   EXPECT_EQ(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp",
                                   "backends": [{"address": "198.19.0.1", "weight": 1.5}]})")),
-            "vips[1].backends[0].weight: must be an integer 1..65535");
+            "vips[1].backends[0].weight: must be an integer 0..65535");
+}
+
+TEST(Config, WeightZeroIsDraining) {
+  Config c = parse_config_text(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp",
+                                            "backends": [{"address": "198.19.0.1", "weight": 0}]})"));
+  EXPECT_EQ(c.vips[1].backends[0].weight, 0u);
+}
+
+TEST(Config, Schedulers) {
+  const std::pair<const char*, uint8_t> names[] = {
+      {"maglev", XLB_SCHED_MAGLEV}, {"least-conn", XLB_SCHED_LEAST_CONN}, {"rr", XLB_SCHED_RR},
+      {"wrr", XLB_SCHED_WRR},       {"random", XLB_SCHED_RANDOM},         {"src-hash", XLB_SCHED_SRC_HASH}};
+  for (const auto& [name, sched] : names) {
+    Config c = parse_config_text(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp", "sched": ")" +
+                                          std::string(name) + "\"}"));
+    EXPECT_EQ(c.vips[1].sched, sched) << name;
+    EXPECT_EQ(config_to_json(c)["vips"][1]["sched"], name);
+  }
+  EXPECT_EQ(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp", "sched": "least_conn"})")),
+            "vips[1].sched: unsupported scheduler 'least_conn' (supported: maglev, least-conn, rr, wrr, "
+            "random, src-hash)");
+}
+
+TEST(Config, TimeoutsAndReapInterval) {
+  Config d = parse_config_text("{}");
+  EXPECT_EQ(d.timeouts, Timeouts{});
+  EXPECT_EQ(d.timeouts.tcp_established, 900u);
+  EXPECT_EQ(d.timeouts.tcp_half_open, 10u);
+  EXPECT_EQ(d.timeouts.tcp_closing, 30u);
+  EXPECT_EQ(d.timeouts.udp, 120u);
+  EXPECT_EQ(d.reap_interval_ms, 1000u);
+
+  Config c = parse_config_text(R"({"timeouts": {"tcp_half_open": 2, "udp": 30}, "reap_interval_ms": 250})");
+  EXPECT_EQ(c.timeouts.tcp_half_open, 2u);
+  EXPECT_EQ(c.timeouts.udp, 30u);
+  EXPECT_EQ(c.timeouts.tcp_established, 900u);  // unset: default
+  EXPECT_EQ(c.reap_interval_ms, 250u);
+  EXPECT_EQ(config_to_json(c)["timeouts"],
+            (Json{{"tcp_established", 900}, {"tcp_half_open", 2}, {"tcp_closing", 30}, {"udp", 30}}));
+  EXPECT_EQ(parse_config(config_to_json(c)).timeouts, c.timeouts);
+
+  EXPECT_EQ(error_of(R"({"timeouts": {"tcp_half_open": 0}})"), "timeouts.tcp_half_open: must be 1..604800");
+  EXPECT_EQ(error_of(R"({"timeouts": {"udp": 604801}})"), "timeouts.udp: must be 1..604800");
+  EXPECT_EQ(error_of(R"({"timeouts": {"tcp_syn": 5}})"), "timeouts.tcp_syn: unknown key");
+  EXPECT_EQ(error_of(R"({"timeouts": 5})"), "timeouts: must be an object");
+  EXPECT_EQ(error_of(R"({"reap_interval_ms": 0})"), "reap_interval_ms: must be 100..3600000");
+  EXPECT_EQ(error_of(R"({"reap_interval_ms": 3600001})"), "reap_interval_ms: must be 100..3600000");
+
+  Timeouts bad;
+  bad.tcp_closing = 0;
+  EXPECT_THROW(check_reaper_settings(bad, 1000), InputError);
+  EXPECT_THROW(check_reaper_settings(Timeouts{}, 99), InputError);
+  EXPECT_NO_THROW(check_reaper_settings(Timeouts{}, 100));
 }
 
 TEST(Config, BadRingSchedMode) {
@@ -115,8 +168,8 @@ TEST(Config, BadRingSchedMode) {
   EXPECT_NE(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp", "ring_size": 1048583})"))
                 .find("vips[1].ring_size: must be a prime number, at most 1048573"),
             std::string::npos);
-  EXPECT_NE(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp", "sched": "rr"})"))
-                .find("vips[1].sched: unsupported scheduler 'rr'"),
+  EXPECT_NE(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp", "sched": "fastest"})"))
+                .find("vips[1].sched: unsupported scheduler 'fastest'"),
             std::string::npos);
   EXPECT_NE(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp", "mode": "nat"})"))
                 .find("vips[1].mode: unsupported mode 'nat'"),

@@ -1,12 +1,20 @@
-// An in-memory MapIo for the balancer tests. The "maps" live in a shared
-// FakeMaps, so a second FakeMapIo over the same FakeMaps plays a restarted
-// lbd reading the pinned maps. Every write is counted, so tests can assert
-// that an operation wrote nothing, or only the changed ring slots.
+// An in-memory MapIo for the balancer and reaper tests. The "maps" live in a
+// shared FakeMaps, so a second FakeMapIo over the same FakeMaps plays a
+// restarted lbd reading the pinned maps. Every write is counted, and the
+// order of operations is logged, so tests can assert that an operation wrote
+// nothing, only the changed ring slots, or things in a safe order.
+//
+// Connection counts behave as the kernel's: only adjust_conns (the adjust
+// program) changes them, atomically and clamped at zero; tests play the data
+// plane by editing FakeMaps::conns directly.
 #pragma once
+#include <algorithm>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "core/error.h"
@@ -26,6 +34,12 @@ struct FakeMaps {
   std::map<uint32_t, std::vector<uint32_t>> rings;
   std::vector<xlb_backend> backends = std::vector<xlb_backend>(XLB_MAX_BACKENDS, xlb_backend{});
   std::map<xlb_flow_key, xlb_flow, BytesLess<xlb_flow_key>> flows;
+  std::map<xlb_backend_key, xlb_conn_count, BytesLess<xlb_backend_key>> conns;
+  struct List {
+    std::vector<uint32_t> ids;
+    uint32_t cursor = 0;
+  };
+  std::map<uint32_t, List> lists;  // absent: all zero
   std::vector<Counter> gstats = std::vector<Counter>(XLB_STAT_MAX);
   std::map<uint32_t, Counter> vstats, bstats;
   xlb_config config{};
@@ -36,9 +50,36 @@ struct FakeMaps {
   uint64_t ring_installs = 0;
   uint64_t backend_writes = 0;  // put_backend + clear_backend
   uint64_t config_writes = 0;
+  uint64_t list_writes = 0;
+  uint64_t adjust_calls = 0;
+  // Mutating calls in order: "put_vip", "write_vip_list 3", "adjust", ...
+  std::vector<std::string> log;
 
   // Fail the n-th next mutating call with SystemError (0: never).
   uint64_t fail_after = 0;
+  // Plays the data plane acting on an entry between the reaper's read and
+  // its delete: called with the entry about to be deleted.
+  std::function<void(const xlb_flow_key&, xlb_flow&)> before_delete;
+  // Plays the data plane creating a new entry right after the delete.
+  std::function<void(const xlb_flow_key&)> after_delete;
+  // How many entries for_each_flow reads per batch, as the kernel's batch
+  // lookup does: the visitor may delete what it is given.
+  size_t batch = 3;
+
+  // Test helpers.
+  xlb_conn_count conn(const xlb_backend_key& k) const {
+    auto it = conns.find(k);
+    return it == conns.end() ? xlb_conn_count{-1, -1} : it->second;
+  }
+  size_t logged(const std::string& op) const {
+    return static_cast<size_t>(std::count(log.begin(), log.end(), op));
+  }
+  // Index of the first log line starting with `prefix`, or -1.
+  long first(const std::string& prefix) const {
+    for (size_t i = 0; i < log.size(); i++)
+      if (log[i].compare(0, prefix.size(), prefix) == 0) return static_cast<long>(i);
+    return -1;
+  }
 };
 
 class FakeMapIo : public MapIo {
@@ -46,11 +87,11 @@ class FakeMapIo : public MapIo {
   explicit FakeMapIo(std::shared_ptr<FakeMaps> maps) : m_(std::move(maps)) {}
 
   void put_vip(const xlb_vip_key& key, const xlb_vip_meta& meta) override {
-    write();
+    write("put_vip");
     m_->vips[key] = meta;
   }
   void delete_vip(const xlb_vip_key& key) override {
-    write();
+    write("delete_vip");
     m_->vips.erase(key);
   }
   std::vector<std::pair<xlb_vip_key, xlb_vip_meta>> dump_vips() override {
@@ -58,11 +99,11 @@ class FakeMapIo : public MapIo {
   }
 
   void put_vip_addr(const xlb_vip_addr_key& key, uint32_t count) override {
-    write();
+    write("put_vip_addr");
     m_->vip_addrs[key] = count;
   }
   void delete_vip_addr(const xlb_vip_addr_key& key) override {
-    write();
+    write("delete_vip_addr");
     m_->vip_addrs.erase(key);
   }
   std::vector<std::pair<xlb_vip_addr_key, uint32_t>> dump_vip_addrs() override {
@@ -70,12 +111,12 @@ class FakeMapIo : public MapIo {
   }
 
   void install_ring(uint32_t vip_id, const std::vector<uint32_t>& slots) override {
-    write();
+    write("install_ring");
     m_->ring_installs++;
     m_->rings[vip_id] = slots;
   }
   void write_ring_slots(uint32_t vip_id, const std::vector<maglev::SlotChange>& changes) override {
-    write();
+    write("write_ring_slots");
     auto& ring = m_->rings.at(vip_id);
     for (const auto& c : changes) {
       ring.at(c.slot) = c.id;
@@ -92,17 +133,17 @@ class FakeMapIo : public MapIo {
     return ids;
   }
   void delete_ring(uint32_t vip_id) override {
-    write();
+    write("delete_ring");
     m_->rings.erase(vip_id);
   }
 
   void put_backend(uint32_t id, const xlb_backend& backend) override {
-    write();
+    write("put_backend " + std::to_string(id));
     m_->backend_writes++;
     m_->backends.at(id) = backend;
   }
   void clear_backend(uint32_t id) override {
-    write();
+    write("clear_backend " + std::to_string(id));
     m_->backend_writes++;
     std::memset(&m_->backends.at(id), 0, sizeof(xlb_backend));
   }
@@ -113,15 +154,35 @@ class FakeMapIo : public MapIo {
     return out;
   }
 
+  void write_vip_list(uint32_t vip_id, const std::vector<uint32_t>& ids) override {
+    write("write_vip_list " + std::to_string(vip_id));
+    if (ids.size() > XLB_VIP_LIST_MAX) throw std::logic_error("list too long");
+    m_->list_writes++;
+    m_->lists[vip_id].ids = ids;  // the cursor stays
+  }
+  std::vector<uint32_t> read_vip_list(uint32_t vip_id) override {
+    auto it = m_->lists.find(vip_id);
+    return it == m_->lists.end() ? std::vector<uint32_t>{} : it->second.ids;
+  }
+
   void for_each_flow(const FlowVisitor& visit) override {
-    for (const auto& [k, f] : m_->flows)
-      if (!visit(k, f)) return;
+    // Batch by batch, each a copy, as the kernel hands them out.
+    std::vector<std::pair<xlb_flow_key, xlb_flow>> chunk;
+    auto it = m_->flows.begin();
+    while (it != m_->flows.end()) {
+      chunk.clear();
+      for (; it != m_->flows.end() && chunk.size() < m_->batch; ++it) chunk.push_back(*it);
+      xlb_flow_key last = chunk.back().first;
+      for (const auto& [k, f] : chunk)
+        if (!visit(k, f)) return;
+      it = m_->flows.upper_bound(last);
+    }
   }
   uint64_t delete_flows(const FlowVisitor& match) override {
     uint64_t n = 0;
     for (auto it = m_->flows.begin(); it != m_->flows.end();) {
       if (match(it->first, it->second)) {
-        write();
+        write("delete_flow");
         it = m_->flows.erase(it);
         n++;
       } else {
@@ -130,31 +191,78 @@ class FakeMapIo : public MapIo {
     }
     return n;
   }
+  std::optional<xlb_flow> lookup_and_delete_flow(const xlb_flow_key& key) override {
+    auto it = m_->flows.find(key);
+    if (it == m_->flows.end()) return std::nullopt;
+    if (m_->before_delete) m_->before_delete(key, it->second);
+    it = m_->flows.find(key);  // the hook may have deleted it
+    if (it == m_->flows.end()) return std::nullopt;
+    write("delete_flow");
+    xlb_flow f = it->second;
+    m_->flows.erase(it);
+    if (m_->after_delete) m_->after_delete(key);
+    return f;
+  }
+  bool restore_flow(const xlb_flow_key& key, const xlb_flow& flow) override {
+    if (m_->flows.count(key)) return false;
+    write("restore_flow");
+    m_->flows[key] = flow;
+    return true;
+  }
   uint32_t flow_table_size() override { return 1024; }
+
+  bool ensure_conn_entry(const xlb_backend_key& key) override {
+    if (m_->conns.count(key)) return false;  // NOEXIST: untouched, not a write
+    write("create_conn");
+    m_->conns[key] = xlb_conn_count{};
+    return true;
+  }
+  std::optional<xlb_conn_count> read_conn(const xlb_backend_key& key) override {
+    auto it = m_->conns.find(key);
+    if (it == m_->conns.end()) return std::nullopt;
+    return it->second;
+  }
+  std::vector<std::pair<xlb_backend_key, xlb_conn_count>> read_conns() override {
+    return {m_->conns.begin(), m_->conns.end()};
+  }
+  void delete_conn_entry(const xlb_backend_key& key) override {
+    write("delete_conn");
+    m_->conns.erase(key);
+  }
+  bool adjust_conns(const xlb_backend_key& key, int64_t d_active, int64_t d_half_open) override {
+    write("adjust");
+    m_->adjust_calls++;
+    auto it = m_->conns.find(key);
+    if (it == m_->conns.end()) return false;
+    it->second.active = std::max<int64_t>(0, it->second.active + d_active);
+    it->second.half_open = std::max<int64_t>(0, it->second.half_open + d_half_open);
+    return true;
+  }
 
   std::vector<Counter> read_global_stats() override { return m_->gstats; }
   Counter read_vip_stats(uint32_t vip_id) override { return m_->vstats[vip_id]; }
   Counter read_backend_stats(uint32_t id) override { return m_->bstats[id]; }
   void reset_vip_stats(uint32_t vip_id) override {
-    write();
+    write("reset_vip_stats");
     m_->vstats[vip_id] = {};
   }
   void reset_backend_stats(uint32_t id) override {
-    write();
+    write("reset_backend_stats");
     m_->bstats[id] = {};
   }
 
   xlb_config read_config() override { return m_->config; }
   void write_config(const xlb_config& config) override {
-    write();
+    write("write_config");
     m_->config_writes++;
     m_->config = config;
   }
 
  private:
-  void write() {
+  void write(const std::string& op) {
     if (m_->fail_after && --m_->fail_after == 0) throw SystemError("injected map failure");
     m_->writes++;
+    m_->log.push_back(op);
   }
   std::shared_ptr<FakeMaps> m_;
 };

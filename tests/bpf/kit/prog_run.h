@@ -1,9 +1,10 @@
 // Running XDP programs on test frames (BPF_PROG_TEST_RUN), detecting whether
 // BPF tests can run at all, and a private network namespace with a fixed
 // routing/neighbour setup so bpf_fib_lookup() gives deterministic answers.
+// Free of gtest, so benchmarks use it too (tests/bench/xdp_bench.cc).
 //
 //   TEST(Lb, Something) {
-//     XLB_REQUIRE_BPF();                       // skips without root/BPF
+//     XLB_REQUIRE_BPF();                       // bpf_test.h: skips without root/BPF
 //     xlb::test::TestNetns ns;                 // fresh netns for this test
 //     int ifindex = xlb::test::setup_fib_fixture();
 //     auto r = xlb::test::run_xdp(prog_fd, frame, ifindex);
@@ -11,7 +12,7 @@
 //   }
 //
 // Namespaces: the test binary moves itself into a private network namespace
-// before the first test (a gtest Environment registered in prog_run.cc), so no
+// before the first test (tests/bpf/netns_env.cc), so no
 // test ever touches the host's interfaces, routes or sysctls. TestNetns gives
 // a test a fresh, empty namespace of its own on top of that and returns to the
 // previous one when it goes out of scope; the kernel then destroys the
@@ -21,8 +22,6 @@
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "packet.h"
 
@@ -49,13 +48,6 @@ std::string xdp_verdict_name(int verdict);
 // The result is computed once and cached.
 bool bpf_tests_can_run(std::string* why);
 
-// Skips the current test (or SetUp) with the reason when BPF is unavailable.
-#define XLB_REQUIRE_BPF()                                          \
-  do {                                                             \
-    std::string xlb_why_;                                          \
-    if (!::xlb::test::bpf_tests_can_run(&xlb_why_))                \
-      GTEST_SKIP() << "BPF tests need root and BPF: " << xlb_why_; \
-  } while (0)
 
 // Moves the calling thread (the process's main thread, in gtest) into a new
 // network namespace with lo up, once; later calls are no-ops. Done

@@ -126,20 +126,6 @@ bool write_file(const std::string& path, const std::string& value, std::string* 
   return true;
 }
 
-// Runs every test inside a private network namespace (see prog_run.h).
-class PrivateNetnsEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    if (geteuid() != 0) return;  // the BPF tests skip anyway
-    std::string why;
-    if (!enter_private_netns(&why))
-      std::fprintf(stderr, "warning: tests run in the host netns: %s\n", why.c_str());
-  }
-};
-
-[[maybe_unused]] ::testing::Environment* const kPrivateNetnsEnv =
-    ::testing::AddGlobalTestEnvironment(new PrivateNetnsEnvironment);
-
 }  // namespace
 
 bool enter_private_netns(std::string* why) {
