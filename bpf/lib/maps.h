@@ -69,6 +69,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_flows SEC(".maps");
 
+/* Reply tuple of a nat/fullnat flow -> the client's flow (struct
+ * xlb_nat_rev explains why this is not an LRU). lbd sizes it like xlb_flows
+ * (--flow-table-size) before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_DEFAULT_FLOWS);
+	__type(key, struct xlb_flow_key);
+	__type(value, struct xlb_nat_rev);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_nat_rev SEC(".maps");
+
 /* Backend identity -> connection counts (least-conn). lbd creates an entry
  * (zero counts, never overwriting one) when it learns a backend, and deletes
  * it only once the backend is forgotten and its counts are zero; the data

@@ -25,6 +25,12 @@ const char* const xlb_stat_names[] = {
     "drop_fwd_disabled",
     "drop_no_source",
     "drop_internal",
+    "nat_reply",
+    "nat_icmp",
+    "drop_nat_ports",
+    "drop_nat_conflict",
+    "drop_nat_table_full",
+    "drop_not_on_link",
     "tx",
     "redirect",
 };

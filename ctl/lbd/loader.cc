@@ -197,6 +197,8 @@ uint32_t load_and_attach(const AttachOptions& o, int ifindex, const std::string&
   try {
     int err = bpf_map__set_max_entries(skel->maps.xlb_flows, o.flow_table_size);
     if (err) throw SystemError("cannot size xlb_flows: " + errstr(err));
+    err = bpf_map__set_max_entries(skel->maps.xlb_nat_rev, o.flow_table_size);
+    if (err) throw SystemError("cannot size xlb_nat_rev: " + errstr(err));
     reuse_pinned_maps(skel->obj);
 
     DECLARE_LIBXDP_OPTS(xdp_program_opts, xdp_opts, .obj = skel->obj, .prog_name = XLB_PROG_NAME);

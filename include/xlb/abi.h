@@ -102,7 +102,7 @@ struct xlb_backend {
 	struct xlb_addr addr;
 	__u32 vip_id;
 	__u32 weight;
-	__be16 port;  /* 0: same port as the VIP */
+	__be16 port;  /* 0: same port as the VIP; nat/fullnat VIPs may remap it */
 	__u8 family;
 	__u8 flags;   /* XLB_BACKEND_F_* */
 	__u32 reserved;
@@ -172,6 +172,7 @@ enum xlb_flow_state {
 
 #define XLB_FLOW_F_COUNTED   (1u << 0) /* holds one unit of its backend's active count */
 #define XLB_FLOW_F_HALF_OPEN (1u << 1) /* holds one unit of its backend's half_open count */
+#define XLB_FLOW_F_NAT       (1u << 2) /* owns an xlb_nat_rev entry (nat/fullnat VIP) */
 
 /* Value of xlb_flows. */
 struct xlb_flow {
@@ -179,7 +180,28 @@ struct xlb_flow {
 	__u32 backend_id;
 	__u32 flags;        /* XLB_FLOW_F_*: changed with atomic and/or only */
 	__u8 state;         /* enum xlb_flow_state */
-	__u8 reserved[7];
+	__u8 reserved;
+	__be16 nat_port;    /* fullnat: the source port this flow was given */
+	__u32 reserved2;
+};
+
+/*
+ * Value of xlb_nat_rev, the reply-direction table of nat and fullnat VIPs.
+ * Key: the backend's reply as it reaches the load balancer, as a flow key
+ * (src = backend address and port, dst = client address and port for nat,
+ * or the fullnat source address and port). The entry names the client's
+ * flow, which gives the VIP to answer from, the client to answer to, and
+ * the forward entry whose TCP state and counts the reply updates.
+ *
+ * A plain hash, not an LRU: an entry is what reserves a fullnat source port,
+ * so it may only disappear when lbd's reaper finds its forward flow gone (or
+ * pointing at another backend). The data path inserts with BPF_NOEXIST, so
+ * two flows can never own the same reply tuple.
+ */
+struct xlb_nat_rev {
+	struct xlb_flow_key fwd; /* the client's flow key (xlb_flows) */
+	__u32 backend_id;        /* the backend fwd was sent to */
+	__u32 reserved;
 };
 
 /* ---- load-balancer configuration -------------------------------------- */
@@ -193,9 +215,22 @@ struct xlb_config {
 	struct xlb_addr encap_src_v6;
 	__u8 encap_src_v4_plen; /* 32: one fixed source */
 	__u8 encap_src_v6_plen; /* 128: one fixed source */
-	__u16 reserved;
+	__u16 flags;            /* XLB_CFG_F_* */
 	__u32 hash_seed;        /* flow hash seed; equal on every LB of a pool */
+	/* fullnat: the source address given to client flows, per family (zero:
+	 * none configured, fullnat flows of that family are dropped), and the
+	 * source port range, inclusive, in host byte order. */
+	struct xlb_addr snat_src_v4;
+	struct xlb_addr snat_src_v6;
+	__u16 snat_port_min;
+	__u16 snat_port_max;
+	__u32 reserved;
 };
+
+/* A nat or fullnat VIP exists: packets to no VIP are looked up in
+ * xlb_nat_rev (replies from backends). Without it they pass untouched at no
+ * extra cost. */
+#define XLB_CFG_F_NAT (1u << 0)
 
 /* ---- statistics -------------------------------------------------------- */
 
@@ -218,7 +253,7 @@ enum xlb_stat {
 	XLB_STAT_PASS_OTHER_L4,       /* neither TCP nor UDP */
 	XLB_STAT_NEW_FLOW,            /* flow entry created */
 	XLB_STAT_FLOW_HIT,            /* packet matched an existing flow */
-	XLB_STAT_FLOW_RESCHEDULED,    /* TCP non-SYN without entry: ring used */
+	XLB_STAT_FLOW_RESCHEDULED,    /* TCP non-SYN without entry: scheduled afresh */
 	XLB_STAT_FLOW_STALE_BACKEND,  /* entry pointed at a vanished backend */
 	XLB_STAT_FLOW_UNCOUNTED,      /* new flow whose backend has no count entry */
 	XLB_STAT_DROP_NO_BACKEND,     /* VIP has no backend in its ring */
@@ -228,6 +263,12 @@ enum xlb_stat {
 	XLB_STAT_DROP_FWD_DISABLED,   /* forwarding is off on the ingress device */
 	XLB_STAT_DROP_NO_SOURCE,      /* no encapsulation source of the family */
 	XLB_STAT_DROP_INTERNAL,       /* adjust_head or a map failed */
+	XLB_STAT_NAT_REPLY,           /* backend reply translated back to the client */
+	XLB_STAT_NAT_ICMP,            /* ICMP error of a nat/fullnat flow translated */
+	XLB_STAT_DROP_NAT_PORTS,      /* fullnat: no free source port in the range */
+	XLB_STAT_DROP_NAT_CONFLICT,   /* nat: the reply tuple belongs to another flow */
+	XLB_STAT_DROP_NAT_TABLE_FULL, /* xlb_nat_rev is full */
+	XLB_STAT_DROP_NOT_ON_LINK,    /* l2dsr: the backend is not a direct neighbour */
 	XLB_STAT_TX,                  /* sent with XDP_TX */
 	XLB_STAT_REDIRECT,            /* sent with a devmap redirect */
 	XLB_STAT_MAX,
@@ -269,7 +310,8 @@ XLB_STATIC_ASSERT(sizeof(struct xlb_backend_key) == 40, "xlb_backend_key");
 XLB_STATIC_ASSERT(sizeof(struct xlb_conn_count) == 16, "xlb_conn_count");
 XLB_STATIC_ASSERT(sizeof(struct xlb_conn_adjust) == 64, "xlb_conn_adjust");
 XLB_STATIC_ASSERT((XLB_VIP_LIST_MAX & (XLB_VIP_LIST_MAX - 1)) == 0, "list size is a power of 2");
-XLB_STATIC_ASSERT(sizeof(struct xlb_config) == 40, "xlb_config");
+XLB_STATIC_ASSERT(sizeof(struct xlb_nat_rev) == 48, "xlb_nat_rev");
+XLB_STATIC_ASSERT(sizeof(struct xlb_config) == 80, "xlb_config");
 XLB_STATIC_ASSERT(sizeof(struct xlb_counter) == 16, "xlb_counter");
 XLB_STATIC_ASSERT(sizeof(struct xlb_decap_addr_key) == 20, "xlb_decap_addr_key");
 
@@ -287,6 +329,7 @@ XLB_STATIC_ASSERT(sizeof(struct xlb_decap_addr_key) == 20, "xlb_decap_addr_key")
 #define XLB_MAP_TX_PORTS  "xlb_tx_ports"
 #define XLB_MAP_CONNS     "xlb_conns"
 #define XLB_MAP_VIP_LISTS "xlb_vip_lists"
+#define XLB_MAP_NAT_REV   "xlb_nat_rev"
 #define XLB_CONN_ADJUST_PROG_NAME "xlb_conn_adjust"
 #define XLB_PROG_NAME     "xlb_lb"
 #define XLB_DECAP_PROG_NAME "xlb_decap"

@@ -13,9 +13,10 @@ lbd_start || { fail "lbd starts"; rig_finish; }
 check "xlb-decap attaches on every backend" decap_attach_all
 vip_setup "$VIP" tcp "$(rig_b4 1)" "$(rig_b4 2)/2" "$(rig_b4 3)" || rig_finish
 vip_setup "[$RIG_VIP6]:80" tcp "$(rig_b6 1)" "$(rig_b6 2)" || rig_finish
-lbctl_ list --json >"$RIG_TMP/list0.json" || fail "lbctl list --json"
 hold_start h "$RIG_VIP4" 30 || { fail "hold client starts"; rig_finish; }
 echo "  held: $(hold_cmd h status | json_get - by_backend)"
+# Taken with the connections held: their counts must survive the restart too.
+lbctl_ list --json >"$RIG_TMP/list0.json" || fail "lbctl list --json"
 
 step "kill -9 lbd"
 lbd_kill KILL

@@ -2,7 +2,7 @@
 # Scaling without breaking connections: 60 held connections on b1..b3; add
 # b4 and gracefully remove b1. Every held connection keeps answering from its
 # original backend (b1's too, while it drains); new connections never reach
-# b1 and some reach b4; `lbctl list` shows b1 draining; `del-backend --purge`
+# b1 and some reach b4; `lbctl list` shows b1 removed (draining its flows); `del-backend --purge`
 # then deletes b1's flow entries.
 . "$(dirname "$0")/lib.sh"
 rig_init "${1:-}"
@@ -36,7 +36,7 @@ lbctl_ok del-backend "$VIP" --proto tcp "$B1"
 lbctl_ list
 lbctl_ list --json >"$RIG_TMP/list.json" || fail "lbctl list --json"
 st=$(json_get "$RIG_TMP/list.json" "[b['state'] for v in d['vips'] for b in v['backends'] if b['address'] == '$B1']")
-check "list shows b1 draining ($st)" [ "$st" = '["draining"]' ]
+check "list shows b1 removed, still draining its flows ($st)" [ "$st" = '["removed"]' ]
 slots=$(json_get "$RIG_TMP/list.json" "[b['ring_slots'] for v in d['vips'] for b in v['backends'] if b['address'] == '$B1']")
 check "b1 holds no ring slots ($slots)" [ "$slots" = '[0]' ]
 st=$(json_get "$RIG_TMP/list.json" "[b['state'] for v in d['vips'] for b in v['backends'] if b['address'] == '$B4']")
