@@ -10,7 +10,8 @@
 # Sections: per-packet cost of the XDP program (xlb_xdp_bench), rig
 # throughput against a trivial forwarder and nftables (scripts/bench_tput.sh),
 # Maglev ring builds (xlb_maglev_bench), add-backend latency (a rig with lbd),
-# the reaper on 1M flows (xlb_reaper_bench).
+# the reaper on 1M flows (xlb_reaper_bench), kernel memory per flow entry
+# (xlb_map_memory).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
@@ -73,6 +74,9 @@ echo "== reaper on 1M flows"
 if [[ -x "$BUILD/tests/bench/xlb_reaper_bench" ]]; then
 	"$BUILD/tests/bench/xlb_reaper_bench" --json | tee /dev/stderr | record reaper
 fi
+
+echo "== kernel memory per flow entry"
+"$BUILD/tests/bench/xlb_map_memory" 1000000 --json | tee /dev/stderr | record memory
 
 echo "== add-backend latency (lbd in a rig; 1000 calls over the API, 200 lbctl processes)"
 (
