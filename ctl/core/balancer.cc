@@ -73,11 +73,28 @@ const Balancer::VipState& Balancer::vip_or_throw(const Endpoint& vip, uint8_t pr
   return it->second;
 }
 
-Balancer::BackendState& Balancer::backend_or_throw(VipState& v, const IpAddr& backend) {
-  auto it = v.backends.find({backend, 0});
-  if (it == v.backends.end())
-    throw InputError("unknown backend " + backend.str() + " of VIP " + vip_name(v.vip, v.proto));
-  return it->second;
+Balancer::BackendKey Balancer::backend_key_or_throw(const VipState& v, const BackendRef& ref) {
+  if (ref.port) {
+    BackendKey key{ref.address, own_port(v, *ref.port)};
+    if (!v.backends.count(key))
+      throw InputError("unknown backend " + backend_name(ref.address, *ref.port) + " of VIP " +
+                       vip_name(v.vip, v.proto));
+    return key;
+  }
+  // v.backends is ordered by (address, port): an address's backends are adjacent.
+  std::vector<BackendKey> found;
+  for (auto it = v.backends.lower_bound({ref.address, 0}); it != v.backends.end() && it->first.first == ref.address;
+       ++it)
+    found.push_back(it->first);
+  if (found.empty())
+    throw InputError("unknown backend " + ref.address.str() + " of VIP " + vip_name(v.vip, v.proto));
+  if (found.size() > 1) {
+    std::string ports;
+    for (const auto& k : found) ports += (ports.empty() ? "" : ", ") + std::to_string(k.second ? k.second : v.vip.port);
+    throw InputError("VIP " + vip_name(v.vip, v.proto) + " has " + std::to_string(found.size()) + " backends at " +
+                     ref.address.str() + " (ports " + ports + "): give the port (lbctl: --port)");
+  }
+  return found.front();
 }
 
 size_t Balancer::backend_count() const {
@@ -116,48 +133,58 @@ void Balancer::add_vip(const VipSpec& spec) {
     throw InputError("VIP " + vip_name(spec.vip, spec.proto) + " already exists");
   if (vip_ids_.free_count() == 0)
     throw InputError("too many VIPs (at most " + std::to_string(XLB_MAX_VIPS) + ")");
+  check_source(spec.mode, spec.vip, spec.proto, config_);
+  // Replies are looked up from the VIP's first packet on.
+  if (mode_translates(spec.mode)) write_nat_flag(true);
   do_add_vip(spec, {});
 }
 
 uint64_t Balancer::del_vip(const Endpoint& vip, uint8_t proto) {
-  return do_del_vip(vip_or_throw(vip, proto));
+  uint64_t removed = do_del_vip(vip_or_throw(vip, proto));
+  write_nat_flag(nat_vips_exist());
+  return removed;
 }
 
-void Balancer::add_backend(const Endpoint& vip, uint8_t proto, const IpAddr& backend,
-                           uint32_t weight) {
+void Balancer::add_backend(const Endpoint& vip, uint8_t proto, const IpAddr& backend, uint32_t weight,
+                           uint16_t port) {
   VipState& v = vip_or_throw(vip, proto);
   check_backend_family(v.mode, v.vip, backend);
+  try {
+    check_backend_port(v.mode, port);
+  } catch (const InputError& e) {
+    throw InputError(std::string("port: ") + e.what());
+  }
   try {
     check_weight(weight, false);
   } catch (const InputError& e) {
     throw InputError(std::string("weight: ") + e.what());
   }
-  auto it = v.backends.find({backend, 0});
+  BackendKey key{backend, own_port(v, port)};
+  auto it = v.backends.find(key);
   if (it != v.backends.end() && it->second.in_ring)
-    throw InputError("backend " + backend.str() + " of VIP " + vip_name(vip, proto) +
+    throw InputError("backend " + backend_name(key.first, key.second) + " of VIP " + vip_name(vip, proto) +
                      " already exists");
   if (it == v.backends.end() && backend_ids_.free_count() == 0)
     throw InputError("too many backends (at most " + std::to_string(XLB_MAX_BACKENDS) + ")");
   check_list_capacity(v.sched, active_count(v) + 1);
   // A draining or removed backend comes back under its old id, its flows
   // and counts intact.
-  upsert_backend(v, {backend, 0}, weight);
+  upsert_backend(v, key, weight);
   sync_vip(v);
 }
 
-uint64_t Balancer::del_backend(const Endpoint& vip, uint8_t proto, const IpAddr& backend,
-                               bool purge) {
+uint64_t Balancer::del_backend(const Endpoint& vip, uint8_t proto, const BackendRef& backend, bool purge) {
   VipState& v = vip_or_throw(vip, proto);
-  backend_or_throw(v, backend);
-  if (purge) return do_purge_backend(v, {backend, 0});
-  if (mark_removed(v, {backend, 0})) sync_vip(v);
+  BackendKey key = backend_key_or_throw(v, backend);
+  if (purge) return do_purge_backend(v, key);
+  if (mark_removed(v, key)) sync_vip(v);
   return 0;
 }
 
-void Balancer::set_backend(const Endpoint& vip, uint8_t proto, const IpAddr& backend,
-                           uint32_t weight) {
+void Balancer::set_backend(const Endpoint& vip, uint8_t proto, const BackendRef& backend, uint32_t weight) {
   VipState& v = vip_or_throw(vip, proto);
-  BackendState& b = backend_or_throw(v, backend);
+  BackendKey key = backend_key_or_throw(v, backend);
+  const BackendState& b = v.backends.at(key);
   try {
     check_weight(weight, true);
   } catch (const InputError& e) {
@@ -166,10 +193,10 @@ void Balancer::set_backend(const Endpoint& vip, uint8_t proto, const IpAddr& bac
   // Deleted means deleted: only add-backend brings it back, so a script
   // adjusting weights cannot resurrect a backend someone removed.
   if (b.removed)
-    throw InputError("backend " + backend.str() + " of VIP " + vip_name(vip, proto) +
+    throw InputError("backend " + backend_name(key.first, key.second) + " of VIP " + vip_name(vip, proto) +
                      " was deleted (its flows are draining); add it again with add-backend");
   if (weight > 0 && !b.in_ring) check_list_capacity(v.sched, active_count(v) + 1);
-  if (upsert_backend(v, {backend, 0}, weight)) sync_vip(v);
+  if (upsert_backend(v, key, weight)) sync_vip(v);
 }
 
 // ---- map writers
@@ -187,7 +214,7 @@ Balancer::VipState& Balancer::do_add_vip(const VipSpec& spec,
   v.sched = spec.sched;
   v.mode = spec.mode;
   v.ring_size = spec.ring_size;
-  for (const auto& b : backends) upsert_backend(v, {b.address, 0}, b.weight);
+  for (const auto& b : backends) upsert_backend(v, {b.address, own_port(v, b.port)}, b.weight);
 
   // The ring and list are complete before the VIP is visible to the data
   // plane. A free vip_id's list is empty (del-vip clears it).
@@ -220,6 +247,7 @@ uint64_t Balancer::do_del_vip(VipState& v) {
            (fk.family == key.family && fk.proto == key.proto && fk.dport == key.port &&
             std::memcmp(&fk.dst, &key.addr, sizeof fk.dst) == 0);
   });
+  delete_nat_rev_of(v, ids);
   io_->delete_ring(v.id);
   if (!v.list.empty()) {
     io_->write_vip_list(v.id, {});
@@ -277,8 +305,19 @@ uint64_t Balancer::do_purge_backend(VipState& v, const BackendKey& key) {
   sync_vip(v);
   uint64_t removed =
       io_->delete_flows([id](const xlb_flow_key&, const xlb_flow& f) { return f.backend_id == id; });
+  delete_nat_rev_of(v, {id});
   free_backend(v, key);
   return removed;
+}
+
+void Balancer::delete_nat_rev_of(const VipState& v, const std::unordered_set<uint32_t>& ids) {
+  // Every reply entry naming these ids belongs to a flow just deleted (or
+  // to one already gone): the ids are out of the ring and list, so no new
+  // flow can have taken them. The reaper would reclaim them within two
+  // sweeps; deleting them now returns fullnat ports to the pool at once,
+  // before the ids can be bound again.
+  if (!mode_translates(v.mode)) return;
+  io_->delete_nat_rev([&](const xlb_flow_key&, const xlb_nat_rev& r) { return ids.count(r.backend_id) > 0; });
 }
 
 void Balancer::do_resize_ring(VipState& v, uint32_t ring_size) {
@@ -335,7 +374,8 @@ void Balancer::update_vip_addr(const IpAddr& addr) {
 
 // ---- xlb_config
 
-xlb_config Balancer::desired_config(const EncapConfig& encap, uint32_t hash_seed) const {
+xlb_config Balancer::desired_config(const EncapConfig& encap, const FullnatConfig& fullnat, uint32_t hash_seed,
+                                    bool nat) const {
   xlb_config c;
   std::memset(&c, 0, sizeof c);
   if (encap.source_v4) {
@@ -352,8 +392,48 @@ xlb_config Balancer::desired_config(const EncapConfig& encap, uint32_t hash_seed
     c.encap_src_v6 = defaults_.v6->addr;
     c.encap_src_v6_plen = 128;
   }
+  if (fullnat.source_v4)
+    c.snat_src_v4 = fullnat.source_v4->addr;
+  else if (defaults_.v4)
+    c.snat_src_v4 = defaults_.v4->addr;
+  if (fullnat.source_v6)
+    c.snat_src_v6 = fullnat.source_v6->addr;
+  else if (defaults_.v6)
+    c.snat_src_v6 = defaults_.v6->addr;
+  c.snat_port_min = fullnat.port_min;
+  c.snat_port_max = fullnat.port_max;
+  c.flags = nat ? XLB_CFG_F_NAT : 0;
   c.hash_seed = hash_seed;
   return c;
+}
+
+namespace {
+bool is_zero(const xlb_addr& a) {
+  static const xlb_addr zero{};
+  return std::memcmp(&a, &zero, sizeof a) == 0;
+}
+}  // namespace
+
+void Balancer::check_source(uint8_t mode, const Endpoint& vip, uint8_t proto, const xlb_config& cfg) {
+  if (mode != XLB_MODE_FULLNAT) return;
+  bool v4 = vip.ip.is_v4();
+  if (is_zero(v4 ? cfg.snat_src_v4 : cfg.snat_src_v6))
+    throw InputError("VIP " + vip_name(vip, proto) + ": mode fullnat needs an " + (v4 ? "IPv4" : "IPv6") +
+                     " source address: set fullnat." + (v4 ? "source_v4" : "source_v6") +
+                     " in the config (lbd's interfaces have none)");
+}
+
+bool Balancer::nat_vips_exist() const {
+  for (const auto& [id, v] : vips_)
+    if (mode_translates(v.mode)) return true;
+  return false;
+}
+
+void Balancer::write_nat_flag(bool on) {
+  if (nat_flag() == on) return;
+  xlb_config cfg = config_;
+  cfg.flags = static_cast<uint16_t>(on ? (cfg.flags | XLB_CFG_F_NAT) : (cfg.flags & ~XLB_CFG_F_NAT));
+  write_config(cfg);
 }
 
 void Balancer::write_config(const xlb_config& cfg) {
@@ -370,9 +450,19 @@ EncapConfig Balancer::encap() const {
   return e;
 }
 
+FullnatConfig Balancer::fullnat() const {
+  FullnatConfig f;
+  if (!is_zero(config_.snat_src_v4)) f.source_v4 = IpAddr::from_abi(XLB_AF_INET, config_.snat_src_v4);
+  if (!is_zero(config_.snat_src_v6)) f.source_v6 = IpAddr::from_abi(XLB_AF_INET6, config_.snat_src_v6);
+  f.port_min = config_.snat_port_min;
+  f.port_max = config_.snat_port_max;
+  return f;
+}
+
 Config Balancer::current_config() const {
   Config c;
   c.encap = encap();
+  c.fullnat = fullnat();
   c.hash_seed = config_.hash_seed;
   for (const auto& [id, v] : vips_) {
     VipConfig vc;
@@ -382,7 +472,7 @@ Config Balancer::current_config() const {
     vc.mode = v.mode;
     vc.ring_size = v.ring_size;
     for (const auto& [key, b] : v.backends)
-      if (!b.removed) vc.backends.push_back({key.first, b.weight});
+      if (!b.removed) vc.backends.push_back({key.first, b.weight, key.second});
     c.vips.push_back(std::move(vc));
   }
   return c;

@@ -17,6 +17,18 @@
 // add-backend (or set-backend with a weight, for a draining one) returns it
 // to the ring under the same backend_id, flows and counts intact.
 //
+// A backend's identity within its VIP is (address, port). Port 0 means the
+// VIP's port; only nat and fullnat VIPs may give a backend another one, and
+// a port equal to the VIP's is stored as 0, so one destination has one
+// identity. Operations name a backend with a BackendRef: an address, and a
+// port only where the address alone is ambiguous.
+//
+// Forwarding modes (VipState::mode) are fixed for a VIP's life: apply
+// replaces a VIP whose mode changed (delete, then add). While any nat or
+// fullnat VIP exists, xlb_config carries XLB_CFG_F_NAT, so the data plane
+// looks replies up in xlb_nat_rev; it is set before the first such VIP
+// appears and cleared after the last one is gone.
+//
 // Connection counts (xlb_conns) are keyed by identity (conn_key.h). An entry
 // is created, with zero counts and never over an existing one, when the
 // balancer learns an identity; it is deleted only when the identity is
@@ -32,6 +44,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -51,8 +64,8 @@ struct VipSpec {
   uint32_t ring_size = XLB_DEFAULT_RING_SIZE;
 };
 
-// Encapsulation sources used when the config names none: the daemon passes
-// the first address of each family on the attached interface.
+// Encapsulation and fullnat sources used when the config names none: the
+// daemon passes the first address of each family on its interfaces.
 struct EncapDefaults {
   std::optional<IpAddr> v4;
   std::optional<IpAddr> v6;
@@ -63,9 +76,18 @@ struct EncapDefaults {
 enum class BackendStatus : uint8_t { kActive, kDraining, kRemoved };
 std::string backend_status_name(BackendStatus s);  // "active", "draining", "removed"
 
+// A backend as operations name it: its address, and its port when the VIP
+// has several backends on that address. A port equal to the VIP's names
+// the backend without a port of its own.
+struct BackendRef {
+  IpAddr address;
+  std::optional<uint16_t> port;  // nullopt: the only backend with this address
+  BackendRef(const IpAddr& a, std::optional<uint16_t> p = std::nullopt) : address(a), port(p) {}  // NOLINT: implicit
+};
+
 struct BackendView {
   IpAddr address;
-  uint16_t port = 0;
+  uint16_t port = 0;  // 0: the VIP's
   uint32_t id = 0;
   uint32_t weight = 0;
   BackendStatus state = BackendStatus::kActive;
@@ -81,11 +103,12 @@ struct VipView {
   uint8_t mode = 0;
   uint32_t ring_size = 0;
   uint32_t id = 0;
-  std::vector<BackendView> backends;  // sorted by address
+  std::vector<BackendView> backends;  // sorted by address, then port
 };
 
 struct BackendStats {
   IpAddr address;
+  uint16_t port = 0;  // 0: the VIP's
   Counter counter;
 };
 
@@ -103,7 +126,8 @@ struct StatsView {
 
 struct FlowQuery {
   std::optional<std::pair<Endpoint, uint8_t>> vip;  // only this VIP's flows
-  std::optional<IpAddr> backend;                    // only flows to this backend
+  std::optional<IpAddr> backend;                    // only flows to backends at this address
+  std::optional<uint16_t> backend_port;             // ...and this port (the VIP's when they have none)
   uint64_t limit = 1000;
 };
 
@@ -112,6 +136,8 @@ struct FlowView {
   Endpoint src;
   Endpoint dst;
   std::optional<IpAddr> backend;  // nullopt: the id is bound to no backend
+  uint16_t backend_port = 0;      // the backend's own port, 0: the VIP's
+  uint16_t nat_port = 0;          // fullnat: the source port the flow was given
   uint8_t state = 0;              // enum xlb_flow_state
   uint64_t idle_ms = 0;
 };
@@ -123,9 +149,11 @@ struct FlowsView {
 };
 
 struct ApplyResult {
+  // A VIP whose mode changed is replaced: it counts as removed and added,
+  // with its backends.
   uint32_t added = 0;    // VIPs created, backends added or returned to the ring
   uint32_t removed = 0;  // VIPs deleted, backends removed (draining until freed)
-  uint32_t changed = 0;  // VIP ring sizes, schedulers, backend weights, encap/hash seed
+  uint32_t changed = 0;  // VIP ring sizes, schedulers, backend weights, encap/fullnat/hash seed
 };
 
 class Balancer {
@@ -140,12 +168,14 @@ class Balancer {
 
   void add_vip(const VipSpec& spec);
   uint64_t del_vip(const Endpoint& vip, uint8_t proto);  // returns flows removed
-  void add_backend(const Endpoint& vip, uint8_t proto, const IpAddr& backend, uint32_t weight);
-  uint64_t del_backend(const Endpoint& vip, uint8_t proto, const IpAddr& backend, bool purge);
+  // port: the backend's own port (nat and fullnat only), 0 for the VIP's.
+  void add_backend(const Endpoint& vip, uint8_t proto, const IpAddr& backend, uint32_t weight,
+                   uint16_t port = 0);
+  uint64_t del_backend(const Endpoint& vip, uint8_t proto, const BackendRef& backend, bool purge);
   // Weight 0 drains (drain-backend); a removed backend must be added again.
-  void set_backend(const Endpoint& vip, uint8_t proto, const IpAddr& backend, uint32_t weight);
-  // Applies the VIPs, encap and hash seed; the config's timeouts are the
-  // reaper's, which the caller hands over.
+  void set_backend(const Endpoint& vip, uint8_t proto, const BackendRef& backend, uint32_t weight);
+  // Applies the VIPs, encap, fullnat settings and hash seed; the config's
+  // timeouts are the reaper's, which the caller hands over.
   ApplyResult apply(const Config& config);
 
   // ---- for the reaper (docs/design.md, "The reaper")
@@ -170,6 +200,8 @@ class Balancer {
   // draining backends with weight 0, removed ones left out.
   Config current_config() const;
   EncapConfig encap() const;
+  FullnatConfig fullnat() const;  // sources as in xlb_config (defaults filled in)
+  bool nat_flag() const { return config_.flags & XLB_CFG_F_NAT; }
   uint32_t hash_seed() const { return config_.hash_seed; }
   size_t vip_count() const { return vips_.size(); }
   size_t backend_count() const;
@@ -204,7 +236,11 @@ class Balancer {
   // Lookups that throw InputError naming what is missing.
   VipState& vip_or_throw(const Endpoint& vip, uint8_t proto);
   const VipState& vip_or_throw(const Endpoint& vip, uint8_t proto) const;
-  static BackendState& backend_or_throw(VipState& v, const IpAddr& backend);
+  // The key of the backend `ref` names; throws if none, or if the address
+  // alone names several (then the port must be given).
+  static BackendKey backend_key_or_throw(const VipState& v, const BackendRef& ref);
+  // The stored port of a backend of v: the VIP's own port is stored as 0.
+  static uint16_t own_port(const VipState& v, uint16_t port) { return port == v.vip.port ? 0 : port; }
 
   // Map writers; callers have validated everything.
   // Creates the VIP with the given backends (all active), its ring filled
@@ -221,6 +257,9 @@ class Balancer {
   // Returns false if it already was. The caller syncs.
   bool mark_removed(VipState& v, const BackendKey& key);
   uint64_t do_purge_backend(VipState& v, const BackendKey& key);
+  // Deletes the xlb_nat_rev entries of the given backend ids (their flows
+  // are gone); nothing for a VIP that does not translate.
+  void delete_nat_rev_of(const VipState& v, const std::unordered_set<uint32_t>& ids);
   // Zeroes the identity's counts (through the adjust program), deletes its
   // count entry, clears its backend entry, releases its id and forgets it.
   // Its flows must be gone and it must be out of the ring and list.
@@ -240,8 +279,15 @@ class Balancer {
   static size_t active_count(const VipState& v);  // backends in the ring
   void update_vip_addr(const IpAddr& addr);
   uint32_t vips_on_addr(const IpAddr& addr) const;
-  xlb_config desired_config(const EncapConfig& encap, uint32_t hash_seed) const;
+  xlb_config desired_config(const EncapConfig& encap, const FullnatConfig& fullnat, uint32_t hash_seed,
+                            bool nat) const;
   void write_config(const xlb_config& cfg);
+  // Throws unless a VIP in this mode and family can be served with cfg:
+  // fullnat needs a source address of the VIP's family.
+  static void check_source(uint8_t mode, const Endpoint& vip, uint8_t proto, const xlb_config& cfg);
+  bool nat_vips_exist() const;
+  // Sets or clears XLB_CFG_F_NAT (one config write, only if it changes).
+  void write_nat_flag(bool on);
 
   std::unique_ptr<MapIo> io_;
   EncapDefaults defaults_;

@@ -3,6 +3,13 @@
 // finish, then the reaper frees them), everything else is added or updated
 // in place, schedulers included. Unchanged objects cause no map writes at
 // all, so applying the same config twice is a no-op.
+//
+// A VIP whose forwarding mode differs from the config's is replaced: it is
+// deleted like del-vip (its flows, reply entries and backend ids go) and
+// added again. A mode is never changed in place, since the flows it
+// created (encapsulated, or translated with reply entries) cannot be
+// carried on by another mode: their connections break either way, and a
+// clean start leaves no entry of the old mode behind.
 #include <netinet/in.h>
 
 #include <set>
@@ -32,16 +39,18 @@ void validate(const Config& config) {
     } catch (const InputError& e) {
       throw InputError(name + ": " + e.what());
     }
-    std::set<IpAddr> backends;
+    std::set<std::pair<IpAddr, uint16_t>> backends;
     size_t active = 0;
     for (const auto& b : v.backends) {
-      if (!backends.insert(b.address).second)
-        throw InputError(name + ": duplicate backend " + b.address.str());
+      std::string bname = backend_name(b.address, b.port);
+      if (!backends.insert({b.address, b.port ? b.port : v.vip.port}).second)
+        throw InputError(name + ": duplicate backend " + bname);
       try {
         check_weight(b.weight, true);
         check_backend_family(v.mode, v.vip, b.address);
+        check_backend_port(v.mode, b.port);
       } catch (const InputError& e) {
-        throw InputError(name + " backend " + b.address.str() + ": " + e.what());
+        throw InputError(name + " backend " + bname + ": " + e.what());
       }
       active += b.weight > 0;
     }
@@ -60,7 +69,15 @@ void validate(const Config& config) {
   };
   check_source(config.encap.source_v4, true, "source_v4");
   check_source(config.encap.source_v6, false, "source_v6");
+  check_fullnat(config.fullnat);
   check_reaper_settings(config.timeouts, config.reap_interval_ms);
+}
+
+// The settings of two config entries, XLB_CFG_F_NAT aside (it follows the
+// VIPs, not the config's settings).
+bool same_settings(xlb_config a, xlb_config b) {
+  a.flags = b.flags = 0;
+  return config_equal(a, b);
 }
 
 }  // namespace
@@ -68,24 +85,38 @@ void validate(const Config& config) {
 ApplyResult Balancer::apply(const Config& config) {
   validate(config);
 
+  // The VIPs updated in place: in the config with the mode they have. All
+  // others are deleted, and those of the config not kept (new, or with
+  // another mode) are added.
+  std::set<VipId> kept;
+  bool want_nat = false;
+  for (const auto& vc : config.vips) {
+    auto it = vips_.find({vc.vip, vc.proto});
+    if (it != vips_.end() && it->second.mode == vc.mode) kept.insert(it->first);
+    want_nat = want_nat || mode_translates(vc.mode);
+  }
+
+  // The config entry to end with; fullnat VIPs need its source of their family.
+  xlb_config cfg = desired_config(config.encap, config.fullnat, config.hash_seed, want_nat);
+  for (const auto& vc : config.vips) check_source(vc.mode, vc.vip, vc.proto, cfg);
+
   // Capacity, counted before anything is written: ids freed by deleted VIPs
   // are available to new ones, draining and removed backends keep theirs.
-  std::set<VipId> wanted;
-  for (const auto& v : config.vips) wanted.insert({v.vip, v.proto});
   uint32_t vips_freed = 0, backends_freed = 0, vips_needed = 0, backends_needed = 0;
   for (const auto& [id, v] : vips_)
-    if (!wanted.count(id)) {
+    if (!kept.count(id)) {
       vips_freed++;
       backends_freed += static_cast<uint32_t>(v.backends.size());
     }
   for (const auto& vc : config.vips) {
     auto it = vips_.find({vc.vip, vc.proto});
-    if (it == vips_.end()) {
+    if (!kept.count({vc.vip, vc.proto})) {
       vips_needed++;
       backends_needed += static_cast<uint32_t>(vc.backends.size());
       continue;
     }
-    for (const auto& b : vc.backends) backends_needed += !it->second.backends.count({b.address, 0});
+    const VipState& v = it->second;
+    for (const auto& b : vc.backends) backends_needed += !v.backends.count({b.address, own_port(v, b.port)});
   }
   if (vips_needed > vip_ids_.free_count() + vips_freed)
     throw InputError("config has too many VIPs (at most " + std::to_string(XLB_MAX_VIPS) + ")");
@@ -94,15 +125,16 @@ ApplyResult Balancer::apply(const Config& config) {
                      " including draining and removed ones)");
 
   ApplyResult result;
-  xlb_config cfg = desired_config(config.encap, config.hash_seed);
-  if (!config_equal(cfg, config_)) {
-    write_config(cfg);
-    result.changed++;
-  }
+  if (!same_settings(cfg, config_)) result.changed++;
+  // XLB_CFG_F_NAT stays set until the last nat or fullnat VIP is gone, and
+  // is set before the first one appears.
+  xlb_config first = cfg;
+  if (nat_flag()) first.flags |= XLB_CFG_F_NAT;
+  if (!config_equal(first, config_)) write_config(first);
 
   for (auto it = vips_.begin(); it != vips_.end();) {
     auto next = std::next(it);
-    if (!wanted.count(it->first)) {
+    if (!kept.count(it->first)) {
       result.removed++;
       for (const auto& [k, b] : it->second.backends) result.removed += b.in_ring;
       do_del_vip(it->second);
@@ -120,7 +152,7 @@ ApplyResult Balancer::apply(const Config& config) {
     VipState& v = it->second;
     std::set<BackendKey> listed;
     for (const auto& b : vc.backends) {
-      BackendKey key{b.address, 0};
+      BackendKey key{b.address, own_port(v, b.port)};
       listed.insert(key);
       auto bit = v.backends.find(key);
       bool was_active = bit != v.backends.end() && bit->second.in_ring;
@@ -129,10 +161,9 @@ ApplyResult Balancer::apply(const Config& config) {
     for (auto& [key, b] : v.backends)
       if (!listed.count(key) && mark_removed(v, key)) result.removed++;
 
-    bool meta_changed = v.sched != vc.sched || v.mode != vc.mode;
+    bool meta_changed = v.sched != vc.sched;  // the mode is the same: kept
     result.changed += meta_changed;
     v.sched = vc.sched;
-    v.mode = vc.mode;
     // A list the new scheduler reads is complete before the meta names
     // that scheduler; one it no longer reads is cleared after.
     if (sched_uses_list(v.sched)) sync_list(v);
@@ -145,6 +176,7 @@ ApplyResult Balancer::apply(const Config& config) {
     }
     if (!sched_uses_list(v.sched)) sync_list(v);
   }
+  write_nat_flag(want_nat);
   return result;
 }
 

@@ -3,13 +3,15 @@
 //
 // Everything the model holds is in the maps: a VIP's identity is its
 // xlb_vips key, its id, ring size, mode and scheduler are the value; a
-// backend's identity (vip_id, family, addr, port), weight and state
+// backend's identity (vip_id, family, addr, port: its own port for nat and
+// fullnat, 0 for the VIP's), weight and state
 // (IN_RING: active, REMOVED: removed, else draining) are its xlb_backends
 // entry; the ring and list are read back so later changes are diffed
 // against what the kernel really holds. Connection counts are left as they
 // are: they live in xlb_conns, which only the data plane and the adjust
-// program change. What an interrupted lbd may have left inconsistent is
-// repaired here, and each repair is reported for the log.
+// program change. The encapsulation and fullnat settings are xlb_config's.
+// What an interrupted lbd may have left inconsistent is repaired here, and
+// each repair is reported for the log.
 #include <arpa/inet.h>
 
 #include <cstring>
@@ -44,6 +46,11 @@ std::vector<std::string> Balancer::recover() {
     if (meta.vip_id >= XLB_MAX_VIPS || by_id.count(meta.vip_id) || vips_.count({ep, key.proto})) {
       notes.push_back("deleted VIP " + ep.str() + " with a bad or duplicate id " +
                       std::to_string(meta.vip_id));
+      io_->delete_vip(key);
+      continue;
+    }
+    if (meta.mode > XLB_MODE_L2DSR) {
+      notes.push_back("deleted VIP " + ep.str() + " with an unknown mode " + std::to_string(meta.mode));
       io_->delete_vip(key);
       continue;
     }
@@ -177,10 +184,11 @@ std::vector<std::string> Balancer::recover() {
   }
 
   // The config entry: keep what is there, fill a missing source from the
-  // interface (a fresh map is all zero).
+  // interface (a fresh map is all zero), and a missing or broken fullnat
+  // port range with the default one.
   config_ = io_->read_config();
   xlb_config cfg = config_;
-  xlb_config defaults = desired_config({}, cfg.hash_seed);
+  xlb_config defaults = desired_config({}, {}, cfg.hash_seed, false);
   if (!cfg.encap_src_v4_plen && defaults.encap_src_v4_plen) {
     cfg.encap_src_v4 = defaults.encap_src_v4;
     cfg.encap_src_v4_plen = defaults.encap_src_v4_plen;
@@ -188,6 +196,23 @@ std::vector<std::string> Balancer::recover() {
   if (!cfg.encap_src_v6_plen && defaults.encap_src_v6_plen) {
     cfg.encap_src_v6 = defaults.encap_src_v6;
     cfg.encap_src_v6_plen = defaults.encap_src_v6_plen;
+  }
+  static const xlb_addr kNone{};
+  if (!std::memcmp(&cfg.snat_src_v4, &kNone, sizeof kNone)) cfg.snat_src_v4 = defaults.snat_src_v4;
+  if (!std::memcmp(&cfg.snat_src_v6, &kNone, sizeof kNone)) cfg.snat_src_v6 = defaults.snat_src_v6;
+  if (cfg.snat_port_min == 0 || cfg.snat_port_max == 0 || cfg.snat_port_min > cfg.snat_port_max) {
+    if (cfg.snat_port_min || cfg.snat_port_max)
+      notes.push_back("reset the bad fullnat port range " + std::to_string(cfg.snat_port_min) + ".." +
+                      std::to_string(cfg.snat_port_max));
+    cfg.snat_port_min = defaults.snat_port_min;
+    cfg.snat_port_max = defaults.snat_port_max;
+  }
+  // XLB_CFG_F_NAT exactly while a nat or fullnat VIP exists (an lbd that
+  // died between a VIP and the flag leaves them apart).
+  bool nat = nat_vips_exist();
+  if (nat != bool(cfg.flags & XLB_CFG_F_NAT)) {
+    notes.push_back(std::string(nat ? "set" : "cleared") + " the NAT reply flag of the config");
+    cfg.flags = static_cast<uint16_t>(nat ? (cfg.flags | XLB_CFG_F_NAT) : (cfg.flags & ~XLB_CFG_F_NAT));
   }
   if (!config_equal(cfg, config_)) write_config(cfg);
   return notes;

@@ -57,7 +57,7 @@ StatsView Balancer::stats() {
     vs.proto = v.proto;
     vs.counter = io_->read_vip_stats(v.id);
     for (const auto& [key, b] : v.backends)
-      vs.backends.push_back({key.first, io_->read_backend_stats(b.id)});
+      vs.backends.push_back({key.first, key.second, io_->read_backend_stats(b.id)});
     s.vips.push_back(std::move(vs));
   }
   return s;
@@ -78,13 +78,16 @@ FlowsView Balancer::flows(const FlowQuery& query, uint64_t now_ns) {
     vip_or_throw(query.vip->first, query.vip->second);
     vip_key = make_vip_key(query.vip->first, query.vip->second);
   }
-  std::unordered_map<uint32_t, IpAddr> addr_of;
+  if (query.backend_port && !query.backend) throw InputError("backend_port: needs backend");
+  std::unordered_map<uint32_t, BackendKey> key_of;
   std::unordered_set<uint32_t> backend_ids;
   for (const auto& [vid, v] : vips_)
     for (const auto& [key, b] : v.backends) {
-      addr_of[b.id] = key.first;
+      key_of[b.id] = key;
       bool in_vip = !query.vip || vid == *query.vip;
-      if (query.backend && key.first == *query.backend && in_vip) backend_ids.insert(b.id);
+      // The port a backend receives on: its own, or the VIP's.
+      bool port_ok = !query.backend_port || *query.backend_port == (key.second ? key.second : v.vip.port);
+      if (query.backend && key.first == *query.backend && port_ok && in_vip) backend_ids.insert(b.id);
     }
   // An address that is not (or no longer) a backend simply has no flows: the
   // question "does a purged backend still have flows?" must be answerable.
@@ -107,8 +110,12 @@ FlowsView Balancer::flows(const FlowQuery& query, uint64_t now_ns) {
       return true;
     }
     fv.proto = k.proto;
-    auto it = addr_of.find(f.backend_id);
-    if (it != addr_of.end()) fv.backend = it->second;
+    auto it = key_of.find(f.backend_id);
+    if (it != key_of.end()) {
+      fv.backend = it->second.first;
+      fv.backend_port = it->second.second;
+    }
+    fv.nat_port = ntohs(f.nat_port);
     fv.state = f.state;
     fv.idle_ms = now_ns > f.last_seen_ns ? (now_ns - f.last_seen_ns) / 1000000 : 0;
     out.flows.push_back(fv);

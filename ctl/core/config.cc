@@ -30,13 +30,32 @@ EncapConfig parse_encap(const Json& obj, const std::string& path) {
   return encap;
 }
 
+FullnatConfig parse_fullnat(const Json& obj, const std::string& path) {
+  jf::check_object(obj, {"source_v4", "source_v6", "port_min", "port_max"}, path);
+  FullnatConfig f;
+  auto source = [&](const char* key) {
+    std::string text = jf::req_string(obj, key, path);
+    return jf::at(jf::join(path, key), [&] { return IpAddr::parse(text); });
+  };
+  if (obj.contains("source_v4")) f.source_v4 = source("source_v4");
+  if (obj.contains("source_v6")) f.source_v6 = source("source_v6");
+  if (auto v = jf::opt_uint(obj, "port_min", path, 1, 65535)) f.port_min = static_cast<uint16_t>(*v);
+  if (auto v = jf::opt_uint(obj, "port_max", path, 1, 65535)) f.port_max = static_cast<uint16_t>(*v);
+  check_fullnat(f);
+  return f;
+}
+
 BackendConfig parse_backend(const Json& obj, const std::string& path, const VipConfig& vip) {
-  jf::check_object(obj, {"address", "weight"}, path);
+  jf::check_object(obj, {"address", "port", "weight"}, path);
   BackendConfig be;
   std::string field = jf::join(path, "address");
   std::string text = jf::req_string(obj, "address", path);
   be.address = jf::at(field, [&] { return IpAddr::parse(text); });
   jf::at(field, [&] { check_backend_family(vip.mode, vip.vip, be.address); });
+  if (auto p = jf::opt_uint(obj, "port", path, 1, 65535)) {
+    be.port = static_cast<uint16_t>(*p);
+    jf::at(jf::join(path, "port"), [&] { check_backend_port(vip.mode, be.port); });
+  }
   // 0 keeps the backend draining, as set-backend weight 0 / drain-backend do.
   be.weight = static_cast<uint32_t>(jf::opt_uint(obj, "weight", path, 0, kMaxWeight).value_or(1));
   return be;
@@ -61,12 +80,14 @@ VipConfig parse_vip(const Json& obj, const std::string& path) {
     const Json& list = obj["backends"];
     std::string lpath = jf::join(path, "backends");
     if (!list.is_array()) throw InputError(lpath + ": must be an array");
-    std::set<IpAddr> seen;
+    // Identity is (address, port); no port means the VIP's, so "port": 80
+    // on a VIP of port 80 is the same backend as no port.
+    std::set<std::pair<IpAddr, uint16_t>> seen;
     for (size_t i = 0; i < list.size(); i++) {
       std::string bpath = jf::index(lpath, i);
       BackendConfig be = parse_backend(list[i], bpath, vip);
-      if (!seen.insert(be.address).second)
-        throw InputError(bpath + ": duplicate backend " + be.address.str());
+      if (!seen.insert({be.address, be.port ? be.port : vip.vip.port}).second)
+        throw InputError(bpath + ": duplicate backend " + backend_name(be.address, be.port));
       vip.backends.push_back(be);
     }
   }
@@ -88,6 +109,15 @@ Timeouts parse_timeouts(const Json& obj, const std::string& path) {
 
 }  // namespace
 
+void check_fullnat(const FullnatConfig& f) {
+  if (f.source_v4 && !f.source_v4->is_v4()) throw InputError("fullnat.source_v4: must be an IPv4 address");
+  if (f.source_v6 && f.source_v6->is_v4()) throw InputError("fullnat.source_v6: must be an IPv6 address");
+  if (f.port_min == 0 || f.port_max == 0) throw InputError("fullnat: ports must be 1..65535");
+  if (f.port_min > f.port_max)
+    throw InputError("fullnat.port_min: must not exceed port_max (" + std::to_string(f.port_min) + " > " +
+                     std::to_string(f.port_max) + ")");
+}
+
 void check_reaper_settings(const Timeouts& t, uint32_t reap_interval_ms) {
   auto check = [](const char* field, uint64_t v, uint64_t lo, uint64_t hi) {
     if (v < lo || v > hi)
@@ -101,9 +131,10 @@ void check_reaper_settings(const Timeouts& t, uint32_t reap_interval_ms) {
 }
 
 Config parse_config(const Json& json) {
-  jf::check_object(json, {"encap", "hash_seed", "timeouts", "reap_interval_ms", "vips"}, "");
+  jf::check_object(json, {"encap", "fullnat", "hash_seed", "timeouts", "reap_interval_ms", "vips"}, "");
   Config config;
   if (json.contains("encap")) config.encap = parse_encap(json["encap"], "encap");
+  if (json.contains("fullnat")) config.fullnat = parse_fullnat(json["fullnat"], "fullnat");
   config.hash_seed = static_cast<uint32_t>(jf::opt_uint(json, "hash_seed", "", 0, UINT32_MAX).value_or(0));
   if (json.contains("timeouts")) config.timeouts = parse_timeouts(json["timeouts"], "timeouts");
   config.reap_interval_ms = static_cast<uint32_t>(
@@ -146,7 +177,11 @@ Json config_to_json(const Config& config) {
   Json vips = Json::array();
   for (const auto& v : config.vips) {
     Json backends = Json::array();
-    for (const auto& b : v.backends) backends.push_back({{"address", b.address.str()}, {"weight", b.weight}});
+    for (const auto& b : v.backends) {
+      Json be = {{"address", b.address.str()}, {"weight", b.weight}};
+      if (b.port) be["port"] = b.port;
+      backends.push_back(be);
+    }
     vips.push_back({{"vip", v.vip.str()},
                     {"proto", proto_name(v.proto)},
                     {"sched", sched_name(v.sched)},
@@ -155,10 +190,20 @@ Json config_to_json(const Config& config) {
                     {"backends", backends}});
   }
   return {{"encap", encap},
+          {"fullnat", fullnat_json(config.fullnat)},
           {"hash_seed", config.hash_seed},
           {"timeouts", timeouts_json(config.timeouts)},
           {"reap_interval_ms", config.reap_interval_ms},
           {"vips", vips}};
+}
+
+Json fullnat_json(const FullnatConfig& f) {
+  Json out = Json::object();
+  if (f.source_v4) out["source_v4"] = f.source_v4->str();
+  if (f.source_v6) out["source_v6"] = f.source_v6->str();
+  out["port_min"] = f.port_min;
+  out["port_max"] = f.port_max;
+  return out;
 }
 
 Json timeouts_json(const Timeouts& t) {

@@ -18,6 +18,10 @@ namespace xlb {
 struct BackendConfig {
   IpAddr address;
   uint32_t weight = 1;  // 0: draining (kept, takes no new flows)
+  // nat and fullnat only: the port the backend listens on. 0: the VIP's.
+  // A backend's identity is (address, port), so one address may carry
+  // several backends of a VIP on different ports.
+  uint16_t port = 0;
 };
 
 struct VipConfig {
@@ -32,6 +36,22 @@ struct VipConfig {
 struct EncapConfig {
   std::optional<IpPrefix> source_v4;  // unset: the interface's first IPv4 address
   std::optional<IpPrefix> source_v6;
+};
+
+// fullnat's source rewriting (docs/api.md, "Config"): client flows of a
+// fullnat VIP leave the load balancer from source_vN, with a source port
+// from [port_min, port_max]. The default range ends below Linux's default
+// ip_local_port_range (32768-60999), so when the source is one of the load
+// balancer's own addresses its own connections never take a port a flow
+// holds.
+constexpr uint16_t kDefaultSnatPortMin = 1024;
+constexpr uint16_t kDefaultSnatPortMax = 32767;
+
+struct FullnatConfig {
+  std::optional<IpAddr> source_v4;  // unset: the interface's first IPv4 address
+  std::optional<IpAddr> source_v6;
+  uint16_t port_min = kDefaultSnatPortMin;
+  uint16_t port_max = kDefaultSnatPortMax;
 };
 
 // Idle timeouts of flow entries by state, in seconds: the reaper deletes an
@@ -57,6 +77,7 @@ constexpr uint32_t kMaxReapIntervalMs = 3600 * 1000;
 
 struct Config {
   EncapConfig encap;
+  FullnatConfig fullnat;
   uint32_t hash_seed = 0;
   // Daemon settings, not kept in the maps: a restarted lbd uses the
   // defaults until a config gives them again.
@@ -76,8 +97,13 @@ nlohmann::json timeouts_json(const Timeouts& timeouts);  // as in the config
 // 1..kMaxTimeoutS and the interval kMinReapIntervalMs..kMaxReapIntervalMs.
 void check_reaper_settings(const Timeouts& timeouts, uint32_t reap_interval_ms);
 
+// Throws InputError("fullnat.<field>: <problem>") unless the sources have
+// their families and 1 <= port_min <= port_max.
+void check_fullnat(const FullnatConfig& fullnat);
+
 // An encapsulation source as written in a config: a bare address for a
 // full-length prefix, "a.b.c.d/len" otherwise.
 std::string encap_source_str(const IpPrefix& prefix);
+nlohmann::json fullnat_json(const FullnatConfig& fullnat);  // as in the config
 
 }  // namespace xlb

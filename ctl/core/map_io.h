@@ -76,7 +76,20 @@ class MapIo {
   // Puts an entry back unless the data plane created one meanwhile
   // (BPF_NOEXIST); returns whether it was inserted.
   virtual bool restore_flow(const xlb_flow_key& key, const xlb_flow& flow) = 0;
+  // One entry as it is now; nullopt if there is none.
+  virtual std::optional<xlb_flow> lookup_flow(const xlb_flow_key& key) = 0;
   virtual uint32_t flow_table_size() = 0;
+
+  // ---- xlb_nat_rev: a nat/fullnat flow's reply tuple -> its client flow
+  // The data plane creates entries (BPF_NOEXIST) and deletes only its own,
+  // in error paths; lbd deletes those whose flow is gone (the reaper, purge,
+  // del-vip). Visitors as for the flows: for_each_nat_rev reads in batches,
+  // delete_nat_rev deletes every entry `match` selects and returns how many.
+  using NatRevVisitor = std::function<bool(const xlb_flow_key&, const xlb_nat_rev&)>;
+  virtual void for_each_nat_rev(const NatRevVisitor& visit) = 0;
+  virtual uint64_t delete_nat_rev(const NatRevVisitor& match) = 0;
+  // Deletes the given entries, in batches; returns how many were there.
+  virtual uint64_t delete_nat_rev_keys(const std::vector<xlb_flow_key>& keys) = 0;
 
   // ---- xlb_conns: backend identity -> connection counts
   // Counts are only ever changed atomically, by the data plane or through

@@ -54,8 +54,10 @@ SweepResult Reaper::sweep(const IdentityTable& identities, const StopFlag& stop)
     *out = flow_identity(k, it->second);
     return true;
   };
+  nat_rev_.begin();
   auto remains = [&](const xlb_flow_key& k, const xlb_flow& f) {
     if (f.backend_id < r.referenced.size()) r.referenced[f.backend_id] = true;
+    nat_rev_.remember(k, f);
     xlb_backend_key id;
     if ((f.flags & (XLB_FLOW_F_COUNTED | XLB_FLOW_F_HALF_OPEN)) && identity_of(k, f.backend_id, &id))
       add_units(truth[id], f.flags, 1);
@@ -96,8 +98,12 @@ SweepResult Reaper::sweep(const IdentityTable& identities, const StopFlag& stop)
   }
   if (r.stats.complete) {
     reconcile(identities, truth, r.stats);
+    NatRevStats nat = nat_rev_.sweep(stop);
+    r.stats.nat_rev_entries = nat.entries;
+    r.stats.nat_rev_reaped = nat.reaped;
   } else {
     r.referenced.clear();  // incomplete: proves nothing
+    nat_rev_.forget();     // nor about the reply entries
   }
   r.stats.duration_ms = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());

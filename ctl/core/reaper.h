@@ -13,7 +13,9 @@
 //  3. reconciles: reads the counts and compares each identity's with the
 //     units held by the entries that remain (its truth). A difference seen
 //     identically on two consecutive sweeps is corrected; a difference that
-//     changes is traffic in flight, and left alone.
+//     changes is traffic in flight, and left alone;
+//  4. sweeps xlb_nat_rev, deleting the reply entries of flows that are gone
+//     (nat_rev_reaper.h), after a complete walk only.
 // It also reports which backend ids the remaining entries use, so the
 // balancer can free removed backends that no flow needs any more.
 #pragma once
@@ -24,6 +26,7 @@
 #include "config.h"
 #include "conn_key.h"
 #include "map_io.h"
+#include "nat_rev_reaper.h"
 
 namespace xlb {
 
@@ -33,6 +36,8 @@ struct SweepStats {
   uint64_t restored = 0;    // touched between the read and the delete: put back
   uint64_t returned = 0;    // identities whose units were returned (adjust calls)
   uint64_t reconciled = 0;  // identities whose counts were corrected
+  uint64_t nat_rev_entries = 0;  // xlb_nat_rev entries read
+  uint64_t nat_rev_reaped = 0;   // of which deleted (their flow gone for two sweeps)
   uint64_t duration_ms = 0;
   bool complete = true;     // false: stopped early (no reconciliation, no referenced ids)
 };
@@ -52,7 +57,8 @@ class Reaper {
   // Checked every few thousand entries; true ends the sweep early.
   using StopFlag = std::function<bool()>;
 
-  explicit Reaper(MapIo& io, Clock now_ns = monotonic_coarse_ns) : io_(io), now_(std::move(now_ns)) {}
+  explicit Reaper(MapIo& io, Clock now_ns = monotonic_coarse_ns)
+      : io_(io), now_(std::move(now_ns)), nat_rev_(io) {}
 
   void set_timeouts(const Timeouts& t) { timeouts_ = t; }
   const Timeouts& timeouts() const { return timeouts_; }
@@ -79,6 +85,7 @@ class Reaper {
   Timeouts timeouts_;
   // count - truth per identity at the previous sweep (nonzero ones only).
   BackendKeyMap<Units> last_diff_;
+  NatRevReaper nat_rev_;
 };
 
 }  // namespace xlb

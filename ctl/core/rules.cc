@@ -25,9 +25,12 @@ std::string sched_name(uint8_t sched) {
 }
 
 uint8_t parse_mode(const std::string& text) {
-  if (text == "ipip") return XLB_MODE_IPIP;
-  throw InputError("unsupported mode '" + text + "' (supported: ipip)");
+  for (uint8_t m = XLB_MODE_IPIP; m <= XLB_MODE_L2DSR; m++)
+    if (text == mode_name(m)) return m;
+  throw InputError("unsupported mode '" + text + "' (supported: ipip, nat, fullnat, l2dsr)");
 }
+
+bool mode_translates(uint8_t mode) { return mode == XLB_MODE_NAT || mode == XLB_MODE_FULLNAT; }
 
 std::string mode_name(uint8_t mode) {
   switch (mode) {
@@ -54,7 +57,7 @@ void check_list_capacity(uint8_t sched, size_t active) {
 }
 
 void check_mode(uint8_t mode) {
-  if (mode != XLB_MODE_IPIP) parse_mode(mode_name(mode));
+  if (mode > XLB_MODE_L2DSR) parse_mode(mode_name(mode));
 }
 
 void check_ring_size(uint64_t ring_size) {
@@ -72,11 +75,31 @@ void check_weight(uint64_t weight, bool allow_zero) {
 
 void check_backend_family(uint8_t mode, const Endpoint& vip, const IpAddr& backend) {
   check_mode(mode);
-  // ipip encapsulates in the backend's family: IPv4 and IPv6 fit in IPv6,
-  // but an IPv6 packet cannot be carried in IPv4 (that would be 6in4).
-  if (!vip.ip.is_v4() && backend.is_v4())
-    throw InputError("IPv4 backend " + backend.str() + " cannot serve IPv6 VIP " + vip.str() +
-                     " (ipip carries IPv6 only in IPv6)");
+  auto family = [](const IpAddr& a) { return a.is_v4() ? std::string("IPv4") : std::string("IPv6"); };
+  if (mode == XLB_MODE_IPIP) {
+    // ipip encapsulates in the backend's family: IPv4 and IPv6 fit in IPv6,
+    // but an IPv6 packet cannot be carried in IPv4 (that would be 6in4).
+    if (!vip.ip.is_v4() && backend.is_v4())
+      throw InputError("IPv4 backend " + backend.str() + " cannot serve IPv6 VIP " + vip.str() +
+                       " (ipip carries IPv6 only in IPv6)");
+    return;
+  }
+  // nat and fullnat rewrite addresses in place, l2dsr only the MACs: the
+  // packet keeps its family, so the backend must have the VIP's.
+  if (vip.ip.is_v4() != backend.is_v4())
+    throw InputError(family(backend) + " backend " + backend.str() + " cannot serve " + family(vip.ip) + " VIP " +
+                     vip.str() + " (mode " + mode_name(mode) + " keeps the packet's family)");
+}
+
+void check_backend_port(uint8_t mode, uint16_t port) {
+  check_mode(mode);
+  if (port != 0 && !mode_translates(mode))
+    throw InputError("mode " + mode_name(mode) +
+                     " cannot remap ports: the backend gets the VIP's port (only nat and fullnat can)");
+}
+
+std::string backend_name(const IpAddr& addr, uint16_t port) {
+  return port ? Endpoint{addr, port}.str() : addr.str();
 }
 
 std::string vip_name(const Endpoint& vip, uint8_t proto) {

@@ -11,13 +11,16 @@ Json list_json(const std::vector<VipView>& vips) {
   Json out = Json::array();
   for (const auto& v : vips) {
     Json backends = Json::array();
-    for (const auto& b : v.backends)
-      backends.push_back({{"address", b.address.str()},
-                          {"weight", b.weight},
-                          {"state", backend_status_name(b.state)},
-                          {"ring_slots", b.ring_slots},
-                          {"active", b.conns_active},
-                          {"half_open", b.conns_half_open}});
+    for (const auto& b : v.backends) {
+      Json be = {{"address", b.address.str()},
+                 {"weight", b.weight},
+                 {"state", backend_status_name(b.state)},
+                 {"ring_slots", b.ring_slots},
+                 {"active", b.conns_active},
+                 {"half_open", b.conns_half_open}};
+      if (b.port) be["port"] = b.port;  // only a backend with a port of its own
+      backends.push_back(std::move(be));
+    }
     out.push_back({{"vip", v.vip.str()},
                    {"proto", proto_name(v.proto)},
                    {"sched", sched_name(v.sched)},
@@ -39,9 +42,11 @@ Json stats_json(const StatsView& stats) {
   Json vips = Json::array();
   for (const auto& v : stats.vips) {
     Json backends = Json::array();
-    for (const auto& b : v.backends)
-      backends.push_back(
-          {{"address", b.address.str()}, {"packets", b.counter.packets}, {"bytes", b.counter.bytes}});
+    for (const auto& b : v.backends) {
+      Json be = {{"address", b.address.str()}, {"packets", b.counter.packets}, {"bytes", b.counter.bytes}};
+      if (b.port) be["port"] = b.port;
+      backends.push_back(std::move(be));
+    }
     vips.push_back({{"vip", v.vip.str()},
                     {"proto", proto_name(v.proto)},
                     {"packets", v.counter.packets},
@@ -53,13 +58,17 @@ Json stats_json(const StatsView& stats) {
 
 Json flows_json(const FlowsView& flows) {
   Json list = Json::array();
-  for (const auto& f : flows.flows)
-    list.push_back({{"proto", proto_name(f.proto)},
-                    {"src", f.src.str()},
-                    {"dst", f.dst.str()},
-                    {"backend", f.backend ? Json(f.backend->str()) : Json(nullptr)},
-                    {"state", flow_state_name(f.state)},
-                    {"idle_ms", f.idle_ms}});
+  for (const auto& f : flows.flows) {
+    Json flow = {{"proto", proto_name(f.proto)},
+                 {"src", f.src.str()},
+                 {"dst", f.dst.str()},
+                 {"backend", f.backend ? Json(f.backend->str()) : Json(nullptr)},
+                 {"state", flow_state_name(f.state)},
+                 {"idle_ms", f.idle_ms}};
+    if (f.backend && f.backend_port) flow["backend_port"] = f.backend_port;
+    if (f.nat_port) flow["nat_port"] = f.nat_port;  // fullnat flows only
+    list.push_back(std::move(flow));
+  }
   return {{"total", flows.total}, {"truncated", flows.truncated}, {"flows", list}};
 }
 

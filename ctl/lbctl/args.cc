@@ -69,7 +69,13 @@ CLI::Validator scheduler() {
 }
 
 CLI::Validator forwarding_mode() {
-  return canonicalizing("ipip", [](const std::string& text) { return mode_name(parse_mode(text)); });
+  std::string all;  // "ipip|nat|fullnat|l2dsr", from rules.h
+  for (uint8_t m = XLB_MODE_IPIP; m <= XLB_MODE_L2DSR; m++) all += (all.empty() ? "" : "|") + mode_name(m);
+  return canonicalizing(all, [](const std::string& text) { return mode_name(parse_mode(text)); });
+}
+
+CLI::Validator port_number() {
+  return canonicalizing("1..65535", [](const std::string& text) { return std::to_string(parse_integer(text, 1, 65535)); });
 }
 
 CLI::Validator ring_size() {

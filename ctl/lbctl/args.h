@@ -16,10 +16,11 @@ CLI::Validator ip_address();                            // "198.19.0.11", "fd00:
 CLI::Validator protocol();                              // "tcp", "udp"
 CLI::Validator integer_in(uint64_t min, uint64_t max);  // decimal
 CLI::Validator backend_weight(bool allow_zero);         // 0 or 1..kMaxWeight
+CLI::Validator port_number();                           // 1..65535
 // The rules lbd applies too (core/rules.h), checked here so that a bad value
 // is a usage error rather than a refused operation.
 CLI::Validator scheduler();        // "maglev", "least-conn", "rr", "wrr", "random", "src-hash"
-CLI::Validator forwarding_mode();  // "ipip"
+CLI::Validator forwarding_mode();  // "ipip", "nat", "fullnat", "l2dsr"
 CLI::Validator ring_size();        // a prime up to XLB_MAX_RING_SIZE
 
 // The VIP every per-VIP command takes: a positional VIP and --proto.

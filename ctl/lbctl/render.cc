@@ -41,6 +41,15 @@ bool any_backend_has(const Json& vips, const char* key) {
   return false;
 }
 
+// A backend's address, with its port when it has one of its own (nat and
+// fullnat): "198.19.0.11:8080", "[fd00:19::11]:8080".
+std::string backend_text(const Json& object, const char* address_key, const char* port_key) {
+  std::string address = text(object.at(address_key));
+  if (!object.contains(port_key) || object.at(port_key).is_null() || object.at(address_key).is_null()) return address;
+  std::string port = std::to_string(object.at(port_key).get<uint64_t>());
+  return address.find(':') == std::string::npos ? address + ":" + port : "[" + address + "]:" + port;
+}
+
 std::string vip_name(const Json& vip) {
   return vip.at("vip").get<std::string>() + "/" + vip.at("proto").get<std::string>();
 }
@@ -79,27 +88,45 @@ std::vector<std::string> ordered_keys(const Json& object, const std::vector<std:
   return keys;
 }
 
-// The order docs/api.md lists them in; timeouts and reaper came with issue 3.
-const std::vector<std::string> kStatusOrder = {"iface",           "ifindex",  "xdp_mode", "prog_id",
-                                               "pin_dir",         "vips",     "backends", "flows",
-                                               "flow_table_size", "uptime_s", "version",  "encap",
-                                               "timeouts",        "reaper"};
+// The order docs/api.md lists them in; timeouts and reaper came with issue 3,
+// ifaces and fullnat with the NAT modes.
+const std::vector<std::string> kStatusOrder = {"iface",    "ifindex",         "xdp_mode", "prog_id",  "ifaces",
+                                               "pin_dir",  "vips",            "backends", "flows",    "flow_table_size",
+                                               "uptime_s", "version",         "encap",    "fullnat",  "timeouts",
+                                               "reaper"};
 
 // The same for the nested status objects, by their dotted key.
 const std::map<std::string, std::vector<std::string>> kNestedStatusOrder = {
     {"encap", {"source_v4", "source_v6"}},
+    {"fullnat", {"source_v4", "source_v6", "port_min", "port_max"}},
     {"timeouts", {"tcp_established", "tcp_half_open", "tcp_closing", "udp"}},
     {"reaper",
-     {"running", "interval_ms", "sweeps", "last_sweep", "reconciled_total", "backends_freed", "error"}},
+     {"running", "interval_ms", "sweeps", "last_sweep", "reconciled_total", "backends_freed", "nat_rev_reaped_total",
+      "error"}},
     {"reaper.last_sweep",
-     {"unix_ms", "age_ms", "duration_ms", "scanned", "expired", "restored", "reconciled", "complete"}},
+     {"unix_ms", "age_ms", "duration_ms", "scanned", "expired", "restored", "reconciled", "nat_rev_entries",
+      "nat_rev_reaped", "complete"}},
 };
 
 // The data path's order, enum xlb_stat: received, passed, flow events, dropped, sent.
 const std::vector<std::string> kCounterOrder(xlb_stat_names, xlb_stat_names + XLB_STAT_MAX);
 
+// The interfaces on one line: "eth0 (native, prog 41), eth1 (skb, prog 41)".
+std::string ifaces_text(const Json& ifaces) {
+  std::string out;
+  for (const Json& i : ifaces) {
+    if (!out.empty()) out += ", ";
+    out += text(i.at("name")) + " (" + text(i.at("xdp_mode")) + ", prog " + text(i.at("prog_id")) + ")";
+  }
+  return out.empty() ? "-" : out;
+}
+
 // A nested object (encap, timeouts, reaper) becomes dotted keys: "encap.source_v4".
 void flatten(const std::string& key, const Json& value, std::vector<std::pair<std::string, std::string>>& lines) {
+  if (key == "ifaces" && value.is_array()) {
+    lines.emplace_back(key, ifaces_text(value));
+    return;
+  }
   if (!value.is_object()) {
     lines.emplace_back(key, text(value));
     return;
@@ -156,7 +183,7 @@ void render_list(const Json& answer, std::ostream& out) {
     columns.push_back({"RING SHARE", Align::kRight});
     Table table(columns);
     for (const Json& backend : backends) {
-      std::vector<std::string> row = {text(backend.at("address")), count(backend, "weight"),
+      std::vector<std::string> row = {backend_text(backend, "address", "port"), count(backend, "weight"),
                                       text(backend.at("state"))};
       if (with_active) row.push_back(optional_count(backend, "active"));
       if (with_half_open) row.push_back(optional_count(backend, "half_open"));
@@ -176,7 +203,8 @@ void render_stats(const Json& answer, std::ostream& out) {
     for (const Json& vip : vips) {
       table.add_row({vip_name(vip), count(vip, "packets"), count(vip, "bytes")});
       for (const Json& backend : vip.at("backends"))
-        table.add_row({"  " + text(backend.at("address")), count(backend, "packets"), count(backend, "bytes")});
+        table.add_row({"  " + backend_text(backend, "address", "port"), count(backend, "packets"),
+                       count(backend, "bytes")});
     }
     table.print(out);
   }
@@ -205,10 +233,23 @@ void render_flows(const Json& answer, std::ostream& out) {
     out << "no flows\n";
     return;
   }
-  Table table({{"PROTO"}, {"SRC"}, {"DST"}, {"BACKEND"}, {"STATE"}, {"IDLE", Align::kRight}});
-  for (const Json& flow : flows)
-    table.add_row({text(flow.at("proto")), text(flow.at("src")), text(flow.at("dst")), text(flow.at("backend")),
-                   text(flow.at("state")), idle_text(flow.at("idle_ms").get<uint64_t>())});
+  // fullnat flows have the source port they were given: a column only
+  // when some flow has one.
+  bool with_nat_port = false;
+  for (const Json& flow : flows) with_nat_port = with_nat_port || flow.contains("nat_port");
+  std::vector<Table::Column> columns = {{"PROTO"}, {"SRC"}, {"DST"}, {"BACKEND"}};
+  if (with_nat_port) columns.push_back({"NAT PORT", Align::kRight});
+  columns.push_back({"STATE"});
+  columns.push_back({"IDLE", Align::kRight});
+  Table table(columns);
+  for (const Json& flow : flows) {
+    std::vector<std::string> row = {text(flow.at("proto")), text(flow.at("src")), text(flow.at("dst")),
+                                    backend_text(flow, "backend", "backend_port")};
+    if (with_nat_port) row.push_back(flow.contains("nat_port") ? text(flow.at("nat_port")) : "-");
+    row.push_back(text(flow.at("state")));
+    row.push_back(idle_text(flow.at("idle_ms").get<uint64_t>()));
+    table.add_row(std::move(row));
+  }
   table.print(out);
   if (answer.at("truncated").get<bool>())
     out << "showing " << flows.size() << " of " << total << " flows (raise --limit to see more)\n";

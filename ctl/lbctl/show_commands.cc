@@ -44,6 +44,7 @@ struct FlowsArgs {
   std::string vip;
   std::string proto;
   std::string backend;
+  uint16_t backend_port = 0;
   uint32_t limit = 0;
   bool json = false;
 };
@@ -57,17 +58,23 @@ void add_flows(CLI::App& app, Context& ctx) {
   vip->needs(proto);
   proto->needs(vip);
   CLI::Option* backend =
-      cmd->add_option("--backend", args->backend, "only flows to this backend")->transform(ip_address());
+      cmd->add_option("--backend", args->backend, "only flows to backends at this address")->transform(ip_address());
+  CLI::Option* backend_port =
+      cmd->add_option("--backend-port", args->backend_port,
+                      "...and this port (a backend without a port of its own has the VIP's)")
+          ->transform(port_number());
+  backend_port->needs(backend);
   CLI::Option* limit = cmd->add_option("--limit", args->limit, "at most this many flows (lbd's default: 1000)")
                            ->transform(integer_in(1, UINT32_MAX));
   cmd->add_flag("--json", args->json, "print lbd's answer as JSON");
-  cmd->callback([&ctx, args, vip, backend, limit] {
+  cmd->callback([&ctx, args, vip, backend, backend_port, limit] {
     Json request{{"cmd", "flows"}};
     if (vip->count() > 0) {
       request["vip"] = args->vip;
       request["proto"] = args->proto;
     }
     if (backend->count() > 0) request["backend"] = args->backend;
+    if (backend_port->count() > 0) request["backend_port"] = args->backend_port;
     if (limit->count() > 0) request["limit"] = args->limit;
     show(ctx, call_lbd(ctx.socket_path, request), args->json, render_flows);
   });

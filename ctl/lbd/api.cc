@@ -41,6 +41,16 @@ IpAddr req_backend(const Json& r) {
   return jf::at("backend", [&] { return IpAddr::parse(text); });
 }
 
+std::optional<uint16_t> opt_port(const Json& r, const char* key) {
+  auto p = jf::opt_uint(r, key, "", 1, 65535);
+  return p ? std::optional<uint16_t>(static_cast<uint16_t>(*p)) : std::nullopt;
+}
+
+// "backend" and an optional "port": which backend of the VIP is meant.
+BackendRef req_backend_ref(const Json& r) { return {req_backend(r), opt_port(r, "port")}; }
+
+std::string ref_name(const BackendRef& b) { return backend_name(b.address, b.port.value_or(0)); }
+
 Json ok(Json body = Json::object()) {
   Json out = {{"ok", true}};
   for (auto& [k, v] : body.items()) out[k] = v;
@@ -59,6 +69,7 @@ Json reaper_json(const ReaperStatus& s) {
               {"error", s.last_error.empty() ? Json(nullptr) : Json(s.last_error)},
               {"reconciled_total", s.reconciled_total},
               {"backends_freed", s.backends_freed},
+              {"nat_rev_reaped_total", s.nat_rev_reaped_total},
               {"last_sweep", nullptr}};
   if (s.last) {
     auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
@@ -69,6 +80,8 @@ Json reaper_json(const ReaperStatus& s) {
                          {"expired", s.last->expired},
                          {"restored", s.last->restored},
                          {"reconciled", s.last->reconciled},
+                         {"nat_rev_entries", s.last->nat_rev_entries},
+                         {"nat_rev_reaped", s.last->nat_rev_reaped},
                          {"complete", s.last->complete}};
   }
   return out;
@@ -136,52 +149,57 @@ Json Api::dispatch(const Json& r) {
     return ok({{"flows_removed", flows}});
   }
   if (cmd == "add-backend") {
-    jf::check_object(r, {"cmd", "vip", "proto", "backend", "weight"}, "");
+    jf::check_object(r, {"cmd", "vip", "proto", "backend", "port", "weight"}, "");
     Endpoint vip = req_vip(r);
     uint8_t proto = req_proto(r);
     IpAddr be = req_backend(r);
+    uint16_t port = opt_port(r, "port").value_or(0);
     auto weight = static_cast<uint32_t>(jf::opt_uint(r, "weight", "", 1, kMaxWeight).value_or(1));
-    lb_.add_backend(vip, proto, be, weight);
+    lb_.add_backend(vip, proto, be, weight, port);
     prime_neighbours({be});
-    log_line("added backend " + be.str() + " (weight " + std::to_string(weight) + ") to " + vip_name(vip, proto));
+    log_line("added backend " + backend_name(be, port) + " (weight " + std::to_string(weight) + ") to " +
+             vip_name(vip, proto));
     return ok();
   }
   if (cmd == "del-backend") {
-    jf::check_object(r, {"cmd", "vip", "proto", "backend", "purge"}, "");
+    jf::check_object(r, {"cmd", "vip", "proto", "backend", "port", "purge"}, "");
     Endpoint vip = req_vip(r);
     uint8_t proto = req_proto(r);
-    IpAddr be = req_backend(r);
+    BackendRef be = req_backend_ref(r);
     bool purge = jf::opt_bool(r, "purge", "").value_or(false);
     uint64_t flows = lb_.del_backend(vip, proto, be, purge);
-    log_line((purge ? "purged backend " : "draining backend ") + be.str() + " of " + vip_name(vip, proto) +
+    log_line((purge ? "purged backend " : "draining backend ") + ref_name(be) + " of " + vip_name(vip, proto) +
              (purge ? " (" + std::to_string(flows) + " flows removed)" : ""));
     return ok({{"flows_removed", flows}});
   }
   if (cmd == "drain-backend") {
-    jf::check_object(r, {"cmd", "vip", "proto", "backend"}, "");
+    jf::check_object(r, {"cmd", "vip", "proto", "backend", "port"}, "");
     Endpoint vip = req_vip(r);
     uint8_t proto = req_proto(r);
-    IpAddr be = req_backend(r);
+    BackendRef be = req_backend_ref(r);
     lb_.set_backend(vip, proto, be, 0);
-    log_line("draining backend " + be.str() + " of " + vip_name(vip, proto) + " (weight 0)");
+    log_line("draining backend " + ref_name(be) + " of " + vip_name(vip, proto) + " (weight 0)");
     return ok();
   }
   if (cmd == "set-backend") {
-    jf::check_object(r, {"cmd", "vip", "proto", "backend", "weight"}, "");
+    jf::check_object(r, {"cmd", "vip", "proto", "backend", "port", "weight"}, "");
     Endpoint vip = req_vip(r);
     uint8_t proto = req_proto(r);
-    IpAddr be = req_backend(r);
+    BackendRef be = req_backend_ref(r);
     auto weight = jf::opt_uint(r, "weight", "", 0, kMaxWeight);
     if (!weight) throw InputError("weight: missing");
     lb_.set_backend(vip, proto, be, static_cast<uint32_t>(*weight));
-    log_line("set backend " + be.str() + " of " + vip_name(vip, proto) + " to weight " + std::to_string(*weight));
+    log_line("set backend " + ref_name(be) + " of " + vip_name(vip, proto) + " to weight " +
+             std::to_string(*weight));
     return ok();
   }
   if (cmd == "flows") {
-    jf::check_object(r, {"cmd", "vip", "proto", "backend", "limit"}, "");
+    jf::check_object(r, {"cmd", "vip", "proto", "backend", "backend_port", "limit"}, "");
     FlowQuery q;
     if (r.contains("vip") || r.contains("proto")) q.vip = std::make_pair(req_vip(r), req_proto(r));
     if (r.contains("backend")) q.backend = req_backend(r);
+    q.backend_port = opt_port(r, "backend_port");
+    if (q.backend_port && !q.backend) throw InputError("backend_port: needs backend");
     q.limit = jf::opt_uint(r, "limit", "", 0, UINT32_MAX).value_or(1000);
     return ok(flows_json(lb_.flows(q, monotonic_ns())));
   }
@@ -207,14 +225,26 @@ Json Api::dispatch(const Json& r) {
 }
 
 Json Api::status() {
-  auto [mode, prog_id] = info_.attachment ? info_.attachment() : std::make_pair(std::string(), 0u);
+  // iface, ifindex, xdp_mode and prog_id are the first interface's (as
+  // before lbd took several); ifaces lists them all.
+  Json ifaces = Json::array();
+  for (const auto& i : info_.ifaces) {
+    auto [mode, prog_id] = info_.attachment ? info_.attachment(i.ifindex) : std::make_pair(std::string(), 0u);
+    ifaces.push_back({{"name", i.name},
+                      {"ifindex", i.ifindex},
+                      {"xdp_mode", mode.empty() ? Json(nullptr) : Json(mode)},
+                      {"prog_id", prog_id}});
+  }
+  Json first = ifaces.empty() ? Json{{"name", ""}, {"ifindex", 0}, {"xdp_mode", nullptr}, {"prog_id", 0}}
+                              : ifaces[0];
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - info_.started);
   std::optional<ReaperStatus> reaper;
   if (reaper_) reaper = reaper_->status();
-  return ok({{"iface", info_.iface},
-             {"ifindex", info_.ifindex},
-             {"xdp_mode", mode.empty() ? Json(nullptr) : Json(mode)},
-             {"prog_id", prog_id},
+  return ok({{"iface", first["name"]},
+             {"ifindex", first["ifindex"]},
+             {"xdp_mode", first["xdp_mode"]},
+             {"prog_id", first["prog_id"]},
+             {"ifaces", ifaces},
              {"pin_dir", info_.pin_dir},
              {"vips", lb_.vip_count()},
              {"backends", lb_.backend_count()},
@@ -223,6 +253,7 @@ Json Api::status() {
              {"uptime_s", uptime.count()},
              {"version", XLB_VERSION},
              {"encap", encap_json(lb_.encap())},
+             {"fullnat", fullnat_json(lb_.fullnat())},
              {"timeouts", timeouts_json(reaper ? reaper->timeouts : Timeouts{})},
              {"reaper", reaper ? reaper_json(*reaper) : Json(nullptr)}});
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -14,15 +15,20 @@
 
 namespace xlb {
 
+// An interface xlb_lb is attached to.
+struct IfaceInfo {
+  std::string name;
+  int ifindex = 0;
+};
+
 // What `status` reports about the daemon itself.
 struct DaemonInfo {
-  std::string iface;
-  int ifindex = 0;
+  std::vector<IfaceInfo> ifaces;  // as given to --iface; the first names the pin directory
   std::string pin_dir;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  // Current {xdp mode, prog id} of the attached program (may change when
-  // other programs join the dispatcher); empty mode if detached.
-  std::function<std::pair<std::string, uint32_t>()> attachment;
+  // Current {xdp mode, prog id} of the program attached to an ifindex (may
+  // change when other programs join the dispatcher); empty mode if none.
+  std::function<std::pair<std::string, uint32_t>(int ifindex)> attachment;
 };
 
 class Api {

@@ -105,6 +105,41 @@ void dump(int fd, const char* name, size_t key_size, size_t value_size, uint32_t
   }
 }
 
+// Deletes the given keys of a hash map, 4096 per syscall where the kernel
+// has batch deletes. A key that is gone already is skipped. Returns how
+// many were deleted.
+template <typename Key>
+uint64_t delete_keys(int fd, const char* name, const std::vector<Key>& keys) {
+  uint64_t deleted = 0;
+  size_t pos = 0;
+  bool batch = true;
+  while (pos < keys.size()) {
+    uint32_t count = static_cast<uint32_t>(std::min<size_t>(keys.size() - pos, 4096));
+    if (batch) {
+      uint32_t n = count;
+      LIBBPF_OPTS(bpf_map_batch_opts, opts);
+      int err = bpf_map_delete_batch(fd, &keys[pos], &n, &opts);
+      if (!err) {
+        deleted += n;
+        pos += n;
+        continue;
+      }
+      if (err == -ENOENT) {  // keys[pos + n] went meanwhile: skip it
+        deleted += n;
+        pos += n + 1;
+        continue;
+      }
+      if (!batch_unsupported(err)) fail(name, "batch delete", err);
+      batch = false;
+    }
+    int err = bpf_map_delete_elem(fd, &keys[pos]);
+    if (err && err != -ENOENT) fail(name, "delete", err);
+    deleted += err == 0;
+    pos++;
+  }
+  return deleted;
+}
+
 }  // namespace
 
 Fd open_pinned_map(const std::string& pin_dir, const char* name) {
@@ -129,6 +164,7 @@ BpfMapIo::BpfMapIo(const std::function<Fd(const char* name)>& open)
       bstats_(open(XLB_MAP_BSTATS)),
       conns_(open(XLB_MAP_CONNS)),
       lists_(open(XLB_MAP_VIP_LISTS)),
+      nat_rev_(open(XLB_MAP_NAT_REV)),
       adjust_(open(XLB_CONN_ADJUST_PROG_NAME)) {
   ncpus_ = libbpf_num_possible_cpus();
   if (ncpus_ <= 0) throw SystemError("cannot count possible CPUs");
@@ -327,34 +363,14 @@ uint64_t BpfMapIo::delete_flows(const FlowVisitor& match) {
     if (match(k, f)) doomed.push_back(k);
     return true;
   });
-  uint64_t deleted = 0;
-  size_t pos = 0;
-  bool batch = true;
-  while (pos < doomed.size()) {
-    uint32_t count = static_cast<uint32_t>(std::min<size_t>(doomed.size() - pos, 4096));
-    if (batch) {
-      uint32_t n = count;
-      LIBBPF_OPTS(bpf_map_batch_opts, opts);
-      int err = bpf_map_delete_batch(flows_.get(), &doomed[pos], &n, &opts);
-      if (!err) {
-        deleted += n;
-        pos += n;
-        continue;
-      }
-      if (err == -ENOENT) {  // that entry expired meanwhile (LRU): skip it
-        deleted += n;
-        pos += n + 1;
-        continue;
-      }
-      if (!batch_unsupported(err)) fail(XLB_MAP_FLOWS, "batch delete", err);
-      batch = false;
-    }
-    int err = bpf_map_delete_elem(flows_.get(), &doomed[pos]);
-    if (err && err != -ENOENT) fail(XLB_MAP_FLOWS, "delete", err);
-    deleted += err == 0;
-    pos++;
-  }
-  return deleted;
+  // An entry may have expired meanwhile (LRU): delete_keys skips it.
+  return delete_keys(flows_.get(), XLB_MAP_FLOWS, doomed);
+}
+
+std::optional<xlb_flow> BpfMapIo::lookup_flow(const xlb_flow_key& key) {
+  xlb_flow flow;
+  if (!lookup(flows_.get(), XLB_MAP_FLOWS, &key, &flow)) return std::nullopt;
+  return flow;
 }
 
 std::optional<xlb_flow> BpfMapIo::lookup_and_delete_flow(const xlb_flow_key& key) {
@@ -370,6 +386,32 @@ bool BpfMapIo::restore_flow(const xlb_flow_key& key, const xlb_flow& flow) {
   if (err == -EEXIST) return false;
   if (err) fail(XLB_MAP_FLOWS, "restore", err);
   return true;
+}
+
+// ---- xlb_nat_rev
+
+void BpfMapIo::for_each_nat_rev(const NatRevVisitor& visit) {
+  dump(nat_rev_.get(), XLB_MAP_NAT_REV, sizeof(xlb_flow_key), sizeof(xlb_nat_rev), 8192,
+       [&](const void* k, const void* v) {
+         xlb_flow_key key;
+         xlb_nat_rev rev;
+         std::memcpy(&key, k, sizeof key);
+         std::memcpy(&rev, v, sizeof rev);
+         return visit(key, rev);
+       });
+}
+
+uint64_t BpfMapIo::delete_nat_rev(const NatRevVisitor& match) {
+  std::vector<xlb_flow_key> doomed;
+  for_each_nat_rev([&](const xlb_flow_key& k, const xlb_nat_rev& r) {
+    if (match(k, r)) doomed.push_back(k);
+    return true;
+  });
+  return delete_nat_rev_keys(doomed);
+}
+
+uint64_t BpfMapIo::delete_nat_rev_keys(const std::vector<xlb_flow_key>& keys) {
+  return delete_keys(nat_rev_.get(), XLB_MAP_NAT_REV, keys);
 }
 
 uint32_t BpfMapIo::flow_table_size() {

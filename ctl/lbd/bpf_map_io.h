@@ -48,7 +48,12 @@ class BpfMapIo : public MapIo {
   uint64_t delete_flows(const FlowVisitor& match) override;
   std::optional<xlb_flow> lookup_and_delete_flow(const xlb_flow_key& key) override;
   bool restore_flow(const xlb_flow_key& key, const xlb_flow& flow) override;
+  std::optional<xlb_flow> lookup_flow(const xlb_flow_key& key) override;
   uint32_t flow_table_size() override;
+
+  void for_each_nat_rev(const NatRevVisitor& visit) override;
+  uint64_t delete_nat_rev(const NatRevVisitor& match) override;
+  uint64_t delete_nat_rev_keys(const std::vector<xlb_flow_key>& keys) override;
 
   bool ensure_conn_entry(const xlb_backend_key& key) override;
   std::optional<xlb_conn_count> read_conn(const xlb_backend_key& key) override;
@@ -70,7 +75,7 @@ class BpfMapIo : public MapIo {
   Counter read_percpu(int fd, const char* name, uint32_t key);
   void reset_percpu(int fd, const char* name, uint32_t key);
 
-  Fd vips_, vip_addrs_, rings_, backends_, flows_, config_, gstats_, vstats_, bstats_, conns_, lists_;
+  Fd vips_, vip_addrs_, rings_, backends_, flows_, config_, gstats_, vstats_, bstats_, conns_, lists_, nat_rev_;
   Fd adjust_;  // the xlb_conn_adjust program
   std::map<uint32_t, Fd> ring_fds_;
   int ncpus_ = 1;

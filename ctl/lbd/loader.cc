@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "core/error.h"
@@ -104,7 +105,9 @@ void reuse_pinned_maps(bpf_object* obj) {
     int err = bpf_obj_get_info_by_fd(fd.get(), &info, &len);
     if (err) throw SystemError(std::string("cannot inspect ") + path + ": " + errstr(err));
     const uint32_t ignored = BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG;
-    bool flows = std::strcmp(bpf_map__name(map), XLB_MAP_FLOWS) == 0;
+    // Both sized by --flow-table-size when created.
+    bool flows = std::strcmp(bpf_map__name(map), XLB_MAP_FLOWS) == 0 ||
+                 std::strcmp(bpf_map__name(map), XLB_MAP_NAT_REV) == 0;
     if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
         info.value_size != bpf_map__value_size(map) ||
         (!flows && info.max_entries != bpf_map__max_entries(map)) ||
@@ -113,7 +116,7 @@ void reuse_pinned_maps(bpf_object* obj) {
                         " does not match this lbd's program (left by another xlb version?); remove it with "
                         "`lbd --detach IFNAME`");
     if (flows && info.max_entries != bpf_map__max_entries(map))
-      log_line("reusing the pinned flow table of " + std::to_string(info.max_entries) +
+      log_line(std::string("reusing the pinned ") + bpf_map__name(map) + " of " + std::to_string(info.max_entries) +
                " entries (--flow-table-size applies only to a new one)");
     err = bpf_map__reuse_fd(map, fd.get());
     if (err) throw SystemError(std::string("cannot reuse ") + path + ": " + errstr(err));
@@ -180,54 +183,120 @@ void ensure_adjust_program(const std::string& pin_dir) {
   if (!adjust_pin_usable(pin_dir)) load_adjust_program(pin_dir);
 }
 
-// Opens the skeleton, pins its maps in pin_dir (reusing pinned ones), and
-// attaches xlb_lb in `mode`. libxdp loads the whole object, so the
-// xlb_conn_adjust program is loaded alongside; it is pinned too.
-// Returns the program id; throws SystemError.
-uint32_t load_and_attach(const AttachOptions& o, int ifindex, const std::string& pin_dir,
-                         enum xdp_attach_mode mode) {
-  LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_dir.c_str());
-  lb_bpf* skel = lb_bpf__open_opts(&open_opts);
-  if (!skel) throw SystemError("cannot open the BPF object: " + std::string(std::strerror(errno)));
+// The lb object, loaded, and its XDP program: attached to interfaces one by
+// one, and closed (never detached: detaching is explicit) on destruction.
+// skel is null for a program found by id (an adopted one).
+struct LoadedProgram {
+  lb_bpf* skel = nullptr;
   xdp_program* prog = nullptr;
-  auto cleanup = [&] {
+  LoadedProgram() = default;
+  LoadedProgram(const LoadedProgram&) = delete;
+  LoadedProgram& operator=(const LoadedProgram&) = delete;
+  ~LoadedProgram() {
     if (prog) xdp_program__close(prog);
-    lb_bpf__destroy(skel);
-  };
-  try {
-    int err = bpf_map__set_max_entries(skel->maps.xlb_flows, o.flow_table_size);
-    if (err) throw SystemError("cannot size xlb_flows: " + errstr(err));
-    err = bpf_map__set_max_entries(skel->maps.xlb_nat_rev, o.flow_table_size);
-    if (err) throw SystemError("cannot size xlb_nat_rev: " + errstr(err));
-    reuse_pinned_maps(skel->obj);
-
-    DECLARE_LIBXDP_OPTS(xdp_program_opts, xdp_opts, .obj = skel->obj, .prog_name = XLB_PROG_NAME);
-    prog = xdp_program__create(&xdp_opts);
-    err = static_cast<int>(libxdp_get_error(prog));
-    if (err) {
-      prog = nullptr;
-      throw SystemError("cannot create the XDP program: " + xdp_errstr(err));
-    }
-    err = xdp_program__attach(prog, ifindex, mode, 0);
-    if (err)
-      throw SystemError("cannot attach " + std::string(XLB_PROG_NAME) + " to " + o.iface + " in " +
-                        attach_mode_name(mode) + " mode: " + xdp_errstr(err) +
-                        (err == -EEXIST || err == -EBUSY ? " (another XDP program without libxdp support?)" : ""));
-    uint32_t id = xdp_program__id(prog);
-    // Not loaded if libxdp ever loads only the XDP program: then
-    // ensure_adjust_program() loads it over the pinned maps.
-    if (int fd = bpf_program__fd(skel->progs.xlb_conn_adjust); fd >= 0) pin_adjust_program(fd, pin_dir);
-    cleanup();
-    return id;
-  } catch (...) {
-    cleanup();
-    throw;
+    if (skel) lb_bpf__destroy(skel);
   }
+};
+
+std::string attach_error(const std::string& iface, enum xdp_attach_mode mode, int err) {
+  return "cannot attach " + std::string(XLB_PROG_NAME) + " to " + iface + " in " + attach_mode_name(mode) +
+         " mode: " + xdp_errstr(err) +
+         (err == -EEXIST || err == -EBUSY ? " (another XDP program without libxdp support?)" : "");
+}
+
+// Opens the skeleton, pins its maps in pin_dir (reusing pinned ones), and
+// attaches xlb_lb to ifindex in `mode`. libxdp loads the whole object, so
+// the xlb_conn_adjust program is loaded alongside; it is pinned too.
+// Returns the loaded program, for the other interfaces; throws SystemError.
+std::unique_ptr<LoadedProgram> load_and_attach(const AttachOptions& o, const std::string& iface, int ifindex,
+                                               const std::string& pin_dir, enum xdp_attach_mode mode) {
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_dir.c_str());
+  auto lp = std::make_unique<LoadedProgram>();
+  lp->skel = lb_bpf__open_opts(&open_opts);
+  if (!lp->skel) throw SystemError("cannot open the BPF object: " + std::string(std::strerror(errno)));
+  lb_bpf* skel = lp->skel;
+  int err = bpf_map__set_max_entries(skel->maps.xlb_flows, o.flow_table_size);
+  if (err) throw SystemError("cannot size xlb_flows: " + errstr(err));
+  err = bpf_map__set_max_entries(skel->maps.xlb_nat_rev, o.flow_table_size);
+  if (err) throw SystemError("cannot size xlb_nat_rev: " + errstr(err));
+  reuse_pinned_maps(skel->obj);
+
+  DECLARE_LIBXDP_OPTS(xdp_program_opts, xdp_opts, .obj = skel->obj, .prog_name = XLB_PROG_NAME);
+  xdp_program* prog = xdp_program__create(&xdp_opts);
+  err = static_cast<int>(libxdp_get_error(prog));
+  if (err) throw SystemError("cannot create the XDP program: " + xdp_errstr(err));
+  lp->prog = prog;
+  err = xdp_program__attach(prog, ifindex, mode, 0);
+  if (err) throw SystemError(attach_error(iface, mode, err));
+  // Not loaded if libxdp ever loads only the XDP program: then
+  // ensure_adjust_program() loads it over the pinned maps.
+  if (int fd = bpf_program__fd(skel->progs.xlb_conn_adjust); fd >= 0) pin_adjust_program(fd, pin_dir);
+  return lp;
+}
+
+std::vector<enum xdp_attach_mode> modes_of(const std::string& xdp_mode) {
+  if (xdp_mode == "native") return {XDP_MODE_NATIVE};
+  if (xdp_mode == "skb") return {XDP_MODE_SKB};
+  if (xdp_mode == "auto") return {XDP_MODE_NATIVE, XDP_MODE_SKB};
+  throw InputError("--xdp-mode must be native, skb or auto");
+}
+
+// Attaches an already loaded program to one more interface, in the first
+// of `modes` that works there. Throws SystemError.
+void attach_loaded(xdp_program* prog, const std::string& iface, int ifindex,
+                   const std::vector<enum xdp_attach_mode>& modes) {
+  for (size_t i = 0; i < modes.size(); i++) {
+    int err = xdp_program__attach(prog, ifindex, modes[i], 0);
+    if (!err) return;
+    if (i + 1 == modes.size()) throw SystemError(attach_error(iface, modes[i], err));
+    log_warn(attach_error(iface, modes[i], err) + "; falling back to skb (generic) mode");
+  }
+}
+
+std::vector<uint32_t> prog_map_ids(int prog_fd) {
+  std::vector<uint32_t> ids(64);
+  bpf_prog_info info{};
+  info.nr_map_ids = static_cast<uint32_t>(ids.size());
+  info.map_ids = reinterpret_cast<uint64_t>(ids.data());
+  uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) != 0) return {};
+  ids.resize(std::min<size_t>(info.nr_map_ids, ids.size()));
+  return ids;
+}
+
+// Does the program with this id use the map with that id?
+bool prog_uses_map(uint32_t prog_id, uint32_t map_id) {
+  Fd prog(bpf_prog_get_fd_by_id(prog_id));
+  if (!prog || !map_id) return false;
+  std::vector<uint32_t> ids = prog_map_ids(prog.get());
+  return std::find(ids.begin(), ids.end(), map_id) != ids.end();
+}
+
+// The id of the map named `name` that the program with this id uses; 0 if none.
+uint32_t prog_map_named(uint32_t prog_id, const char* name) {
+  Fd prog(bpf_prog_get_fd_by_id(prog_id));
+  if (!prog) return 0;
+  for (uint32_t id : prog_map_ids(prog.get())) {
+    Fd map(bpf_map_get_fd_by_id(id));
+    bpf_map_info info{};
+    uint32_t len = sizeof info;
+    if (map && bpf_obj_get_info_by_fd(map.get(), &info, &len) == 0 &&
+        std::strncmp(info.name, name, sizeof info.name) == 0)
+      return id;
+  }
+  return 0;
+}
+
+// The id of the map pinned as pin_dir/name; 0 if there is none.
+uint32_t pinned_map_id(const std::string& pin_dir, const char* name) {
+  Fd fd(bpf_obj_get((pin_dir + "/" + name).c_str()));
+  return fd ? map_id_of(fd.get()) : 0;
 }
 
 const char* const kMapNames[] = {XLB_MAP_VIPS,   XLB_MAP_VIP_ADDRS, XLB_MAP_RINGS,  XLB_MAP_BACKENDS,
                                  XLB_MAP_FLOWS,  XLB_MAP_CONFIG,    XLB_MAP_GSTATS, XLB_MAP_VSTATS,
-                                 XLB_MAP_BSTATS, XLB_MAP_TX_PORTS,  XLB_MAP_CONNS,  XLB_MAP_VIP_LISTS};
+                                 XLB_MAP_BSTATS, XLB_MAP_TX_PORTS,  XLB_MAP_CONNS,  XLB_MAP_VIP_LISTS,
+                                 XLB_MAP_NAT_REV};
 
 bool pinned(const std::string& pin_dir, const char* name) {
   struct stat st {};
@@ -308,55 +377,110 @@ std::optional<std::pair<std::string, uint32_t>> find_attached(int ifindex) {
   return out;
 }
 
-Attachment attach_or_adopt(const AttachOptions& o) {
-  Attachment a;
-  a.ifindex = ifindex_of(o.iface);
-  a.pin_dir = pin_dir_of(o.pin_root, o.iface);
-  if (auto found = find_attached(a.ifindex)) {
-    a.adopted = true;
-    a.xdp_mode = found->first;
-    a.prog_id = found->second;
-    log_line("adopting " + std::string(XLB_PROG_NAME) + " (prog id " + std::to_string(a.prog_id) +
-             ", " + a.xdp_mode + " mode) already attached to " + o.iface);
-    bool missing = false;
-    for (const char* name : kMapNames) missing = missing || !pinned(a.pin_dir, name);
-    if (missing) repin_from_program(a.prog_id, a.pin_dir);
-    for (const char* name : kMapNames)
-      if (!pinned(a.pin_dir, name))
-        throw SystemError(std::string("map ") + name + " of the attached " + XLB_PROG_NAME +
-                          " is neither pinned in " + a.pin_dir + " nor used by the program; run `lbd --detach " +
-                          o.iface + "` to start over");
-    ensure_adjust_program(a.pin_dir);
-    return a;
+std::vector<int> check_ifaces(const std::vector<std::string>& ifaces) {
+  if (ifaces.empty()) throw InputError("--iface is required");
+  std::vector<int> out;
+  for (size_t i = 0; i < ifaces.size(); i++) {
+    for (size_t j = 0; j < i; j++)
+      if (ifaces[j] == ifaces[i]) throw InputError("--iface " + ifaces[i] + " is given twice");
+    out.push_back(ifindex_of(ifaces[i]));
   }
+  return out;
+}
 
-  std::vector<enum xdp_attach_mode> modes;
-  if (o.xdp_mode == "native")
-    modes = {XDP_MODE_NATIVE};
-  else if (o.xdp_mode == "skb")
-    modes = {XDP_MODE_SKB};
-  else if (o.xdp_mode == "auto")
-    modes = {XDP_MODE_NATIVE, XDP_MODE_SKB};
-  else
-    throw InputError("--xdp-mode must be native, skb or auto");
+namespace {
+
+// Adopts the xlb_lb attached to the first interface: re-pins maps whose pins
+// are gone, and makes sure the adjust program is pinned.
+void adopt_first(const AttachOptions& o, Attachment& a, const std::pair<std::string, uint32_t>& found) {
+  IfaceAttachment& first = a.ifaces.front();
+  first.adopted = a.adopted = true;
+  first.xdp_mode = found.first;
+  first.prog_id = found.second;
+  log_line("adopting " + std::string(XLB_PROG_NAME) + " (prog id " + std::to_string(first.prog_id) + ", " +
+           first.xdp_mode + " mode) already attached to " + first.iface);
+  bool missing = false;
+  for (const char* name : kMapNames) missing = missing || !pinned(a.pin_dir, name);
+  if (missing) repin_from_program(first.prog_id, a.pin_dir);
+  for (const char* name : kMapNames)
+    if (!pinned(a.pin_dir, name))
+      throw SystemError(std::string("map ") + name + " of the attached " + XLB_PROG_NAME + " is neither pinned in " +
+                        a.pin_dir + " nor used by the program; run `lbd --detach " + o.ifaces.front() +
+                        "` to start over");
+}
+
+// Loads the object and attaches it to the first interface, in the first
+// mode that works; each attempt starts from a fresh load, so a failed one
+// leaves nothing half-loaded behind.
+std::unique_ptr<LoadedProgram> attach_first(const AttachOptions& o, Attachment& a,
+                                            const std::vector<enum xdp_attach_mode>& modes) {
+  IfaceAttachment& first = a.ifaces.front();
   for (size_t i = 0; i < modes.size(); i++) {
     try {
-      a.prog_id = load_and_attach(o, a.ifindex, a.pin_dir, modes[i]);
-      a.xdp_mode = attach_mode_name(modes[i]);
-      break;
+      return load_and_attach(o, first.iface, first.ifindex, a.pin_dir, modes[i]);
     } catch (const SystemError& e) {
       if (i + 1 == modes.size()) throw;
       log_warn(std::string(e.what()) + "; falling back to skb (generic) mode");
     }
   }
-  ensure_adjust_program(a.pin_dir);
-  // With the dispatcher, the mode libxdp ended up using is the dispatcher's.
-  if (auto found = find_attached(a.ifindex)) {
-    a.xdp_mode = found->first;
-    a.prog_id = found->second;
+  throw SystemError("no XDP mode to try");  // modes is never empty
+}
+
+}  // namespace
+
+Attachment attach_or_adopt(const AttachOptions& o) {
+  std::vector<int> ifindexes = check_ifaces(o.ifaces);
+  std::vector<enum xdp_attach_mode> modes = modes_of(o.xdp_mode);
+  Attachment a;
+  a.pin_dir = pin_dir_of(o.pin_root, o.ifaces.front());
+  for (size_t i = 0; i < o.ifaces.size(); i++) a.ifaces.push_back({o.ifaces[i], ifindexes[i], "", 0, false});
+
+  std::unique_ptr<LoadedProgram> loaded;
+  if (auto found = find_attached(ifindexes.front()))
+    adopt_first(o, a, *found);
+  else
+    loaded = attach_first(o, a, modes);
+
+  // The program's maps, by id: what tells our xlb_lb on another interface
+  // from another lbd's.
+  uint32_t config_id = pinned_map_id(a.pin_dir, XLB_MAP_CONFIG);
+  for (size_t i = 1; i < a.ifaces.size(); i++) {
+    IfaceAttachment& ia = a.ifaces[i];
+    if (auto found = find_attached(ia.ifindex)) {
+      if (!prog_uses_map(found->second, config_id))
+        throw SystemError(ia.iface + " carries another " + XLB_PROG_NAME + " (prog id " +
+                          std::to_string(found->second) + ", not using the maps in " + a.pin_dir +
+                          "): detach it first (`lbd --detach " + ia.iface + "`)");
+      ia.adopted = true;
+      log_line("adopting " + std::string(XLB_PROG_NAME) + " (prog id " + std::to_string(found->second) +
+               ") already attached to " + ia.iface);
+      continue;
+    }
+    if (!loaded) {
+      // The first interface's program was adopted: attach that very program.
+      loaded = std::make_unique<LoadedProgram>();
+      loaded->prog = xdp_program__from_id(a.ifaces.front().prog_id);
+      if (int err = static_cast<int>(libxdp_get_error(loaded->prog))) {
+        loaded->prog = nullptr;
+        throw SystemError("cannot open " + std::string(XLB_PROG_NAME) + " (prog id " +
+                          std::to_string(a.ifaces.front().prog_id) + "): " + xdp_errstr(err));
+      }
+    }
+    attach_loaded(loaded->prog, ia.iface, ia.ifindex, modes);
   }
-  log_line("attached " + std::string(XLB_PROG_NAME) + " to " + o.iface + " (prog id " +
-           std::to_string(a.prog_id) + ", " + a.xdp_mode + " mode), maps pinned in " + a.pin_dir);
+  loaded.reset();  // closing it detaches nothing
+  ensure_adjust_program(a.pin_dir);
+
+  // With the dispatcher, the mode libxdp ended up using is the dispatcher's.
+  for (auto& ia : a.ifaces) {
+    if (auto found = find_attached(ia.ifindex)) {
+      ia.xdp_mode = found->first;
+      ia.prog_id = found->second;
+    }
+    if (!ia.adopted)
+      log_line("attached " + std::string(XLB_PROG_NAME) + " to " + ia.iface + " (prog id " +
+               std::to_string(ia.prog_id) + ", " + ia.xdp_mode + " mode), maps pinned in " + a.pin_dir);
+  }
   return a;
 }
 
@@ -377,18 +501,37 @@ int fill_tx_ports(const std::string& pin_dir, bool quiet) {
   return n;
 }
 
+namespace {
+
+// Detaches the xlb_lb attached to ifindex; false if there is none.
+bool detach_one(int ifindex, const std::string& name) {
+  int err = 0;
+  bool found = with_attached(ifindex, [&](xdp_multiprog* mp, xdp_program* p) {
+    err = xdp_program__detach(p, ifindex, xdp_multiprog__attach_mode(mp), 0);
+  });
+  if (err) throw SystemError("cannot detach " + std::string(XLB_PROG_NAME) + " from " + name + ": " + xdp_errstr(err));
+  if (found) log_line("detached " + std::string(XLB_PROG_NAME) + " from " + name);
+  return found;
+}
+
+}  // namespace
+
 bool detach(const std::string& iface, const std::string& pin_root) {
   bool did = false;
-  unsigned ifindex = if_nametoindex(iface.c_str());
-  if (ifindex) {
-    int err = 0;
-    did = with_attached(static_cast<int>(ifindex), [&](xdp_multiprog* mp, xdp_program* p) {
-      err = xdp_program__detach(p, static_cast<int>(ifindex), xdp_multiprog__attach_mode(mp), 0);
-    });
-    if (err) throw SystemError("cannot detach " + std::string(XLB_PROG_NAME) + " from " + iface + ": " + xdp_errstr(err));
-    if (did) log_line("detached " + std::string(XLB_PROG_NAME) + " from " + iface);
-  }
   std::string dir = pin_dir_of(pin_root, iface);
+  int ifindex = static_cast<int>(if_nametoindex(iface.c_str()));
+  // Our maps: the pinned ones, or, if the pins are gone (a lost bpffs
+  // mount), those of the program on iface.
+  uint32_t config_id = pinned_map_id(dir, XLB_MAP_CONFIG);
+  if (!config_id && ifindex)
+    if (auto found = find_attached(ifindex)) config_id = prog_map_named(found->second, XLB_MAP_CONFIG);
+  if (ifindex) did = detach_one(ifindex, iface);
+  // Every other interface whose xlb_lb uses them (a second arm).
+  for (const auto& [idx, name] : non_loopback_interfaces()) {
+    if (idx == ifindex || !config_id) continue;
+    auto found = find_attached(idx);
+    if (found && prog_uses_map(found->second, config_id)) did = detach_one(idx, name) || did;
+  }
   if (DIR* d = opendir(dir.c_str())) {
     while (dirent* e = readdir(d)) {
       std::string name = e->d_name;

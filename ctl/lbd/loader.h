@@ -1,32 +1,51 @@
-// Attaching the xlb_lb program to an interface, adopting one that is already
+// Attaching the xlb_lb program to interfaces, adopting one that is already
 // attached, and detaching it. The maps are pinned by name in
-// <pin_root>/<ifname>/, so they outlive lbd: a restarted lbd finds xlb_lb
-// still attached and only reopens the pins. The object's second program,
-// xlb_conn_adjust (lbd's only way to change connection counts), is pinned
-// there too, as <pin_dir>/xlb_conn_adjust.
+// <pin_root>/<ifname>/, ifname being the first interface lbd was given, so
+// they outlive lbd: a restarted lbd finds xlb_lb still attached and only
+// reopens the pins. The object's second program, xlb_conn_adjust (lbd's only
+// way to change connection counts), is pinned there too, as
+// <pin_dir>/xlb_conn_adjust.
+//
+// With several interfaces (two-arm NAT: the backends' replies arrive on a
+// second one) the one loaded program is attached to each. Which interfaces
+// carry it is not recorded anywhere: an interface carries "our" xlb_lb when
+// the program attached there uses the pinned xlb_config map (compared by map
+// id), which the kernel answers for every interface, so the answer cannot
+// go stale when lbd dies halfway or someone detaches by hand.
 #pragma once
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "fd.h"
 
 namespace xlb {
 
 struct AttachOptions {
-  std::string iface;
+  std::vector<std::string> ifaces;  // the first names the pin directory
   std::string pin_root = "/sys/fs/bpf/xlb";
-  std::string xdp_mode = "auto";  // native | skb | auto
+  std::string xdp_mode = "auto";  // native | skb | auto, for each interface
   uint32_t flow_table_size = 1048576;
 };
 
-struct Attachment {
+struct IfaceAttachment {
+  std::string iface;
   int ifindex = 0;
-  std::string pin_dir;
   std::string xdp_mode;  // native | skb | hw
   uint32_t prog_id = 0;
   bool adopted = false;  // it was already attached
 };
+
+struct Attachment {
+  std::string pin_dir;
+  std::vector<IfaceAttachment> ifaces;  // in the order given
+  bool adopted = false;  // the first interface's program was running: its maps were adopted
+};
+
+// Throws InputError unless every name is an interface of this namespace
+// (lo excepted) and none is given twice. Returns their ifindexes.
+std::vector<int> check_ifaces(const std::vector<std::string>& ifaces);
 
 // Mounts bpffs on /sys/fs/bpf unless it is there (`ip netns exec` hides
 // the host's), and checks that pin_root can live on it.
@@ -38,10 +57,13 @@ std::string pin_dir_of(const std::string& pin_root, const std::string& iface);
 // the same interface.
 Fd lock_pin_dir(const std::string& pin_dir, const std::string& iface);
 
-// Adopts an attached xlb_lb, or loads and attaches a new one (pinning the
-// maps). Either way the adjust program is pinned afterwards: if its pin is
-// missing or belongs to other maps, a copy of the object is loaded over the
-// pinned maps, attaching nothing. Throws SystemError.
+// Adopts the xlb_lb attached to the first interface, or loads and attaches a
+// new one (pinning the maps); then attaches that same program to every
+// other interface that does not carry it yet (adopting it where it does).
+// An interface carrying an xlb_lb over other maps is an error. Either way
+// the adjust program is pinned afterwards: if its pin is missing or belongs
+// to other maps, a copy of the object is loaded over the pinned maps,
+// attaching nothing. Throws SystemError.
 Attachment attach_or_adopt(const AttachOptions& opts);
 
 // The xlb_lb program attached to ifindex, if any: {mode, prog id}.
@@ -52,8 +74,11 @@ std::optional<std::pair<std::string, uint32_t>> find_attached(int ifindex);
 // skipped. Returns how many were inserted.
 int fill_tx_ports(const std::string& pin_dir, bool quiet = false);
 
-// Detaches xlb_lb from iface (if attached) and removes the pins and the pin
-// directory. Returns false if there was nothing to remove. Throws SystemError.
+// Detaches xlb_lb from iface (if attached) and from every other interface
+// whose xlb_lb uses the same maps (those pinned for iface, or, if the pins
+// are gone, those of the program on iface), then removes the pins and the
+// pin directory. Returns false if there was nothing to remove. Throws
+// SystemError.
 bool detach(const std::string& iface, const std::string& pin_root);
 
 }  // namespace xlb

@@ -1,5 +1,5 @@
-// lbd: attaches xlb_lb to an interface, owns its maps and serves the control
-// API (docs/lbctl.md, docs/api.md).
+// lbd: attaches xlb_lb to one or more interfaces, owns its maps and serves
+// the control API (docs/lbctl.md, docs/api.md).
 #include <bpf/libbpf.h>
 #include <signal.h>
 #include <xdp/libxdp.h>
@@ -45,7 +45,7 @@ std::string read_file(const std::string& path) {
 }
 
 struct Options {
-  std::string iface;
+  std::vector<std::string> ifaces;  // the first names the pin directory
   std::string config;
   std::string socket = "/run/xlb/lbd.sock";
   std::string xdp_mode = "auto";
@@ -61,18 +61,19 @@ int run_daemon(const Options& o) {
   std::optional<Config> startup;
   if (!o.config.empty()) startup = parse_config_text(read_file(o.config), o.config);
 
+  check_ifaces(o.ifaces);  // unknown or repeated interfaces: before anything is touched
+  const std::string& first = o.ifaces.front();
   ensure_bpffs(o.pin_root);
-  int ifindex = ifindex_of(o.iface);
-  std::string pin_dir = pin_dir_of(o.pin_root, o.iface);
-  Fd lock = lock_pin_dir(pin_dir, o.iface);
+  std::string pin_dir = pin_dir_of(o.pin_root, first);
+  Fd lock = lock_pin_dir(pin_dir, first);
 
-  AttachOptions ao{o.iface, o.pin_root, o.xdp_mode, o.flow_table_size};
+  AttachOptions ao{o.ifaces, o.pin_root, o.xdp_mode, o.flow_table_size};
   Attachment att = attach_or_adopt(ao);
-  for (const auto& w : forwarding_warnings(o.iface)) log_warn(w);
+  for (const auto& w : forwarding_warnings(o.ifaces)) log_warn(w);
   int ports = fill_tx_ports(att.pin_dir);
   log_line("xlb_tx_ports: " + std::to_string(ports) + " interfaces");
 
-  Balancer lb(std::make_unique<BpfMapIo>(att.pin_dir), interface_addresses(o.iface));
+  Balancer lb(std::make_unique<BpfMapIo>(att.pin_dir), interface_addresses(o.ifaces));
   for (const auto& note : lb.recover()) log_line("recovery: " + note);
   if (att.adopted)
     log_line("recovered " + std::to_string(lb.vip_count()) + " VIPs and " + std::to_string(lb.backend_count()) +
@@ -89,10 +90,9 @@ int run_daemon(const Options& o) {
 
   Server server(o.socket);
   DaemonInfo info;
-  info.iface = o.iface;
-  info.ifindex = ifindex;
+  for (const auto& ia : att.ifaces) info.ifaces.push_back({ia.iface, ia.ifindex});
   info.pin_dir = att.pin_dir;
-  info.attachment = [ifindex] {
+  info.attachment = [](int ifindex) {
     auto found = find_attached(ifindex);
     return found ? *found : std::make_pair(std::string(), 0u);
   };
@@ -100,7 +100,7 @@ int run_daemon(const Options& o) {
   Api api(
       lb, info,
       [&] {
-        detach(o.iface, o.pin_root);
+        detach(first, o.pin_root);
         detached = true;
         server.stop();
       },
@@ -126,12 +126,14 @@ int run_daemon(const Options& o) {
                }
              },
              kTickMs, [] { return g_signal != 0; });
+  std::string names;
+  for (const auto& iface : o.ifaces) names += (names.empty() ? "" : ", ") + iface;
   if (detached) {
-    log_line("detached from " + o.iface + "; exiting");
+    log_line("detached from " + names + "; exiting");
     return 0;
   }
   log_line(std::string("got ") + strsignal(g_signal) + "; exiting, " + XLB_PROG_NAME + " stays attached to " +
-           o.iface);
+           names);
   return 0;
 }
 
@@ -139,8 +141,11 @@ int run_daemon(const Options& o) {
 
 int main(int argc, char** argv) {
   Options o;
-  CLI::App app{"xlb load balancer daemon: attaches xlb_lb to an interface and serves the control socket"};
-  auto* iface = app.add_option("--iface", o.iface, "the interface that receives VIP traffic");
+  CLI::App app{"xlb load balancer daemon: attaches xlb_lb to interfaces and serves the control socket"};
+  auto* iface = app.add_option("--iface", o.ifaces,
+                               "an interface that receives VIP traffic (or, with NAT, backends' replies); "
+                               "repeat for several, the first names the pin directory")
+                    ->allow_extra_args(false);
   app.add_option("--config", o.config, "config file applied at start (docs/api.md)");
   app.add_option("--socket", o.socket, "control socket (mode 0600)")->capture_default_str();
   app.add_option("--xdp-mode", o.xdp_mode, "native, skb, or auto (native, falling back to skb)")
@@ -151,7 +156,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1u, 1u << 30));
   app.add_flag("--verbose", o.verbose, "libbpf and libxdp debug output");
-  auto* detach = app.add_option("--detach", o.detach, "detach xlb_lb from IFNAME, remove its pins, and exit");
+  auto* detach = app.add_option("--detach", o.detach,
+                                "detach xlb_lb from IFNAME and from every other interface it was attached to "
+                                "with it, remove its pins, and exit");
   detach->excludes(iface);
   try {
     app.parse(argc, argv);
@@ -161,7 +168,7 @@ int main(int argc, char** argv) {
     app.exit(e);
     return 2;
   }
-  if (o.iface.empty() && o.detach.empty()) {
+  if (o.ifaces.empty() && o.detach.empty()) {
     std::fprintf(stderr, "lbd: --iface is required (or --detach IFNAME)\nRun with --help for more information.\n");
     return 2;
   }

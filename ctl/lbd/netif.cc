@@ -17,44 +17,52 @@ int ifindex_of(const std::string& ifname) {
   return static_cast<int>(idx);
 }
 
-EncapDefaults interface_addresses(const std::string& ifname) {
+EncapDefaults interface_addresses(const std::vector<std::string>& ifnames) {
   EncapDefaults d;
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) return d;
-  for (ifaddrs* a = list; a; a = a->ifa_next) {
-    if (!a->ifa_addr || ifname != a->ifa_name) continue;
-    if (a->ifa_addr->sa_family == AF_INET && !d.v4) {
-      IpAddr ip;
-      ip.family = XLB_AF_INET;
-      ip.addr.v4 = reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr;
-      d.v4 = ip;
-    } else if (a->ifa_addr->sa_family == AF_INET6 && !d.v6) {
-      const in6_addr& a6 = reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr;
-      // A link-local source would not be routable to backends elsewhere.
-      if (IN6_IS_ADDR_LINKLOCAL(&a6)) continue;
-      IpAddr ip;
-      ip.family = XLB_AF_INET6;
-      std::memcpy(ip.addr.v6, &a6, 16);
-      d.v6 = ip;
+  for (const std::string& ifname : ifnames) {
+    for (ifaddrs* a = list; a; a = a->ifa_next) {
+      if (!a->ifa_addr || ifname != a->ifa_name) continue;
+      if (a->ifa_addr->sa_family == AF_INET && !d.v4) {
+        IpAddr ip;
+        ip.family = XLB_AF_INET;
+        ip.addr.v4 = reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr;
+        d.v4 = ip;
+      } else if (a->ifa_addr->sa_family == AF_INET6 && !d.v6) {
+        const in6_addr& a6 = reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr;
+        // A link-local source would not be routable to backends elsewhere.
+        if (IN6_IS_ADDR_LINKLOCAL(&a6)) continue;
+        IpAddr ip;
+        ip.family = XLB_AF_INET6;
+        std::memcpy(ip.addr.v6, &a6, 16);
+        d.v6 = ip;
+      }
     }
   }
   freeifaddrs(list);
   return d;
 }
 
-std::vector<std::string> forwarding_warnings(const std::string& ifname) {
+std::vector<std::string> forwarding_warnings(const std::vector<std::string>& ifnames) {
   std::vector<std::string> out;
-  // bpf_fib_lookup checks the ingress device's setting for IPv4 and the
-  // global one for IPv6.
-  for (const std::string& key : {"net/ipv4/conf/" + ifname + "/forwarding", std::string("net/ipv6/conf/all/forwarding")}) {
+  auto check = [&](const std::string& key, const std::string& where) {
     std::ifstream f("/proc/sys/" + key);
     int v = 1;
     if (f >> v && v == 0) {
       std::string name = key;
       for (auto& ch : name) ch = ch == '/' ? '.' : ch;
-      out.push_back(name + " is 0: packets for VIPs arriving on " + ifname + " will be dropped (drop_fwd_disabled)");
+      out.push_back(name + " is 0: packets for VIPs arriving on " + where + " will be dropped (drop_fwd_disabled)");
     }
+  };
+  // bpf_fib_lookup checks the ingress device's setting for IPv4 and the
+  // global one for IPv6.
+  std::string all;
+  for (const auto& ifname : ifnames) {
+    check("net/ipv4/conf/" + ifname + "/forwarding", ifname);
+    all += (all.empty() ? "" : ", ") + ifname;
   }
+  check("net/ipv6/conf/all/forwarding", all);
   return out;
 }
 

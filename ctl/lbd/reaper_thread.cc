@@ -111,6 +111,7 @@ void ReaperThread::run() {
       status_.last = done.result.stats;
       status_.last_end = std::chrono::system_clock::now();
       status_.reconciled_total += done.result.stats.reconciled;
+      status_.nat_rev_reaped_total += done.result.stats.nat_rev_reaped;
     }
     done_ = std::move(done);
   }

@@ -39,6 +39,7 @@ struct ReaperStatus {
   std::string last_error;         // of the last sweep, empty if it succeeded
   uint64_t reconciled_total = 0;  // identities corrected since start
   uint64_t backends_freed = 0;    // removed backends freed since start
+  uint64_t nat_rev_reaped_total = 0;  // xlb_nat_rev entries deleted since start
 };
 
 class ReaperThread {

@@ -171,9 +171,8 @@ TEST(Config, BadRingSchedMode) {
   EXPECT_NE(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp", "sched": "fastest"})"))
                 .find("vips[1].sched: unsupported scheduler 'fastest'"),
             std::string::npos);
-  EXPECT_NE(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp", "mode": "nat"})"))
-                .find("vips[1].mode: unsupported mode 'nat'"),
-            std::string::npos);
+  EXPECT_EQ(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp", "mode": "dsr"})")),
+            "vips[1].mode: unsupported mode 'dsr' (supported: ipip, nat, fullnat, l2dsr)");
   EXPECT_NE(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "sctp"})")).find("vips[1].proto: "),
             std::string::npos);
 }

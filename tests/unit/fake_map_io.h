@@ -34,6 +34,7 @@ struct FakeMaps {
   std::map<uint32_t, std::vector<uint32_t>> rings;
   std::vector<xlb_backend> backends = std::vector<xlb_backend>(XLB_MAX_BACKENDS, xlb_backend{});
   std::map<xlb_flow_key, xlb_flow, BytesLess<xlb_flow_key>> flows;
+  std::map<xlb_flow_key, xlb_nat_rev, BytesLess<xlb_flow_key>> nat_rev;
   std::map<xlb_backend_key, xlb_conn_count, BytesLess<xlb_backend_key>> conns;
   struct List {
     std::vector<uint32_t> ids;
@@ -52,6 +53,8 @@ struct FakeMaps {
   uint64_t config_writes = 0;
   uint64_t list_writes = 0;
   uint64_t adjust_calls = 0;
+  uint64_t flow_lookups = 0;    // lookup_flow calls (single-entry reads)
+  uint64_t nat_rev_walks = 0;   // for_each_nat_rev calls
   // Mutating calls in order: "put_vip", "write_vip_list 3", "adjust", ...
   std::vector<std::string> log;
 
@@ -62,6 +65,9 @@ struct FakeMaps {
   std::function<void(const xlb_flow_key&, xlb_flow&)> before_delete;
   // Plays the data plane creating a new entry right after the delete.
   std::function<void(const xlb_flow_key&)> after_delete;
+  // Plays the data plane acting while lbd walks xlb_nat_rev: called with
+  // each reply entry before it is visited.
+  std::function<void(const xlb_flow_key&)> during_nat_rev_walk;
   // How many entries for_each_flow reads per batch, as the kernel's batch
   // lookup does: the visitor may delete what it is given.
   size_t batch = 3;
@@ -209,7 +215,49 @@ class FakeMapIo : public MapIo {
     m_->flows[key] = flow;
     return true;
   }
+  std::optional<xlb_flow> lookup_flow(const xlb_flow_key& key) override {
+    m_->flow_lookups++;
+    auto it = m_->flows.find(key);
+    if (it == m_->flows.end()) return std::nullopt;
+    return it->second;
+  }
   uint32_t flow_table_size() override { return 1024; }
+
+  void for_each_nat_rev(const NatRevVisitor& visit) override {
+    m_->nat_rev_walks++;
+    std::vector<std::pair<xlb_flow_key, xlb_nat_rev>> chunk;
+    auto it = m_->nat_rev.begin();
+    while (it != m_->nat_rev.end()) {
+      chunk.clear();
+      for (; it != m_->nat_rev.end() && chunk.size() < m_->batch; ++it) chunk.push_back(*it);
+      xlb_flow_key last = chunk.back().first;
+      for (const auto& [k, r] : chunk) {
+        if (m_->during_nat_rev_walk) m_->during_nat_rev_walk(k);
+        if (!visit(k, r)) return;
+      }
+      it = m_->nat_rev.upper_bound(last);
+    }
+  }
+  uint64_t delete_nat_rev(const NatRevVisitor& match) override {
+    uint64_t n = 0;
+    for (auto it = m_->nat_rev.begin(); it != m_->nat_rev.end();) {
+      if (match(it->first, it->second)) {
+        write("delete_nat_rev");
+        it = m_->nat_rev.erase(it);
+        n++;
+      } else {
+        ++it;
+      }
+    }
+    return n;
+  }
+  uint64_t delete_nat_rev_keys(const std::vector<xlb_flow_key>& keys) override {
+    if (keys.empty()) return 0;
+    write("delete_nat_rev_keys");  // one batch
+    uint64_t n = 0;
+    for (const auto& k : keys) n += m_->nat_rev.erase(k);
+    return n;
+  }
 
   bool ensure_conn_entry(const xlb_backend_key& key) override {
     if (m_->conns.count(key)) return false;  // NOEXIST: untouched, not a write

@@ -86,6 +86,40 @@ const RequestCase kCases[] = {
      {"set-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11", "--weight", "0"},
      {{"cmd", "set-backend"}, {"vip", "198.18.100.1:80"}, {"proto", "tcp"}, {"backend", "198.19.0.11"}, {"weight", 0}}},
     {"detach", {"detach"}, {{"cmd", "detach"}}},
+    // nat and fullnat: backends with ports of their own.
+    {"add_backend_port",
+     {"add-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11", "--port", "8080"},
+     {{"cmd", "add-backend"}, {"vip", "198.18.100.1:80"}, {"proto", "tcp"}, {"backend", "198.19.0.11"}, {"port", 8080}}},
+    {"add_backend_port_and_weight",
+     {"add-backend", "[fd00:100::1]:80", "--proto", "udp", "fd00:19::11", "--weight", "3", "--port", "53"},
+     {{"cmd", "add-backend"},
+      {"vip", "[fd00:100::1]:80"},
+      {"proto", "udp"},
+      {"backend", "fd00:19::11"},
+      {"weight", 3},
+      {"port", 53}}},
+    {"del_backend_port_purge",
+     {"del-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11", "--port", "8081", "--purge"},
+     {{"cmd", "del-backend"},
+      {"vip", "198.18.100.1:80"},
+      {"proto", "tcp"},
+      {"backend", "198.19.0.11"},
+      {"port", 8081},
+      {"purge", true}}},
+    {"drain_backend_port",
+     {"drain-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11", "--port", "8081"},
+     {{"cmd", "drain-backend"}, {"vip", "198.18.100.1:80"}, {"proto", "tcp"}, {"backend", "198.19.0.11"}, {"port", 8081}}},
+    {"set_backend_port",
+     {"set-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11", "--port", "8081", "--weight", "4"},
+     {{"cmd", "set-backend"},
+      {"vip", "198.18.100.1:80"},
+      {"proto", "tcp"},
+      {"backend", "198.19.0.11"},
+      {"port", 8081},
+      {"weight", 4}}},
+    {"flows_backend_port",
+     {"flows", "--backend", "198.19.0.11", "--backend-port", "8080"},
+     {{"cmd", "flows"}, {"backend", "198.19.0.11"}, {"backend_port", 8080}}},
 };
 
 INSTANTIATE_TEST_SUITE_P(Commands, RequestTest, ::testing::ValuesIn(kCases),
@@ -113,6 +147,36 @@ INSTANTIATE_TEST_SUITE_P(Schedulers, SchedulerTest,
                            std::replace(name.begin(), name.end(), '-', '_');
                            return name;
                          });
+
+// Every forwarding mode is sent under its own name.
+class ModeTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ModeTest, AddVipSendsIt) {
+  FakeLbd lbd = FakeLbd::answering({{"ok", true}});
+  CliResult result = run_cli(lbd, {"add-vip", "198.18.100.1:80", "--proto", "tcp", "--mode", GetParam()});
+  EXPECT_EQ(result.code, 0) << result.err;
+  ASSERT_EQ(lbd.requests().size(), 1u);
+  EXPECT_EQ(lbd.requests()[0], json({{"cmd", "add-vip"},
+                                     {"vip", "198.18.100.1:80"},
+                                     {"proto", "tcp"},
+                                     {"sched", "maglev"},
+                                     {"mode", GetParam()}}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, ModeTest, ::testing::Values("ipip", "nat", "fullnat", "l2dsr"));
+
+TEST(RequestTest, AnAmbiguousBackendIsRefusedWithLbdsMessage) {
+  const char* message =
+      "VIP 198.18.100.1:80/tcp has 2 backends at 198.19.0.11 (ports 8080, 8081): give the port (lbctl: --port)";
+  FakeLbd lbd = FakeLbd::answering({{"ok", false}, {"error", message}});
+  CliResult result = run_cli(lbd, {"del-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11"});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err, "lbctl: " + std::string(message) + "\n");
+  // Without --port nothing names a port.
+  ASSERT_EQ(lbd.requests().size(), 1u);
+  EXPECT_FALSE(lbd.requests()[0].contains("port"));
+}
 
 TEST(RequestTest, DrainBackendPrintsNothing) {
   FakeLbd lbd = FakeLbd::answering({{"ok", true}});
