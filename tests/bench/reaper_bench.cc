@@ -6,7 +6,9 @@
 // their units, and the next ones only scan. Prints the figures and checks
 // the counts left match the entries left; needs root (skips otherwise).
 //
-//   xlb_reaper_bench [flows (default 1000000)] [table size (default 2^21)]
+//   xlb_reaper_bench [flows (default 1000000)] [table size (default 2^21)] [--json]
+//
+// --json prints one JSON line per sweep (for scripts/bench.sh) instead of text.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <unistd.h>
@@ -44,8 +46,23 @@ xlb_backend_key backend_identity(uint32_t i) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  uint32_t flows = argc > 1 ? static_cast<uint32_t>(std::strtoul(argv[1], nullptr, 0)) : 1000000;
-  uint32_t table = argc > 2 ? static_cast<uint32_t>(std::strtoul(argv[2], nullptr, 0)) : 1u << 21;
+  uint32_t flows = 1000000;
+  uint32_t table = 1u << 21;
+  bool json = false;
+  int positional = 0;
+  for (int i = 1; i < argc; i++) {
+    if (std::strcmp(argv[i], "--json") == 0) {
+      json = true;
+      continue;
+    }
+    char* end = nullptr;
+    unsigned long v = std::strtoul(argv[i], &end, 0);
+    if (!*argv[i] || *end || v == 0 || positional > 1) {
+      std::fprintf(stderr, "usage: xlb_reaper_bench [flows] [table size] [--json]\n");
+      return 2;
+    }
+    (positional++ == 0 ? flows : table) = static_cast<uint32_t>(v);
+  }
   if (geteuid() != 0) {
     std::printf("reaper_bench: SKIPPED: needs root to create BPF maps\n");
     return 0;
@@ -117,18 +134,25 @@ int main(int argc, char** argv) {
     values.clear();
     values.shrink_to_fit();
 
-    std::printf("reaper_bench: %u flows in a table of %u (filled in %.2f s), %u backends, %d CPUs\n", flows,
-                table, fill, kBackends, libbpf_num_possible_cpus());
+    if (!json)
+      std::printf("reaper_bench: %u flows in a table of %u (filled in %.2f s), %u backends, %d CPUs\n", flows,
+                  table, fill, kBackends, libbpf_num_possible_cpus());
     Reaper reaper(io);
     for (int round = 1; round <= 3; round++) {
       auto s0 = Clock::now();
       SweepResult r = reaper.sweep(identities);
       double d = secs(Clock::now() - s0);
-      std::printf("  sweep %d: %.3f s, scanned %lu (%.2f M entries/s), expired %lu (%.2f M/s), returned units "
-                  "to %lu identities, reconciled %lu\n",
-                  round, d, (unsigned long)r.stats.scanned, r.stats.scanned / d / 1e6,
-                  (unsigned long)r.stats.expired, r.stats.expired / d / 1e6, (unsigned long)r.stats.returned,
-                  (unsigned long)r.stats.reconciled);
+      if (json)
+        std::printf("{\"name\":\"sweep %d\",\"flows\":%u,\"seconds\":%.3f,\"scanned\":%lu,"
+                    "\"scanned_m_per_s\":%.2f,\"expired\":%lu,\"expired_m_per_s\":%.2f}\n",
+                    round, flows, d, (unsigned long)r.stats.scanned, r.stats.scanned / d / 1e6,
+                    (unsigned long)r.stats.expired, r.stats.expired / d / 1e6);
+      else
+        std::printf("  sweep %d: %.3f s, scanned %lu (%.2f M entries/s), expired %lu (%.2f M/s), returned units "
+                    "to %lu identities, reconciled %lu\n",
+                    round, d, (unsigned long)r.stats.scanned, r.stats.scanned / d / 1e6,
+                    (unsigned long)r.stats.expired, r.stats.expired / d / 1e6, (unsigned long)r.stats.returned,
+                    (unsigned long)r.stats.reconciled);
       if (round == 1 && (r.stats.scanned != flows || r.stats.expired != flows / 2)) {
         std::printf("reaper_bench: FAILED: expected %u scanned and %u expired (LRU evictions?)\n", flows,
                     flows / 2);
@@ -141,14 +165,20 @@ int main(int argc, char** argv) {
       uint64_t n = 0;
       io.for_each_flow([&](const xlb_flow_key&, const xlb_flow&) { return ++n > 0; });
       double d = secs(Clock::now() - s0);
-      std::printf("  batch lookups alone: %.3f s for %lu entries (%.2f M entries/s)\n", d, (unsigned long)n,
-                  n / d / 1e6);
+      if (json)
+        std::printf("{\"name\":\"batch lookups alone\",\"flows\":%lu,\"seconds\":%.3f,\"scanned\":%lu,"
+                    "\"scanned_m_per_s\":%.2f,\"expired\":0,\"expired_m_per_s\":0}\n",
+                    (unsigned long)n, d, (unsigned long)n, n / d / 1e6);
+      else
+        std::printf("  batch lookups alone: %.3f s for %lu entries (%.2f M entries/s)\n", d, (unsigned long)n,
+                    n / d / 1e6);
     }
     // The counts now hold exactly the remaining entries' units.
     int64_t total = 0;
     for (const auto& [k, c] : io.read_conns()) total += c.active;
-    std::printf("  counts after: %ld active units for %u remaining flows%s\n", (long)total, flows - flows / 2,
-                total == int64_t(flows - flows / 2) ? "" : "  MISMATCH");
+    if (!json || total != int64_t(flows - flows / 2))
+      std::fprintf(json ? stderr : stdout, "  counts after: %ld active units for %u remaining flows%s\n", (long)total,
+                   flows - flows / 2, total == int64_t(flows - flows / 2) ? "" : "  MISMATCH");
     if (total != int64_t(flows - flows / 2)) rc = 1;
   }
   lb_bpf__destroy(skel);
