@@ -53,6 +53,23 @@
 # Connection counts (least-conn): rig_vip_addr_add ADDR, lb_conns VIP PROTO,
 # conns_field CONNS FIELD, counts_equal A B, counts_near A B TOL, counts_sum
 # C, hold_by_backend NAME, wait_for SECONDS CMD..., client_synflood VIP N.
+# Mode rigs and tools: rig_create_nat, rig_create_fullnat, rig_create_l2,
+# server_start I TAG ARGS (a second server), client_udprr VIP N, hostport
+# ADDR PORT, burst_all_ok/burst_spread/burst_peer_is/burst_peer_ports_in/
+# burst_local_is (predicates over client.py output), lb_gstat, lb_drops,
+# lbctl_quiet, and the pending-CLI helpers (see the end of this file).
+#
+# Forwarding-mode rigs (nat, fullnat, l2dsr; see "Forwarding-mode rigs" below
+# for pictures): rig_create_nat N [--one-arm] [--fullnat] [--fullnat-source],
+# rig_create_fullnat N, rig_create_l2 N build them instead of rig_create.
+# Everything the mode tests assume about the not-yet-merged control plane
+# (lbd --iface twice, lbctl --mode/--port, the fullnat config block, counter
+# names) is in the section "Forwarding modes: the pending CLI" at the end, in
+# one place: mode_add_vip, mode_add_backend, mode_vip_setup, cfg_* (config
+# builder for `lbctl apply`), lb_gstat, lbd_real.
+# XLB_EMULATE=nft: the LB's work is done by the kernel (nftables NAT,
+# ECMP routes for l2dsr) instead of xlb, to validate rigs and test scripts
+# without xlb (tests/netns/emu_nft.sh); checks of lbd's own view are skipped.
 #
 # Rig facts worth knowing (see /work/shared/ENGINEERING.md "Pitfalls"):
 #  - every endpoint veth has `tx off`: XDP-forwarded frames would otherwise
@@ -85,6 +102,26 @@ RIG_CLIENT4=198.18.0.2
 RIG_CLIENT6=fd00:18::2
 RIG_MTU_CLIENT=1500
 RIG_MTU_FABRIC=1600
+# The client's gateway (the LB in this rig and in two-arm mode rigs, the
+# router in one-arm/l2 rigs), the LB's address towards the backends, and the
+# backends' network: the mode rigs change them (_rig_mode_addrs).
+RIG_GW4=$RIG_LB4
+RIG_GW6=$RIG_LB6
+RIG_LBB4=$RIG_LB4
+RIG_LBB6=$RIG_LB6
+RIG_BNET4=198.18.0.
+RIG_BNET6=fd00:18::
+# Mode rigs: the router on the shared segment, the fullnat source address,
+# and the ports nat backends also listen on (port remapping).
+RIG_RB4=198.19.0.254
+RIG_RB6=fd00:19::254
+RIG_FNAT4=198.19.0.100
+RIG_FNAT6=fd00:19::100
+RIG_PORT_ALT_TCP=8080
+RIG_PORT_ALT_UDP=5353
+RIG_KIND=dsr     # dsr (rig_create) | nat | fullnat | l2dsr
+RIG_ARMS=one     # one: the LB has one interface; two: client side and backend side
+RIG_HAS_FNAT=0   # the fullnat source address is on the LB
 
 RIG_FAILS=0
 RIG_CHECKS=0
@@ -230,6 +267,14 @@ rig_init() {
 	RIG_BR="br$RIG_S"
 	RIG_IF_C="xc$RIG_S"
 	RIG_IF_LB="xl$RIG_S"
+	# Mode rigs: the router namespace, its client-side and segment
+	# interfaces, and the LB's backend-side interface (two-arm).
+	RIG_NS_R="xlb-$RIG_S-r"
+	RIG_IF_RC="xq$RIG_S"
+	RIG_IF_RB="xr$RIG_S"
+	RIG_IF_LB2="xk$RIG_S"
+	RIG_IF_LBB=$RIG_IF_LB            # the LB interface facing the backends
+	RIG_LB_IFACES=("$RIG_IF_LB")     # lbd attaches to each (one --iface per entry)
 	RIG_PIN_ROOT="/sys/fs/bpf/xlb-$RIG_S"
 	RIG_XDP_MODE=${XLB_XDP_MODE:-native}
 	RIG_TMP=${RIG_TMP:-$(mktemp -d "/tmp/xlb-rig-$RIG_S.XXXXXX")}
@@ -243,8 +288,8 @@ rig_init() {
 # Per-backend names and addresses (i = 1..N).
 rig_ns_b() { echo "xlb-$RIG_S-b$1"; }
 rig_if_b() { echo "xb$1$RIG_S"; }
-rig_b4() { echo "198.18.0.$((10 + $1))"; }
-rig_b6() { echo "fd00:18::$((10 + $1))"; }
+rig_b4() { echo "$RIG_BNET4$((10 + $1))"; }
+rig_b6() { echo "$RIG_BNET6$((10 + $1))"; }
 rig_bname() { echo "b$1"; }          # the name a backend server answers with
 
 # ---- running things in namespaces ----------------------------------------
@@ -352,15 +397,29 @@ rig_add_backend() {
 	_rig_port "$ns" "$ifn" "sb$i$RIG_S" "$RIG_MTU_FABRIC"
 	ip -n "$ns" addr add "$(rig_b4 "$i")/24" dev "$ifn"
 	ip -n "$ns" addr add "$(rig_b6 "$i")/64" dev "$ifn" nodad
-	ip -n "$ns" addr add "$RIG_VIP4/32" dev lo
-	ip -n "$ns" addr add "$RIG_VIP6/128" dev lo nodad
-	# The VIP lives on lo: never answer ARP for it, never use it as the
-	# source of ARP requests; accept packets whose source routes elsewhere.
+	case $RIG_KIND in
+	dsr)
+		ip -n "$ns" addr add "$RIG_VIP4/32" dev lo
+		ip -n "$ns" addr add "$RIG_VIP6/128" dev lo nodad
+		_rig_backend_vip_sysctls "$ns" "$ifn"
+		;;
+	*) _rig_backend_mode "$i" ;;
+	esac
+	((i > RIG_BACKENDS)) && RIG_BACKENDS=$i
+	[[ "${2:-}" = --no-servers ]] || server_start "$i"
+}
+
+# _rig_backend_vip_sysctls NS IFNAME: a backend holding VIPs on lo never
+# answers ARP for them, never uses them as the source of ARP requests, and
+# accepts packets whose source routes elsewhere. (IPv6 needs no setting: the
+# kernel only answers neighbour solicitations for addresses on the interface
+# the solicitation arrived on, and takes the solicitation's source from that
+# interface; rig_selfcheck_modes.sh verifies both.)
+_rig_backend_vip_sysctls() {
+	local ns=$1 ifn=$2
 	_rig_sysctl "$ns" net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
 		"net.ipv4.conf.$ifn.arp_ignore=1" "net.ipv4.conf.$ifn.arp_announce=2" \
 		net.ipv4.conf.all.rp_filter=2 "net.ipv4.conf.$ifn.rp_filter=2" net.ipv4.conf.lo.rp_filter=0
-	((i > RIG_BACKENDS)) && RIG_BACKENDS=$i
-	[[ "${2:-}" = --no-servers ]] || server_start "$i"
 }
 
 # rig_probe NS ADDR [TIMEOUT]: true if ADDR answers a TCP connection attempt
@@ -390,9 +449,22 @@ while True:
 # on both families, so neighbour tables (the LB's in particular:
 # bpf_fib_lookup needs resolved next hops) and the bridge's FDB are warm
 # before measurements start.
+#
+# Mode rigs: the one-arm LB reaches the router instead of the client; backends reach their
+# next hop (nat, fullnat: the LB; l2dsr: the router) and the fullnat source.
+# They do not probe the client: it has no route back to the backends'
+# network (only VIP traffic reaches it), so it cannot answer them.
 rig_wait_l2() {
 	local i ns ok=1 t
-	local targets=("$RIG_CLIENT4" "$RIG_CLIENT6")
+	local targets=("$RIG_CLIENT4" "$RIG_CLIENT6") b_targets=("$RIG_CLIENT4" "$RIG_CLIENT6")
+	case $RIG_KIND in
+	nat | fullnat) b_targets=("$RIG_LBB4" "$RIG_LBB6") ;;
+	l2dsr) b_targets=("$RIG_RB4" "$RIG_RB6") ;;
+	esac
+	((RIG_HAS_FNAT)) && b_targets+=("$RIG_FNAT4" "$RIG_FNAT6")
+	# One-arm mode rigs: the LB's next hop to the client is R (the client has
+	# no route back to the LB's segment address, so it would not answer).
+	[[ $RIG_KIND != dsr && $RIG_ARMS == one ]] && targets=("$RIG_RB4" "$RIG_RB6")
 	for ((i = 1; i <= RIG_BACKENDS; i++)); do
 		[[ -e "/run/netns/$(rig_ns_b "$i")" ]] || continue
 		targets+=("$(rig_b4 "$i")" "$(rig_b6 "$i")")
@@ -400,13 +472,13 @@ rig_wait_l2() {
 	for t in "${targets[@]}"; do
 		rig_probe "$RIG_NS_LB" "$t" || { log "the LB cannot reach $t"; ok=0; }
 	done
-	for t in "$RIG_LB4" "$RIG_LB6"; do
+	for t in "$RIG_GW4" "$RIG_GW6"; do
 		rig_probe "$RIG_NS_C" "$t" || { log "the client cannot reach $t"; ok=0; }
 	done
 	for ((i = 1; i <= RIG_BACKENDS; i++)); do
 		ns=$(rig_ns_b "$i")
 		[[ -e "/run/netns/$ns" ]] || continue
-		for t in "$RIG_CLIENT4" "$RIG_CLIENT6"; do
+		for t in "${b_targets[@]}"; do
 			rig_probe "$ns" "$t" || { log "b$i cannot reach $t"; ok=0; }
 		done
 	done
@@ -415,20 +487,38 @@ rig_wait_l2() {
 
 # ---- servers ----------------------------------------------------------------
 
-# server_start I: backend I's HTTP (80) and UDP echo (53) server, answering "b<I>".
+# server_start I [TAG [SERVER_ARGS...]]: backend I's HTTP and UDP server,
+# answering "b<I>" (tests/tools/backend_server.py). Without TAG: the rig's
+# own server, HTTP :80 and UDP :53 on every address (dsr, l2dsr), or, in nat
+# and fullnat rigs, on the backend's own addresses only and on ports 80,
+# $RIG_PORT_ALT_TCP (TCP) and 53, $RIG_PORT_ALT_UDP (UDP). With TAG: one more
+# server on the same backend with SERVER_ARGS (e.g. --bind VIP), its files
+# tagged so it does not collide with the rig's own.
 server_start() {
-	local i=$1 ns ready
+	local i=$1 tag=${2:-} ns ready args
 	ns=$(rig_ns_b "$i")
-	ready="$RIG_TMP/server-b$i.ready"
+	if [[ -n "$tag" ]]; then
+		args=("${@:3}")
+	else
+		args=()
+		case $RIG_KIND in
+		nat | fullnat)
+			args=(--bind "$(rig_b4 "$i")" --bind "$(rig_b6 "$i")" --http-port 80 --http-port "$RIG_PORT_ALT_TCP"
+				--udp-port 53 --udp-port "$RIG_PORT_ALT_UDP")
+			;;
+		esac
+	fi
+	local f="$RIG_TMP/server-b$i${tag:+-$tag}"
+	ready="$f.ready"
 	rm -f "$ready"
 	$RIG_SETSID ip netns exec "$ns" python3 "$RIG_TOOLS_DIR/backend_server.py" --name "$(rig_bname "$i")" \
-		--ready-file "$ready" >"$RIG_TMP/server-b$i.log" 2>&1 </dev/null &
+		--ready-file "$ready" "${args[@]}" >"$f.log" 2>&1 </dev/null &
 	local pid=$!
 	RIG_BG_PIDS+=("$pid")
-	eval "RIG_SERVER_PID_$i=$pid"
+	[[ -n "$tag" ]] || eval "RIG_SERVER_PID_$i=$pid"
 	local deadline=$((SECONDS + 10))
 	until [[ -e "$ready" ]]; do
-		kill -0 "$pid" 2>/dev/null || die "backend server b$i exited: $(tail -n 5 "$RIG_TMP/server-b$i.log")"
+		kill -0 "$pid" 2>/dev/null || die "backend server b$i${tag:+ ($tag)} exited: $(tail -n 5 "$f.log")"
 		((SECONDS < deadline)) || die "backend server b$i did not get ready"
 		sleep 0.05
 	done
@@ -460,7 +550,9 @@ lbd_start() {
 		die "lbd already running (pid $RIG_LBD_PID)"
 	fi
 	echo "--- lbd start $(date +%T)" >>"$RIG_LBD_LOG"
-	$RIG_SETSID nsenter --net="/run/netns/$RIG_NS_LB" -- "$LBD_BIN" --iface "$RIG_IF_LB" --pin-root "$RIG_PIN_ROOT" \
+	local ifargs=()
+	_rig_lbd_iface_args
+	$RIG_SETSID nsenter --net="/run/netns/$RIG_NS_LB" -- "$LBD_BIN" "${ifargs[@]}" --pin-root "$RIG_PIN_ROOT" \
 		--socket "$RIG_SOCK" --xdp-mode "$RIG_XDP_MODE" "$@" >>"$RIG_LBD_LOG" 2>&1 </dev/null &
 	RIG_LBD_PID=$!
 	local deadline=$((SECONDS + 15))
@@ -474,7 +566,7 @@ lbd_start() {
 		((SECONDS < deadline)) || { log "lbd did not answer within 15 s"; tail -n 20 "$RIG_LBD_LOG" >&2; return 1; }
 		sleep 0.1
 	done
-	log "lbd running (pid $RIG_LBD_PID) on $RIG_IF_LB, pins $RIG_PIN_ROOT"
+	log "lbd running (pid $RIG_LBD_PID) on ${RIG_LB_IFACES[*]}, pins $RIG_PIN_ROOT"
 }
 
 # lbd_kill [SIGNAL]: stops lbd without detaching (default SIGTERM); waits.
@@ -493,8 +585,14 @@ lbd_kill() {
 # keeps them in <pin root>/<ifname>/. An empty pin root directory is not a pin.
 rig_pins_left() { find "$RIG_PIN_ROOT" -mindepth 1 2>/dev/null; }
 
-# lbd_prog_attached: true if an XDP program is attached to the LB's interface.
-lbd_prog_attached() { ip -n "$RIG_NS_LB" -d link show "$RIG_IF_LB" 2>/dev/null | grep -q 'prog/xdp'; }
+# lbd_prog_attached [IFNAME]: true if an XDP program is attached to the LB's
+# (first) interface, or to IFNAME. lbd_prog_attached_any: to any of them.
+lbd_prog_attached() { ip -n "$RIG_NS_LB" -d link show "${1:-$RIG_IF_LB}" 2>/dev/null | grep -q 'prog/xdp'; }
+lbd_prog_attached_any() {
+	local f
+	for f in "${RIG_LB_IFACES[@]}"; do lbd_prog_attached "$f" && return 0; done
+	return 1
+}
 
 # decap_attach I [extra args]: xlb-decap on backend I, accepting its own addresses.
 decap_attach() {
@@ -637,8 +735,11 @@ rig_destroy() {
 			while kill -0 "$RIG_LBD_PID" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
 		fi
 		lbd_kill KILL
-		if [[ -x "${LBD_BIN:-}" ]] && { lbd_prog_attached || [[ -d "$RIG_PIN_ROOT" ]]; }; then
-			timeout 10 nsenter --net="/run/netns/$RIG_NS_LB" -- "$LBD_BIN" --detach "$RIG_IF_LB" --pin-root "$RIG_PIN_ROOT" >/dev/null 2>&1
+		if [[ -x "${LBD_BIN:-}" ]] && { lbd_prog_attached_any || [[ -d "$RIG_PIN_ROOT" ]]; }; then
+			local f
+			for f in "${RIG_LB_IFACES[@]}"; do
+				timeout 10 nsenter --net="/run/netns/$RIG_NS_LB" -- "$LBD_BIN" --detach "$f" --pin-root "$RIG_PIN_ROOT" >/dev/null 2>&1
+			done
 		fi
 	fi
 	# 2. the backends' decapsulators.
@@ -704,14 +805,18 @@ rig_leftovers() {
 
 # rig_vip_addr_add ADDR: puts one more VIP address on every backend's lo (the
 # servers listen on every address), so a test can run a second VIP on port 80
-# next to $RIG_VIP4. Backends added later need it too: call it again.
+# next to $RIG_VIP4. Backends added later need it too: call it again. Also
+# sets the ARP settings a VIP on lo needs (already there in the DSR rig; a
+# nat rig's backends get them here, e.g. for an ipip or l2dsr VIP next to
+# the nat one).
 rig_vip_addr_add() {
-	local addr=$1 i ns plen=32
-	[[ "$addr" == *:* ]] && plen=128
+	local addr=$1 i ns plen=32 nodad=
+	[[ "$addr" == *:* ]] && { plen=128; nodad=nodad; }
 	for ((i = 1; i <= RIG_BACKENDS; i++)); do
 		ns=$(rig_ns_b "$i")
 		[[ -e "/run/netns/$ns" ]] || continue
-		ip -n "$ns" addr replace "$addr/$plen" dev lo || return 1
+		_rig_backend_vip_sysctls "$ns" "$(rig_if_b "$i")" || return 1
+		ip -n "$ns" addr replace "$addr/$plen" dev lo $nodad || return 1
 	done
 }
 
@@ -794,3 +899,487 @@ client_synflood() {
 	shift 2
 	in_ns "$RIG_NS_C" python3 "$RIG_TOOLS_DIR/client.py" synflood --vip "$vip" --port 80 -n "$n" "$@"
 }
+
+# ---- forwarding-mode rigs (nat, fullnat, l2dsr) ------------------------------
+#
+# Same naming as the DSR rig (suffix <S> everywhere, xlb-<S>-* namespaces) and
+# the same teardown; they differ in where the LB sits and where the backends'
+# replies go. Addresses: the client's side 198.18.0.0/24 + fd00:18::/64, the
+# backends' segment 198.19.0.0/24 + fd00:19::/64, VIPs as above. Backend i is
+# 198.19.0.(10+i) / fd00:19::(10+i) (rig_b4/rig_b6), named b<i>.
+#
+# Two-arm (rig_create_nat N, rig_create_fullnat N): the LB routes between two
+# networks, lbd attaches to both interfaces (RIG_LB_IFACES).
+#
+#   client ns                 LB ns                      switch ns, bridge br<S>
+#   xc<S> 198.18.0.2 ====== xl<S> 198.18.0.1
+#   (XDP_PASS stub)           xk<S> 198.19.0.1 ---------- sk<S> (XDP_PASS stub)
+#                             (+ S 198.19.0.100, fullnat) sb<i><S> ---- backend i ns
+#                                                                    xb<i><S> 198.19.0.(10+i)
+#
+#   client:  VIP routes via 198.18.0.1 / fd00:18::1 (nothing else: it cannot
+#            reach the backends' network except through a VIP)
+#   nat:     backends' default route via the LB (198.19.0.1 / fd00:19::1), so
+#            replies to the client come back through the LB's xk<S>
+#   fullnat: backends have no default route at all (only their /24 and /64):
+#            they can answer nothing but the LB's fullnat source S,
+#            198.19.0.100 / fd00:19::100, an address of the LB on xk<S>
+#            (the LB's kernel answers ARP/ND for it, xlb takes the replies)
+#   XDP: client->VIP arrives on xl<S> and leaves (redirect) by xk<S>: the
+#   switch port sk<S> has the stub; replies arrive on xk<S> and leave by
+#   xl<S> into the client's veth, which has the stub.
+#
+# One-arm (rig_create_nat N --one-arm) and l2dsr (rig_create_l2 N): the
+# client sits behind a router R on one shared segment with the LB and the
+# backends; the LB has a single interface there.
+#
+#   client ns                 router ns R                switch ns, bridge br<S>
+#   xc<S> 198.18.0.2 ====== xq<S> 198.18.0.1
+#                             xr<S> 198.19.0.254 -------- sr<S>
+#                           LB ns                         |
+#                             xl<S> 198.19.0.1 ---------- sl<S> (XDP_PASS stub)
+#                           backend i ns                  |
+#                             xb<i><S> 198.19.0.(10+i) -- sb<i><S>
+#
+#   client:  VIP routes via R (198.18.0.1 / fd00:18::1)
+#   R:       VIP routes via the LB (198.19.0.1 / fd00:19::1)
+#   LB:      client network via R
+#   nat one-arm: backends' default route via the LB: the client's packets
+#            (from R) and the backends' replies both arrive on xl<S>, and
+#            both leave by xl<S> again (XDP_TX into sl<S>, which has the stub)
+#   l2dsr:   backends hold the VIPs on lo (ARP settings as in the DSR rig),
+#            their default route is R: replies go backend -> R -> client and
+#            never reach the LB, whose interface only sees client->VIP
+#            packets (compare if_counter on xl<S> with R's xr<S>)
+#
+# Every endpoint veth (client, R, LB, backends) has `tx off`; every veth
+# into which the LB's XDP program sends frames has the XDP_PASS stub on its
+# peer. MTU: 1500 on the client's link, 1600 on the segment (room for an
+# ipip VIP next to the mode VIPs). Forwarding is on in the LB and in R.
+#
+# Options: rig_create_nat N [--one-arm] [--fullnat] [--fullnat-source]
+# [--no-servers]; --fullnat (= rig_create_fullnat) is the fullnat rig (S on
+# the LB, no default route on the backends), --fullnat-source only adds S to
+# a nat rig (for a fullnat VIP next to nat ones).
+#
+# Backend servers (server_start): nat/fullnat backends listen on their own
+# addresses only, TCP 80 and 8080 ($RIG_PORT_ALT_TCP), UDP 53 and 5353
+# ($RIG_PORT_ALT_UDP), so a VIP's port can be mapped to another backend port;
+# l2dsr backends listen on every address, TCP 80 and UDP 53.
+
+_rig_ns_new() {
+	ip netns add "$1" || die "cannot create namespace $1"
+	ip -n "$1" link set lo up
+}
+
+# _rig_switch_new: the switch namespace and its bridge.
+_rig_switch_new() {
+	_rig_ns_new "$RIG_NS_SW"
+	ip -n "$RIG_NS_SW" link add "$RIG_BR" type bridge stp_state 0 forward_delay 0 mcast_snooping 0 ||
+		die "cannot create bridge"
+	ip -n "$RIG_NS_SW" link set "$RIG_BR" up
+	_rig_sysctl "$RIG_NS_SW" net.ipv6.conf.all.disable_ipv6=1
+}
+
+# _rig_endpoint NS IFNAME: an interface a host sends from: tx checksum
+# offload off, up, no DAD, no RAs.
+_rig_endpoint() {
+	local ns=$1 ifn=$2
+	in_ns "$ns" ethtool -K "$ifn" tx off >/dev/null 2>&1 ||
+		log "warning: cannot disable tx checksum offload on $ifn"
+	ip -n "$ns" link set "$ifn" up
+	_rig_sysctl "$ns" net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+		"net.ipv6.conf.$ifn.accept_dad=0" "net.ipv6.conf.$ifn.accept_ra=0"
+}
+
+# _rig_veth NS1 IF1 NS2 IF2 MTU: a direct veth link between two hosts.
+_rig_veth() {
+	ip link add "$2" netns "$1" mtu "$5" type veth peer name "$4" netns "$3" mtu "$5" ||
+		die "cannot create veth $2/$4"
+	_rig_endpoint "$1" "$2"
+	_rig_endpoint "$3" "$4"
+}
+
+# _rig_stub NS IFNAME: the XDP_PASS stub on IFNAME, the peer of a veth the
+# LB's XDP program sends frames into.
+_rig_stub() {
+	ip -n "$1" link set dev "$2" xdpdrv obj "$(_rig_xdp_stub)" sec xdp ||
+		die "cannot attach the XDP_PASS stub to $2"
+}
+
+# _rig_mode_addrs: the addresses of the mode rigs (see the pictures).
+_rig_mode_addrs() {
+	RIG_BNET4=198.19.0.
+	RIG_BNET6=fd00:19::
+	RIG_LBB4=198.19.0.1
+	RIG_LBB6=fd00:19::1
+	RIG_GW4=198.18.0.1
+	RIG_GW6=fd00:18::1
+}
+
+_rig_client_setup() {
+	ip -n "$RIG_NS_C" addr add "$RIG_CLIENT4/24" dev "$RIG_IF_C"
+	ip -n "$RIG_NS_C" addr add "$RIG_CLIENT6/64" dev "$RIG_IF_C" nodad
+	ip -n "$RIG_NS_C" route add 198.18.100.0/24 via "$RIG_GW4"
+	ip -n "$RIG_NS_C" -6 route add fd00:100::/64 via "$RIG_GW6"
+	_rig_sysctl "$RIG_NS_C" net.ipv4.conf.all.rp_filter=0 "net.ipv4.conf.$RIG_IF_C.rp_filter=0" \
+		net.ipv4.ip_local_port_range="20000 60999" \
+		net.ipv4.conf.all.accept_redirects=0 net.ipv6.conf.all.accept_redirects=0
+}
+
+# _rig_router_sysctls NS IFNAME...: forwarding on, no redirects, no rp_filter.
+_rig_router_sysctls() {
+	local ns=$1 f args=()
+	shift
+	for f in "$@"; do args+=("net.ipv4.conf.$f.send_redirects=0" "net.ipv4.conf.$f.rp_filter=0"); done
+	_rig_sysctl "$ns" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+		net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.all.rp_filter=0 "${args[@]}"
+}
+
+# Two-arm base: client ==veth== LB ==(xk)-- switch.
+_rig_base_two_arm() {
+	RIG_ARMS=two
+	_rig_ns_new "$RIG_NS_C"
+	_rig_ns_new "$RIG_NS_LB"
+	_rig_switch_new
+	RIG_LB4=198.18.0.1
+	RIG_LB6=fd00:18::1
+	_rig_veth "$RIG_NS_C" "$RIG_IF_C" "$RIG_NS_LB" "$RIG_IF_LB" "$RIG_MTU_CLIENT"
+	_rig_stub "$RIG_NS_C" "$RIG_IF_C" # replies are redirected into xl<S>
+	_rig_client_setup
+	ip -n "$RIG_NS_LB" addr add "$RIG_LB4/24" dev "$RIG_IF_LB"
+	ip -n "$RIG_NS_LB" addr add "$RIG_LB6/64" dev "$RIG_IF_LB" nodad
+	_rig_port "$RIG_NS_LB" "$RIG_IF_LB2" "sk$RIG_S" "$RIG_MTU_FABRIC"
+	_rig_stub "$RIG_NS_SW" "sk$RIG_S" # client packets are redirected into xk<S>
+	ip -n "$RIG_NS_LB" addr add "$RIG_LBB4/24" dev "$RIG_IF_LB2"
+	ip -n "$RIG_NS_LB" addr add "$RIG_LBB6/64" dev "$RIG_IF_LB2" nodad
+	_rig_router_sysctls "$RIG_NS_LB" "$RIG_IF_LB" "$RIG_IF_LB2"
+	RIG_IF_LBB=$RIG_IF_LB2
+	RIG_LB_IFACES=("$RIG_IF_LB" "$RIG_IF_LB2")
+}
+
+# Segment base: client ==veth== R --(xr)-- switch --(xl)-- LB.
+_rig_base_segment() {
+	RIG_ARMS=one
+	_rig_ns_new "$RIG_NS_C"
+	_rig_ns_new "$RIG_NS_R"
+	_rig_ns_new "$RIG_NS_LB"
+	_rig_switch_new
+	RIG_LB4=$RIG_LBB4
+	RIG_LB6=$RIG_LBB6
+	_rig_veth "$RIG_NS_C" "$RIG_IF_C" "$RIG_NS_R" "$RIG_IF_RC" "$RIG_MTU_CLIENT"
+	_rig_client_setup
+	# router
+	ip -n "$RIG_NS_R" addr add "$RIG_GW4/24" dev "$RIG_IF_RC"
+	ip -n "$RIG_NS_R" addr add "$RIG_GW6/64" dev "$RIG_IF_RC" nodad
+	_rig_port "$RIG_NS_R" "$RIG_IF_RB" "sr$RIG_S" "$RIG_MTU_FABRIC"
+	ip -n "$RIG_NS_R" addr add "$RIG_RB4/24" dev "$RIG_IF_RB"
+	ip -n "$RIG_NS_R" addr add "$RIG_RB6/64" dev "$RIG_IF_RB" nodad
+	ip -n "$RIG_NS_R" route add 198.18.100.0/24 via "$RIG_LBB4"
+	ip -n "$RIG_NS_R" -6 route add fd00:100::/64 via "$RIG_LBB6"
+	_rig_router_sysctls "$RIG_NS_R" "$RIG_IF_RC" "$RIG_IF_RB"
+	# load balancer
+	_rig_port "$RIG_NS_LB" "$RIG_IF_LB" "sl$RIG_S" "$RIG_MTU_FABRIC"
+	_rig_stub "$RIG_NS_SW" "sl$RIG_S" # XDP_TX out of xl<S>
+	ip -n "$RIG_NS_LB" addr add "$RIG_LB4/24" dev "$RIG_IF_LB"
+	ip -n "$RIG_NS_LB" addr add "$RIG_LB6/64" dev "$RIG_IF_LB" nodad
+	ip -n "$RIG_NS_LB" route add 198.18.0.0/24 via "$RIG_RB4"
+	ip -n "$RIG_NS_LB" -6 route add fd00:18::/64 via "$RIG_RB6"
+	_rig_router_sysctls "$RIG_NS_LB" "$RIG_IF_LB"
+	RIG_IF_LBB=$RIG_IF_LB
+	RIG_LB_IFACES=("$RIG_IF_LB")
+}
+
+# _rig_backend_mode I: backend I's routes and settings in a mode rig.
+_rig_backend_mode() {
+	local i=$1 ns ifn
+	ns=$(rig_ns_b "$i")
+	ifn=$(rig_if_b "$i")
+	_rig_sysctl "$ns" net.ipv4.conf.all.accept_redirects=0 net.ipv6.conf.all.accept_redirects=0 \
+		net.ipv4.conf.all.rp_filter=0 "net.ipv4.conf.$ifn.rp_filter=0"
+	case $RIG_KIND in
+	nat)
+		ip -n "$ns" route add default via "$RIG_LBB4"
+		ip -n "$ns" -6 route add default via "$RIG_LBB6"
+		;;
+	fullnat) ;; # on-link only: S and the LB, nothing else
+	l2dsr)
+		ip -n "$ns" addr add "$RIG_VIP4/32" dev lo
+		ip -n "$ns" addr add "$RIG_VIP6/128" dev lo nodad
+		_rig_backend_vip_sysctls "$ns" "$ifn"
+		ip -n "$ns" route add default via "$RIG_RB4"
+		ip -n "$ns" -6 route add default via "$RIG_RB6"
+		;;
+	*) die "_rig_backend_mode: unknown rig kind $RIG_KIND" ;;
+	esac
+}
+
+# rig_create_nat N [--one-arm] [--fullnat] [--fullnat-source] [--no-servers]:
+# a nat rig (two-arm unless --one-arm), or with --fullnat the fullnat rig.
+# Starts the backend servers unless --no-servers. Does not start lbd.
+rig_create_nat() {
+	local n=3 arms=two kind=nat fsrc=0 srv='' a i
+	for a in "$@"; do
+		case $a in
+		--one-arm) arms=one ;;
+		--fullnat) kind=fullnat fsrc=1 ;;
+		--fullnat-source) fsrc=1 ;;
+		--no-servers) srv=--no-servers ;;
+		[0-9]*) n=$a ;;
+		*) die "rig_create_nat: unknown argument $a" ;;
+		esac
+	done
+	[[ -n "${RIG_S:-}" ]] || die "rig_init first"
+	step "rig $RIG_S: $kind, $arms-arm LB, $n backends (tmp $RIG_TMP)"
+	RIG_CREATED=1
+	RIG_KIND=$kind
+	_rig_mode_addrs
+	if [[ $arms == one ]]; then _rig_base_segment; else _rig_base_two_arm; fi
+	if ((fsrc)); then
+		ip -n "$RIG_NS_LB" addr add "$RIG_FNAT4/32" dev "$RIG_IF_LBB"
+		ip -n "$RIG_NS_LB" addr add "$RIG_FNAT6/128" dev "$RIG_IF_LBB" nodad
+		RIG_HAS_FNAT=1
+	fi
+	RIG_BACKENDS=0
+	for ((i = 1; i <= n; i++)); do rig_add_backend "$i" $srv; done
+	rig_wait_l2
+}
+
+# rig_create_fullnat N [--one-arm] [--no-servers]: rig_create_nat --fullnat.
+rig_create_fullnat() { rig_create_nat "$@" --fullnat; }
+
+# rig_create_l2 N [--no-servers]: the l2dsr rig (one-arm, router R).
+rig_create_l2() {
+	local n=3 srv='' a i
+	for a in "$@"; do
+		case $a in
+		--no-servers) srv=--no-servers ;;
+		[0-9]*) n=$a ;;
+		*) die "rig_create_l2: unknown argument $a" ;;
+		esac
+	done
+	[[ -n "${RIG_S:-}" ]] || die "rig_init first"
+	step "rig $RIG_S: l2dsr, one-arm LB behind router R, $n backends (tmp $RIG_TMP)"
+	RIG_CREATED=1
+	RIG_KIND=l2dsr
+	_rig_mode_addrs
+	_rig_base_segment
+	RIG_BACKENDS=0
+	for ((i = 1; i <= n; i++)); do rig_add_backend "$i" $srv; done
+	rig_wait_l2
+}
+
+# hostport ADDR PORT: 198.18.100.1:80 or [fd00:100::1]:80.
+hostport() { if [[ "$1" == *:* ]]; then echo "[$1]:$2"; else echo "$1:$2"; fi; }
+
+# client_udprr VIP N [client.py udprr options...]: UDP request/response
+# through VIP:53 (default port; --port P for another); prints the JSON.
+client_udprr() {
+	local vip=$1 n=$2
+	shift 2
+	in_ns "$RIG_NS_C" python3 "$RIG_TOOLS_DIR/client.py" udprr --vip "$vip" --port 53 -n "$n" "$@"
+}
+
+# ---- forwarding modes: the pending CLI ----------------------------------------
+#
+# EVERY assumption the mode tests make about the control plane that is not
+# merged yet is in this section, so adapting to the real thing is local:
+#  - lbd takes --iface once per interface (lbd_start uses _rig_lbd_iface_args;
+#    two-arm rigs pass the client side first, then the backend side);
+#  - lbctl add-vip VIP --proto P --mode nat|fullnat|l2dsr [--sched S];
+#  - lbctl add-backend VIP --proto P ADDR [--port N] [--weight W]
+#    (--port: the backend's port, nat and fullnat only; default the VIP's);
+#  - lbctl apply -f FILE with the config of docs/api.md plus
+#    "fullnat": {"source_v4", "source_v6", "port_min", "port_max"},
+#    a VIP's "mode" and a backend's "port";
+#  - `lbctl stats --json` global counters nat_reply, nat_icmp,
+#    drop_nat_ports, drop_nat_conflict, drop_nat_table_full, drop_not_on_link
+#    (named in ctl/core/stats_names.cc already);
+#  - `lbctl list --json` shows "mode" per VIP and, for nat/fullnat, each
+#    backend's "port" (only printed, not relied on).
+
+# _rig_lbd_iface_args: lbd's interface options, one --iface per interface,
+# into the caller's array `ifargs`.
+_rig_lbd_iface_args() {
+	local f
+	for f in "${RIG_LB_IFACES[@]}"; do ifargs+=(--iface "$f"); done
+}
+
+# lbctl_quiet ARGS...: lbctl_ that must succeed; prints nothing on success,
+# records a failure with lbctl's message otherwise.
+lbctl_quiet() {
+	local out rc
+	out=$(lbctl_ "$@" 2>&1)
+	rc=$?
+	((rc == 0)) && return 0
+	fail "lbctl $* -> exit $rc: $out"
+	return 1
+}
+
+# lbd_real: true when xlb is the load balancer (false under XLB_EMULATE=nft);
+# tests wrap the checks of lbd's own view (stats, counts) in `if lbd_real`.
+lbd_real() { true; }
+
+# mode_add_vip VIP:PORT PROTO MODE [add-vip options, e.g. --sched least-conn]
+mode_add_vip() {
+	local vip=$1 proto=$2 mode=$3
+	shift 3
+	lbctl_quiet add-vip "$vip" --proto "$proto" --mode "$mode" "$@"
+}
+
+# mode_add_backend VIP:PORT PROTO ADDR [--port N] [--weight W]
+mode_add_backend() {
+	local vip=$1 proto=$2 addr=$3
+	shift 3
+	lbctl_quiet add-backend "$vip" --proto "$proto" "$addr" "$@"
+}
+
+# mode_vip_setup VIP:PORT PROTO MODE [--sched S] [--port N] ADDR[/WEIGHT]...:
+# add-vip and its backends (--port: every backend's port), recording failures.
+mode_vip_setup() {
+	local vip=$1 proto=$2 mode=$3 sched=() port=() b w
+	shift 3
+	while [[ "${1:-}" == --* ]]; do
+		case $1 in
+		--sched) sched=(--sched "$2") ;;
+		--port) port=(--port "$2") ;;
+		*) die "mode_vip_setup: unknown option $1" ;;
+		esac
+		shift 2
+	done
+	mode_add_vip "$vip" "$proto" "$mode" "${sched[@]}" || return 1
+	for b in "$@"; do
+		w=1
+		[[ "$b" == */* ]] && w=${b#*/}
+		mode_add_backend "$vip" "$proto" "${b%%/*}" "${port[@]}" --weight "$w" || return 1
+	done
+}
+
+# Config builder for `lbctl apply -f` (declarative: what is not in the
+# config is removed, so a test that applies one builds its whole config):
+#   cfg_new                                    empty config ($RIG_TMP/config.json)
+#   cfg_fullnat SRC4 SRC6 PORT_MIN PORT_MAX    the fullnat block
+#   cfg_timeouts KEY=SECONDS...                e.g. tcp_closing=1 udp=5
+#   cfg_set KEY JSON                           any top-level key (reap_interval_ms, encap, ...)
+#   cfg_vip VIP:PORT PROTO MODE [SCHED]
+#   cfg_backend VIP:PORT PROTO ADDR [PORT [WEIGHT]]   PORT "-": the VIP's
+#   cfg_apply                                  lbctl apply -f (records a failure)
+RIG_CFG=
+cfg_new() { RIG_CFG="$RIG_TMP/config.json"; echo '{"vips": []}' >"$RIG_CFG"; }
+_rig_cfg() {
+	[[ -n "$RIG_CFG" ]] || cfg_new
+	python3 -c "$_RIG_CFG_PY" "$RIG_CFG" "$@" || die "config builder: $*"
+}
+cfg_set() { _rig_cfg set "$@"; }
+cfg_fullnat() {
+	_rig_cfg set fullnat "{\"source_v4\": \"$1\", \"source_v6\": \"$2\", \"port_min\": $3, \"port_max\": $4}"
+}
+cfg_timeouts() { _rig_cfg timeouts "$@"; }
+cfg_vip() { _rig_cfg vip "$@"; }
+cfg_backend() { _rig_cfg backend "$@"; }
+cfg_apply() {
+	[[ -n "$RIG_CFG" ]] || cfg_new
+	lbctl_quiet apply -f "$RIG_CFG"
+}
+_RIG_CFG_PY=$(cat <<'EOF3'
+import json, sys
+path, op, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+d = json.load(open(path))
+def vip(v, proto):
+    for x in d.setdefault("vips", []):
+        if x["vip"] == v and x["proto"] == proto:
+            return x
+    raise SystemExit(f"no VIP {v}/{proto} in the config")
+if op == "set":
+    d[args[0]] = json.loads(args[1])
+elif op == "timeouts":
+    t = d.setdefault("timeouts", {})
+    for kv in args:
+        k, v = kv.split("=", 1)
+        t[k] = int(v)
+elif op == "vip":
+    v = {"vip": args[0], "proto": args[1], "mode": args[2], "backends": []}
+    if len(args) > 3:
+        v["sched"] = args[3]
+    d.setdefault("vips", []).append(v)
+elif op == "backend":
+    b = {"address": args[2]}
+    if len(args) > 3 and args[3] != "-":
+        b["port"] = int(args[3])
+    if len(args) > 4:
+        b["weight"] = int(args[4])
+    vip(args[0], args[1])["backends"].append(b)
+else:
+    raise SystemExit(f"unknown op {op}")
+json.dump(d, open(path, "w"), indent=1)
+EOF3
+)
+
+# lb_gstat STATS_JSON NAME: packets of global counter NAME in a `lbctl stats
+# --json` snapshot (lb_stats) or in lb_stats_delta's output; fails (prints
+# nothing) if there is no such counter, so a renamed counter is noticed.
+lb_gstat() {
+	json_get "$1" "d['global']['$2']['packets'] if isinstance(d['global']['$2'], dict) else d['global']['$2']"
+}
+
+# lb_drops DELTA_JSON: the drop_* counters that moved in an lb_stats_delta
+# output, as a JSON object ({} when none did).
+lb_drops() { json_get "$1" "{k: v for k, v in d['global'].items() if k.startswith('drop_') and v}"; }
+
+# ---- predicates over client.py burst/udprr output (for check) -----------------
+# All take the JSON text (not a file) as the first argument; the ones about
+# single connections need the output of --details.
+#   burst_all_ok JSON N             N of N answered (and, for udprr, none from a wrong source)
+#   burst_spread JSON NB LO HI      exactly NB backends answered, each LO..HI percent
+#   burst_peer_is JSON ADDR         every backend saw the peer address ADDR
+#   burst_peer_ports_in JSON LO HI  every backend saw a peer port in LO..HI (details)
+#   burst_local_is JSON ADDR PORT   every connection reached ADDR:PORT (ADDR "own":
+#                                   the answering backend's own address; PORT "-": any)
+burst_all_ok() { _rig_burst_pred all_ok "$@"; }
+burst_spread() { _rig_burst_pred spread "$@"; }
+burst_peer_is() { _rig_burst_pred peer_is "$@"; }
+burst_peer_ports_in() { _rig_burst_pred peer_ports_in "$@"; }
+burst_local_is() { _rig_burst_pred local_is "$@"; }
+_rig_burst_pred() {
+	python3 -c "$_RIG_BURST_PRED_PY" "$RIG_BNET4" "$RIG_BNET6" "$@"
+}
+_RIG_BURST_PRED_PY=$(cat <<'EOF4'
+import json, sys
+bnet4, bnet6, pred, doc, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+try:
+    d = json.loads(doc)
+except ValueError:
+    print(f"{pred}: not JSON: {doc[:200]!r}", file=sys.stderr)
+    sys.exit(1)
+ok = d.get("ok", 0)
+conns = [c for c in d.get("conns", []) if "backend" in c]
+def own(backend):
+    i = int(backend[1:])
+    return {f"{bnet4}{10 + i}", f"{bnet6}{10 + i}"}
+if pred == "all_ok":
+    r = ok == int(args[0]) and d.get("wrong_source", 0) == 0
+elif pred == "spread":
+    nb, lo, hi = int(args[0]), float(args[1]), float(args[2])
+    by = d.get("by_backend", {})
+    r = len(by) == nb and all(lo <= 100.0 * v / max(1, d["n"]) <= hi for v in by.values())
+elif pred == "peer_is":
+    r = ok > 0 and d.get("by_peer") == {args[0]: ok}
+elif pred == "peer_ports_in":
+    lo, hi = int(args[0]), int(args[1])
+    r = ok > 0 and len(conns) == ok and all(lo <= (c.get("peer_port") or -1) <= hi for c in conns)
+elif pred == "local_is":
+    addr, port = args[0], args[1]
+    r = ok > 0 and len(conns) == ok and all(
+        (c.get("local") in own(c["backend"]) if addr == "own" else c.get("local") == addr)
+        and (port == "-" or c.get("local_port") == int(port)) for c in conns)
+else:
+    sys.exit(f"unknown predicate {pred}")
+sys.exit(0 if r else 1)
+EOF4
+)
+
+# ---- XLB_EMULATE=nft (last: it overrides functions above) -------------------
+if [[ "${XLB_EMULATE:-}" == nft ]]; then
+	# shellcheck source=emu_nft.sh
+	. "$RIG_LIB_DIR/emu_nft.sh"
+fi

@@ -5,24 +5,54 @@
   also accepts IPv4; falls back to two sockets where IPV6_V6ONLY cannot be
   cleared). GET (any path) answers 200 with body "<name>\\n" and a
   Content-Length, so a client can keep the connection open and ask again.
-  Extra response header: X-Backend: <name>.
-- UDP echo on port 53: a datagram with payload P is answered with
-  "<name> P" from the address it was sent to (the VIP, for DSR).
+  Extra response headers: X-Backend: <name>; X-Peer: <addr> <port> (the
+  client address and port this server saw: the client in DSR and nat, the
+  load balancer's source address in fullnat); X-Local: <addr> <port> (the
+  address and port the connection was made to: the VIP in DSR, the
+  backend's own address and port in nat). IPv4 peers of a dual-stack socket
+  are shown as plain IPv4 (no ::ffff: prefix).
+  Paths: GET /close answers with "Connection: close" and then closes the
+  connection (the server sends the first FIN); GET /rst answers and then
+  resets the connection (SO_LINGER 0). Any other path keeps it open.
+- UDP on port 53. A datagram whose payload starts with "{" is a JSON
+  request {"id": ...}: it is answered with one JSON object
+    {"backend": "<name>", "id": <the request's id>, "peer": ADDR,
+     "peer_port": P, "local": ADDR, "local_port": P}
+  (peer: the source the server saw; local: the address it was sent to).
+  Any other payload P is echoed as "<name> P". Either way the answer leaves
+  from the address and port the datagram was sent to (the VIP, for DSR).
 
-Usage: backend_server.py --name b1 [--http-port 80] [--udp-port 53]
-                         [--ready-file PATH]
-The ready file is created once every socket is bound. Stdlib only.
-Stops on SIGTERM/SIGINT.
+Usage: backend_server.py --name b1 [--bind ADDR]... [--http-port P]...
+                         [--udp-port P]... [--ready-file PATH]
+--bind: listen on these addresses only (each port on each address; IPv4 and
+IPv6 literals); default: every address (dual-stack wildcard). --http-port and
+--udp-port may be given several times (default 80 and 53); --udp-port 0
+disables UDP, --http-port 0 HTTP. The ready file is created once every socket
+is bound. Stdlib only. Stops on SIGTERM/SIGINT.
 """
 
 import argparse
 import http.server
+import ipaddress
+import json
 import os
 import signal
 import socket
 import socketserver
+import struct
 import sys
 import threading
+
+
+def plain_addr(addr):
+    """An address as the peer sees it: IPv4 without the ::ffff: mapping."""
+    try:
+        a = ipaddress.ip_address(addr.split("%", 1)[0])
+    except ValueError:
+        return addr
+    if a.version == 6 and a.ipv4_mapped:
+        return str(a.ipv4_mapped)
+    return str(a)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -33,12 +63,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         body = (self.server.backend_name + "\n").encode()
+        peer = self.client_address
+        local = self.connection.getsockname()
+        path = self.path.split("?", 1)[0]
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Backend", self.server.backend_name)
+        self.send_header("X-Peer", f"{plain_addr(peer[0])} {peer[1]}")
+        self.send_header("X-Local", f"{plain_addr(local[0])} {local[1]}")
+        if path in ("/close", "/rst"):
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         self.wfile.write(body)
+        if path == "/rst":
+            # DualStackServer.shutdown_request closes it with a reset.
+            self.server.rst_fds.add(self.connection.fileno())
 
     do_HEAD = do_GET
 
@@ -55,7 +96,24 @@ class DualStackServer(http.server.ThreadingHTTPServer):
         self.address_family = family
         self.v6only = v6only
         self.backend_name = name
+        self.rst_fds = set()
         super().__init__(addr, Handler)
+
+    def shutdown_request(self, request):
+        try:
+            fd = request.fileno()
+        except OSError:
+            fd = -1
+        if fd in self.rst_fds:
+            # A reset, not a FIN: no shutdown(SHUT_WR) first, linger 0.
+            self.rst_fds.discard(fd)
+            try:
+                request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+            self.close_request(request)
+            return
+        super().shutdown_request(request)
 
     def server_bind(self):
         if self.address_family == socket.AF_INET6:
@@ -63,7 +121,11 @@ class DualStackServer(http.server.ThreadingHTTPServer):
         socketserver.TCPServer.server_bind(self)
 
 
-def make_http_servers(name, port):
+def make_http_servers(name, port, binds=None):
+    if binds:
+        # Own addresses only (nat backends): one socket per address.
+        return [DualStackServer((b, port), socket.AF_INET6 if ":" in b else socket.AF_INET, name, v6only=True)
+                for b in binds]
     try:
         return [DualStackServer(("::", port), socket.AF_INET6, name, v6only=False)]
     except OSError as e:
@@ -79,6 +141,20 @@ def make_http_servers(name, port):
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # Linux value; missing from older Pythons
 
 
+def udp_answer(name, data, peer, local_addr, local_port):
+    """The answer to one datagram: JSON for a JSON request, else the echo."""
+    if data[:1] != b"{":
+        return name.encode() + b" " + data
+    try:
+        req = json.loads(data)
+        rid = req.get("id") if isinstance(req, dict) else None
+    except ValueError:
+        rid = None
+    return json.dumps({"backend": name, "id": rid, "peer": plain_addr(peer[0]), "peer_port": peer[1],
+                       "local": plain_addr(local_addr) if local_addr else None,
+                       "local_port": local_port}).encode()
+
+
 def udp_echo(sock, name):
     """Echo loop. The reply's source is the address the datagram was sent to
     (the VIP, not the backend's own address), taken from the packet-info
@@ -86,28 +162,44 @@ def udp_echo(sock, name):
     would otherwise answer from the routing-chosen source and a connected
     client would drop the reply."""
     v6 = sock.family == socket.AF_INET6
+    local_port = sock.getsockname()[1]
     while True:
         try:
             data, anc, _flags, peer = sock.recvmsg(65535, 256)
         except OSError:
             return
         cmsgs = []
+        local = None
         for level, typ, cdata in anc:
             if v6 and level == socket.IPPROTO_IPV6 and typ == socket.IPV6_PKTINFO:
                 # struct in6_pktinfo {in6_addr; int ifindex}: reply from that
                 # address, any interface (v4-mapped for IPv4 on a dual-stack socket).
                 cmsgs = [(level, typ, cdata[:16] + bytes(4))]
+                local = socket.inet_ntop(socket.AF_INET6, cdata[:16])
             elif not v6 and level == socket.IPPROTO_IP and typ == IP_PKTINFO:
                 # struct in_pktinfo {int ifindex; in_addr spec_dst; in_addr addr}
                 cmsgs = [(level, typ, bytes(4) + cdata[8:12] + bytes(4))]
+                local = socket.inet_ntop(socket.AF_INET, cdata[8:12])
         try:
-            sock.sendmsg([name.encode() + b" " + data], cmsgs, 0, peer)
+            sock.sendmsg([udp_answer(name, data, peer, local, local_port)], cmsgs, 0, peer)
         except OSError as e:
             print(f"udp reply to {peer} failed: {e}", file=sys.stderr)
 
 
-def make_udp_sockets(port):
+def make_udp_sockets(port, binds=None):
     socks = []
+    if binds:
+        for b in binds:
+            if ":" in b:
+                s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
+            else:
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+            s.bind((b, port))
+            socks.append(s)
+        return socks
     try:
         s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
@@ -135,13 +227,22 @@ def make_udp_sockets(port):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--name", required=True)
-    ap.add_argument("--http-port", type=int, default=80)
-    ap.add_argument("--udp-port", type=int, default=53)
+    ap.add_argument("--bind", action="append", default=[],
+                    help="listen on this address only (repeatable); default: all addresses")
+    ap.add_argument("--http-port", type=int, action="append", help="repeatable; default 80; 0: no HTTP")
+    ap.add_argument("--udp-port", type=int, action="append", help="repeatable; default 53; 0: no UDP")
     ap.add_argument("--ready-file")
     args = ap.parse_args()
+    http_ports = [p for p in (args.http_port or [80]) if p]
+    udp_ports = [p for p in (args.udp_port or [53]) if p]
+    for b in args.bind:
+        try:
+            ipaddress.ip_address(b)
+        except ValueError:
+            ap.error(f"--bind {b!r}: not an IP address")
 
-    servers = make_http_servers(args.name, args.http_port)
-    udp = make_udp_sockets(args.udp_port) if args.udp_port else []
+    servers = [srv for p in http_ports for srv in make_http_servers(args.name, p, args.bind)]
+    udp = [s for p in udp_ports for s in make_udp_sockets(p, args.bind)]
 
     for srv in servers:
         threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
@@ -157,7 +258,8 @@ def main():
         with open(tmp, "w") as f:
             f.write(f"{os.getpid()}\n")
         os.rename(tmp, args.ready_file)
-    print(f"{args.name}: http :{args.http_port} udp :{args.udp_port} ready", file=sys.stderr, flush=True)
+    where = ",".join(args.bind) or "*"
+    print(f"{args.name}: {where} http {http_ports} udp {udp_ports} ready", file=sys.stderr, flush=True)
 
     while not stop.wait(1.0):
         pass

@@ -15,13 +15,36 @@ burst --vip ADDR [--port 80] -n N [--parallel 20] [--timeout 5] [--details]
     each, reads the answer, closes. Prints one JSON object:
       {"n": N, "ok": n_ok, "failed": n_failed, "by_backend": {"b1": 97, ...},
        "errors": ["first few error messages"], "elapsed_s": 1.2}
-    --details adds "conns": [{"sport": 40112, "backend": "b1"} | {"sport":
-    ..., "error": "..."}]. Exit status 0 even when some failed (the caller
-    judges); 2 for bad usage.
+    --details adds "conns": [{"sport": 40112, "backend": "b1", "peer":
+    "198.18.0.2", "peer_port": 40112, "local": "198.19.0.11", "local_port":
+    8080} | {"sport": ..., "error": "..."}]. Exit status 0 even when some
+    failed (the caller judges); 2 for bad usage.
+    Also in the JSON: "by_peer" {address: count}, the client addresses the
+    backends saw (their X-Peer header: the client in DSR and nat, the load
+    balancer's fullnat source in fullnat), and "by_local" {"addr port":
+    count}, what the backends were reached at (X-Local: the VIP in DSR, their
+    own address and port in nat). Connections whose backend sent no such
+    header count under "?".
 
 udp --vip ADDR [--port 53] -n N [--parallel 20] [--timeout 2]
     N datagrams, each from a fresh socket (fresh source port), connected to
     VIP:port so only replies from the VIP itself count (DSR). Same JSON.
+
+udprr --vip ADDR [--port 53] -n N [--parallel 20] [--timeout 2]
+      [--sport-base P] [--details]
+    UDP request/response: N requests, each from its own socket and source
+    port (all N sockets are bound before the first request, so the ports
+    are distinct; with --sport-base request i uses port P+i). A request is
+    the JSON {"id": i}; backend_server.py answers {"backend", "id", "peer",
+    "peer_port", "local", "local_port"}. The sockets are not connected: a
+    reply is read with recvfrom and must come from exactly VIP:port (what a
+    nat load balancer must restore) and carry the request's id; a reply from
+    anywhere else, or none within the timeout, is a failure. Prints
+      {"n", "ok", "failed", "timeouts", "wrong_source", "by_backend",
+       "by_peer", "by_local", "errors", "elapsed_s"}
+    ("wrong_source": replies from another address or port; "errors" shows
+    the first few, e.g. "reply from 198.19.0.11:5353, not 198.18.100.1:53").
+    --details adds "conns" as burst does.
 
 hold --vip ADDR [--port 80] -n N --control SOCKET_PATH [--timeout 5]
      [--parallel 20] [--max-lifetime 1800]
@@ -54,8 +77,11 @@ One command per connection: the client writes one line, the server answers
 one JSON object on one line and closes. Commands are processed one at a time.
 
   status            {"ok": true, "held": H, "by_backend": {...},
-                     "conns": [{"id": 0, "sport": 40112, "backend": "b1"}]}
-                    (held = connections still considered alive)
+                     "half_closed": C, "by_peer": {...},
+                     "conns": [{"id": 0, "sport": 40112, "backend": "b1",
+                                "peer": "198.18.0.2", "peer_port": 40112}]}
+                    (held = connections still considered alive; peer: what
+                    the backend saw at open time, see burst)
   check             one more GET on every held connection, in parallel:
                     {"ok": true, "held": H, "answered": A, "failed": F,
                      "same": S, "moved": M, "by_backend": {now...},
@@ -70,6 +96,18 @@ one JSON object on one line and closes. Commands are processed one at a time.
   close K [--backend NAME]
                     closes K held connections (only those opened on NAME):
                     {"ok": true, "closed": k, "held": H}
+  srvclose K [--backend NAME]
+                    on K held connections (only those opened on NAME), a
+                    GET /close: the backend answers and closes its side
+                    first (its FIN), the client reads the answer and the
+                    end of stream but does NOT close: the socket stays
+                    half-closed (CLOSE_WAIT), so the client sends no FIN
+                    of its own. Those connections stop being held:
+                    {"ok": true, "requested": k, "answered": a, "eof": e,
+                     "held": H, "half_closed": C}
+                    (eof: how many saw the server's FIN within the timeout)
+  release           closes the half-closed connections (the client's FIN):
+                    {"ok": true, "released": k, "held": H}
   quit              {"ok": true}, closes everything and exits.
 Anything else answers {"ok": false, "error": "..."}.
 """
@@ -114,9 +152,23 @@ def connect(vip, port, timeout, sport=None):
 
 def http_get(sock, host, timeout):
     """One GET / on an open socket; returns the body's first line (the backend)."""
+    return http_get_full(sock, host, timeout)[0]
+
+
+def addr_port(value):
+    """"198.18.0.2 40112" (an X-Peer/X-Local header) -> ("198.18.0.2", 40112)."""
+    try:
+        a, p = value.split()
+        return a, int(p)
+    except (AttributeError, ValueError):
+        return None, None
+
+
+def http_get_full(sock, host, timeout, path="/"):
+    """One GET on an open socket; returns (body's first line, {lower-case header: value})."""
     sock.settimeout(timeout)
     deadline = time.monotonic() + timeout
-    req = f"GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: xlb-client\r\nAccept: */*\r\n\r\n"
+    req = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: xlb-client\r\nAccept: */*\r\n\r\n"
     sock.sendall(req.encode())
     buf = b""
     while b"\r\n\r\n" not in buf:
@@ -134,8 +186,10 @@ def http_get(sock, host, timeout):
     if len(status) < 2 or not status[0].startswith("HTTP/1."):
         raise ValueError(f"bad status line {lines[0]!r}")
     length = None
+    headers = {}
     for line in lines[1:]:
         k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
         if k.strip().lower() == "content-length":
             length = int(v.strip())
     if length is None:
@@ -149,7 +203,7 @@ def http_get(sock, host, timeout):
         body += chunk
     if status[1] != "200":
         raise ValueError(f"HTTP {status[1]}")
-    return body[:length].decode(errors="replace").strip() or "?"
+    return body[:length].decode(errors="replace").strip() or "?", headers
 
 
 def err_str(e):
@@ -162,12 +216,20 @@ def host_header(vip, port):
 
 # ---- burst ------------------------------------------------------------------
 
+def seen_by_backend(headers):
+    """The peer and local address/port a backend reported in its headers."""
+    peer, peer_port = addr_port(headers.get("x-peer"))
+    local, local_port = addr_port(headers.get("x-local"))
+    return {"peer": peer, "peer_port": peer_port, "local": local, "local_port": local_port}
+
+
 def one_conn(vip, port, timeout, sport=None):
     s = None
     try:
         s = connect(vip, port, timeout, sport)
         sport = s.getsockname()[1]
-        return {"sport": sport, "backend": http_get(s, host_header(vip, port), timeout)}
+        backend, headers = http_get_full(s, host_header(vip, port), timeout)
+        return {"sport": sport, "backend": backend, **seen_by_backend(headers)}
     except Exception as e:
         return {"sport": sport, "error": err_str(e)}
     finally:
@@ -176,16 +238,21 @@ def one_conn(vip, port, timeout, sport=None):
 
 
 def summarize(results, n, t0, details):
-    by = {}
+    by, by_peer, by_local = {}, {}, {}
     errors = []
     ok = 0
     for r in results:
         if "backend" in r:
             ok += 1
             by[r["backend"]] = by.get(r["backend"], 0) + 1
+            peer = r.get("peer") or "?"
+            by_peer[peer] = by_peer.get(peer, 0) + 1
+            local = f"{r['local']} {r['local_port']}" if r.get("local") else "?"
+            by_local[local] = by_local.get(local, 0) + 1
         elif len(errors) < MAX_ERRORS:
             errors.append(r["error"] + (f" (sport {r['sport']})" if r.get("sport") else ""))
     out = {"n": n, "ok": ok, "failed": n - ok, "by_backend": dict(sorted(by.items())),
+           "by_peer": dict(sorted(by_peer.items())), "by_local": dict(sorted(by_local.items())),
            "errors": errors, "elapsed_s": round(time.monotonic() - t0, 3)}
     if details:
         out["conns"] = results
@@ -243,14 +310,86 @@ def cmd_udp(a):
     return 0
 
 
+def raise_nofile(n):
+    """Room for n more sockets (udprr keeps all of them open)."""
+    try:
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = min(hard, max(soft, n + 256)) if hard != resource.RLIM_INFINITY else max(soft, n + 256)
+        if want > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def same_endpoint(a, b):
+    """(addr, port) equality with addresses compared as addresses."""
+    try:
+        return ipaddress.ip_address(a[0].split("%", 1)[0]) == ipaddress.ip_address(b[0]) and a[1] == b[1]
+    except ValueError:
+        return False
+
+
+def one_udprr(sock, vip, port, timeout, i):
+    sport = sock.getsockname()[1]
+    try:
+        sock.settimeout(timeout)
+        sock.sendto(json.dumps({"id": i}).encode(), (vip, port))
+        data, src = sock.recvfrom(65535)
+    except socket.timeout:
+        return {"sport": sport, "error": f"timeout: no reply within {timeout} s", "kind": "timeout"}
+    except Exception as e:
+        return {"sport": sport, "error": err_str(e)}
+    if not same_endpoint(src, (vip, port)):
+        shown = f"[{src[0]}]:{src[1]}" if ":" in src[0] else f"{src[0]}:{src[1]}"
+        return {"sport": sport, "error": f"reply from {shown}, not {host_header(vip, port)}",
+                "kind": "wrong_source"}
+    try:
+        ans = json.loads(data)
+        if not isinstance(ans, dict) or ans.get("id") != i:
+            raise ValueError("wrong id")
+    except ValueError:
+        return {"sport": sport, "error": f"bad answer {data[:80]!r} to request {i}"}
+    return {"sport": sport, "backend": str(ans.get("backend") or "?"),
+            **{k: ans.get(k) for k in ("peer", "peer_port", "local", "local_port")}}
+
+
+def cmd_udprr(a):
+    t0 = time.monotonic()
+    raise_nofile(a.n)
+    fam = family_of(a.vip)
+    socks = []
+    try:
+        for i in range(a.n):
+            s = socket.socket(fam, socket.SOCK_DGRAM)
+            socks.append(s)
+            if a.sport_base:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", a.sport_base + i if a.sport_base else 0))
+        with cf.ThreadPoolExecutor(max_workers=max(1, min(a.parallel, a.n or 1))) as ex:
+            results = list(ex.map(lambda i: one_udprr(socks[i], a.vip, a.port, a.timeout, i), range(a.n)))
+    finally:
+        for s in socks:
+            s.close()
+    out = summarize(results, a.n, t0, a.details)
+    out["timeouts"] = sum(1 for r in results if r.get("kind") == "timeout")
+    out["wrong_source"] = sum(1 for r in results if r.get("kind") == "wrong_source")
+    if a.details:
+        for r in results:
+            r.pop("kind", None)
+    print(json.dumps(out))
+    return 0
+
+
 # ---- hold -------------------------------------------------------------------
 
 class Held:
-    def __init__(self, cid, sock, sport, backend):
+    def __init__(self, cid, sock, sport, backend, seen=None):
         self.id = cid
         self.sock = sock
         self.sport = sport
         self.backend = backend
+        self.seen = seen or {}
 
     def close(self):
         try:
@@ -263,6 +402,7 @@ class Holder:
     def __init__(self, a):
         self.a = a
         self.conns = []  # alive connections only
+        self.half_closed = []  # closed by the server (srvclose), not yet by us
         self.next_id = 0
         self.lock = threading.Lock()
 
@@ -272,9 +412,9 @@ class Holder:
         try:
             s = connect(a.vip, a.port, a.timeout)
             sport = s.getsockname()[1]
-            backend = http_get(s, host_header(a.vip, a.port), a.timeout)
+            backend, headers = http_get_full(s, host_header(a.vip, a.port), a.timeout)
             with self.lock:
-                h = Held(self.next_id, s, sport, backend)
+                h = Held(self.next_id, s, sport, backend, seen_by_backend(headers))
                 self.next_id += 1
             return h, None
         except Exception as e:
@@ -296,11 +436,16 @@ class Holder:
                 "held": len(self.conns)}
 
     def status(self):
-        by = {}
+        by, by_peer = {}, {}
         for h in self.conns:
             by[h.backend] = by.get(h.backend, 0) + 1
+            peer = h.seen.get("peer") or "?"
+            by_peer[peer] = by_peer.get(peer, 0) + 1
         return {"ok": True, "held": len(self.conns), "by_backend": dict(sorted(by.items())),
-                "conns": [{"id": h.id, "sport": h.sport, "backend": h.backend} for h in self.conns]}
+                "half_closed": len(self.half_closed), "by_peer": dict(sorted(by_peer.items())),
+                "conns": [{"id": h.id, "sport": h.sport, "backend": h.backend,
+                           "peer": h.seen.get("peer"), "peer_port": h.seen.get("peer_port")}
+                          for h in self.conns]}
 
     def check(self):
         a = self.a
@@ -346,10 +491,46 @@ class Holder:
         self.conns = [h for h in self.conns if h.id not in ids]
         return {"ok": True, "closed": len(victims), "held": len(self.conns)}
 
+    def srvclose(self, k, backend=None):
+        """GET /close on k held connections; keep our side open (no FIN from us)."""
+        a = self.a
+        victims = [h for h in self.conns if backend is None or h.backend == backend][:k]
+
+        def one(h):
+            answered = eof = False
+            try:
+                http_get_full(h.sock, host_header(a.vip, a.port), a.timeout, path="/close")
+                answered = True
+                h.sock.settimeout(a.timeout)
+                eof = h.sock.recv(1) == b""
+            except Exception:
+                pass
+            return answered, eof
+
+        if victims:
+            with cf.ThreadPoolExecutor(max_workers=min(64, len(victims))) as ex:
+                results = list(ex.map(one, victims))
+        else:
+            results = []
+        ids = {h.id for h in victims}
+        self.conns = [h for h in self.conns if h.id not in ids]
+        self.half_closed.extend(victims)
+        return {"ok": True, "requested": len(victims), "answered": sum(r[0] for r in results),
+                "eof": sum(r[1] for r in results), "held": len(self.conns),
+                "half_closed": len(self.half_closed)}
+
+    def release(self):
+        n = len(self.half_closed)
+        for h in self.half_closed:
+            h.close()
+        self.half_closed = []
+        return {"ok": True, "released": n, "held": len(self.conns)}
+
     def close_all(self):
-        for h in self.conns:
+        for h in self.conns + self.half_closed:
             h.close()
         self.conns = []
+        self.half_closed = []
 
 
 def handle_command(holder, line):
@@ -367,19 +548,23 @@ def handle_command(holder, line):
             return holder.check(), False
         if cmd == "open" and len(args) == 1:
             return holder.open(int(args[0])), False
-        if cmd == "close" and len(args) in (1, 3):
+        if cmd in ("close", "srvclose") and len(args) in (1, 3):
             backend = None
             if len(args) == 3:
                 if args[1] != "--backend":
-                    raise ValueError("usage: close K [--backend NAME]")
+                    raise ValueError(f"usage: {cmd} K [--backend NAME]")
                 backend = args[2]
+            if cmd == "srvclose":
+                return holder.srvclose(int(args[0]), backend), False
             return holder.close(int(args[0]), backend), False
+        if cmd == "release" and not args:
+            return holder.release(), False
         if cmd == "quit" and not args:
             return {"ok": True}, True
     except ValueError as e:
         return {"ok": False, "error": str(e)}, False
     return {"ok": False, "error": f"unknown command {line.strip()!r} "
-            "(status | check | open M | close K [--backend NAME] | quit)"}, False
+            "(status | check | open M | close K [--backend NAME] | srvclose K [--backend NAME] | release | quit)"}, False
 
 
 def read_line(conn, timeout):
@@ -585,6 +770,11 @@ def main():
     u = sub.add_parser("udp")
     traffic(u, 53, 2.0)
     u.add_argument("--details", action="store_true")
+    r = sub.add_parser("udprr")
+    traffic(r, 53, 2.0)
+    r.add_argument("--details", action="store_true")
+    r.add_argument("--sport-base", type=int, default=0,
+                   help="request i uses source port SPORT_BASE+i")
     h = sub.add_parser("hold")
     traffic(h, 80, 5.0)
     h.add_argument("--control", required=True)
@@ -603,7 +793,7 @@ def main():
     a = ap.parse_args()
     if getattr(a, "n", 0) < 0:
         ap.error("-n must be >= 0")
-    return {"burst": cmd_burst, "udp": cmd_udp, "hold": cmd_hold, "synflood": cmd_synflood,
+    return {"burst": cmd_burst, "udp": cmd_udp, "udprr": cmd_udprr, "hold": cmd_hold, "synflood": cmd_synflood,
             "ctl": cmd_ctl}[a.mode](a)
 
 

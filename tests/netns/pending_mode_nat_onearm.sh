@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# nat mode, one-arm LB (rig_create_nat --one-arm): the LB has one interface
+# on a segment shared with the backends and the client's router R. Client
+# packets (from R) and the backends' replies (their default route is the LB)
+# both arrive on that interface, and both leave by it again (XDP_TX).
+# Checks, IPv4 and IPv6: N TCP connections and N UDP requests all answered,
+# spread over the backends, UDP replies from the VIP, the backends see the
+# client's address and are reached on their own address at the remapped
+# ports. The LB's interface received both directions. lbd's view: the
+# replies counted as nat_reply, everything sent with XDP_TX (no redirect:
+# one interface), no drop counter moved.
+#
+# PENDING: needs `--mode nat` and backend `--port` (lib.sh, "Forwarding
+# modes: the pending CLI"). Validated with XLB_EMULATE=nft.
+. "$(dirname "$0")/lib.sh"
+rig_init "${1:-}"
+rig_create_nat 3 --one-arm
+N=120
+ALT=$RIG_PORT_ALT_TCP
+ALTU=$RIG_PORT_ALT_UDP
+
+step "lbd on $RIG_IF_LB; nat VIPs: tcp :80 -> :$ALT, udp :53 -> :$ALTU, both families"
+lbd_start || { fail "lbd starts"; rig_finish; }
+mode_vip_setup "$RIG_VIP4:80" tcp nat --port "$ALT" "$(rig_b4 1)" "$(rig_b4 2)" "$(rig_b4 3)" || rig_finish
+mode_vip_setup "$RIG_VIP4:53" udp nat --port "$ALTU" "$(rig_b4 1)" "$(rig_b4 2)" "$(rig_b4 3)" || rig_finish
+mode_vip_setup "[$RIG_VIP6]:80" tcp nat --port "$ALT" "$(rig_b6 1)" "$(rig_b6 2)" "$(rig_b6 3)" || rig_finish
+mode_vip_setup "[$RIG_VIP6]:53" udp nat --port "$ALTU" "$(rig_b6 1)" "$(rig_b6 2)" "$(rig_b6 3)" || rig_finish
+if lbd_real; then
+	lbctl_ list
+	lb_stats "$RIG_TMP/s0.json" || fail "lbctl stats --json"
+fi
+
+b_tx_sum() {
+	local i t=0
+	for ((i = 1; i <= RIG_BACKENDS; i++)); do t=$((t + $(if_counter "$(rig_ns_b $i)" "$(rig_if_b $i)" tx packets))); done
+	echo $t
+}
+c_tx0=$(if_counter "$RIG_NS_C" "$RIG_IF_C" tx packets)
+lb_rx0=$(if_counter "$RIG_NS_LB" "$RIG_IF_LB" rx packets)
+b_tx0=$(b_tx_sum)
+
+for vip in "$RIG_VIP4" "$RIG_VIP6"; do
+	client=$RIG_CLIENT4
+	[[ "$vip" == *:* ]] && client=$RIG_CLIENT6
+	step "TCP: $N connections to $(hostport "$vip" 80)"
+	out=$(client_burst "$vip" $N --parallel 20 --details)
+	json_get - "{k: d[k] for k in ('ok', 'failed', 'by_backend', 'by_peer', 'errors')}" <<<"$out"
+	check "$N of $N answered" burst_all_ok "$out" $N
+	check "each backend got 20..47% ($(json_get - by_backend <<<"$out"))" burst_spread "$out" 3 20 47
+	check "the backends saw the client's address $client" burst_peer_is "$out" "$client"
+	check "the backends were reached at their own address, port $ALT" burst_local_is "$out" own "$ALT"
+
+	step "UDP: $N requests to $(hostport "$vip" 53)"
+	out=$(client_udprr "$vip" $N --parallel 20 --details)
+	json_get - "{k: d[k] for k in ('ok', 'failed', 'timeouts', 'wrong_source', 'by_backend', 'errors')}" <<<"$out"
+	check "$N of $N answered, each from $(hostport "$vip" 53)" burst_all_ok "$out" $N
+	check "each backend got 20..47% ($(json_get - by_backend <<<"$out"))" burst_spread "$out" 3 20 47
+	check "the backends saw the client's address $client" burst_peer_is "$out" "$client"
+	check "the backends were reached at their own address, port $ALTU" burst_local_is "$out" own "$ALTU"
+done
+
+step "one arm: both directions arrived on $RIG_IF_LB"
+sleep 0.5
+c_tx=$(($(if_counter "$RIG_NS_C" "$RIG_IF_C" tx packets) - c_tx0))
+lb_rx=$(($(if_counter "$RIG_NS_LB" "$RIG_IF_LB" rx packets) - lb_rx0))
+b_tx=$(($(b_tx_sum) - b_tx0))
+echo "  client sent $c_tx, backends sent $b_tx, the LB's interface received $lb_rx"
+check "the LB received the client's packets and the backends' replies ($lb_rx >= $c_tx + $b_tx - 20)" \
+	int_ge "$lb_rx" $((c_tx + b_tx - 20))
+
+if lbd_real; then
+	step "lbd's view"
+	lb_stats "$RIG_TMP/s1.json" || fail "lbctl stats --json"
+	lb_stats_delta "$RIG_TMP/s0.json" "$RIG_TMP/s1.json" >"$RIG_TMP/delta.json"
+	D="$RIG_TMP/delta.json"
+	vip_pk=$(json_get "$D" "sum(v['packets'] for v in d['vips'].values())")
+	nat_reply=$(lb_gstat "$D" nat_reply)
+	redirect=$(lb_gstat "$D" redirect)
+	tx=$(lb_gstat "$D" tx)
+	echo "  VIP packets $vip_pk, nat_reply $nat_reply, tx $tx, redirect $redirect, drops $(lb_drops "$D")"
+	check "nat_reply counted the replies ($nat_reply >= $((2 * 2 * N + 2 * N)))" int_ge "$nat_reply" $((2 * 2 * N + 2 * N))
+	check "one arm: both directions sent with XDP_TX ($tx >= $vip_pk + $nat_reply)" int_ge "$tx" $((vip_pk + nat_reply))
+	check "one arm: no redirect ($redirect)" int_eq "$redirect" 0
+	check "no drop counter moved ($(lb_drops "$D"))" [ "$(lb_drops "$D")" = "{}" ]
+fi
+rig_finish
