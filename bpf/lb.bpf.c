@@ -2,11 +2,30 @@
 /*
  * xlb_lb: the load balancer's XDP program.
  *
- *   parse -> VIP lookup -> flow lookup (or Maglev for a new flow)
- *         -> route the outer packet -> encapsulate -> XDP_TX / redirect
+ *   parse -> VIP lookup -> flow lookup (or the VIP's scheduler for a new flow)
+ *         -> forward by the VIP's mode -> XDP_TX / redirect
  *
- * Anything that is not traffic for a VIP leaves with XDP_PASS, untouched.
- * docs/design.md describes the data path and the maps.
+ * Modes (xlb_vip_meta.mode): ipip encapsulates (encap.h), nat and fullnat
+ * rewrite addresses and ports (nat.h), l2dsr only readdresses the frame
+ * (l2dsr.h). nat and fullnat also need the way back, but only while some
+ * VIP uses them (lbd sets XLB_CFG_F_NAT): then a TCP/UDP packet for no VIP
+ * may be a backend's reply (nat.h), and an ICMP error may be about a
+ * translated flow (nat_icmp.h); both are translated and sent on.
+ *
+ * Anything else leaves with XDP_PASS, untouched. docs/design.md describes the
+ * data path and the maps.
+ *
+ * The per-packet paths (established flows of every mode, nat replies, pass)
+ * are inlined here. Paths that are rare per packet are global functions
+ * (__noinline below and in the headers): the verifier checks each once on
+ * its own instead of once for every path leading to it, which keeps the
+ * whole program within its limits, and each has its own stack frame. A call
+ * and its return cost about 10 ns on the test VM, whose returns are
+ * mitigated against speculation (SRSO "safe RET"): 5% of an established
+ * flow's packet, so none is on a per-packet path. Large temporaries of the
+ * rare paths live in per-CPU scratch maps rather than on the 512 bytes of
+ * stack that a call chain shares (xlb_fib_scratch in nexthop.h explains why
+ * that is safe).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -14,11 +33,15 @@
 #include "lib/encap.h"
 #include "lib/flow.h"
 #include "lib/hash.h"
+#include "lib/l2dsr.h"
 #include "lib/maps.h"
+#include "lib/nat.h"
+#include "lib/nat_icmp.h"
 #include "lib/nexthop.h"
 #include "lib/parse.h"
 #include "lib/select.h"
 #include "lib/stats.h"
+#include "lib/xmit.h"
 
 static __always_inline int xlb_pass(enum xlb_stat reason, __u64 bytes)
 {
@@ -32,8 +55,15 @@ static __always_inline int xlb_drop(enum xlb_stat reason, __u64 bytes)
 	return XDP_DROP;
 }
 
-/* Finds the VIP a parsed packet is for, or says which pass counter applies. */
-static __always_inline struct xlb_vip_meta *xlb_vip_lookup(const struct xlb_pkt *pkt, enum xlb_stat *miss)
+static __always_inline struct xlb_config *xlb_config_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&xlb_config, &zero);
+}
+
+/* The VIP a parsed packet is for, or NULL. */
+static __always_inline struct xlb_vip_meta *xlb_vip_lookup(const struct xlb_pkt *pkt)
 {
 	struct xlb_vip_key vkey = {
 		.addr = pkt->key.dst,
@@ -41,57 +71,190 @@ static __always_inline struct xlb_vip_meta *xlb_vip_lookup(const struct xlb_pkt 
 		.proto = pkt->key.proto,
 		.family = pkt->key.family,
 	};
+
+	return bpf_map_lookup_elem(&xlb_vips, &vkey);
+}
+
+/* Which pass counter a packet for no VIP gets: the xlb_vip_addrs lookup
+ * tells "VIP address, unserved port/protocol" from other traffic. */
+static __always_inline enum xlb_stat xlb_miss_reason(const struct xlb_pkt *pkt)
+{
 	struct xlb_vip_addr_key akey = {
 		.addr = pkt->key.dst,
 		.family = pkt->key.family,
 	};
-	struct xlb_vip_meta *vip = bpf_map_lookup_elem(&xlb_vips, &vkey);
 
-	if (vip)
-		return vip;
-	*miss = bpf_map_lookup_elem(&xlb_vip_addrs, &akey) ? XLB_STAT_PASS_VIP_UNSERVED
-							   : XLB_STAT_PASS_NOT_VIP;
-	return NULL;
+	return bpf_map_lookup_elem(&xlb_vip_addrs, &akey) ? XLB_STAT_PASS_VIP_UNSERVED : XLB_STAT_PASS_NOT_VIP;
+}
+
+/*
+ * A TCP/UDP packet for no VIP: a backend's reply to a nat/fullnat flow is
+ * translated and sent to the client (nat.h); anything else passes. Without a
+ * nat VIP (XLB_CFG_F_NAT clear) the reply table is not even looked at. A
+ * reply to the fullnat source address may also hit a VIP address (one
+ * address can serve both), so the lookup comes before the pass reason.
+ */
+static __always_inline int xlb_not_vip(struct xdp_md *ctx, const struct xlb_pkt *pkt, __u64 bytes)
+{
+	struct xlb_config *cfg = xlb_config_get();
+	struct xlb_nexthop *nh;
+	int rc;
+
+	if (cfg && (cfg->flags & XLB_CFG_F_NAT)) {
+		rc = xlb_nat_reply(ctx, pkt, bpf_ktime_get_coarse_ns(), &nh);
+		if (rc != XLB_NAT_MISS) {
+			if (rc)
+				return xlb_drop(rc, bytes);
+			/* Replies are not the VIP's or backend's forwarded
+			 * traffic: only this global counter has them. */
+			xlb_count_stat(XLB_STAT_NAT_REPLY, bytes);
+			return xlb_xmit(ctx, nh->ifindex, bytes);
+		}
+	}
+	return xlb_pass(xlb_miss_reason(pkt), bytes);
+}
+
+/* ICMP/ICMPv6 while a nat VIP exists: errors about nat/fullnat flows are
+ * translated (nat_icmp.h), the rest passes as it always did. Returns the XDP
+ * action. A global function: ICMP errors are rare. */
+__noinline int xlb_icmp_path(struct xdp_md *ctx, const struct xlb_pkt *pkt, __u64 bytes)
+{
+	struct xlb_config *cfg = xlb_config_get();
+	struct xlb_nexthop *nh;
+	int rc;
+
+	/* The verifier makes a global function check its pointers. */
+	if (!pkt || !cfg)
+		return XDP_ABORTED;
+	rc = xlb_nat_icmp(ctx, pkt, cfg, bpf_ktime_get_coarse_ns(), &nh);
+	if (rc == XLB_ICMP_NOT_OURS)
+		return xlb_pass(XLB_STAT_PASS_ICMP, bytes);
+	if (rc)
+		return xlb_drop(rc, bytes);
+	xlb_count_stat(XLB_STAT_NAT_ICMP, bytes);
+	return xlb_xmit(ctx, nh->ifindex, bytes);
+}
+
+static __always_inline int xlb_icmp(struct xdp_md *ctx, const struct xlb_pkt *pkt, __u64 bytes)
+{
+	struct xlb_config *cfg = xlb_config_get();
+
+	if (!cfg || !(cfg->flags & XLB_CFG_F_NAT))
+		return xlb_pass(XLB_STAT_PASS_ICMP, bytes);
+	return xlb_icmp_path(ctx, pkt, bytes);
+}
+
+/* least-conn's pick, as a global function: its scan is the largest loop of
+ * the program, and would multiply the verifier's work on everything around
+ * it. The call is on least-conn's new flows only. */
+__noinline __u32 xlb_pick_least_conn(const struct xlb_pkt *pkt, const struct xlb_vip_meta *vip, __u32 seed)
+{
+	if (!pkt || !vip)
+		return XLB_RING_EMPTY;
+	return xlb_select_least_conn(pkt, vip, xlb_flow_hash(&pkt->key, seed));
+}
+
+/* The VIP's scheduler's pick for a new flow of pkt, or XLB_RING_EMPTY. */
+static __always_inline __u32 xlb_pick(const struct xlb_pkt *pkt, const struct xlb_vip_meta *vip, __u32 seed)
+{
+	if (vip->sched == XLB_SCHED_LEAST_CONN)
+		return xlb_pick_least_conn(pkt, vip, seed);
+	/* Hashing the 5-tuple is only needed for a new flow. */
+	return xlb_select(pkt, vip, xlb_flow_hash(&pkt->key, seed), seed);
 }
 
 /*
  * The backend for this packet: the flow's recorded backend if the flow is
- * known (and its backend still exists), else a fresh pick by the VIP's
- * scheduler, recorded as a new flow. Returns NULL when the VIP has no
- * backend; sets *backend_id otherwise.
+ * known (its backend still exists, and the entry suits the VIP's mode), else
+ * a fresh pick by the VIP's scheduler, recorded as a new flow (with its nat
+ * reply mapping for nat/fullnat VIPs). Returns 0 with *t filled, or the drop
+ * counter.
  */
-static __always_inline struct xlb_backend *xlb_backend_for(const struct xlb_pkt *pkt,
-							   const struct xlb_vip_meta *vip, __u32 seed,
-							   __u64 now, __u64 bytes, __u32 *backend_id)
+static __always_inline int xlb_backend_for(const struct xlb_pkt *pkt, const struct xlb_vip_meta *vip,
+					   const struct xlb_config *cfg, __u64 now, __u64 bytes,
+					   struct xlb_target *t)
 {
-	struct xlb_backend *be;
 	struct xlb_flow *flow;
-	int stale = 0;
+	int stale = 0, rc;
 
 	flow = bpf_map_lookup_elem(&xlb_flows, &pkt->key);
 	if (flow) {
-		*backend_id = flow->backend_id;
-		be = xlb_backend_get(*backend_id);
-		if (be) {
-			xlb_flow_touch(flow, pkt, be, now);
+		t->backend_id = flow->backend_id;
+		t->be = xlb_backend_get(t->backend_id);
+		if (t->be && xlb_flow_fits_mode(flow, vip->mode)) {
+			t->nat_port = flow->nat_port;
+			xlb_flow_touch(flow, pkt, t->be, now);
 			xlb_count_stat(XLB_STAT_FLOW_HIT, bytes);
-			return be;
+			return 0;
 		}
-		/* Purged backend: schedule the flow afresh. */
+		/* Purged backend, or an entry without the nat mapping this
+		 * VIP's mode needs: schedule the flow afresh. A live backend
+		 * gets its units back first, as the entry is overwritten. */
+		if (t->be)
+			xlb_flow_release(flow, &pkt->key, t->be);
 		xlb_count_stat(XLB_STAT_FLOW_STALE_BACKEND, bytes);
 		stale = 1;
 	} else if (pkt->key.proto == IPPROTO_TCP && !xlb_tcp_is_syn(pkt->tcp_flags)) {
 		xlb_count_stat(XLB_STAT_FLOW_RESCHEDULED, bytes);
 	}
 
-	/* Hashing the 5-tuple is only needed for a new flow. */
-	*backend_id = xlb_select(pkt, vip, xlb_flow_hash(&pkt->key, seed), seed);
-	be = xlb_backend_get(*backend_id);
-	if (!be)
-		return NULL;
-	xlb_flow_record(pkt, *backend_id, be, now, stale);
+	t->backend_id = xlb_pick(pkt, vip, cfg->hash_seed);
+	t->be = xlb_backend_get(t->backend_id);
+	if (!t->be)
+		return XLB_STAT_DROP_NO_BACKEND;
+	t->nat_port = 0;
+	if (vip->mode == XLB_MODE_NAT || vip->mode == XLB_MODE_FULLNAT) {
+		rc = xlb_nat_flow_new(pkt, t->backend_id, vip->mode | (stale ? XLB_NAT_NEW_REPLACE : 0), now, t);
+		if (rc)
+			return rc;
+		/* Another CPU's entry may name another backend. */
+		t->be = xlb_backend_get(t->backend_id);
+		if (!t->be)
+			return XLB_STAT_DROP_NO_BACKEND;
+	} else {
+		xlb_flow_record(pkt, t->backend_id, t->be, now, stale);
+	}
 	xlb_count_stat(XLB_STAT_NEW_FLOW, bytes);
-	return be;
+	return 0;
+}
+
+/* A client's packet for a VIP: to its flow's backend, by the VIP's mode. */
+static __always_inline int xlb_forward(struct xdp_md *ctx, const struct xlb_pkt *pkt,
+				       const struct xlb_vip_meta *vip, __u64 bytes)
+{
+	struct xlb_nexthop *nh;
+	struct xlb_config *cfg;
+	struct xlb_target t;
+	int rc;
+	__u64 now;
+
+	cfg = xlb_config_get();
+	if (!cfg)
+		return xlb_drop(XLB_STAT_DROP_INTERNAL, bytes);
+	now = bpf_ktime_get_coarse_ns();
+
+	rc = xlb_backend_for(pkt, vip, cfg, now, bytes, &t);
+	if (rc)
+		return xlb_drop(rc, bytes);
+
+	switch (vip->mode) {
+	case XLB_MODE_NAT:
+	case XLB_MODE_FULLNAT:
+		rc = xlb_nat_forward(ctx, pkt, cfg, vip->mode, &t, now, &nh);
+		break;
+	case XLB_MODE_L2DSR:
+		rc = xlb_l2dsr_forward(ctx, pkt, &t, now, &nh);
+		break;
+	default:
+		rc = xlb_ipip_forward(ctx, pkt, cfg, &t, now, &nh);
+		break;
+	}
+	if (rc)
+		return xlb_drop(rc, bytes);
+
+	xlb_count(&xlb_vstats, vip->vip_id, bytes);
+	xlb_count(&xlb_bstats, t.backend_id, bytes);
+	return xlb_xmit(ctx, nh->ifindex, bytes);
 }
 
 SEC("xdp")
@@ -100,61 +263,22 @@ int xlb_lb(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 	__u64 bytes = end - data;
-	enum xlb_stat miss = XLB_STAT_PASS_NOT_VIP;
 	struct xlb_vip_meta *vip;
-	struct xlb_nexthop *nh;
-	struct xlb_config *cfg;
-	struct xlb_backend *be;
 	struct xlb_pkt pkt;
-	struct xlb_addr src;
-	__u32 zero = 0, backend_id;
-	int rc, action;
-	__u64 now;
+	int rc;
 
 	xlb_count_stat(XLB_STAT_RX, bytes);
 	__builtin_memset(&pkt, 0, sizeof(pkt));
 	rc = xlb_parse(data, end, &pkt);
+	if (rc == XLB_PARSE_ICMP)
+		return xlb_icmp(ctx, &pkt, bytes);
 	if (rc != XLB_PARSED)
 		return xlb_pass(rc, bytes);
 
-	vip = xlb_vip_lookup(&pkt, &miss);
+	vip = xlb_vip_lookup(&pkt);
 	if (!vip)
-		return xlb_pass(miss, bytes);
-
-	cfg = bpf_map_lookup_elem(&xlb_config, &zero);
-	if (!cfg)
-		return xlb_drop(XLB_STAT_DROP_INTERNAL, bytes);
-	now = bpf_ktime_get_coarse_ns();
-
-	be = xlb_backend_for(&pkt, vip, cfg->hash_seed, now, bytes, &backend_id);
-	if (!be)
-		return xlb_drop(XLB_STAT_DROP_NO_BACKEND, bytes);
-	/* An IPv6 packet cannot ride in an IPv4 tunnel; lbd refuses such
-	 * backends, so this only guards against a corrupted map. */
-	if (pkt.key.family == XLB_AF_INET6 && be->family != XLB_AF_INET6)
-		return xlb_drop(XLB_STAT_DROP_INTERNAL, bytes);
-	if (xlb_encap_source(cfg, be->family, &pkt.key, &src))
-		return xlb_drop(XLB_STAT_DROP_NO_SOURCE, bytes);
-
-	nh = xlb_next_hop(ctx, backend_id, be->family, &src, &be->addr, now, &rc);
-	if (!nh)
-		return xlb_drop(rc, bytes);
-	if (pkt.l3_len + xlb_outer_hdr_len(be->family) > nh->mtu)
-		return xlb_drop(XLB_STAT_DROP_MTU, bytes);
-
-	if (xlb_encap_ipip(ctx, &pkt, be, &src, nh))
-		return xlb_drop(XLB_STAT_DROP_INTERNAL, bytes);
-
-	xlb_count(&xlb_vstats, vip->vip_id, bytes);
-	xlb_count(&xlb_bstats, backend_id, bytes);
-	if (nh->ifindex == ctx->ingress_ifindex) {
-		xlb_count_stat(XLB_STAT_TX, bytes);
-		action = XDP_TX;
-	} else {
-		action = bpf_redirect_map(&xlb_tx_ports, nh->ifindex, XDP_DROP);
-		xlb_count_stat(action == XDP_REDIRECT ? XLB_STAT_REDIRECT : XLB_STAT_DROP_NO_ROUTE, bytes);
-	}
-	return action;
+		return xlb_not_vip(ctx, &pkt, bytes);
+	return xlb_forward(ctx, &pkt, vip, bytes);
 }
 
 /*

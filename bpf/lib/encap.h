@@ -21,10 +21,12 @@
 #include <linux/ipv6.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+#include "flow.h"
 #include "hash.h"
 #include "maps.h"
 #include "nexthop.h"
 #include "parse.h"
+#include "xmit.h"
 
 #define XLB_OUTER_TTL 64
 #define XLB_IP_DF 0x4000
@@ -111,14 +113,6 @@ static __always_inline int xlb_encap_l2(void *data, void *end, __u32 l2_len, __u
 	return 0;
 }
 
-static __always_inline void xlb_set_macs(void *data, const struct xlb_nexthop *nh)
-{
-	struct ethhdr *eth = data;
-
-	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
-}
-
 /*
  * Prepends the outer IP header for backend be, with source src, and the MACs
  * of the next hop. Returns 0, or -1 if the packet could not be grown (the
@@ -184,6 +178,38 @@ static __always_inline int xlb_encap_ipip(struct xdp_md *ctx, const struct xlb_p
 	if (data + sizeof(struct ethhdr) > end)
 		return -1;
 	xlb_set_macs(data, nh);
+	return 0;
+}
+
+/*
+ * ipip mode: encapsulates a client's packet for its backend (t) and resolves
+ * the next hop. Returns 0 with *nhp set and the frame ready to send, or the
+ * drop counter.
+ */
+static __always_inline int xlb_ipip_forward(struct xdp_md *ctx, const struct xlb_pkt *pkt,
+					    const struct xlb_config *cfg, const struct xlb_target *t, __u64 now,
+					    struct xlb_nexthop **nhp)
+{
+	const struct xlb_backend *be = t->be;
+	struct xlb_nexthop *nh;
+	struct xlb_addr src;
+	int rc;
+
+	/* An IPv6 packet cannot ride in an IPv4 tunnel; lbd refuses such
+	 * backends, so this only guards against a corrupted map. */
+	if (pkt->key.family == XLB_AF_INET6 && be->family != XLB_AF_INET6)
+		return XLB_STAT_DROP_INTERNAL;
+	if (xlb_encap_source(cfg, be->family, &pkt->key, &src))
+		return XLB_STAT_DROP_NO_SOURCE;
+
+	nh = xlb_next_hop(ctx, t->backend_id, be->family, &src, &be->addr, now, &rc);
+	if (!nh)
+		return rc;
+	if (pkt->l3_len + xlb_outer_hdr_len(be->family) > nh->mtu)
+		return XLB_STAT_DROP_MTU;
+	if (xlb_encap_ipip(ctx, pkt, be, &src, nh))
+		return XLB_STAT_DROP_INTERNAL;
+	*nhp = nh;
 	return 0;
 }
 

@@ -3,8 +3,10 @@
  * Flow table: the client's 5-tuple -> backend, last-seen time and TCP state.
  * A packet of a known flow always goes to its recorded backend, whatever the
  * VIP's ring says now: that is what keeps connections alive across backend
- * changes. Only the client's direction is seen (DSR), so the TCP state is the
- * client's half of the connection.
+ * changes. In the DSR modes (ipip, l2dsr) only the client's direction is
+ * seen, so the TCP state is the client's half of the connection; nat and
+ * fullnat also see the server's replies, whose FIN or RST closes the flow
+ * too (xlb_flow_touch_reply).
  */
 #ifndef XLB_BPF_FLOW_H
 #define XLB_BPF_FLOW_H
@@ -118,6 +120,87 @@ static __always_inline void xlb_flow_record(const struct xlb_pkt *pkt, __u32 bac
 	if (bpf_map_update_elem(&xlb_flows, &pkt->key, &flow, replace ? BPF_ANY : BPF_NOEXIST))
 		return;
 	xlb_conn_account(&pkt->key, be, flow.flags, 0);
+}
+
+/* Where a client packet goes: its flow's backend and, for fullnat, the
+ * source port the flow was given (network order; 0 otherwise). */
+struct xlb_target {
+	struct xlb_backend *be;
+	__u32 backend_id;
+	__be16 nat_port;
+};
+
+static __always_inline int xlb_flow_key_equal(const struct xlb_flow_key *a, const struct xlb_flow_key *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+	__u32 diff = 0;
+
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(*a) / 4); i++)
+		diff |= x[i] ^ y[i];
+	return !diff;
+}
+
+/*
+ * Whether an existing entry can serve a VIP of this mode. Entries of nat and
+ * fullnat VIPs are born with XLB_FLOW_F_NAT (and fullnat ones with their
+ * port); one without, e.g. created before the VIP's mode changed, has no
+ * reply mapping, so it is scheduled afresh like an entry of a purged backend.
+ */
+static __always_inline int xlb_flow_fits_mode(const struct xlb_flow *flow, __u8 mode)
+{
+	if (mode == XLB_MODE_NAT)
+		return (flow->flags & XLB_FLOW_F_NAT) && !flow->nat_port;
+	if (mode == XLB_MODE_FULLNAT)
+		return (flow->flags & XLB_FLOW_F_NAT) && flow->nat_port;
+	return 1;
+}
+
+/* Returns the count units an entry holds (to its backend be), atomically,
+ * before it is replaced or deleted. */
+static __always_inline void xlb_flow_release(struct xlb_flow *flow, const struct xlb_flow_key *key,
+					     const struct xlb_backend *be)
+{
+	__u32 lost;
+
+	if (!(flow->flags & (XLB_FLOW_F_COUNTED | XLB_FLOW_F_HALF_OPEN)))
+		return;
+	lost = xlb_flow_flags_clear(flow, XLB_FLOW_F_COUNTED | XLB_FLOW_F_HALF_OPEN);
+	xlb_conn_account(key, be, 0, lost);
+}
+
+/* Deletes the entry this CPU just created for backend_id (its nat reply
+ * tuple could not be had), returning whatever units it still holds. */
+static __always_inline void xlb_flow_forget(const struct xlb_flow_key *key, const struct xlb_backend *be,
+					    __u32 backend_id)
+{
+	struct xlb_flow *flow = bpf_map_lookup_elem(&xlb_flows, key);
+
+	if (flow && flow->backend_id == backend_id)
+		xlb_flow_release(flow, key, be);
+	bpf_map_delete_elem(&xlb_flows, key);
+}
+
+/*
+ * A backend's reply (nat/fullnat) to the flow fwd: the server closing the
+ * connection closes the flow as the client doing it would (FIN -> CLOSING,
+ * RST -> RESET), and its units are released with the same atomic clear as
+ * xlb_flow_touch. A reply never takes units and makes no other state change
+ * (only client packets open flows or complete the handshake).
+ */
+static __always_inline void xlb_flow_touch_reply(struct xlb_flow *flow, const struct xlb_flow_key *fwd,
+						 __u8 tcp_flags, const struct xlb_backend *be, __u64 now)
+{
+	if (fwd->proto == IPPROTO_TCP && (tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST))) {
+		__u8 next = xlb_flow_next_state(flow->state, tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST));
+
+		if (next != flow->state)
+			flow->state = next;
+		/* CLOSING and RESET hold no units: release all. */
+		xlb_flow_release(flow, fwd, be);
+	}
+	if (now - flow->last_seen_ns >= XLB_FLOW_TOUCH_NS)
+		flow->last_seen_ns = now;
 }
 
 #endif /* XLB_BPF_FLOW_H */

@@ -42,6 +42,7 @@ struct xlb_pkt {
 	__u32 l3_len;            /* length of the IP packet per its own header */
 	__u8 tcp_flags;
 	__u8 tos;                /* IPv4 TOS / IPv6 traffic class, copied outward */
+	__u16 l4_off;            /* offset of the L4 (TCP/UDP/ICMP) header in the frame */
 };
 
 /* Verdicts of xlb_parse besides "parsed": which pass counter to bump. */
@@ -96,14 +97,17 @@ static __always_inline int xlb_parse_ipv4(void *l3, void *end, struct xlb_pkt *p
 	 * to the same backend: fragments go to the kernel (documented). */
 	if (iph->frag_off & bpf_htons(XLB_IP_MF | XLB_IP_OFFSET))
 		return XLB_PARSE_FRAGMENT;
-	if (iph->protocol == IPPROTO_ICMP)
-		return XLB_PARSE_ICMP;
 
 	pkt->key.family = XLB_AF_INET;
 	pkt->key.proto = iph->protocol;
 	pkt->key.src.v4 = iph->saddr;
 	pkt->key.dst.v4 = iph->daddr;
 	pkt->tos = iph->tos;
+	pkt->l4_off = pkt->l2_len + ihl_bytes;
+	/* ICMP: addresses and offsets are filled for the nat ICMP-error
+	 * translation (nat_icmp.h); there are no ports. */
+	if (iph->protocol == IPPROTO_ICMP)
+		return XLB_PARSE_ICMP;
 	return xlb_parse_l4(l3 + ihl_bytes, end, iph->protocol, pkt);
 }
 
@@ -120,14 +124,15 @@ static __always_inline int xlb_parse_ipv6(void *l3, void *end, struct xlb_pkt *p
 		return XLB_PARSE_MALFORMED;
 	if (ip6h->nexthdr == XLB_IPV6_FRAGMENT)
 		return XLB_PARSE_FRAGMENT;
-	if (ip6h->nexthdr == XLB_IPPROTO_ICMPV6)
-		return XLB_PARSE_ICMP;
 
 	pkt->key.family = XLB_AF_INET6;
 	pkt->key.proto = ip6h->nexthdr;
 	__builtin_memcpy(&pkt->key.src, &ip6h->saddr, sizeof(pkt->key.src));
 	__builtin_memcpy(&pkt->key.dst, &ip6h->daddr, sizeof(pkt->key.dst));
 	pkt->tos = (ip6h->priority << 4) | (ip6h->flow_lbl[0] >> 4);
+	pkt->l4_off = pkt->l2_len + sizeof(*ip6h);
+	if (ip6h->nexthdr == XLB_IPPROTO_ICMPV6)
+		return XLB_PARSE_ICMP;
 	return xlb_parse_l4(ip6h + 1, end, ip6h->nexthdr, pkt);
 }
 

@@ -101,9 +101,26 @@ class Lb {
   int prog_fd() const { return bpf_program__fd(skel_->progs.xlb_lb); }
   int flows_fd() const { return bpf_map__fd(skel_->maps.xlb_flows); }
 
+  // The nat part of the config, as lbd sets it once a nat/fullnat VIP
+  // exists: the flag, the fixture's own addresses as fullnat sources, and
+  // the whole unprivileged port range.
+  void enable_nat() {
+    xlb_config cfg{};
+    uint32_t zero = 0;
+    bpf_map_lookup_elem(bpf_map__fd(skel_->maps.xlb_config), &zero, &cfg);
+    cfg.flags |= XLB_CFG_F_NAT;
+    cfg.snat_src_v4 = addr_of("198.18.0.1");
+    cfg.snat_src_v6 = addr_of("fd00:18::1");
+    cfg.snat_port_min = 1024;
+    cfg.snat_port_max = 65535;
+    bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_config), &zero, &cfg, BPF_ANY);
+  }
+
   // A VIP whose ring and list hold `backends` backends on the fixture's
-  // resolved neighbours (198.18.0.2..20, reused round-robin).
-  uint32_t add_vip(const std::string& vip, uint16_t port, uint8_t sched, int backends) {
+  // resolved neighbours (198.18.0.2..20, reused round-robin), backend i on
+  // port 1000 + i (which nat and fullnat VIPs translate to).
+  uint32_t add_vip(const std::string& vip, uint16_t port, uint8_t sched, int backends,
+                   uint8_t mode = XLB_MODE_IPIP) {
     uint32_t vip_id = rings_.size();
     xlb_vip_key key;
     std::memset(&key, 0, sizeof(key));
@@ -115,6 +132,7 @@ class Lb {
     meta.vip_id = vip_id;
     meta.ring_size = XLB_DEFAULT_RING_SIZE;
     meta.sched = sched;
+    meta.mode = mode;
     LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
     int ring = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bench_ring", 4, 4, meta.ring_size, &opts);
     rings_.push_back(ring);
@@ -164,10 +182,11 @@ class Lb {
   uint32_t next_backend_ = 0;
 };
 
-Bytes syn_frame(const std::string& src, uint16_t sport, const std::string& dst, uint8_t flags = kTcpSyn) {
+Bytes syn_frame(const std::string& src, uint16_t sport, const std::string& dst, uint8_t flags = kTcpSyn,
+                uint16_t dport = 80) {
   Tcp tcp;
   tcp.sport = sport;
-  tcp.dport = 80;
+  tcp.dport = dport;
   tcp.flags = flags;
   if (is_v6(src)) {
     Ipv6 ip;
@@ -181,18 +200,30 @@ Bytes syn_frame(const std::string& src, uint16_t sport, const std::string& dst, 
   return Frame().eth(kClientMac, kFixtureMac).ipv4(ip).tcp(tcp).payload(std::string(32, 'x')).build();
 }
 
-// n frames of n distinct client tuples.
-std::vector<Bytes> distinct_flows(int n, const std::string& dst, uint8_t flags = kTcpSyn, int first = 0) {
+// n frames of n distinct client tuples; IPv4 clients in net16 (e.g.
+// "198.19") if given.
+std::vector<Bytes> distinct_flows(int n, const std::string& dst, uint8_t flags = kTcpSyn, int first = 0,
+                                  const std::string& net16 = "") {
   std::vector<Bytes> frames;
   for (int i = first; i < first + n; i++) {
-    std::string src = is_v6(dst) ? "fd00:1::" + std::to_string(1 + i / 60000)
-                                 : "198.18.1" + std::to_string(i / 60000 % 10) + "." + std::to_string(1 + i / 600000);
+    std::string src = is_v6(dst)         ? "fd00:1::" + std::to_string(1 + i / 60000)
+                      : !net16.empty() ? net16 + "." + std::to_string(1 + i / 60000 % 250) + ".1"
+                                       : "198.18.1" + std::to_string(i / 60000 % 10) + "." + std::to_string(1 + i / 600000);
     frames.push_back(syn_frame(src, 1024 + i % 60000, dst, flags));
   }
   return frames;
 }
 
 bool wanted(const std::string& name) { return g_only.empty() || name.rfind(g_only, 0) == 0; }
+
+// A figure is only worth printing for the path it names: one more frame of
+// that path must leave with XDP_TX (a drop or pass would be measured as fast).
+bool sends(int prog_fd, int ifindex, const Bytes& frame, const std::string& name) {
+  RunResult r = run_xdp(prog_fd, frame, ifindex);
+  if (r.verdict == XDP_TX) return true;
+  std::fprintf(stderr, "xdp_bench: %s: a frame got %s, not XDP_TX\n", name.c_str(), xdp_verdict_name(r.verdict).c_str());
+  return false;
+}
 
 // Runs measure() and prints its figure, if the path is wanted.
 void report(const std::string& name, const std::function<double()>& measure, double baseline) {
@@ -277,6 +308,55 @@ int main(int argc, char** argv) {
     report("ipip: established flow, IPv6", frames({syn_frame("fd00:1::1", 40000, "fd00:100::1", kTcpAck)}),
            baseline);
     report("ipip: new TCP flow, maglev", frames(distinct_flows(kRuns, "198.18.100.1")), baseline);
+  }
+
+  // The other modes. Clients are in 198.19/16 and fd00:19::/64, which the
+  // fixture routes (via neighbour 2), so replies to them can be routed.
+  for (uint8_t mode : {uint8_t{XLB_MODE_NAT}, uint8_t{XLB_MODE_FULLNAT}, uint8_t{XLB_MODE_L2DSR}}) {
+    std::string m = mode == XLB_MODE_NAT ? "nat" : mode == XLB_MODE_FULLNAT ? "fullnat" : "l2dsr";
+    if (!wanted(m + ": established flow, IPv4") && !wanted(m + ": established flow, IPv6") &&
+        !wanted(m + ": reply, IPv4") && !wanted(m + ": new TCP flow, IPv4"))
+      continue;
+    Lb lb;
+    if (!lb.open(1 << 16)) return 1;
+    lb.enable_nat();
+    lb.add_vip("198.18.100.1", 80, XLB_SCHED_MAGLEV, 1, mode);
+    lb.add_vip("fd00:100::1", 80, XLB_SCHED_MAGLEV, 1, mode);
+    auto frames = [&](const std::vector<Bytes>& f) { return [&, f] { return cost_ns(lb.prog_fd(), ifindex, f); }; };
+    Bytes est4 = syn_frame("198.19.1.1", 40000, "198.18.100.1", kTcpAck);
+    Bytes est6 = syn_frame("fd00:19::1", 40000, "fd00:100::1", kTcpAck);
+    if (!sends(lb.prog_fd(), ifindex, est4, m) || !sends(lb.prog_fd(), ifindex, est6, m)) return 1;
+    report(m + ": established flow, IPv4", frames({est4}), baseline);
+    report(m + ": established flow, IPv6", frames({est6}), baseline);
+    if (mode == XLB_MODE_L2DSR) continue;
+    // The backend (198.18.0.2:1000) answers the flow above: to the client
+    // (nat) or to the fullnat source, on the port the flow was given.
+    xlb_flow_key key{};
+    key.src = addr_of("198.19.1.1");
+    key.dst = addr_of("198.18.100.1");
+    key.sport = htons(40000);
+    key.dport = htons(80);
+    key.proto = IPPROTO_TCP;
+    key.family = XLB_AF_INET;
+    xlb_flow fl{};
+    bpf_map_lookup_elem(lb.flows_fd(), &key, &fl);
+    Bytes reply = mode == XLB_MODE_NAT ? syn_frame("198.18.0.2", 1000, "198.19.1.1", kTcpAck, 40000)
+                                       : syn_frame("198.18.0.2", 1000, "198.18.0.1", kTcpAck, ntohs(fl.nat_port));
+    if (!sends(lb.prog_fd(), ifindex, reply, m + " reply") ||
+        !sends(lb.prog_fd(), ifindex, distinct_flows(1, "198.18.100.1", kTcpSyn, kRuns, "198.19")[0], m + " new flow"))
+      return 1;
+    report(m + ": reply, IPv4", frames({reply}), baseline);
+    report(m + ": new TCP flow, IPv4", frames(distinct_flows(kRuns, "198.18.100.1", kTcpSyn, 0, "198.19")),
+           baseline);
+  }
+  // What a nat VIP costs traffic that is not for any VIP (a reply-table miss).
+  if (wanted("pass: not a VIP, nat enabled")) {
+    Lb lb;
+    if (!lb.open(1 << 16)) return 1;
+    lb.enable_nat();
+    lb.add_vip("198.18.100.1", 80, XLB_SCHED_MAGLEV, 1, XLB_MODE_NAT);
+    report("pass: not a VIP, nat enabled",
+           [&] { return cost_ns(lb.prog_fd(), ifindex, {syn_frame("198.18.1.1", 40000, "198.18.0.1")}); }, baseline);
   }
 
   for (int backends : {8, 64, 512}) {

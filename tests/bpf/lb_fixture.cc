@@ -110,10 +110,12 @@ void LbFixture::fill_ring(uint32_t vip_id, uint32_t backend_id) {
     ASSERT_EQ(bpf_map_update_elem(fd, &slot, &backend_id, BPF_ANY), 0);
 }
 
-void LbFixture::add_backend(uint32_t backend_id, uint32_t vip_id, const std::string& addr, uint32_t weight) {
+void LbFixture::add_backend(uint32_t backend_id, uint32_t vip_id, const std::string& addr, uint32_t weight,
+                            uint16_t port) {
   xlb_backend be;
   std::memset(&be, 0, sizeof(be));
   be.addr = abi_addr(addr);
+  be.port = htons(port);
   be.family = family_of(addr);
   be.vip_id = vip_id;
   be.weight = weight;
@@ -122,6 +124,15 @@ void LbFixture::add_backend(uint32_t backend_id, uint32_t vip_id, const std::str
   xlb_backend_key key = identity(backend_id);
   xlb_conn_count zero{};
   ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_conns), &key, &zero, BPF_NOEXIST), 0);
+}
+
+void LbFixture::set_mode(uint32_t vip_id, uint8_t mode) {
+  ASSERT_LT(vip_id, vip_keys_.size());
+  int fd = bpf_map__fd(skel_->maps.xlb_vips);
+  xlb_vip_meta meta{};
+  ASSERT_EQ(bpf_map_lookup_elem(fd, &vip_keys_[vip_id], &meta), 0);
+  meta.mode = mode;
+  ASSERT_EQ(bpf_map_update_elem(fd, &vip_keys_[vip_id], &meta, BPF_EXIST), 0);
 }
 
 xlb_backend_key LbFixture::identity(uint32_t backend_id) const {
@@ -176,6 +187,48 @@ void LbFixture::set_config(const std::string& src_v4, uint8_t plen_v4, const std
   cfg.encap_src_v6_plen = plen_v6;
   uint32_t zero = 0;
   ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_config), &zero, &cfg, BPF_ANY), 0);
+}
+
+void LbFixture::set_nat(uint16_t flags, const std::string& snat_v4, const std::string& snat_v6,
+                        uint16_t port_min, uint16_t port_max) {
+  int fd = bpf_map__fd(skel_->maps.xlb_config);
+  uint32_t zero = 0;
+  xlb_config cfg;
+  ASSERT_EQ(bpf_map_lookup_elem(fd, &zero, &cfg), 0);
+  cfg.flags = flags;
+  std::memset(&cfg.snat_src_v4, 0, sizeof(cfg.snat_src_v4));
+  std::memset(&cfg.snat_src_v6, 0, sizeof(cfg.snat_src_v6));
+  if (!snat_v4.empty()) cfg.snat_src_v4 = abi_addr(snat_v4);
+  if (!snat_v6.empty()) cfg.snat_src_v6 = abi_addr(snat_v6);
+  cfg.snat_port_min = port_min;
+  cfg.snat_port_max = port_max;
+  ASSERT_EQ(bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY), 0);
+}
+
+bool LbFixture::nat_rev(const xlb_flow_key& key, xlb_nat_rev* out) const {
+  return bpf_map_lookup_elem(bpf_map__fd(skel_->maps.xlb_nat_rev), &key, out) == 0;
+}
+
+std::vector<std::pair<xlb_flow_key, xlb_nat_rev>> LbFixture::nat_revs() const {
+  std::vector<std::pair<xlb_flow_key, xlb_nat_rev>> all;
+  int fd = bpf_map__fd(skel_->maps.xlb_nat_rev);
+  xlb_flow_key cur, next;
+  void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    xlb_nat_rev v{};
+    if (bpf_map_lookup_elem(fd, &next, &v) == 0) all.emplace_back(next, v);
+    cur = next;
+    prev = &cur;
+  }
+  return all;
+}
+
+void LbFixture::put_nat_rev(const xlb_flow_key& key, const xlb_flow_key& fwd, uint32_t backend_id) {
+  xlb_nat_rev v;
+  std::memset(&v, 0, sizeof(v));
+  v.fwd = fwd;
+  v.backend_id = backend_id;
+  ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_nat_rev), &key, &v, BPF_NOEXIST), 0);
 }
 
 xlb_counter LbFixture::counter(bpf_map* map, uint32_t index) const {

@@ -24,8 +24,12 @@ class LbFixture : public ::testing::Test {
   uint32_t add_vip(const std::string& addr, uint16_t port, uint8_t proto, uint32_t ring_size = 13,
                    uint8_t sched = XLB_SCHED_MAGLEV);
   // Backend id bound to addr for vip_id (flags USED|IN_RING), with a zero
-  // count entry for its identity, as lbd creates them.
-  void add_backend(uint32_t backend_id, uint32_t vip_id, const std::string& addr, uint32_t weight = 1);
+  // count entry for its identity, as lbd creates them. port (host order):
+  // the backend's port for nat/fullnat VIPs, 0 for the VIP's own.
+  void add_backend(uint32_t backend_id, uint32_t vip_id, const std::string& addr, uint32_t weight = 1,
+                   uint16_t port = 0);
+  // The VIP's forwarding mode (enum xlb_mode); add_vip makes ipip VIPs.
+  void set_mode(uint32_t vip_id, uint8_t mode);
   // The VIP's scheduling list (least-conn, rr, wrr).
   void set_list(uint32_t vip_id, const std::vector<uint32_t>& ids);
   // Connection counts of backend_id's identity.
@@ -37,6 +41,14 @@ class LbFixture : public ::testing::Test {
   void fill_ring(uint32_t vip_id, uint32_t backend_id);
   void set_config(const std::string& src_v4, uint8_t plen_v4, const std::string& src_v6,
                   uint8_t plen_v6);
+  // The nat part of the config, keeping the encapsulation sources: flags
+  // (XLB_CFG_F_*), fullnat sources ("" for none) and port range (host order).
+  void set_nat(uint16_t flags, const std::string& snat_v4 = "", const std::string& snat_v6 = "",
+               uint16_t port_min = 0, uint16_t port_max = 0);
+  // xlb_nat_rev: one entry (false if absent), all entries, one written.
+  bool nat_rev(const xlb_flow_key& key, xlb_nat_rev* out) const;
+  std::vector<std::pair<xlb_flow_key, xlb_nat_rev>> nat_revs() const;
+  void put_nat_rev(const xlb_flow_key& key, const xlb_flow_key& fwd, uint32_t backend_id);
 
   RunResult run(const Bytes& frame) { return run_xdp(prog_fd(), frame, ifindex_); }
   int prog_fd() const;

@@ -136,6 +136,46 @@ TEST(PacketKit, EncapIpv6Fields) {
   EXPECT_TRUE(l4_checksum_ok(e4));
 }
 
+TEST(PacketKit, IcmpKnownAnswers) {
+  // Echo request, identifier 1, sequence 1, no data: ~(0800 + 0001 + 0001) = f7fd.
+  Bytes echo = icmp4_message(8, 0, 0x00010001, {});
+  ASSERT_EQ(echo.size(), 8u);
+  EXPECT_EQ(echo[2], 0xf7);
+  EXPECT_EQ(echo[3], 0xfd);
+
+  // ICMPv6 echo request ::1 -> ::1, identifier 1, sequence 1: pseudo-header
+  // 0001 + 0001 + 0008 (length) + 003a (next header), message 8000 + 0001 +
+  // 0001; sum 0x8046 -> checksum 7fb9.
+  Bytes echo6 = icmp6_message(128, 0, 0x00010001, {}, "::1", "::1");
+  EXPECT_EQ(echo6[2], 0x7f);
+  EXPECT_EQ(echo6[3], 0xb9);
+}
+
+TEST(PacketKit, IcmpChecksAndQuote) {
+  Bytes quoted = Frame().ipv4().tcp().payload("abc").build();
+  Ipv4 outer;
+  outer.proto = 1;
+  Bytes f = Frame().eth().ipv4(outer).payload(icmp4_message(3, 4, 1400, quoted)).build();
+  EXPECT_TRUE(icmp_checksum_ok(f));
+  Bytes q = icmp_quoted_frame(f);
+  ASSERT_EQ(q.size(), 14 + quoted.size());
+  EXPECT_EQ(Bytes(q.begin() + 14, q.end()), quoted);
+  EXPECT_TRUE(ipv4_header_checksum_ok(q));
+  EXPECT_TRUE(l4_checksum_ok(q));
+  f.back() ^= 0x40;
+  EXPECT_FALSE(icmp_checksum_ok(f));
+
+  Bytes quoted6 = Frame().ipv6().udp().payload("abc").build();
+  Ipv6 outer6;
+  outer6.next_header = 58;
+  Bytes f6 = Frame().eth().ipv6(outer6).payload(icmp6_message(2, 0, 1280, quoted6, outer6.src, outer6.dst)).build();
+  EXPECT_TRUE(icmp_checksum_ok(f6));
+  EXPECT_TRUE(l4_checksum_ok(icmp_quoted_frame(f6)));
+  f6[14 + 8 + 15] ^= 0x01;  // the outer source: covered by the pseudo-header
+  EXPECT_FALSE(icmp_checksum_ok(f6));
+  EXPECT_FALSE(icmp_checksum_ok(Frame().eth().ipv4().tcp().build()));
+}
+
 TEST(PacketKit, HexdumpDiffMarksDifferences) {
   Bytes a = {1, 2, 3, 4};
   Bytes b = {1, 2, 9, 4, 5};

@@ -21,6 +21,8 @@ constexpr uint8_t kProtoIpip = 4;
 constexpr uint8_t kProtoTcp = 6;
 constexpr uint8_t kProtoUdp = 17;
 constexpr uint8_t kProtoIpv6 = 41;
+constexpr uint8_t kProtoIcmp = 1;
+constexpr uint8_t kProtoIcmpv6 = 58;
 
 void put8(Bytes& b, uint8_t v) { b.push_back(v); }
 void put16(Bytes& b, uint16_t v) {
@@ -467,6 +469,86 @@ bool l4_checksum_ok(const Bytes& frame) {
   if (l4.proto == kProtoUdp && l4.len < 8) return false;
   if (l4.proto == kProtoUdp && l4.v4 && get16(frame, l4.off + 6) == 0) return true;
   return csum_fold(&frame[l4.off], l4.len, l4.pseudo) == 0xffff;
+}
+
+Bytes icmp4_message(uint8_t type, uint8_t code, uint32_t rest, const Bytes& body) {
+  Bytes m;
+  put8(m, type);
+  put8(m, code);
+  put16(m, 0);  // checksum, below
+  put32(m, rest);
+  put(m, body.data(), body.size());
+  set16(m, 2, inet_checksum(m.data(), m.size()));
+  return m;
+}
+
+Bytes icmp6_message(uint8_t type, uint8_t code, uint32_t rest, const Bytes& body,
+                    const std::string& src, const std::string& dst) {
+  Bytes m;
+  put8(m, type);
+  put8(m, code);
+  put16(m, 0);
+  put32(m, rest);
+  put(m, body.data(), body.size());
+  auto s = v6addr(src), d = v6addr(dst);
+  uint32_t pseudo = pseudo_sum_v6(s.data(), d.data(), kProtoIcmpv6, m.size());
+  set16(m, 2, static_cast<uint16_t>(~csum_fold(m.data(), m.size(), pseudo)));
+  return m;
+}
+
+namespace {
+
+// Offset and length of the ICMP message of a frame; false if there is none.
+bool find_icmp(const Bytes& f, size_t* off, size_t* len, bool* v6) {
+  size_t l3 = l2_header_len(f);
+  if (l3 == 0) return false;
+  uint16_t type = l2_ethertype(f);
+  if (type == kEthPIp) {
+    if (f.size() < l3 + 20 || (f[l3] >> 4) != 4 || f[l3 + 9] != kProtoIcmp) return false;
+    size_t ihl = (f[l3] & 0x0f) * 4u, tot = get16(f, l3 + 2);
+    if (ihl < 20 || tot < ihl || l3 + tot > f.size()) return false;
+    *off = l3 + ihl;
+    *len = tot - ihl;
+    *v6 = false;
+    return true;
+  }
+  if (type == kEthPIpv6) {
+    if (f.size() < l3 + 40 || (f[l3] >> 4) != 6 || f[l3 + 6] != kProtoIcmpv6) return false;
+    size_t plen = get16(f, l3 + 4);
+    if (l3 + 40 + plen > f.size()) return false;
+    *off = l3 + 40;
+    *len = plen;
+    *v6 = true;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool icmp_checksum_ok(const Bytes& frame) {
+  size_t off, len;
+  bool v6;
+  if (!find_icmp(frame, &off, &len, &v6) || len < 8) return false;
+  uint32_t pseudo = 0;
+  if (v6) {
+    size_t l3 = l2_header_len(frame);
+    pseudo = pseudo_sum_v6(&frame[l3 + 8], &frame[l3 + 24], kProtoIcmpv6, len);
+  }
+  return csum_fold(&frame[off], len, pseudo) == 0xffff;
+}
+
+Bytes icmp_quoted_frame(const Bytes& frame) {
+  size_t off, len;
+  bool v6;
+  if (!find_icmp(frame, &off, &len, &v6) || len <= 8) return {};
+  Bytes quoted(frame.begin() + off + 8, frame.begin() + off + len);
+  Bytes f;
+  put(f, kDefaultDstMac.data(), 6);
+  put(f, kDefaultSrcMac.data(), 6);
+  put16(f, (quoted[0] >> 4) == 6 ? kEthPIpv6 : kEthPIp);
+  put(f, quoted.data(), quoted.size());
+  return f;
 }
 
 std::string hexdump(const Bytes& data) {

@@ -181,6 +181,31 @@ Bytes encap_ipv6(const Bytes& frame, const std::string& outer_src,
 Bytes encap_ipv4(const Bytes& frame, const Ipv4& outer);
 Bytes encap_ipv6(const Bytes& frame, const Ipv6& outer);
 
+// ---- ICMP errors ------------------------------------------------------------
+//
+// Build an error as the payload of an IP layer with the ICMP protocol set:
+//   Ipv4 ip; ip.proto = 1;
+//   Frame().eth().ipv4(ip).payload(icmp4_message(3, 4, 1400, quoted)).build()
+// where `quoted` is an IP packet built with Frame() without eth() (and cut
+// to the length the sender would quote).
+
+// An ICMPv4 message: type, code, the 4 bytes after the checksum (`rest`,
+// e.g. the next-hop MTU of "fragmentation needed" in its low 16 bits), then
+// body. The checksum covers the whole message (RFC 792).
+Bytes icmp4_message(uint8_t type, uint8_t code, uint32_t rest, const Bytes& body);
+// An ICMPv6 message; its checksum also covers the pseudo-header of the IPv6
+// packet src -> dst that will carry it (RFC 4443 2.3).
+Bytes icmp6_message(uint8_t type, uint8_t code, uint32_t rest, const Bytes& body,
+                    const std::string& src, const std::string& dst);
+// True if the frame is IPv4 + ICMP or IPv6 + ICMPv6 (no extension headers)
+// and its ICMP checksum is correct.
+bool icmp_checksum_ok(const Bytes& frame);
+// The IP packet an ICMP error in `frame` quotes (the bytes after the 8-byte
+// ICMP header, up to the outer IP length), inside a plain Ethernet header so
+// that ipv4_header_checksum_ok() / l4_checksum_ok() can check it. Empty if
+// the frame holds no ICMP message.
+Bytes icmp_quoted_frame(const Bytes& frame);
+
 // ---- checks ----------------------------------------------------------------
 
 // One's complement sum (RFC 1071) folded to 16 bits, not inverted. `initial`

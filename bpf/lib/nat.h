@@ -1,0 +1,474 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * nat and fullnat VIPs: the forward rewrite, the reply translation and the
+ * fullnat source-port allocation.
+ *
+ *   nat      C:cp -> VIP:vp  becomes  C:cp -> B:bp;  reply B:bp -> C:cp  becomes  VIP:vp -> C:cp
+ *   fullnat  C:cp -> VIP:vp  becomes  S:sp -> B:bp;  reply B:bp -> S:sp  becomes  VIP:vp -> C:cp
+ *
+ * (bp: the backend's port, or vp when it is 0; S: the configured source
+ * address of the family; sp: a port of the configured range, one per flow.)
+ *
+ * Every nat/fullnat flow owns one xlb_nat_rev entry, keyed by its reply
+ * tuple as it will reach us, naming the client's flow. Entries are only ever
+ * inserted with BPF_NOEXIST, so the kernel's bucket lock decides between CPUs
+ * and no flow can take a reply tuple that another one owns:
+ *  - nat: the forward entry is created first (BPF_NOEXIST picks one CPU when
+ *    several see a new client flow at once), and only that CPU inserts the
+ *    reverse entry. A reverse entry of another client flow (two VIP ports
+ *    mapping the same client port to the same backend port) is a conflict:
+ *    the new forward entry is deleted again and the packet dropped.
+ *  - fullnat: the port is claimed first, by inserting the reverse entry for
+ *    it, then the forward entry is created; a CPU that loses the forward
+ *    entry to another deletes its own claim and follows the winner's entry.
+ * lbd's reaper deletes reverse entries whose forward entry is gone or points
+ * elsewhere (another backend or port), which frees fullnat ports.
+ *
+ * Addresses and ports change with incremental checksum updates (csum.h);
+ * the packet's size does not change. TTL / hop limit are left alone, as
+ * with IP-in-IP.
+ */
+#ifndef XLB_BPF_NAT_H
+#define XLB_BPF_NAT_H
+
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include "csum.h"
+#include "flow.h"
+#include "maps.h"
+#include "nexthop.h"
+#include "parse.h"
+#include "select.h"
+#include "xmit.h"
+
+/* Ports probed for a new fullnat flow at most (the whole range when it is
+ * this small or smaller). */
+#define XLB_SNAT_PORT_TRIES 64
+
+#define XLB_E2BIG  7
+#define XLB_ENOMEM 12
+#define XLB_EEXIST 17
+
+/* xlb_nat_reply: the packet is no reply of a nat flow. */
+#define XLB_NAT_MISS (-1)
+
+/*
+ * Scratch space of xlb_nat_flow_new: a reply key and the two values it
+ * inserts (112 bytes), kept off the stack so the new-flow call chain
+ * (xlb_lb -> xlb_nat_flow_new -> xlb_snat_claim) stays well inside the 512
+ * bytes of BPF stack it shares. Per CPU and never shared, like
+ * xlb_fib_scratch (nexthop.h). Not pinned.
+ */
+struct xlb_nat_scratch {
+	struct xlb_flow_key rk;
+	struct xlb_nat_rev rev;
+	struct xlb_flow flow;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_nat_scratch);
+} xlb_nat_scratch SEC(".maps");
+
+/* Offsets masked so the verifier can bound packet pointers built from them
+ * (the values are at most 18 and 18 + 60). */
+static __always_inline __u32 xlb_l3_off(const struct xlb_pkt *pkt)
+{
+	return pkt->l2_len & 0x1f;
+}
+
+static __always_inline __u32 xlb_l4_off(const struct xlb_pkt *pkt)
+{
+	return pkt->l4_off & 0x7f;
+}
+
+/*
+ * Rewrites the addresses and ports of a parsed TCP/UDP packet from pkt->key
+ * to src:sport -> dst:dport (same family and protocol), updating the IPv4
+ * header checksum and the TCP/UDP checksum incrementally. An IPv4 UDP
+ * checksum of 0 means "none" and stays 0. Returns 0, or -1 if the headers
+ * are not where parsing found them (cannot happen; the caller drops).
+ */
+static __always_inline int xlb_nat_rewrite(struct xdp_md *ctx, const struct xlb_pkt *pkt,
+					   const struct xlb_addr *src, __be16 sport, const struct xlb_addr *dst,
+					   __be16 dport)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	void *l3 = data + xlb_l3_off(pkt);
+	void *l4 = data + xlb_l4_off(pkt);
+	__u8 family = pkt->key.family;
+	__u64 d_addr, d_ports;
+
+	d_addr = xlb_csum_diff_addr(&pkt->key.src, src, family) + xlb_csum_diff_addr(&pkt->key.dst, dst, family);
+	d_ports = xlb_csum_diff16(pkt->key.sport, sport) + xlb_csum_diff16(pkt->key.dport, dport);
+
+	if (family == XLB_AF_INET) {
+		struct iphdr *iph = l3;
+
+		if ((void *)(iph + 1) > end)
+			return -1;
+		iph->saddr = src->v4;
+		iph->daddr = dst->v4;
+		iph->check = xlb_csum_apply(iph->check, d_addr);
+	} else {
+		struct ipv6hdr *ip6h = l3;
+
+		if ((void *)(ip6h + 1) > end)
+			return -1;
+		__builtin_memcpy(&ip6h->saddr, src->v6, sizeof(ip6h->saddr));
+		__builtin_memcpy(&ip6h->daddr, dst->v6, sizeof(ip6h->daddr));
+	}
+
+	/* The pseudo-header's addresses are covered too. */
+	if (pkt->key.proto == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > end)
+			return -1;
+		th->source = sport;
+		th->dest = dport;
+		th->check = xlb_csum_apply(th->check, d_addr + d_ports);
+	} else {
+		struct udphdr *uh = l4;
+
+		if ((void *)(uh + 1) > end)
+			return -1;
+		uh->source = sport;
+		uh->dest = dport;
+		if (uh->check || family == XLB_AF_INET6)
+			uh->check = xlb_csum_apply_udp(uh->check, d_addr + d_ports);
+	}
+	return 0;
+}
+
+/* The backend's port for a packet to the VIP port vport. */
+static __always_inline __be16 xlb_backend_port(const struct xlb_backend *be, __be16 vport)
+{
+	return be->port ? be->port : vport;
+}
+
+/* The fullnat source address of a family, or NULL if none is configured.
+ * Only its first word counts for IPv4. */
+static __always_inline const struct xlb_addr *xlb_snat_addr(const struct xlb_config *cfg, __u8 family)
+{
+	const struct xlb_addr *a = family == XLB_AF_INET ? &cfg->snat_src_v4 : &cfg->snat_src_v6;
+
+	if (family == XLB_AF_INET)
+		return a->v4 ? a : NULL;
+	return (a->v6[0] | a->v6[1] | a->v6[2] | a->v6[3]) ? a : NULL;
+}
+
+/* The reply tuple (xlb_nat_rev key) of a packet sent as `out`. */
+static __always_inline void xlb_nat_reply_key(struct xlb_flow_key *rk, const struct xlb_flow_key *out)
+{
+	__builtin_memset(rk, 0, sizeof(*rk));
+	rk->src = out->dst;
+	rk->dst = out->src;
+	rk->sport = out->dport;
+	rk->dport = out->sport;
+	rk->proto = out->proto;
+	rk->family = out->family;
+}
+
+static __always_inline int xlb_nat_insert_error(long err)
+{
+	return err == -XLB_E2BIG || err == -XLB_ENOMEM ? XLB_STAT_DROP_NAT_TABLE_FULL : XLB_STAT_DROP_INTERNAL;
+}
+
+/* Value of a reverse entry: the client's flow and its backend. */
+static __always_inline void xlb_nat_rev_make(struct xlb_nat_rev *rev, const struct xlb_flow_key *fwd,
+					     __u32 backend_id)
+{
+	__builtin_memset(rev, 0, sizeof(*rev));
+	rev->fwd = *fwd;
+	rev->backend_id = backend_id;
+}
+
+/*
+ * nat: takes the reply tuple rk for the flow rev->fwd. An entry already
+ * naming that flow is a leftover of an earlier life of this very flow (its
+ * forward entry expired and came back, to the same backend): it is taken
+ * over. Returns 0, or the drop counter: DROP_NAT_CONFLICT when another
+ * client flow owns rk.
+ */
+static __always_inline int xlb_nat_rev_claim(const struct xlb_flow_key *rk, const struct xlb_nat_rev *rev)
+{
+	struct xlb_nat_rev *cur;
+	long err;
+
+	err = bpf_map_update_elem(&xlb_nat_rev, rk, rev, BPF_NOEXIST);
+	if (!err)
+		return 0;
+	if (err != -XLB_EEXIST)
+		return xlb_nat_insert_error(err);
+	cur = bpf_map_lookup_elem(&xlb_nat_rev, rk);
+	if (!cur) {
+		/* Deleted (by the reaper) in between: try once more. */
+		err = bpf_map_update_elem(&xlb_nat_rev, rk, rev, BPF_NOEXIST);
+		return err ? (err == -XLB_EEXIST ? XLB_STAT_DROP_NAT_CONFLICT : xlb_nat_insert_error(err)) : 0;
+	}
+	if (!xlb_flow_key_equal(&cur->fwd, &rev->fwd))
+		return XLB_STAT_DROP_NAT_CONFLICT;
+	if (cur->backend_id != rev->backend_id)
+		cur->backend_id = rev->backend_id;
+	return 0;
+}
+
+/*
+ * fullnat: claims a free source port for the reply tuple rk (src = backend
+ * address and port, dst = the source address; dport is filled here) by
+ * inserting its reverse entry rev with BPF_NOEXIST: whichever CPU's insert
+ * succeeds owns the port, so two flows can never get the same one.
+ *
+ * Ports are per backend tuple: rk includes the backend's address and port,
+ * so the same source port may serve flows to different backends at once.
+ * That is by design: the 5-tuple the backend sees (S:sp -> B:bp) is still
+ * unique, and the range serves that many flows per backend instead of in
+ * total.
+ *
+ * Probing starts at a random port. A range of at most XLB_SNAT_PORT_TRIES
+ * ports is walked whole, each port once, so a free port is always found; a
+ * larger one gets XLB_SNAT_PORT_TRIES random probes (random rather than
+ * consecutive, so taken ports do not cluster and lengthen later searches).
+ * Returns 0 with rk->dport set to the port, or the drop counter:
+ * DROP_NAT_PORTS when every probe found its port taken.
+ *
+ * A global function: the verifier walks the probe loop once, not once per
+ * path into it.
+ */
+__noinline int xlb_snat_claim(const struct xlb_config *cfg, struct xlb_flow_key *rk, const struct xlb_nat_rev *rev)
+{
+	__u32 min, max, range, off;
+	long err;
+
+	if (!cfg || !rk || !rev)
+		return XLB_STAT_DROP_INTERNAL;
+	min = cfg->snat_port_min;
+	max = cfg->snat_port_max;
+	if (!min)
+		min = 1; /* port 0 is no port */
+	if (max < min)
+		return XLB_STAT_DROP_NAT_PORTS;
+	range = max - min + 1;
+	off = bpf_get_prandom_u32() % range;
+
+	for (__u32 i = 0; i < XLB_SNAT_PORT_TRIES; i++) {
+		if (range > XLB_SNAT_PORT_TRIES) {
+			if (i)
+				off = bpf_get_prandom_u32() % range;
+		} else if (i >= range) {
+			break;
+		} else if (i && ++off >= range) {
+			off = 0;
+		}
+		rk->dport = bpf_htons((__u16)(min + off));
+		err = bpf_map_update_elem(&xlb_nat_rev, rk, rev, BPF_NOEXIST);
+		if (!err)
+			return 0;
+		if (err != -XLB_EEXIST)
+			return xlb_nat_insert_error(err);
+	}
+	return XLB_STAT_DROP_NAT_PORTS;
+}
+
+/* Another CPU created the client's forward entry first: follow it (the
+ * caller resolves the backend). */
+static __always_inline int xlb_flow_adopt(const struct xlb_flow_key *key, struct xlb_target *t)
+{
+	struct xlb_flow *flow = bpf_map_lookup_elem(&xlb_flows, key);
+
+	if (!flow)
+		return XLB_STAT_DROP_INTERNAL; /* evicted within nanoseconds */
+	t->backend_id = flow->backend_id;
+	t->nat_port = flow->nat_port;
+	return 0;
+}
+
+/* xlb_nat_flow_new's `how`: the VIP's mode, and this flag to overwrite a
+ * stale entry. */
+#define XLB_NAT_NEW_REPLACE 0x100
+
+/*
+ * Records a new flow of pkt to backend_id for a VIP of mode (how & 0xff),
+ * nat or fullnat, with its reverse entry, and takes its count units. With
+ * XLB_NAT_NEW_REPLACE an existing entry (stale: purged backend, or made for
+ * another mode) is overwritten. On success t's backend_id and nat_port say
+ * where the packet goes: the winner's entry if another CPU created the flow
+ * first (t->be is left to the caller). Returns 0, or the drop counter; on a
+ * drop nothing this call created is left behind.
+ *
+ * A global function: the verifier checks it once (the call is on the
+ * new-flow path only). Its keys live in xlb_nat_scratch.
+ */
+__noinline int xlb_nat_flow_new(const struct xlb_pkt *pkt, __u32 backend_id, __u32 how, __u64 now,
+				struct xlb_target *t)
+{
+	__u32 zero = 0, units, mode = how & 0xff, replace = how & XLB_NAT_NEW_REPLACE;
+	struct xlb_backend *be = xlb_backend_get(backend_id);
+	struct xlb_config *cfg = bpf_map_lookup_elem(&xlb_config, &zero);
+	struct xlb_nat_scratch *s = bpf_map_lookup_elem(&xlb_nat_scratch, &zero);
+	struct xlb_flow_key *rk;
+	struct xlb_flow *flow;
+	__u8 state;
+	int rc;
+
+	if (!pkt || !t || !be || !cfg || !s)
+		return XLB_STAT_DROP_INTERNAL;
+	/* lbd pairs v4 VIPs with v4 backends and v6 with v6: anything else
+	 * is a corrupted map. */
+	if (be->family != pkt->key.family)
+		return XLB_STAT_DROP_INTERNAL;
+	rk = &s->rk;
+	flow = &s->flow;
+
+	state = xlb_flow_initial_state(pkt);
+	units = xlb_flow_state_units(state);
+	__builtin_memset(flow, 0, sizeof(*flow));
+	flow->last_seen_ns = now;
+	flow->backend_id = backend_id;
+	flow->state = state;
+	/* Born with F_NAT: no CPU can ever see a nat flow without it. */
+	flow->flags = units | XLB_FLOW_F_NAT;
+
+	/* The reply tuple: from the backend's address and port, to the
+	 * client's (nat) or to the source address (fullnat; port below). */
+	__builtin_memset(rk, 0, sizeof(*rk));
+	rk->src = be->addr;
+	rk->sport = xlb_backend_port(be, pkt->key.dport);
+	rk->dst = pkt->key.src;
+	rk->dport = pkt->key.sport;
+	rk->proto = pkt->key.proto;
+	rk->family = pkt->key.family;
+	xlb_nat_rev_make(&s->rev, &pkt->key, backend_id);
+
+	if (mode == XLB_MODE_FULLNAT) {
+		const struct xlb_addr *snat = xlb_snat_addr(cfg, pkt->key.family);
+
+		if (!snat)
+			return XLB_STAT_DROP_NO_SOURCE;
+		rk->dst = *snat;
+		if (pkt->key.family == XLB_AF_INET)
+			rk->dst.v6[1] = rk->dst.v6[2] = rk->dst.v6[3] = 0; /* as replies parse */
+		rc = xlb_snat_claim(cfg, rk, &s->rev);
+		if (rc)
+			return rc;
+		flow->nat_port = rk->dport;
+		if (bpf_map_update_elem(&xlb_flows, &pkt->key, flow, replace ? BPF_ANY : BPF_NOEXIST)) {
+			/* Ours alone since the insert: no one else can have it. */
+			bpf_map_delete_elem(&xlb_nat_rev, rk);
+			return replace ? XLB_STAT_DROP_INTERNAL : xlb_flow_adopt(&pkt->key, t);
+		}
+		xlb_conn_account(&pkt->key, be, units, 0);
+		t->backend_id = backend_id;
+		t->nat_port = flow->nat_port;
+		return 0;
+	}
+
+	if (bpf_map_update_elem(&xlb_flows, &pkt->key, flow, replace ? BPF_ANY : BPF_NOEXIST))
+		return replace ? XLB_STAT_DROP_INTERNAL : xlb_flow_adopt(&pkt->key, t);
+	/* Counted at once: from here on other CPUs may move the units. */
+	xlb_conn_account(&pkt->key, be, units, 0);
+	rc = xlb_nat_rev_claim(rk, &s->rev);
+	if (rc) {
+		xlb_flow_forget(&pkt->key, be, backend_id);
+		return rc;
+	}
+	t->backend_id = backend_id;
+	t->nat_port = 0;
+	return 0;
+}
+
+/*
+ * Rewrites a client's packet for its backend (t) and resolves the next hop.
+ * Returns 0 with *nhp set and the frame ready to send, or the drop counter.
+ */
+static __always_inline int xlb_nat_forward(struct xdp_md *ctx, const struct xlb_pkt *pkt,
+					   const struct xlb_config *cfg, __u8 mode, const struct xlb_target *t,
+					   __u64 now, struct xlb_nexthop **nhp)
+{
+	const struct xlb_backend *be = t->be;
+	const struct xlb_addr *src = &pkt->key.src;
+	__be16 sport = pkt->key.sport;
+	struct xlb_nexthop *nh;
+	int rc;
+
+	if (be->family != pkt->key.family)
+		return XLB_STAT_DROP_INTERNAL;
+	if (mode == XLB_MODE_FULLNAT) {
+		src = xlb_snat_addr(cfg, pkt->key.family);
+		if (!src)
+			return XLB_STAT_DROP_NO_SOURCE;
+		sport = t->nat_port;
+	}
+
+	nh = xlb_next_hop(ctx, t->backend_id, be->family, src, &be->addr, now, &rc);
+	if (!nh)
+		return rc;
+	/* Same size as received: only the path MTU can refuse it. */
+	if (pkt->l3_len > nh->mtu)
+		return XLB_STAT_DROP_MTU;
+	if (xlb_nat_rewrite(ctx, pkt, src, sport, &be->addr, xlb_backend_port(be, pkt->key.dport)) ||
+	    xlb_frame_set_macs(ctx, nh))
+		return XLB_STAT_DROP_INTERNAL;
+	*nhp = nh;
+	return 0;
+}
+
+/*
+ * A packet for no VIP, looked up as a backend's reply to a nat/fullnat flow.
+ * On a hit it is rewritten to come from the VIP (and, fullnat, to go to the
+ * client), the client's forward entry learns the server's FIN/RST and is kept
+ * alive, and *nhp gets the route to the client. Returns XLB_NAT_MISS (not a
+ * reply), 0 (the frame is ready to send), or the drop counter.
+ */
+static __always_inline int xlb_nat_reply(struct xdp_md *ctx, const struct xlb_pkt *pkt, __u64 now,
+					 struct xlb_nexthop **nhp)
+{
+	struct xlb_nat_rev *rev = bpf_map_lookup_elem(&xlb_nat_rev, &pkt->key);
+	const struct xlb_flow_key *fwd;
+	struct xlb_nexthop *nh;
+	struct xlb_backend *be;
+	struct xlb_flow *flow;
+	__u32 backend_id;
+	int rc;
+
+	if (!rev)
+		return XLB_NAT_MISS;
+	fwd = &rev->fwd;
+	backend_id = rev->backend_id;
+	if (fwd->family != pkt->key.family)
+		return XLB_STAT_DROP_INTERNAL;
+
+	/* To the client, from the VIP: C:cp -> VIP:vp reversed. */
+	nh = xlb_route(ctx, pkt->key.family, pkt->key.proto, &fwd->dst, &fwd->src, pkt->l3_len, &rc);
+	if (!nh)
+		return rc;
+
+	/* The connection lives on even if its forward entry is gone (evicted,
+	 * or the client has been quiet): translate regardless, but only an
+	 * entry that still owns this reply tuple (same backend; for fullnat
+	 * the same port) has its state and counts moved. */
+	flow = bpf_map_lookup_elem(&xlb_flows, fwd);
+	if (flow && flow->backend_id == backend_id && (!flow->nat_port || flow->nat_port == pkt->key.dport)) {
+		be = xlb_backend_get(backend_id);
+		if (be)
+			xlb_flow_touch_reply(flow, fwd, pkt->tcp_flags, be, now);
+	}
+
+	if (xlb_nat_rewrite(ctx, pkt, &fwd->dst, fwd->dport, &fwd->src, fwd->sport) ||
+	    xlb_frame_set_macs(ctx, nh))
+		return XLB_STAT_DROP_INTERNAL;
+	*nhp = nh;
+	return 0;
+}
+
+#endif /* XLB_BPF_NAT_H */
