@@ -3,6 +3,7 @@
 // device's), and only towards a backend that is a direct neighbour.
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "nat_fixture.h"
@@ -11,6 +12,27 @@ namespace xlb::test::nat {
 namespace {
 
 class L2Dsr : public NatFixture {};
+
+// Keeps the calling thread on one CPU while it lives: the next-hop cache is
+// per CPU, so a test of what it remembers must not migrate between runs.
+class PinnedToOneCpu {
+ public:
+  PinnedToOneCpu() {
+    ok_ = sched_getaffinity(0, sizeof(saved_), &saved_) == 0;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    ok_ = ok_ && sched_setaffinity(0, sizeof(one), &one) == 0;
+  }
+  ~PinnedToOneCpu() {
+    if (ok_) sched_setaffinity(0, sizeof(saved_), &saved_);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  cpu_set_t saved_;
+  bool ok_ = false;
+};
 
 // The frame as the backend must get it: same bytes, new MACs.
 Bytes readdressed(Bytes frame, int neigh) {
@@ -62,6 +84,8 @@ TEST_F(L2Dsr, OnlyTheMacsChange) {
 // A backend behind a gateway cannot be reached by MAC. The answer is cached
 // like any next hop: the route changing does not help until it expires.
 TEST_F(L2Dsr, BackendBehindAGatewayIsNotOnLink) {
+  PinnedToOneCpu pin;
+  ASSERT_TRUE(pin.ok());
   for (const Family* f : {&kV4, &kV6}) {
     SCOPED_TRACE(f->name);
     const char* backend = f->v6 ? "fd00:19::5" : "198.19.0.5";  // via neighbour 2
