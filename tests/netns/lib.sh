@@ -677,6 +677,14 @@ if_counter() {
 	ip -n "$1" -s -j link show "$2" | python3 -c 'import json,sys; d=json.load(sys.stdin)[0]; print(d["stats64"][sys.argv[1]][sys.argv[2]])' "$3" "$4"
 }
 
+# backends_tx_sum: packets sent by all backends' segment interfaces, summed
+# (a DSR or one-arm test compares it before and after to see where replies went).
+backends_tx_sum() {
+	local i t=0
+	for ((i = 1; i <= RIG_BACKENDS; i++)); do t=$((t + $(if_counter "$(rig_ns_b $i)" "$(rig_if_b $i)" tx packets))); done
+	echo $t
+}
+
 # lb_stats FILE: saves `lbctl stats --json` (fails if lbctl does).
 lb_stats() { lbctl_ stats --json >"$1"; }
 

@@ -31,15 +31,10 @@ if lbd_real; then
 	lb_stats "$RIG_TMP/s0.json" || fail "lbctl stats --json"
 fi
 
-b_tx_sum() {
-	local i t=0
-	for ((i = 1; i <= RIG_BACKENDS; i++)); do t=$((t + $(if_counter "$(rig_ns_b $i)" "$(rig_if_b $i)" tx packets))); done
-	echo $t
-}
 c_tx0=$(if_counter "$RIG_NS_C" "$RIG_IF_C" tx packets)
 lb_rx0=$(if_counter "$RIG_NS_LB" "$RIG_IF_LB" rx packets)
 r_rx0=$(if_counter "$RIG_NS_R" "$RIG_IF_RB" rx packets)
-b_tx0=$(b_tx_sum)
+b_tx0=$(backends_tx_sum)
 
 # The spread bounds are wider than the other modes' 20..47%: with the
 # emulation's ECMP hash (not xlb's Maglev) 150 flows can land 40/30/80.
@@ -75,7 +70,7 @@ sleep 0.5
 c_tx=$(($(if_counter "$RIG_NS_C" "$RIG_IF_C" tx packets) - c_tx0))
 lb_rx=$(($(if_counter "$RIG_NS_LB" "$RIG_IF_LB" rx packets) - lb_rx0))
 r_rx=$(($(if_counter "$RIG_NS_R" "$RIG_IF_RB" rx packets) - r_rx0))
-b_tx=$(($(b_tx_sum) - b_tx0))
+b_tx=$(($(backends_tx_sum) - b_tx0))
 echo "  client sent $c_tx, LB received $lb_rx, backends sent $b_tx, R received $r_rx from the segment"
 check "the LB received about what the client sent ($lb_rx <= $c_tx + 20)" int_le "$lb_rx" $((c_tx + 20))
 check "R received the backends' replies ($r_rx >= $b_tx - 20)" int_ge "$r_rx" $((b_tx - 20))

@@ -30,14 +30,9 @@ if lbd_real; then
 	lb_stats "$RIG_TMP/s0.json" || fail "lbctl stats --json"
 fi
 
-b_tx_sum() {
-	local i t=0
-	for ((i = 1; i <= RIG_BACKENDS; i++)); do t=$((t + $(if_counter "$(rig_ns_b $i)" "$(rig_if_b $i)" tx packets))); done
-	echo $t
-}
 c_tx0=$(if_counter "$RIG_NS_C" "$RIG_IF_C" tx packets)
 lb_rx0=$(if_counter "$RIG_NS_LB" "$RIG_IF_LB" rx packets)
-b_tx0=$(b_tx_sum)
+b_tx0=$(backends_tx_sum)
 
 for vip in "$RIG_VIP4" "$RIG_VIP6"; do
 	client=$RIG_CLIENT4
@@ -63,7 +58,7 @@ step "one arm: both directions arrived on $RIG_IF_LB"
 sleep 0.5
 c_tx=$(($(if_counter "$RIG_NS_C" "$RIG_IF_C" tx packets) - c_tx0))
 lb_rx=$(($(if_counter "$RIG_NS_LB" "$RIG_IF_LB" rx packets) - lb_rx0))
-b_tx=$(($(b_tx_sum) - b_tx0))
+b_tx=$(($(backends_tx_sum) - b_tx0))
 echo "  client sent $c_tx, backends sent $b_tx, the LB's interface received $lb_rx"
 check "the LB received the client's packets and the backends' replies ($lb_rx >= $c_tx + $b_tx - 20)" \
 	int_ge "$lb_rx" $((c_tx + b_tx - 20))
