@@ -17,29 +17,9 @@
 namespace xlb::test::nat {
 namespace {
 
-class FullNat : public NatFixture {
- protected:
-  // The source port fullnat gave the client flow (host order); 0 if none.
-  uint16_t port_of(const Pkt& in) {
-    xlb_flow fl{};
-    if (!flow(flow_key(in.src, in.sport, in.dst, in.dport, in.proto), &fl)) return 0;
-    return ntohs(fl.nat_port);
-  }
-};
+class FullNat : public NatFixture {};
 
 bool key_eq(const xlb_flow_key& a, const xlb_flow_key& b) { return std::memcmp(&a, &b, sizeof(a)) == 0; }
-
-Pkt client_pkt(const Family& f, uint16_t sport, uint16_t vport, uint8_t proto = IPPROTO_TCP,
-               uint8_t flags = kTcpSyn) {
-  Pkt p;
-  p.src = f.client;
-  p.sport = sport;
-  p.dst = f.vip;
-  p.dport = vport;
-  p.proto = proto;
-  p.flags = flags;
-  return p;
-}
 
 TEST_F(FullNat, ForwardAndReplyAreTranslatedBothWays) {
   nat_config(20000, 29999);
@@ -51,7 +31,7 @@ TEST_F(FullNat, ForwardAndReplyAreTranslatedBothWays) {
         uint16_t vport = 80 + id;
         uint32_t vip = vip_with_backend(f->vip, vport, proto, XLB_MODE_FULLNAT, ++id, f->backend, be_port);
         uint16_t bp = be_port ? be_port : vport;
-        Pkt in = client_pkt(*f, 40000 + id, vport, proto);
+        Pkt in = client_packet(*f, 40000 + id, vport, proto);
 
         RunResult r = run(build(in));
         ASSERT_EQ(r.verdict, XDP_TX) << xdp_verdict_name(r.verdict);
@@ -107,7 +87,7 @@ TEST_F(FullNat, ForwardAndReplyAreTranslatedBothWays) {
 TEST_F(FullNat, TrafficToTheSourceAddressThatIsNoReplyPasses) {
   nat_config(20000, 29999);
   vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_FULLNAT, 1, kV4.backend, 0);
-  ASSERT_EQ(run(build(client_pkt(kV4, 40000, 80))).verdict, XDP_TX);
+  ASSERT_EQ(run(build(client_packet(kV4, 40000, 80))).verdict, XDP_TX);
   Pkt ssh;
   ssh.src = kV4.backend;
   ssh.sport = 50000;
@@ -124,7 +104,7 @@ TEST_F(FullNat, FlowsToOneBackendGetDistinctPortsInTheRange) {
   vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_FULLNAT, 1, kV4.backend, 0);
   std::set<uint16_t> ports;
   for (uint16_t i = 0; i < 50; i++) {
-    Pkt in = client_pkt(kV4, 41000 + i, 80);
+    Pkt in = client_packet(kV4, 41000 + i, 80);
     ASSERT_EQ(run(build(in)).verdict, XDP_TX);
     uint16_t sp = port_of(in);
     EXPECT_GE(sp, 20000);
@@ -143,14 +123,14 @@ TEST_F(FullNat, ExhaustedRangeDropsAndAFreedPortIsReused) {
     vip_with_backend(f->vip, 80, IPPROTO_TCP, XLB_MODE_FULLNAT, id, f->backend, 0);
     std::set<uint16_t> ports;
     for (uint16_t i = 0; i < 4; i++) {
-      Pkt in = client_pkt(*f, 42000 + i, 80);
+      Pkt in = client_packet(*f, 42000 + i, 80);
       ASSERT_EQ(run(build(in)).verdict, XDP_TX) << "flow " << i;
       ports.insert(port_of(in));
     }
     EXPECT_EQ(ports, (std::set<uint16_t>{30000, 30001, 30002, 30003}));
 
     uint64_t drops = gstat(XLB_STAT_DROP_NAT_PORTS).packets;
-    Pkt fifth = client_pkt(*f, 42004, 80);
+    Pkt fifth = client_packet(*f, 42004, 80);
     EXPECT_EQ(run(build(fifth)).verdict, XDP_DROP);
     EXPECT_EQ(gstat(XLB_STAT_DROP_NAT_PORTS).packets, drops + 1);
     xlb_flow fl{};
@@ -159,7 +139,7 @@ TEST_F(FullNat, ExhaustedRangeDropsAndAFreedPortIsReused) {
     EXPECT_EQ(conns(id).half_open, 4);
 
     // The reaper frees the port of flow 2 (its forward entry gone first).
-    Pkt second = client_pkt(*f, 42002, 80);
+    Pkt second = client_packet(*f, 42002, 80);
     uint16_t freed = port_of(second);
     delete_flow(flow_key(f->client, 42002, f->vip, 80, IPPROTO_TCP));
     delete_nat_rev(flow_key(f->backend, 80, f->snat, freed, IPPROTO_TCP));
@@ -185,7 +165,7 @@ TEST_F(FullNat, PortsTakenElsewhereAreSkippedNeverOverwritten) {
     taken.emplace_back(rk, fwd);
   }
   for (int round = 0; round < 3; round++) {
-    Pkt in = client_pkt(kV4, 43000 + round, 80);
+    Pkt in = client_packet(kV4, 43000 + round, 80);
     RunResult r = run(build(in));
     if (round == 0) {
       ASSERT_EQ(r.verdict, XDP_TX);
@@ -209,7 +189,7 @@ TEST_F(FullNat, OnePortServesEachBackendOnce) {
   nat_config(30000, 30000);
   vip_with_backend(kV6.vip, 80, IPPROTO_TCP, XLB_MODE_FULLNAT, 1, kV6.backend, 0);
   vip_with_backend(kV6.vip, 81, IPPROTO_TCP, XLB_MODE_FULLNAT, 2, kV6.backend2, 0);
-  Pkt a = client_pkt(kV6, 44000, 80), b = client_pkt(kV6, 44000, 81);
+  Pkt a = client_packet(kV6, 44000, 80), b = client_packet(kV6, 44000, 81);
   ASSERT_EQ(run(build(a)).verdict, XDP_TX);
   RunResult r = run(build(b));
   ASSERT_EQ(r.verdict, XDP_TX);
@@ -217,14 +197,14 @@ TEST_F(FullNat, OnePortServesEachBackendOnce) {
   EXPECT_EQ(port_of(b), 30000);
   Bytes want = build(rewritten(b, kV6.snat, 30000, kV6.backend2, 81, 11));
   EXPECT_EQ(r.out, want) << hexdump_diff(want, r.out);
-  EXPECT_EQ(run(build(client_pkt(kV6, 44001, 80))).verdict, XDP_DROP);
+  EXPECT_EQ(run(build(client_packet(kV6, 44001, 80))).verdict, XDP_DROP);
   EXPECT_EQ(gstat(XLB_STAT_DROP_NAT_PORTS).packets, 1u);
 }
 
 TEST_F(FullNat, EmptyRangeDrops) {
   nat_config(30001, 30000);
   vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_FULLNAT, 1, kV4.backend, 0);
-  EXPECT_EQ(run(build(client_pkt(kV4, 40000, 80))).verdict, XDP_DROP);
+  EXPECT_EQ(run(build(client_packet(kV4, 40000, 80))).verdict, XDP_DROP);
   EXPECT_EQ(gstat(XLB_STAT_DROP_NAT_PORTS).packets, 1u);
   EXPECT_EQ(flow_count(), 0u);
 }
@@ -233,18 +213,18 @@ TEST_F(FullNat, NoSourceAddressOfTheFamilyDrops) {
   set_nat(XLB_CFG_F_NAT, kV4.snat, "", 20000, 29999);
   vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_FULLNAT, 1, kV4.backend, 0);
   vip_with_backend(kV6.vip, 80, IPPROTO_TCP, XLB_MODE_FULLNAT, 2, kV6.backend, 0);
-  EXPECT_EQ(run(build(client_pkt(kV6, 40000, 80))).verdict, XDP_DROP);
+  EXPECT_EQ(run(build(client_packet(kV6, 40000, 80))).verdict, XDP_DROP);
   EXPECT_EQ(gstat(XLB_STAT_DROP_NO_SOURCE).packets, 1u);
   EXPECT_EQ(flow_count(), 0u);
   EXPECT_TRUE(nat_revs().empty());
   EXPECT_EQ(conns(2).active, 0);
-  EXPECT_EQ(run(build(client_pkt(kV4, 40000, 80))).verdict, XDP_TX);
+  EXPECT_EQ(run(build(client_packet(kV4, 40000, 80))).verdict, XDP_TX);
 }
 
 TEST_F(FullNat, ServerRstReleasesTheCountOnce) {
   nat_config(20000, 29999);
   vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_FULLNAT, 1, kV4.backend, 0);
-  Pkt a = client_pkt(kV4, 40000, 80), b = client_pkt(kV4, 40001, 80);
+  Pkt a = client_packet(kV4, 40000, 80), b = client_packet(kV4, 40001, 80);
   ASSERT_EQ(run(build(a)).verdict, XDP_TX);
   ASSERT_EQ(run(build(b)).verdict, XDP_TX);
   EXPECT_EQ(conns(1).active, 2);
@@ -268,7 +248,7 @@ TEST_F(FullNat, PurgedBackendsFlowGetsAFreshPort) {
   nat_config(30000, 30001);
   uint32_t vip = vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_FULLNAT, 1, kV4.backend, 0);
   add_backend(2, vip, kV4.backend2, 1, 0);
-  Pkt in = client_pkt(kV4, 40000, 80);
+  Pkt in = client_packet(kV4, 40000, 80);
   ASSERT_EQ(run(build(in)).verdict, XDP_TX);
   uint16_t first = port_of(in);
 
@@ -297,7 +277,7 @@ TEST_F(FullNat, PurgedBackendsFlowGetsAFreshPort) {
 TEST_F(FullNat, OrphanReverseEntryDoesNotTouchTheFlow) {
   nat_config(30000, 30001);
   vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_FULLNAT, 1, kV4.backend, 0);
-  Pkt in = client_pkt(kV4, 40000, 80);
+  Pkt in = client_packet(kV4, 40000, 80);
   ASSERT_EQ(run(build(in)).verdict, XDP_TX);
   uint16_t sp = port_of(in), other = sp == 30000 ? 30001 : 30000;
   put_nat_rev(flow_key(kV4.backend, 80, kV4.snat, other, IPPROTO_TCP),

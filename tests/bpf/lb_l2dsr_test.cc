@@ -48,12 +48,7 @@ TEST_F(L2Dsr, OnlyTheMacsChange) {
         SCOPED_TRACE(std::string(f->name) + " " + proto_name(proto) + (vlan ? " VLAN" : ""));
         uint16_t vport = 80 + id;
         uint32_t vip = vip_with_backend(f->vip, vport, proto, XLB_MODE_L2DSR, ++id, f->backend, 0);
-        Pkt in;
-        in.src = f->client;
-        in.sport = 40000 + id;
-        in.dst = f->vip;
-        in.dport = vport;
-        in.proto = proto;
+        Pkt in = client_packet(*f, 40000 + id, vport, proto);
         in.tos = 0x28;
         if (vlan) in.vlan = 0x0ffe;
         Bytes b = build(in);
@@ -91,9 +86,7 @@ TEST_F(L2Dsr, BackendBehindAGatewayIsNotOnLink) {
     const char* backend = f->v6 ? "fd00:19::5" : "198.19.0.5";  // via neighbour 2
     uint32_t id = f->v6 ? 2 : 1;
     vip_with_backend(f->vip, 80, IPPROTO_TCP, XLB_MODE_L2DSR, id, backend, 0);
-    Pkt in;
-    in.src = f->client;
-    in.dst = f->vip;
+    Pkt in = client_packet(*f);
     uint64_t drops = gstat(XLB_STAT_DROP_NOT_ON_LINK).packets;
     EXPECT_EQ(run(build(in)).verdict, XDP_DROP);
     EXPECT_EQ(gstat(XLB_STAT_DROP_NOT_ON_LINK).packets, drops + 1);
@@ -121,9 +114,7 @@ TEST_F(L2Dsr, PathMtuIsEnforced) {
   // A route's MTU applies to forwarded packets when locked.
   ASSERT_EQ(run_cmd("ip -6 route add fd00:18::12/128 dev xlbt0 mtu lock 1400"), 0);
   vip_with_backend(kV6.vip, 80, IPPROTO_TCP, XLB_MODE_L2DSR, 1, "fd00:18::12", 0);
-  Pkt in;
-  in.src = kV6.client;
-  in.dst = kV6.vip;
+  Pkt in = client_packet(kV6);
   in.flags = kTcpAck;
   in.payload = std::string(1400 - 60 + 1, 'a');
   EXPECT_EQ(run(build(in)).verdict, XDP_DROP);
@@ -137,9 +128,7 @@ TEST_F(L2Dsr, PathMtuIsEnforced) {
 
 TEST_F(L2Dsr, BackendOfTheOtherFamilyDrops) {
   vip_with_backend(kV6.vip, 80, IPPROTO_TCP, XLB_MODE_L2DSR, 1, kV4.backend, 0);
-  Pkt in;
-  in.src = kV6.client;
-  in.dst = kV6.vip;
+  Pkt in = client_packet(kV6);
   EXPECT_EQ(run(build(in)).verdict, XDP_DROP);
   EXPECT_EQ(gstat(XLB_STAT_DROP_INTERNAL).packets, 1u);
 }

@@ -27,11 +27,7 @@ TEST_F(Modes, FourModesInterleaved) {
     for (uint8_t flags : {kTcpSyn, kTcpAck}) {
       for (uint32_t m = 0; m < 4; m++) {
         SCOPED_TRACE("mode " + std::to_string(modes[m]));
-        Pkt in;
-        in.src = f->client;
-        in.sport = 40000;
-        in.dst = f->vip;
-        in.dport = 80 + m;
+        Pkt in = client_packet(*f, 40000, 80 + m);
         in.flags = flags;
         Bytes b = build(in);
         RunResult r = run(b);
@@ -99,10 +95,7 @@ TEST_F(Modes, LeastConnCountsNatFlows) {
   add_backend(2, vip, kV4.backend2, 1, 8080);
   set_list(vip, {1, 2});
   for (uint16_t i = 0; i < 4; i++) {
-    Pkt in;
-    in.src = kV4.client;
-    in.sport = 1000 + i;
-    in.dst = kV4.vip;
+    Pkt in = client_packet(kV4, 1000 + i);
     ASSERT_EQ(run(build(in)).verdict, XDP_TX);
   }
   EXPECT_EQ(conns(1).active, 2);
@@ -123,10 +116,7 @@ TEST_F(Modes, LeastConnCountsNatFlows) {
   EXPECT_EQ(conns(1).active, 0);
   // So the next two flows go to backend 1.
   for (uint16_t i = 4; i < 6; i++) {
-    Pkt in;
-    in.src = kV4.client;
-    in.sport = 1000 + i;
-    in.dst = kV4.vip;
+    Pkt in = client_packet(kV4, 1000 + i);
     RunResult r = run(build(in));
     ASSERT_EQ(r.verdict, XDP_TX);
     EXPECT_EQ(r.out, build(rewritten(in, kV4.client, in.sport, kV4.backend, 8080, 10)));

@@ -15,14 +15,7 @@
 namespace xlb::test::nat {
 namespace {
 
-class NatIcmp : public NatFixture {
- protected:
-  uint16_t port_of(const Pkt& in) {
-    xlb_flow fl{};
-    if (!flow(flow_key(in.src, in.sport, in.dst, in.dport, in.proto), &fl)) return 0;
-    return ntohs(fl.nat_port);
-  }
-};
+class NatIcmp : public NatFixture {};
 
 // The IP packet of a frame (without its L2 header).
 Bytes ip_of(const Bytes& frame) { return Bytes(frame.begin() + l2_header_len(frame), frame.end()); }
@@ -105,12 +98,7 @@ TEST_F(NatIcmp, BackendPortUnreachableOfANatUdpFlow) {
   for (const Family* f : {&kV4, &kV6}) {
     SCOPED_TRACE(f->name);
     vip_with_backend(f->vip, 53, IPPROTO_UDP, XLB_MODE_NAT, f->v6 ? 2 : 1, f->backend, 5353);
-    Pkt in;
-    in.src = f->client;
-    in.sport = 41000;
-    in.dst = f->vip;
-    in.dport = 53;
-    in.proto = IPPROTO_UDP;
+    Pkt in = client_packet(*f, 41000, 53, IPPROTO_UDP);
     RunResult fwd = run(build(in));
     ASSERT_EQ(fwd.verdict, XDP_TX);
 
@@ -155,11 +143,7 @@ TEST_F(NatIcmp, FragNeededOfAFullnatTcpFlow) {
                  " quoting " + std::to_string(c.quote_len));
     uint16_t vport = 80 + id;
     vip_with_backend(f.vip, vport, IPPROTO_TCP, XLB_MODE_FULLNAT, ++id, f.backend, 8080);
-    Pkt in;
-    in.src = f.client;
-    in.sport = 40000 + id;
-    in.dst = f.vip;
-    in.dport = vport;
+    Pkt in = client_packet(f, 40000 + id, vport);
     in.flags = kTcpAck | kTcpPsh;
     in.payload = std::string(100, 'x');
     RunResult fwd = run(build(in));
@@ -189,9 +173,7 @@ TEST_F(NatIcmp, FragNeededOfAFullnatTcpFlow) {
 TEST_F(NatIcmp, QuoteEndingInsideTheTcpChecksumLeavesItAlone) {
   nat_config();
   vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_NAT, 1, kV4.backend, 8080);
-  Pkt in;
-  in.src = kV4.client;
-  in.dst = kV4.vip;
+  Pkt in = client_packet(kV4);
   RunResult fwd = run(build(in));
   ASSERT_EQ(fwd.verdict, XDP_TX);
   IcmpFrame err;
@@ -214,9 +196,7 @@ TEST_F(NatIcmp, QuoteEndingInsideTheTcpChecksumLeavesItAlone) {
 TEST_F(NatIcmp, TimeExceededOfANatTcpFlow) {
   nat_config();
   vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_NAT, 1, kV4.backend, 8080);
-  Pkt in;
-  in.src = kV4.client;
-  in.dst = kV4.vip;
+  Pkt in = client_packet(kV4);
   RunResult fwd = run(build(in));
   ASSERT_EQ(fwd.verdict, XDP_TX);
   IcmpFrame err;
@@ -260,12 +240,7 @@ TEST_F(NatIcmp, ClientSideFragNeededReachesTheBackend) {
                  std::to_string(c.quote_len));
     uint16_t vport = 80 + id;
     vip_with_backend(f.vip, vport, c.proto, c.mode, ++id, f.backend, 8080);
-    Pkt in;
-    in.src = f.client;
-    in.sport = 40000 + id;
-    in.dst = f.vip;
-    in.dport = vport;
-    in.proto = c.proto;
+    Pkt in = client_packet(f, 40000 + id, vport, c.proto);
     ASSERT_EQ(run(build(in)).verdict, XDP_TX);
     uint16_t sp = full ? port_of(in) : in.sport;
 
@@ -308,14 +283,10 @@ TEST_F(NatIcmp, EverythingElsePassesUntouched) {
   vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_NAT, 1, kV4.backend, 8080);
   vip_with_backend(kV4.vip, 81, IPPROTO_TCP, XLB_MODE_IPIP, 2, kV4.backend, 0);
   vip_with_backend(kV6.vip, 80, IPPROTO_TCP, XLB_MODE_NAT, 3, kV6.backend, 8080);
-  Pkt in;
-  in.src = kV4.client;
-  in.dst = kV4.vip;
+  Pkt in = client_packet(kV4);
   RunResult fwd = run(build(in));
   ASSERT_EQ(fwd.verdict, XDP_TX);
-  Pkt in6;
-  in6.src = kV6.client;
-  in6.dst = kV6.vip;
+  Pkt in6 = client_packet(kV6);
   RunResult fwd6 = run(build(in6));
   ASSERT_EQ(fwd6.verdict, XDP_TX);
   Pkt ipip = in;
@@ -409,12 +380,7 @@ TEST_F(NatIcmp, EverythingElsePassesUntouched) {
 TEST_F(NatIcmp, WithoutTheNatFlagErrorsPassUntouched) {
   nat_config();
   vip_with_backend(kV4.vip, 53, IPPROTO_UDP, XLB_MODE_NAT, 1, kV4.backend, 5353);
-  Pkt in;
-  in.src = kV4.client;
-  in.sport = 41000;
-  in.dst = kV4.vip;
-  in.dport = 53;
-  in.proto = IPPROTO_UDP;
+  Pkt in = client_packet(kV4, 41000, 53, IPPROTO_UDP);
   RunResult fwd = run(build(in));
   ASSERT_EQ(fwd.verdict, XDP_TX);
   set_nat(0, kV4.snat, kV6.snat, 20000, 29999);

@@ -50,12 +50,7 @@ TEST_F(Nat, ForwardRewritesTheDestinationToTheBackend) {
     uint32_t vip = vip_with_backend(f.vip, vport, c.proto, XLB_MODE_NAT, ++id, f.backend, c.be_port);
     uint16_t bp = c.be_port ? c.be_port : vport;
 
-    Pkt in;
-    in.src = f.client;
-    in.sport = 40000 + id;
-    in.dst = f.vip;
-    in.dport = vport;
-    in.proto = c.proto;
+    Pkt in = client_packet(f, 40000 + id, vport, c.proto);
     in.tos = 0xb8;
     RunResult r = run(build(in));
     ASSERT_EQ(r.verdict, XDP_TX) << xdp_verdict_name(r.verdict);
@@ -98,9 +93,7 @@ TEST_F(Nat, ForwardRewritesTheDestinationToTheBackend) {
 TEST_F(Nat, VlanTagIsKept) {
   nat_config();
   vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_NAT, 1, kV4.backend, 8080);
-  Pkt in;
-  in.src = kV4.client;
-  in.dst = kV4.vip;
+  Pkt in = client_packet(kV4);
   in.vlan = 0x0064;
   RunResult r = run(build(in));
   ASSERT_EQ(r.verdict, XDP_TX);
@@ -111,12 +104,7 @@ TEST_F(Nat, VlanTagIsKept) {
 TEST_F(Nat, Ipv4UdpWithoutChecksumKeepsNone) {
   nat_config();
   vip_with_backend(kV4.vip, 53, IPPROTO_UDP, XLB_MODE_NAT, 1, kV4.backend, 5353);
-  Pkt in;
-  in.src = kV4.client;
-  in.sport = 41000;
-  in.dst = kV4.vip;
-  in.dport = 53;
-  in.proto = IPPROTO_UDP;
+  Pkt in = client_packet(kV4, 41000, 53, IPPROTO_UDP);
   in.udp_checksum = 0;
   RunResult r = run(build(in));
   ASSERT_EQ(r.verdict, XDP_TX);
@@ -145,12 +133,7 @@ TEST_F(Nat, UdpChecksumComputingToZeroIsSentAsAllOnes) {
     SCOPED_TRACE(f->name);
     uint16_t vport = f->v6 ? 54 : 53;
     vip_with_backend(f->vip, vport, IPPROTO_UDP, XLB_MODE_NAT, f->v6 ? 2 : 1, f->backend, 5353);
-    Pkt in;
-    in.src = f->client;
-    in.sport = 41000;
-    in.dst = f->vip;
-    in.dport = vport;
-    in.proto = IPPROTO_UDP;
+    Pkt in = client_packet(*f, 41000, vport, IPPROTO_UDP);
     Pkt out = rewritten(in, f->client, 41000, f->backend, 5353, 10);
     bool found = false;
     for (uint32_t v = 0; v < 0x10000 && !found; v++) {
@@ -173,9 +156,7 @@ TEST_F(Nat, PathMtuTowardsTheBackendIsEnforced) {
   // A route's MTU applies to forwarded packets when locked.
   ASSERT_EQ(run_cmd("ip route add 198.18.0.12/32 dev xlbt0 mtu lock 1400"), 0);
   vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_NAT, 1, "198.18.0.12", 0);
-  Pkt in;
-  in.src = kV4.client;
-  in.dst = kV4.vip;
+  Pkt in = client_packet(kV4);
   in.flags = kTcpAck;
   in.payload = std::string(1400 - 40 + 1, 'a');
   EXPECT_EQ(run(build(in)).verdict, XDP_DROP);
@@ -190,9 +171,7 @@ TEST_F(Nat, PathMtuTowardsTheBackendIsEnforced) {
 TEST_F(Nat, BackendOfTheOtherFamilyDrops) {
   nat_config();
   vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_NAT, 1, kV6.backend, 0);
-  Pkt in;
-  in.src = kV4.client;
-  in.dst = kV4.vip;
+  Pkt in = client_packet(kV4);
   EXPECT_EQ(run(build(in)).verdict, XDP_DROP);
   EXPECT_EQ(gstat(XLB_STAT_DROP_INTERNAL).packets, 1u);
   EXPECT_EQ(flow_count(), 0u);
@@ -211,12 +190,7 @@ TEST_F(Nat, ReplyIsTranslatedToComeFromTheVip) {
     uint16_t vport = 80 + id;
     uint32_t vip = vip_with_backend(f.vip, vport, c.proto, XLB_MODE_NAT, ++id, f.backend, c.be_port);
     uint16_t bp = c.be_port ? c.be_port : vport;
-    Pkt in;
-    in.src = f.client;
-    in.sport = 40000 + id;
-    in.dst = f.vip;
-    in.dport = vport;
-    in.proto = c.proto;
+    Pkt in = client_packet(f, 40000 + id, vport, c.proto);
     ASSERT_EQ(run(build(in)).verdict, XDP_TX);
 
     Pkt reply;
@@ -259,12 +233,7 @@ TEST_F(Nat, ReplyWithoutTheNatFlagPassesUntouched) {
     for (uint8_t proto : {uint8_t{IPPROTO_TCP}, uint8_t{IPPROTO_UDP}}) {
       uint16_t vport = 80 + id;
       vip_with_backend(f->vip, vport, proto, XLB_MODE_NAT, ++id, f->backend, 8080);
-      Pkt in;
-      in.src = f->client;
-      in.sport = 40000 + id;
-      in.dst = f->vip;
-      in.dport = vport;
-      in.proto = proto;
+      Pkt in = client_packet(*f, 40000 + id, vport, proto);
       ASSERT_EQ(run(build(in)).verdict, XDP_TX);
       Pkt reply;
       reply.src = f->backend;
@@ -291,9 +260,7 @@ TEST_F(Nat, ReplyWithoutTheNatFlagPassesUntouched) {
 TEST_F(Nat, UnknownReplyTuplePassesUntouched) {
   nat_config();
   vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_NAT, 1, kV4.backend, 8080);
-  Pkt in;
-  in.src = kV4.client;
-  in.dst = kV4.vip;
+  Pkt in = client_packet(kV4);
   ASSERT_EQ(run(build(in)).verdict, XDP_TX);
   Pkt other;  // the same backend, another client port
   other.src = kV4.backend;
@@ -317,10 +284,7 @@ TEST_F(Nat, ServerFinAndRstReleaseTheCountOnce) {
     uint32_t id = f->v6 ? 2 : 1;
     vip_with_backend(f->vip, 80, IPPROTO_TCP, XLB_MODE_NAT, id, f->backend, 8080);
     auto client = [&](uint16_t sport, uint8_t flags) {
-      Pkt p;
-      p.src = f->client;
-      p.sport = sport;
-      p.dst = f->vip;
+      Pkt p = client_packet(*f, sport);
       p.flags = flags;
       return build(p);
     };
@@ -370,11 +334,7 @@ TEST_F(Nat, ServerFinAndRstReleaseTheCountOnce) {
 TEST_F(Nat, ReplyRefreshesLastSeen) {
   nat_config();
   vip_with_backend(kV4.vip, 53, IPPROTO_UDP, XLB_MODE_NAT, 1, kV4.backend, 0);
-  Pkt in;
-  in.src = kV4.client;
-  in.dst = kV4.vip;
-  in.dport = 53;
-  in.proto = IPPROTO_UDP;
+  Pkt in = client_packet(kV4, 40000, 53, IPPROTO_UDP);
   ASSERT_EQ(run(build(in)).verdict, XDP_TX);
   xlb_flow_key key = flow_key(kV4.client, in.sport, kV4.vip, 53, IPPROTO_UDP);
   xlb_flow fl{};
@@ -397,10 +357,7 @@ TEST_F(Nat, ReplyRefreshesLastSeen) {
 TEST_F(Nat, ReplyOfAFlowWithoutForwardEntryIsStillTranslated) {
   nat_config();
   vip_with_backend(kV6.vip, 443, IPPROTO_TCP, XLB_MODE_NAT, 1, kV6.backend, 8443);
-  Pkt in;
-  in.src = kV6.client;
-  in.dst = kV6.vip;
-  in.dport = 443;
+  Pkt in = client_packet(kV6, 40000, 443);
   in.flags = kTcpAck;
   ASSERT_EQ(run(build(in)).verdict, XDP_TX);
   delete_flow(flow_key(kV6.client, in.sport, kV6.vip, 443, IPPROTO_TCP));  // evicted
@@ -452,11 +409,7 @@ TEST_F(Nat, SecondFlowOntoAnOwnedReplyTupleIsDroppedAndUndone) {
     uint32_t a = f->v6 ? 3 : 1, b = a + 1;
     vip_with_backend(f->vip, 80, IPPROTO_TCP, XLB_MODE_NAT, a, f->backend, 8080);
     vip_with_backend(f->vip, 81, IPPROTO_TCP, XLB_MODE_NAT, b, f->backend, 8080);
-    Pkt first;
-    first.src = f->client;
-    first.sport = 40000;
-    first.dst = f->vip;
-    first.dport = 80;
+    Pkt first = client_packet(*f, 40000, 80);
     ASSERT_EQ(run(build(first)).verdict, XDP_TX);
 
     Pkt second = first;
@@ -493,9 +446,7 @@ TEST_F(Nat, LeftoverReverseEntryOfTheSameFlowIsTakenOver) {
   xlb_flow_key rk = flow_key(kV4.backend, 8080, kV4.client, 40000, IPPROTO_TCP);
   put_nat_rev(rk, fwd, 77);  // the id the backend had before a restart
 
-  Pkt in;
-  in.src = kV4.client;
-  in.dst = kV4.vip;
+  Pkt in = client_packet(kV4);
   RunResult r = run(build(in));
   ASSERT_EQ(r.verdict, XDP_TX);
   EXPECT_EQ(gstat(XLB_STAT_DROP_NAT_CONFLICT).packets, 0u);
@@ -525,9 +476,7 @@ TEST_F(Nat, ReverseTableFullDropsAndUndoes) {
   put_nat_rev(flow_key(kV4.backend, 80, kV4.client2, 1, IPPROTO_TCP),
               flow_key(kV4.client2, 1, kV4.vip, 80, IPPROTO_TCP), 1);
 
-  Pkt in;
-  in.src = kV4.client;
-  in.dst = kV4.vip;
+  Pkt in = client_packet(kV4);
   EXPECT_EQ(run(build(in)).verdict, XDP_DROP);
   EXPECT_EQ(gstat(XLB_STAT_DROP_NAT_TABLE_FULL).packets, 1u);
   EXPECT_EQ(flow_count(), 0u);
@@ -541,9 +490,7 @@ TEST_F(Nat, PurgedBackendsFlowGetsANewBackendAndReplyTuple) {
   nat_config();
   uint32_t vip = vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_NAT, 1, kV4.backend, 8080);
   add_backend(2, vip, kV4.backend2, 1, 8080);
-  Pkt in;
-  in.src = kV4.client;
-  in.dst = kV4.vip;
+  Pkt in = client_packet(kV4);
   ASSERT_EQ(run(build(in)).verdict, XDP_TX);
 
   xlb_backend gone{};
@@ -571,9 +518,7 @@ TEST_F(Nat, PurgedBackendsFlowGetsANewBackendAndReplyTuple) {
 TEST_F(Nat, EntryFromBeforeTheModeChangeIsRescheduled) {
   nat_config();
   uint32_t vip = vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_IPIP, 1, kV4.backend, 0);
-  Pkt in;
-  in.src = kV4.client;
-  in.dst = kV4.vip;
+  Pkt in = client_packet(kV4);
   in.flags = kTcpAck;
   ASSERT_EQ(run(build(in)).verdict, XDP_TX);
   EXPECT_EQ(conns(1).active, 1);

@@ -92,6 +92,19 @@ inline Bytes build(const Pkt& p) {
   return fr.payload(p.payload).build();
 }
 
+// A frame from family f's client (port sport) to its VIP (port vport).
+inline Pkt client_packet(const Family& f, uint16_t sport = 40000, uint16_t vport = 80,
+                         uint8_t proto = IPPROTO_TCP, uint8_t flags = kTcpSyn) {
+  Pkt p;
+  p.src = f.client;
+  p.sport = sport;
+  p.dst = f.vip;
+  p.dport = vport;
+  p.proto = proto;
+  p.flags = flags;
+  return p;
+}
+
 // The same frame with other addresses and ports, sent with the lb's MAC to
 // neighbour `neigh`'s: what the lb must emit for it.
 inline Pkt rewritten(Pkt p, const std::string& src, uint16_t sport, const std::string& dst, uint16_t dport,
@@ -107,6 +120,12 @@ inline Pkt rewritten(Pkt p, const std::string& src, uint16_t sport, const std::s
 
 class NatFixture : public LbFixture {
  protected:
+  // The source port fullnat gave the client flow of `in` (host order); 0 if none.
+  uint16_t port_of(const Pkt& in) {
+    xlb_flow fl{};
+    if (!flow(flow_key(in.src, in.sport, in.dst, in.dport, in.proto), &fl)) return 0;
+    return ntohs(fl.nat_port);
+  }
   // A VIP of `mode` with one backend (id backend_id at `backend`, port
   // be_port, 0: the VIP's) in its ring; the nat flag and fullnat sources of
   // both families are configured with the port range [port_min, port_max].
