@@ -677,6 +677,20 @@ if_counter() {
 	ip -n "$1" -s -j link show "$2" | python3 -c 'import json,sys; d=json.load(sys.stdin)[0]; print(d["stats64"][sys.argv[1]][sys.argv[2]])' "$3" "$4"
 }
 
+# tcp_burst_checked VIP N LO HI: N TCP connections to VIP port 80 (20 at a
+# time, with per-connection details), printed, then checks that all were
+# answered and that each of the 3 backends got LO..HI percent of them. The
+# client's JSON is left in BURST_OUT for the caller's mode-specific checks
+# (not a $(...) helper: checks must count in this shell).
+tcp_burst_checked() {
+	local vip=$1 n=$2 lo=$3 hi=$4
+	step "TCP: $n connections to $(hostport "$vip" 80)"
+	BURST_OUT=$(client_burst "$vip" "$n" --parallel 20 --details)
+	json_get - "{k: d.get(k) for k in ('ok', 'failed', 'by_backend', 'by_peer', 'by_local', 'errors')}" <<<"$BURST_OUT"
+	check "$n of $n answered" burst_all_ok "$BURST_OUT" "$n"
+	check "each backend got $lo..$hi% ($(json_get - by_backend <<<"$BURST_OUT"))" burst_spread "$BURST_OUT" 3 "$lo" "$hi"
+}
+
 # backends_tx_sum: packets sent by all backends' segment interfaces, summed
 # (a DSR or one-arm test compares it before and after to see where replies went).
 backends_tx_sum() {

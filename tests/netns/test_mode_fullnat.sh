@@ -65,11 +65,8 @@ fi
 for vip in "$RIG_VIP4" "$RIG_VIP6"; do
 	s=$RIG_FNAT4
 	[[ "$vip" == *:* ]] && s=$RIG_FNAT6
-	step "TCP: $N connections to $(hostport "$vip" 80)"
-	out=$(client_burst "$vip" $N --parallel 20 --details)
-	json_get - "{k: d[k] for k in ('ok', 'failed', 'by_backend', 'by_peer', 'errors')}" <<<"$out"
-	check "$N of $N answered" burst_all_ok "$out" $N
-	check "each backend got 20..47% ($(json_get - by_backend <<<"$out"))" burst_spread "$out" 3 20 47
+	tcp_burst_checked "$vip" $N 20 47
+	out=$BURST_OUT
 	check "the backends saw S=$s, not the client" burst_peer_is "$out" "$s"
 	check "with source ports in $PMIN..$PMAX" burst_peer_ports_in "$out" $PMIN $PMAX
 	check "the backends were reached at their own address, port $ALT" burst_local_is "$out" own "$ALT"

@@ -45,11 +45,8 @@ UDP_REQS=0
 for vip in "$RIG_VIP4" "$RIG_VIP6"; do
 	client=$RIG_CLIENT4
 	[[ "$vip" == *:* ]] && client=$RIG_CLIENT6
-	step "TCP: $N connections to $(hostport "$vip" 80)"
-	out=$(client_burst "$vip" $N --parallel 20 --details)
-	json_get - "{k: d[k] for k in ('ok', 'failed', 'by_backend', 'by_peer', 'errors')}" <<<"$out"
-	check "$N of $N answered" burst_all_ok "$out" $N
-	check "each backend got 20..47% ($(json_get - by_backend <<<"$out"))" burst_spread "$out" 3 20 47
+	tcp_burst_checked "$vip" $N 20 47
+	out=$BURST_OUT
 	check "the backends saw the client's address $client" burst_peer_is "$out" "$client"
 	check "the backends were reached at their own address, port $ALT ($(json_get - by_local <<<"$out"))" \
 		burst_local_is "$out" own "$ALT"
