@@ -10,7 +10,9 @@
 // is subtracted ("net").
 //
 // Output: one line per measurement, `name gross_ns net_ns`, then the same as
-// JSON lines with --json (for scripts/bench.sh).
+// JSON lines with --json (for scripts/bench.sh). --only PREFIX measures the
+// paths whose name starts with PREFIX; --runs N sets the runs per path
+// (default 20000; `scripts/bench.sh --smoke` uses a tiny count).
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -37,7 +39,9 @@ using namespace xlb::test;
 
 namespace {
 
-constexpr int kRuns = 20000;
+// Runs per measured path; --runs lowers it (the ctest smoke run uses a tiny
+// count: it checks that every path still runs, not what it costs).
+int g_runs = 20000;
 const Mac kClientMac = {0x02, 0x00, 0x00, 0x00, 0xcc, 0x01};
 bool g_json = false;
 std::string g_only;  // --only PREFIX: measure only paths whose name starts with it
@@ -55,7 +59,8 @@ Stats prog_stats(int fd) {
 }
 
 // Mean ns per run of prog over the frames (cycled), one test run each.
-double cost_ns(int prog_fd, int ifindex, const std::vector<Bytes>& frames, int runs = kRuns) {
+double cost_ns(int prog_fd, int ifindex, const std::vector<Bytes>& frames, int runs = 0) {
+  if (runs == 0) runs = g_runs;
   Stats before = prog_stats(prog_fd);
   for (int i = 0; i < runs; i++) run_xdp(prog_fd, frames[i % frames.size()], ifindex);
   Stats after = prog_stats(prog_fd);
@@ -224,8 +229,16 @@ class Lb {
       bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_conns), &bkey, &zero, BPF_NOEXIST);
       list.ids[list.len++] = id;
     }
-    for (uint32_t slot = 0; slot < meta.ring_size; slot++)
-      bpf_map_update_elem(ring, &slot, &list.ids[slot % list.len], BPF_ANY);
+    // The whole ring in one batch: a syscall per slot made the 512-VIP
+    // setup take minutes.
+    std::vector<uint32_t> slots(meta.ring_size), ids(meta.ring_size);
+    for (uint32_t slot = 0; slot < meta.ring_size; slot++) {
+      slots[slot] = slot;
+      ids[slot] = list.ids[slot % list.len];
+    }
+    uint32_t count = meta.ring_size;
+    if (bpf_map_update_batch(ring, slots.data(), ids.data(), &count, nullptr) != 0)
+      std::fprintf(stderr, "ring fill: %s\n", std::strerror(errno));
     bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_vip_lists), &vip_id, &list, BPF_ANY);
     bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_vips), &key, &meta, BPF_ANY);
     xlb_vip_addr_key akey;
@@ -328,6 +341,15 @@ int main(int argc, char** argv) {
     std::string arg = argv[i];
     if (arg == "--json") g_json = true;
     if (arg == "--only" && i + 1 < argc) g_only = argv[++i];
+    if (arg == "--runs" && i + 1 < argc) {
+      char* end = nullptr;
+      long v = std::strtol(argv[++i], &end, 10);
+      if (*end || v < 1) {
+        std::fprintf(stderr, "xdp_bench: --runs takes a positive count\n");
+        return 2;
+      }
+      g_runs = static_cast<int>(v);
+    }
   }
   std::string why;
   if (!bpf_tests_can_run(&why)) {
@@ -368,7 +390,7 @@ int main(int argc, char** argv) {
            baseline);
     report("ipip: established flow, IPv6", frames({syn_frame("fd00:1::1", 40000, "fd00:100::1", kTcpAck)}),
            baseline);
-    report("ipip: new TCP flow, maglev", frames(distinct_flows(kRuns, "198.18.100.1")), baseline);
+    report("ipip: new TCP flow, maglev", frames(distinct_flows(g_runs, "198.18.100.1")), baseline);
   }
 
   // The other modes. Clients are in 198.19/16 and fd00:19::/64, which the
@@ -404,10 +426,10 @@ int main(int argc, char** argv) {
     Bytes reply = mode == XLB_MODE_NAT ? syn_frame("198.18.0.2", 1000, "198.19.1.1", kTcpAck, 40000)
                                        : syn_frame("198.18.0.2", 1000, "198.18.0.1", kTcpAck, ntohs(fl.nat_port));
     if (!sends(lb.prog_fd(), ifindex, reply, m + " reply") ||
-        !sends(lb.prog_fd(), ifindex, distinct_flows(1, "198.18.100.1", kTcpSyn, kRuns, "198.19")[0], m + " new flow"))
+        !sends(lb.prog_fd(), ifindex, distinct_flows(1, "198.18.100.1", kTcpSyn, g_runs, "198.19")[0], m + " new flow"))
       return 1;
     report(m + ": reply, IPv4", frames({reply}), baseline);
-    report(m + ": new TCP flow, IPv4", frames(distinct_flows(kRuns, "198.18.100.1", kTcpSyn, 0, "198.19")),
+    report(m + ": new TCP flow, IPv4", frames(distinct_flows(g_runs, "198.18.100.1", kTcpSyn, 0, "198.19")),
            baseline);
   }
   // What a nat VIP costs traffic that is not for any VIP (a reply-table miss).
@@ -426,7 +448,7 @@ int main(int argc, char** argv) {
     Lb lb;
     if (!lb.open(1 << 16)) return 1;
     lb.add_vip("198.18.100.1", 80, XLB_SCHED_LEAST_CONN, backends);
-    std::vector<Bytes> flows = distinct_flows(kRuns, "198.18.100.1");
+    std::vector<Bytes> flows = distinct_flows(g_runs, "198.18.100.1");
     report(name, [&] { return cost_ns(lb.prog_fd(), ifindex, flows); }, baseline);
   }
 
@@ -446,16 +468,16 @@ int main(int argc, char** argv) {
     // The same while the reaper walks the table (issue 5: the forwarding
     // rate while it runs): measured on CPU 0 with the walk on the last CPU,
     // and without it on CPU 0 too, so the two differ only by the walk.
-    // 500k runs take about a second: several sweeps of the walk.
-    constexpr int kLongRuns = 500000;
+    // 25 x --runs (500k by default) take about a second: several sweeps of the walk.
+    const int long_runs = 25 * g_runs;
     std::string quiet = name + ", on CPU 0";
     if (wanted(quiet))
-      report(quiet, [&] { return on_cpu0([&] { return cost_ns(lb.prog_fd(), ifindex, flows, kLongRuns); }); },
+      report(quiet, [&] { return on_cpu0([&] { return cost_ns(lb.prog_fd(), ifindex, flows, long_runs); }); },
              baseline);
     std::string busy = name + ", on CPU 0, table walked by a reaper sweep";
     if (!wanted(busy) || libbpf_num_possible_cpus() < 2) continue;
     TableWalker walker(lb.flows_fd());
-    report(busy, [&] { return on_cpu0([&] { return cost_ns(lb.prog_fd(), ifindex, flows, kLongRuns); }); },
+    report(busy, [&] { return on_cpu0([&] { return cost_ns(lb.prog_fd(), ifindex, flows, long_runs); }); },
            baseline);
     if (!g_json)
       std::printf("  (the walk read %.1f M entries in %lu sweeps meanwhile)\n", walker.entries() / 1e6,
