@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 
 #include <cstring>
+#include <ctime>
 
 namespace xlb::test {
 
@@ -15,6 +16,12 @@ xlb_addr abi_addr(const std::string& text) {
   if (inet_pton(AF_INET6, text.c_str(), a.v6) == 1) return a;
   ADD_FAILURE() << "bad address in test: " << text;
   return a;
+}
+
+uint64_t coarse_now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
 static uint8_t family_of(const std::string& text) {
@@ -124,6 +131,15 @@ void LbFixture::add_backend(uint32_t backend_id, uint32_t vip_id, const std::str
   xlb_backend_key key = identity(backend_id);
   xlb_conn_count zero{};
   ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_conns), &key, &zero, BPF_NOEXIST), 0);
+}
+
+void LbFixture::set_backend_state(uint32_t backend_id, uint8_t flags, uint32_t weight) {
+  int fd = bpf_map__fd(skel_->maps.xlb_backends);
+  xlb_backend be{};
+  ASSERT_EQ(bpf_map_lookup_elem(fd, &backend_id, &be), 0);
+  be.flags = flags;
+  be.weight = weight;
+  ASSERT_EQ(bpf_map_update_elem(fd, &backend_id, &be, BPF_EXIST), 0);
 }
 
 void LbFixture::set_mode(uint32_t vip_id, uint8_t mode) {
@@ -248,6 +264,14 @@ xlb_counter LbFixture::counter(bpf_map* map, uint32_t index) const {
 
 bool LbFixture::flow(const xlb_flow_key& key, xlb_flow* out) const {
   return bpf_map_lookup_elem(bpf_map__fd(skel_->maps.xlb_flows), &key, out) == 0;
+}
+
+void LbFixture::set_last_seen(const xlb_flow_key& key, uint64_t last_seen_ns) {
+  int fd = bpf_map__fd(skel_->maps.xlb_flows);
+  xlb_flow f{};
+  ASSERT_EQ(bpf_map_lookup_elem(fd, &key, &f), 0) << "no flow to age";
+  f.last_seen_ns = last_seen_ns;
+  ASSERT_EQ(bpf_map_update_elem(fd, &key, &f, BPF_EXIST), 0);
 }
 
 size_t LbFixture::flow_count() const {

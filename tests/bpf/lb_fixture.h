@@ -15,6 +15,10 @@ namespace xlb::test {
 
 xlb_addr abi_addr(const std::string& text);  // "198.18.0.1" or "fd00::1"
 
+// CLOCK_MONOTONIC_COARSE: the clock of bpf_ktime_get_coarse_ns(), which
+// stamps flows (last_seen_ns) and next-hop cache entries (expires_ns).
+uint64_t coarse_now_ns();
+
 class LbFixture : public ::testing::Test {
  protected:
   void SetUp() override;
@@ -58,6 +62,12 @@ class LbFixture : public ::testing::Test {
   // The flow entry for a client 5-tuple; false if absent.
   bool flow(const xlb_flow_key& key, xlb_flow* out) const;
   size_t flow_count() const;
+  // Rewrites an existing flow's last_seen_ns, e.g. to make it look idle
+  // (what the data path stamps is coarse_now_ns()).
+  void set_last_seen(const xlb_flow_key& key, uint64_t last_seen_ns);
+  // Rewrites a backend's flags and weight (XLB_BACKEND_F_*), e.g. to drain
+  // it the way lbd does.
+  void set_backend_state(uint32_t backend_id, uint8_t flags, uint32_t weight);
 
   // The frame the lb must emit for `in` sent to backend `backend` via the
   // fixture: outer header added, MACs of neighbour `neigh` (see fixture).
