@@ -8,6 +8,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "lib/nexthop_entry.h"
+
 namespace xlb::test {
 
 xlb_addr abi_addr(const std::string& text) {
@@ -272,6 +274,26 @@ void LbFixture::set_last_seen(const xlb_flow_key& key, uint64_t last_seen_ns) {
   ASSERT_EQ(bpf_map_lookup_elem(fd, &key, &f), 0) << "no flow to age";
   f.last_seen_ns = last_seen_ns;
   ASSERT_EQ(bpf_map_update_elem(fd, &key, &f, BPF_EXIST), 0);
+}
+
+int LbFixture::expire_next_hop(uint32_t backend_id) {
+  bpf_map* map = skel_->maps.xlb_nexthops;
+  EXPECT_EQ(bpf_map__value_size(map), sizeof(xlb_nexthop));
+  std::vector<xlb_nexthop> per_cpu(libbpf_num_possible_cpus());
+  if (bpf_map_lookup_elem(bpf_map__fd(map), &backend_id, per_cpu.data()) != 0) {
+    ADD_FAILURE() << "next-hop lookup failed: " << strerror(errno);
+    return 0;
+  }
+  int cached = 0;
+  for (xlb_nexthop& nh : per_cpu) {
+    if (!nh.expires_ns) continue;  // never resolved on that CPU (or failed)
+    // Resolved at expires_ns - TTL: a TTL later it is 1 ns past its expiry.
+    nh.expires_ns -= XLB_NEXTHOP_TTL_NS + 1;
+    cached++;
+  }
+  EXPECT_EQ(bpf_map_update_elem(bpf_map__fd(map), &backend_id, per_cpu.data(), BPF_EXIST), 0)
+      << strerror(errno);
+  return cached;
 }
 
 size_t LbFixture::flow_count() const {

@@ -65,6 +65,10 @@ class LbFixture : public ::testing::Test {
   // Rewrites an existing flow's last_seen_ns, e.g. to make it look idle
   // (what the data path stamps is coarse_now_ns()).
   void set_last_seen(const xlb_flow_key& key, uint64_t last_seen_ns);
+  // Ages every CPU's cached next hop of backend_id as if XLB_NEXTHOP_TTL_NS
+  // had passed since it was resolved, so the next packet resolves it again.
+  // Returns how many CPUs had one cached.
+  int expire_next_hop(uint32_t backend_id);
   // Rewrites a backend's flags and weight (XLB_BACKEND_F_*), e.g. to drain
   // it the way lbd does.
   void set_backend_state(uint32_t backend_id, uint8_t flags, uint32_t weight);
