@@ -56,7 +56,7 @@ void LbFixture::SetUp() {
   // Tests never pin: each test gets private maps that die with it.
   bpf_map* map;
   bpf_object__for_each_map(map, skel_->obj) bpf_map__set_pin_path(map, nullptr);
-  bpf_map__set_max_entries(skel_->maps.xlb_flows, 4096);
+  bpf_map__set_max_entries(skel_->maps.xlb_flows, flow_table_entries_);
   ASSERT_EQ(lb_bpf__load(skel_), 0);
   set_config("198.18.0.1", 32, "fd00:18::1", 128);
 }

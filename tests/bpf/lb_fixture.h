@@ -78,6 +78,9 @@ class LbFixture : public ::testing::Test {
   Bytes expect_encap4(const Bytes& in, const std::string& backend, int neigh) const;
   Bytes expect_encap6(const Bytes& in, const std::string& backend, int neigh) const;
 
+  // xlb_flows' max_entries, set before load: a subclass may change it in
+  // its constructor.
+  uint32_t flow_table_entries_ = 4096;
   lb_bpf* skel_ = nullptr;
   int ifindex_ = 0;
   std::vector<int> ring_fds_;
