@@ -280,19 +280,6 @@ __noinline int xlb_snat_claim(const struct xlb_config *cfg, struct xlb_flow_key 
 	return XLB_STAT_DROP_NAT_PORTS;
 }
 
-/* Another CPU created the client's forward entry first: follow it (the
- * caller resolves the backend). */
-static __always_inline int xlb_flow_adopt(const struct xlb_flow_key *key, struct xlb_target *t)
-{
-	struct xlb_flow *flow = bpf_map_lookup_elem(&xlb_flows, key);
-
-	if (!flow)
-		return XLB_STAT_DROP_INTERNAL; /* evicted within nanoseconds */
-	t->backend_id = flow->backend_id;
-	t->nat_port = flow->nat_port;
-	return 0;
-}
-
 /* xlb_nat_flow_new's `how`: the VIP's mode, and this flag to overwrite a
  * stale entry. */
 #define XLB_NAT_NEW_REPLACE 0x100
