@@ -82,17 +82,19 @@ static __always_inline void xlb_flow_touch(struct xlb_flow *flow, const struct x
 		__u8 next = xlb_flow_next_state(flow->state, pkt->tcp_flags);
 		__u32 want = xlb_flow_state_units(next);
 		__u32 have = flow->flags & (XLB_FLOW_F_COUNTED | XLB_FLOW_F_HALF_OPEN);
-		__u32 gained = 0, lost = 0;
 
 		if (next != flow->state)
 			flow->state = next;
 		/* The plain read above only decides whether to act; the atomic
-		 * set/clear decides who moves the count. */
-		if (want & ~have)
-			gained = xlb_flow_flags_set(flow, want & ~have);
+		 * set/clear decides who moves the count. Units are counted
+		 * before their flags are set (conns.h), and given back if
+		 * another CPU had set them already. */
+		if (want & ~have) {
+			xlb_conn_account(&pkt->key, be, want & ~have, 0);
+			xlb_conn_account(&pkt->key, be, 0, want & ~have & ~xlb_flow_flags_set(flow, want & ~have));
+		}
 		if (have & ~want)
-			lost = xlb_flow_flags_clear(flow, have & ~want);
-		xlb_conn_account(&pkt->key, be, gained, lost);
+			xlb_conn_account(&pkt->key, be, 0, xlb_flow_flags_clear(flow, have & ~want));
 	}
 	if (now - flow->last_seen_ns >= XLB_FLOW_TOUCH_NS)
 		flow->last_seen_ns = now;
@@ -139,11 +141,14 @@ static __always_inline int xlb_flow_record(const struct xlb_pkt *pkt, struct xlb
 		.flags = xlb_flow_state_units(state),
 	};
 
-	/* A full LRU evicts the least recently used entry instead of failing;
-	 * the reaper's reconciliation returns the evicted entry's units. */
-	if (bpf_map_update_elem(&xlb_flows, &pkt->key, &flow, replace ? BPF_ANY : BPF_NOEXIST))
-		return replace ? 0 : xlb_flow_adopt(&pkt->key, t);
+	/* Counted before the entry is visible (conns.h). A full LRU evicts
+	 * the least recently used entry instead of failing; the reaper's
+	 * reconciliation returns the evicted entry's units. */
 	xlb_conn_account(&pkt->key, t->be, flow.flags, 0);
+	if (bpf_map_update_elem(&xlb_flows, &pkt->key, &flow, replace ? BPF_ANY : BPF_NOEXIST)) {
+		xlb_conn_account(&pkt->key, t->be, 0, flow.flags);
+		return replace ? 0 : xlb_flow_adopt(&pkt->key, t);
+	}
 	return 0;
 }
 

@@ -162,5 +162,68 @@ TEST_F(Races, FirstSynOnTwoCpusMakesOneFlowCountedOnce) {
   EXPECT_EQ(astray, 0u) << "SYNs sent to another backend than their flow's";
 }
 
+// Opens and closes of the same flow on two CPUs at once. Whatever the
+// interleaving, each count must equal its baseline plus the units the flow
+// entries hold, and flows whose both halves end with a close hold none.
+// Run from zero (a unit released before it was counted would be clamped at
+// zero and leak) and from a high baseline (one released twice would show).
+struct Interleaving {
+  const char* name;
+  std::vector<uint8_t> seq[2];  // each CPU's packets of a flow, in order
+  bool ends_closed;             // every serial order ends with a close
+  int64_t base;
+};
+void PrintTo(const Interleaving& p, std::ostream* os) { *os << p.name; }
+
+class OpenClose : public Races, public ::testing::WithParamInterface<Interleaving> {};
+
+TEST_P(OpenClose, CountsEqualTheUnitsTheFlowsHold) {
+  const Interleaving& p = GetParam();
+  for (uint32_t id : {0u, 1u}) ASSERT_EQ(adjust(id, p.base, p.base), 0);
+  std::atomic<uint32_t> dropped{0};
+  on_two_cpus(kFlows, [&](int t, uint32_t i) {
+    for (uint8_t flags : p.seq[t])
+      if (run(tcp(kPortBase + i, flags)).verdict != XDP_TX) dropped++;
+  });
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(dropped.load(), 0u);
+
+  EXPECT_EQ(flow_count(), kFlows);
+  std::map<uint32_t, Held> held = held_by_flows();
+  for (uint32_t id : {0u, 1u}) {
+    SCOPED_TRACE("backend " + std::to_string(id));
+    if (p.ends_closed) {
+      EXPECT_EQ(held[id].counted, 0) << "closed flows still hold units";
+      EXPECT_EQ(held[id].half_open, 0);
+    }
+    EXPECT_EQ(conns(id).active, p.base + held[id].counted);
+    EXPECT_EQ(conns(id).half_open, p.base + held[id].half_open);
+  }
+}
+
+constexpr int64_t kHigh = int64_t{1} << 20;
+INSTANTIATE_TEST_SUITE_P(
+    Races, OpenClose,
+    ::testing::Values(
+        // CPU A opens, talks and closes; CPU B opens and resets.
+        Interleaving{"FullVsReset", {{kTcpSyn, kTcpAck, kTcpAck | kTcpFin}, {kTcpSyn, kTcpRst}}, true, 0},
+        Interleaving{"FullVsResetHighBaseline",
+                     {{kTcpSyn, kTcpAck, kTcpAck | kTcpFin}, {kTcpSyn, kTcpRst}}, true, kHigh},
+        // Both CPUs open and close the same flow again and again: a unit
+        // taken on one CPU is released on the other at once.
+        Interleaving{"Flapping",
+                     {{kTcpSyn, kTcpAck, kTcpSyn, kTcpAck, kTcpAck | kTcpFin},
+                      {kTcpSyn, kTcpRst, kTcpSyn, kTcpAck, kTcpRst}},
+                     true, 0},
+        Interleaving{"FlappingHighBaseline",
+                     {{kTcpSyn, kTcpAck, kTcpSyn, kTcpAck, kTcpAck | kTcpFin},
+                      {kTcpSyn, kTcpRst, kTcpSyn, kTcpAck, kTcpRst}},
+                     true, kHigh},
+        // The first packet of the flow is a SYN on one CPU and an RST on
+        // the other: either may create the entry.
+        Interleaving{"SynVsReset", {{kTcpSyn}, {kTcpRst}}, false, 0},
+        Interleaving{"SynVsResetHighBaseline", {{kTcpSyn}, {kTcpRst}}, false, kHigh}),
+    [](const ::testing::TestParamInfo<Interleaving>& info) { return std::string(info.param.name); });
+
 }  // namespace
 }  // namespace xlb::test
