@@ -129,8 +129,16 @@ class Races : public LbFixture {
 };
 
 // Both CPUs see the first SYN of the same new flow: one entry, one unit,
-// and both copies of the SYN go to the backend that entry names.
-TEST_F(Races, FirstSynOnTwoCpusMakesOneFlowCountedOnce) {
+// and both copies of the SYN go to the backend that entry names; in nat and
+// fullnat, one reply entry per flow (the loser's fullnat port given back).
+class FirstSyn : public Races, public ::testing::WithParamInterface<uint8_t> {};
+
+TEST_P(FirstSyn, OnTwoCpusMakesOneFlowCountedOnce) {
+  const uint8_t mode = GetParam();
+  if (mode != XLB_MODE_IPIP) {
+    set_mode(vip_, mode);
+    set_nat(XLB_CFG_F_NAT, kFixtureAddr4, "", 20000, 29999);
+  }
   std::vector<int> sent_to[2] = {std::vector<int>(kFlows, -2), std::vector<int>(kFlows, -2)};
   on_two_cpus(kFlows, [&](int t, uint32_t i) { sent_to[t][i] = backend_of(run(tcp(kPortBase + i, kTcpSyn))); });
   if (HasFatalFailure()) return;
@@ -160,7 +168,21 @@ TEST_F(Races, FirstSynOnTwoCpusMakesOneFlowCountedOnce) {
       }
   }
   EXPECT_EQ(astray, 0u) << "SYNs sent to another backend than their flow's";
+  EXPECT_EQ(nat_revs().size(), mode == XLB_MODE_IPIP ? 0u : size_t{kFlows});
 }
+
+// backend_of reads the last byte of the forwarded IPv4 destination: the
+// outer header's in ipip, the rewritten one's in nat and fullnat.
+INSTANTIATE_TEST_SUITE_P(Races, FirstSyn,
+                         ::testing::Values(uint8_t{XLB_MODE_IPIP}, uint8_t{XLB_MODE_NAT},
+                                           uint8_t{XLB_MODE_FULLNAT}),
+                         [](const ::testing::TestParamInfo<uint8_t>& info) {
+                           switch (info.param) {
+                             case XLB_MODE_NAT: return std::string("Nat");
+                             case XLB_MODE_FULLNAT: return std::string("Fullnat");
+                             default: return std::string("Ipip");
+                           }
+                         });
 
 // Opens and closes of the same flow on two CPUs at once. Whatever the
 // interleaving, each count must equal its baseline plus the units the flow
