@@ -203,17 +203,16 @@ static __always_inline int xlb_backend_for(const struct xlb_pkt *pkt, const stru
 	if (!t->be)
 		return XLB_STAT_DROP_NO_BACKEND;
 	t->nat_port = 0;
-	if (vip->mode == XLB_MODE_NAT || vip->mode == XLB_MODE_FULLNAT) {
+	if (vip->mode == XLB_MODE_NAT || vip->mode == XLB_MODE_FULLNAT)
 		rc = xlb_nat_flow_new(pkt, t->backend_id, vip->mode | (stale ? XLB_NAT_NEW_REPLACE : 0), now, t);
-		if (rc)
-			return rc;
-		/* Another CPU's entry may name another backend. */
-		t->be = xlb_backend_get(t->backend_id);
-		if (!t->be)
-			return XLB_STAT_DROP_NO_BACKEND;
-	} else {
-		xlb_flow_record(pkt, t->backend_id, t->be, now, stale);
-	}
+	else
+		rc = xlb_flow_record(pkt, t, now, stale);
+	if (rc)
+		return rc;
+	/* Another CPU's entry may name another backend. */
+	t->be = xlb_backend_get(t->backend_id);
+	if (!t->be)
+		return XLB_STAT_DROP_NO_BACKEND;
 	xlb_count_stat(XLB_STAT_NEW_FLOW, bytes);
 	return 0;
 }

@@ -8,6 +8,14 @@
  * flips a flag moves the count: so two CPUs seeing the same FIN, or the data
  * path racing lbd's reaper, can never release a unit twice. Decrements clamp
  * at zero, so a count never goes negative even if the map was tampered with.
+ *
+ * A unit is added to the count before the flag that holds it is set (or the
+ * entry holding it becomes visible), and taken off after the flag is
+ * cleared; a CPU whose fetch-or finds the flag already set takes its unit
+ * back. So a count is never below the units the flows hold, and the clamp
+ * at zero never swallows a real release. (Counting after the flag, another
+ * CPU could clear the flag and decrement a zero count first: the clamp
+ * would eat the decrement and the count would keep a unit nobody holds.)
  */
 #ifndef XLB_BPF_CONNS_H
 #define XLB_BPF_CONNS_H

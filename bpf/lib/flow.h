@@ -82,44 +82,22 @@ static __always_inline void xlb_flow_touch(struct xlb_flow *flow, const struct x
 		__u8 next = xlb_flow_next_state(flow->state, pkt->tcp_flags);
 		__u32 want = xlb_flow_state_units(next);
 		__u32 have = flow->flags & (XLB_FLOW_F_COUNTED | XLB_FLOW_F_HALF_OPEN);
-		__u32 gained = 0, lost = 0;
 
 		if (next != flow->state)
 			flow->state = next;
 		/* The plain read above only decides whether to act; the atomic
-		 * set/clear decides who moves the count. */
-		if (want & ~have)
-			gained = xlb_flow_flags_set(flow, want & ~have);
+		 * set/clear decides who moves the count. Units are counted
+		 * before their flags are set (conns.h), and given back if
+		 * another CPU had set them already. */
+		if (want & ~have) {
+			xlb_conn_account(&pkt->key, be, want & ~have, 0);
+			xlb_conn_account(&pkt->key, be, 0, want & ~have & ~xlb_flow_flags_set(flow, want & ~have));
+		}
 		if (have & ~want)
-			lost = xlb_flow_flags_clear(flow, have & ~want);
-		xlb_conn_account(&pkt->key, be, gained, lost);
+			xlb_conn_account(&pkt->key, be, 0, xlb_flow_flags_clear(flow, have & ~want));
 	}
 	if (now - flow->last_seen_ns >= XLB_FLOW_TOUCH_NS)
 		flow->last_seen_ns = now;
-}
-
-/*
- * Records a new flow to backend_id and takes its count units. With replace,
- * an existing entry (one whose backend was purged) is overwritten; otherwise
- * a CPU that lost the race to create the entry leaves the winner's entry and
- * counts alone, so a flow is counted once.
- */
-static __always_inline void xlb_flow_record(const struct xlb_pkt *pkt, __u32 backend_id,
-					    const struct xlb_backend *be, __u64 now, int replace)
-{
-	__u8 state = xlb_flow_initial_state(pkt);
-	struct xlb_flow flow = {
-		.last_seen_ns = now,
-		.backend_id = backend_id,
-		.state = state,
-		.flags = xlb_flow_state_units(state),
-	};
-
-	/* A full LRU evicts the least recently used entry instead of failing;
-	 * the reaper's reconciliation returns the evicted entry's units. */
-	if (bpf_map_update_elem(&xlb_flows, &pkt->key, &flow, replace ? BPF_ANY : BPF_NOEXIST))
-		return;
-	xlb_conn_account(&pkt->key, be, flow.flags, 0);
 }
 
 /* Where a client packet goes: its flow's backend and, for fullnat, the
@@ -129,6 +107,50 @@ struct xlb_target {
 	__u32 backend_id;
 	__be16 nat_port;
 };
+
+/* Another CPU created the client's forward entry first: follow it (the
+ * caller resolves the backend). */
+static __always_inline int xlb_flow_adopt(const struct xlb_flow_key *key, struct xlb_target *t)
+{
+	struct xlb_flow *flow = bpf_map_lookup_elem(&xlb_flows, key);
+
+	if (!flow)
+		return XLB_STAT_DROP_INTERNAL; /* evicted within nanoseconds */
+	t->backend_id = flow->backend_id;
+	t->nat_port = flow->nat_port;
+	return 0;
+}
+
+/*
+ * Records a new flow to t's backend and takes its count units. With
+ * replace, an existing entry (one whose backend was purged) is overwritten;
+ * otherwise a CPU that lost the race to create the entry leaves the
+ * winner's entry, counts nothing and follows it (t then names the winner's
+ * backend, which the caller resolves): a flow is counted once, and all its
+ * packets go to one backend even when the scheduler would pick differently
+ * on each CPU (least-conn, rr). Returns 0 or the drop counter.
+ */
+static __always_inline int xlb_flow_record(const struct xlb_pkt *pkt, struct xlb_target *t, __u64 now,
+					   int replace)
+{
+	__u8 state = xlb_flow_initial_state(pkt);
+	struct xlb_flow flow = {
+		.last_seen_ns = now,
+		.backend_id = t->backend_id,
+		.state = state,
+		.flags = xlb_flow_state_units(state),
+	};
+
+	/* Counted before the entry is visible (conns.h). A full LRU evicts
+	 * the least recently used entry instead of failing; the reaper's
+	 * reconciliation returns the evicted entry's units. */
+	xlb_conn_account(&pkt->key, t->be, flow.flags, 0);
+	if (bpf_map_update_elem(&xlb_flows, &pkt->key, &flow, replace ? BPF_ANY : BPF_NOEXIST)) {
+		xlb_conn_account(&pkt->key, t->be, 0, flow.flags);
+		return replace ? 0 : xlb_flow_adopt(&pkt->key, t);
+	}
+	return 0;
+}
 
 static __always_inline int xlb_flow_key_equal(const struct xlb_flow_key *a, const struct xlb_flow_key *b)
 {

@@ -280,19 +280,6 @@ __noinline int xlb_snat_claim(const struct xlb_config *cfg, struct xlb_flow_key 
 	return XLB_STAT_DROP_NAT_PORTS;
 }
 
-/* Another CPU created the client's forward entry first: follow it (the
- * caller resolves the backend). */
-static __always_inline int xlb_flow_adopt(const struct xlb_flow_key *key, struct xlb_target *t)
-{
-	struct xlb_flow *flow = bpf_map_lookup_elem(&xlb_flows, key);
-
-	if (!flow)
-		return XLB_STAT_DROP_INTERNAL; /* evicted within nanoseconds */
-	t->backend_id = flow->backend_id;
-	t->nat_port = flow->nat_port;
-	return 0;
-}
-
 /* xlb_nat_flow_new's `how`: the VIP's mode, and this flag to overwrite a
  * stale entry. */
 #define XLB_NAT_NEW_REPLACE 0x100
@@ -362,21 +349,26 @@ __noinline int xlb_nat_flow_new(const struct xlb_pkt *pkt, __u32 backend_id, __u
 		if (rc)
 			return rc;
 		flow->nat_port = rk->dport;
+		/* Counted before the entry is visible (conns.h). */
+		xlb_conn_account(&pkt->key, be, units, 0);
 		if (bpf_map_update_elem(&xlb_flows, &pkt->key, flow, replace ? BPF_ANY : BPF_NOEXIST)) {
+			xlb_conn_account(&pkt->key, be, 0, units);
 			/* Ours alone since the insert: no one else can have it. */
 			bpf_map_delete_elem(&xlb_nat_rev, rk);
 			return replace ? XLB_STAT_DROP_INTERNAL : xlb_flow_adopt(&pkt->key, t);
 		}
-		xlb_conn_account(&pkt->key, be, units, 0);
 		t->backend_id = backend_id;
 		t->nat_port = flow->nat_port;
 		return 0;
 	}
 
-	if (bpf_map_update_elem(&xlb_flows, &pkt->key, flow, replace ? BPF_ANY : BPF_NOEXIST))
-		return replace ? XLB_STAT_DROP_INTERNAL : xlb_flow_adopt(&pkt->key, t);
-	/* Counted at once: from here on other CPUs may move the units. */
+	/* Counted before the entry is visible: from then on other CPUs may
+	 * move the units (conns.h). */
 	xlb_conn_account(&pkt->key, be, units, 0);
+	if (bpf_map_update_elem(&xlb_flows, &pkt->key, flow, replace ? BPF_ANY : BPF_NOEXIST)) {
+		xlb_conn_account(&pkt->key, be, 0, units);
+		return replace ? XLB_STAT_DROP_INTERNAL : xlb_flow_adopt(&pkt->key, t);
+	}
 	rc = xlb_nat_rev_claim(rk, &s->rev);
 	if (rc) {
 		xlb_flow_forget(&pkt->key, be, backend_id);

@@ -21,30 +21,13 @@
 #include <linux/if_ether.h>
 #include <bpf/bpf_helpers.h>
 #include "xlb/abi.h"
+#include "nexthop_entry.h"
 
-#define XLB_NEXTHOP_TTL_NS 1000000000ULL
 #define XLB_AF_INET_KERNEL  2  /* AF_INET, as bpf_fib_lookup wants it */
 #define XLB_AF_INET6_KERNEL 10 /* AF_INET6 */
 #define XLB_IPPROTO_IPIP 4
 #define XLB_IPPROTO_IPV6 41
 #define XLB_MTU_UNKNOWN 0xffff
-
-/* The route to dst goes through a gateway: dst is not a direct neighbour.
- * Only l2dsr cares (it must reach the backend's own MAC); recorded with the
- * rest of the answer, so it is cached and expires with it. */
-#define XLB_NH_F_GATEWAY (1u << 0)
-
-struct xlb_nexthop {
-	struct xlb_addr dst; /* the backend address this was resolved for */
-	__u64 expires_ns;
-	__u32 ifindex;
-	__u16 mtu;           /* path MTU towards dst (outer IP packet size) */
-	__u8 family;
-	__u8 flags;          /* XLB_NH_F_* */
-	__u8 smac[ETH_ALEN];
-	__u8 dmac[ETH_ALEN];
-	__u32 pad2;
-};
 
 /* backend_id -> cached next hop. Per CPU: no sharing, no locking. Not
  * pinned: a cache is rebuilt in a second after any reload. */

@@ -6,6 +6,9 @@
 #include <netinet/in.h>
 
 #include <cstring>
+#include <ctime>
+
+#include "lib/nexthop_entry.h"
 
 namespace xlb::test {
 
@@ -15,6 +18,12 @@ xlb_addr abi_addr(const std::string& text) {
   if (inet_pton(AF_INET6, text.c_str(), a.v6) == 1) return a;
   ADD_FAILURE() << "bad address in test: " << text;
   return a;
+}
+
+uint64_t coarse_now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
 static uint8_t family_of(const std::string& text) {
@@ -47,7 +56,7 @@ void LbFixture::SetUp() {
   // Tests never pin: each test gets private maps that die with it.
   bpf_map* map;
   bpf_object__for_each_map(map, skel_->obj) bpf_map__set_pin_path(map, nullptr);
-  bpf_map__set_max_entries(skel_->maps.xlb_flows, 4096);
+  bpf_map__set_max_entries(skel_->maps.xlb_flows, flow_table_entries_);
   ASSERT_EQ(lb_bpf__load(skel_), 0);
   set_config("198.18.0.1", 32, "fd00:18::1", 128);
 }
@@ -124,6 +133,15 @@ void LbFixture::add_backend(uint32_t backend_id, uint32_t vip_id, const std::str
   xlb_backend_key key = identity(backend_id);
   xlb_conn_count zero{};
   ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_conns), &key, &zero, BPF_NOEXIST), 0);
+}
+
+void LbFixture::set_backend_state(uint32_t backend_id, uint8_t flags, uint32_t weight) {
+  int fd = bpf_map__fd(skel_->maps.xlb_backends);
+  xlb_backend be{};
+  ASSERT_EQ(bpf_map_lookup_elem(fd, &backend_id, &be), 0);
+  be.flags = flags;
+  be.weight = weight;
+  ASSERT_EQ(bpf_map_update_elem(fd, &backend_id, &be, BPF_EXIST), 0);
 }
 
 void LbFixture::set_mode(uint32_t vip_id, uint8_t mode) {
@@ -248,6 +266,34 @@ xlb_counter LbFixture::counter(bpf_map* map, uint32_t index) const {
 
 bool LbFixture::flow(const xlb_flow_key& key, xlb_flow* out) const {
   return bpf_map_lookup_elem(bpf_map__fd(skel_->maps.xlb_flows), &key, out) == 0;
+}
+
+void LbFixture::set_last_seen(const xlb_flow_key& key, uint64_t last_seen_ns) {
+  int fd = bpf_map__fd(skel_->maps.xlb_flows);
+  xlb_flow f{};
+  ASSERT_EQ(bpf_map_lookup_elem(fd, &key, &f), 0) << "no flow to age";
+  f.last_seen_ns = last_seen_ns;
+  ASSERT_EQ(bpf_map_update_elem(fd, &key, &f, BPF_EXIST), 0);
+}
+
+int LbFixture::expire_next_hop(uint32_t backend_id) {
+  bpf_map* map = skel_->maps.xlb_nexthops;
+  EXPECT_EQ(bpf_map__value_size(map), sizeof(xlb_nexthop));
+  std::vector<xlb_nexthop> per_cpu(libbpf_num_possible_cpus());
+  if (bpf_map_lookup_elem(bpf_map__fd(map), &backend_id, per_cpu.data()) != 0) {
+    ADD_FAILURE() << "next-hop lookup failed: " << strerror(errno);
+    return 0;
+  }
+  int cached = 0;
+  for (xlb_nexthop& nh : per_cpu) {
+    if (!nh.expires_ns) continue;  // never resolved on that CPU (or failed)
+    // Resolved at expires_ns - TTL: a TTL later it is 1 ns past its expiry.
+    nh.expires_ns -= XLB_NEXTHOP_TTL_NS + 1;
+    cached++;
+  }
+  EXPECT_EQ(bpf_map_update_elem(bpf_map__fd(map), &backend_id, per_cpu.data(), BPF_EXIST), 0)
+      << strerror(errno);
+  return cached;
 }
 
 size_t LbFixture::flow_count() const {

@@ -15,6 +15,10 @@ namespace xlb::test {
 
 xlb_addr abi_addr(const std::string& text);  // "198.18.0.1" or "fd00::1"
 
+// CLOCK_MONOTONIC_COARSE: the clock of bpf_ktime_get_coarse_ns(), which
+// stamps flows (last_seen_ns) and next-hop cache entries (expires_ns).
+uint64_t coarse_now_ns();
+
 class LbFixture : public ::testing::Test {
  protected:
   void SetUp() override;
@@ -58,12 +62,25 @@ class LbFixture : public ::testing::Test {
   // The flow entry for a client 5-tuple; false if absent.
   bool flow(const xlb_flow_key& key, xlb_flow* out) const;
   size_t flow_count() const;
+  // Rewrites an existing flow's last_seen_ns, e.g. to make it look idle
+  // (what the data path stamps is coarse_now_ns()).
+  void set_last_seen(const xlb_flow_key& key, uint64_t last_seen_ns);
+  // Ages every CPU's cached next hop of backend_id as if XLB_NEXTHOP_TTL_NS
+  // had passed since it was resolved, so the next packet resolves it again.
+  // Returns how many CPUs had one cached.
+  int expire_next_hop(uint32_t backend_id);
+  // Rewrites a backend's flags and weight (XLB_BACKEND_F_*), e.g. to drain
+  // it the way lbd does.
+  void set_backend_state(uint32_t backend_id, uint8_t flags, uint32_t weight);
 
   // The frame the lb must emit for `in` sent to backend `backend` via the
   // fixture: outer header added, MACs of neighbour `neigh` (see fixture).
   Bytes expect_encap4(const Bytes& in, const std::string& backend, int neigh) const;
   Bytes expect_encap6(const Bytes& in, const std::string& backend, int neigh) const;
 
+  // xlb_flows' max_entries, set before load: a subclass may change it in
+  // its constructor.
+  uint32_t flow_table_entries_ = 4096;
   lb_bpf* skel_ = nullptr;
   int ifindex_ = 0;
   std::vector<int> ring_fds_;

@@ -464,7 +464,7 @@ TEST_F(Nat, ReverseTableFullDropsAndUndoes) {
   ASSERT_NE(skel_, nullptr);
   bpf_map* map;
   bpf_object__for_each_map(map, skel_->obj) bpf_map__set_pin_path(map, nullptr);
-  bpf_map__set_max_entries(skel_->maps.xlb_flows, 4096);
+  bpf_map__set_max_entries(skel_->maps.xlb_flows, flow_table_entries_);
   bpf_map__set_max_entries(skel_->maps.xlb_nat_rev, 1);
   ASSERT_EQ(lb_bpf__load(skel_), 0);
   for (int fd : ring_fds_) close(fd);

@@ -239,5 +239,68 @@ TEST_F(Sched, RandomUsesTheWeightedRing) {
   EXPECT_EQ(got[10] + got[11], 1300);
 }
 
+
+// ---- graceful removal ----------------------------------------------------------
+
+// What lbd does to take a backend out of service without breaking its
+// connections (ctl/core/balancer.h, "Backend states"): drain-backend leaves
+// it USED with weight 0 and no IN_RING; del-backend marks it USED|REMOVED,
+// weight 0. Either way the ring and list are rebuilt without it. Its known
+// flows must stay on it until they end, and their units must go back to it
+// (lbd frees a removed backend once its flows and counts are gone).
+struct Removal {
+  const char* name;
+  uint8_t sched;
+  uint8_t flags;  // the backend's flags once out of service
+};
+void PrintTo(const Removal& r, std::ostream* os) { *os << r.name; }
+
+class GracefulRemoval : public Sched, public ::testing::WithParamInterface<Removal> {};
+
+TEST_P(GracefulRemoval, KnownFlowsStayOnTheBackendUntilTheyEnd) {
+  const Removal& p = GetParam();
+  // Backend 0 (198.18.0.10) alone in the ring and list at first; backend 1
+  // (198.18.0.11) takes over.
+  uint32_t vip = vip_with(p.sched, 2);
+  set_list(vip, {0});
+  ASSERT_EQ(backend_of(run(tcp("198.18.1.1", 40000, kTcpSyn))), 10);  // established below
+  ASSERT_EQ(backend_of(run(tcp("198.18.1.1", 40000, kTcpAck))), 10);
+  ASSERT_EQ(backend_of(run(tcp("198.18.1.1", 40001, kTcpSyn))), 10);  // still half-open
+  ASSERT_EQ(conns(0).active, 2);
+  ASSERT_EQ(conns(0).half_open, 1);
+
+  set_backend_state(0, p.flags, 0);
+  set_list(vip, {1});
+  fill_ring(vip, 1);
+
+  EXPECT_EQ(backend_of(run(tcp("198.18.1.1", 40000, kTcpAck | kTcpPsh))), 10) << "established flow moved";
+  EXPECT_EQ(backend_of(run(tcp("198.18.1.1", 40001, kTcpAck))), 10) << "half-open flow moved";
+  EXPECT_EQ(conns(0).active, 2);
+  EXPECT_EQ(conns(0).half_open, 0) << "the handshake completed on the drained backend";
+  EXPECT_EQ(backend_of(run(tcp("198.18.1.1", 40002, kTcpSyn))), 11) << "a new flow went to the drained backend";
+  for (uint16_t port : {40000, 40001}) {
+    xlb_flow f{};
+    ASSERT_TRUE(flow(flow_key("198.18.1.1", port, kVip, 80, IPPROTO_TCP), &f));
+    EXPECT_EQ(f.backend_id, 0u) << "port " << port;
+  }
+
+  // The flows end on it and give their units back to it, not to backend 1.
+  EXPECT_EQ(backend_of(run(tcp("198.18.1.1", 40000, kTcpAck | kTcpFin))), 10);
+  EXPECT_EQ(backend_of(run(tcp("198.18.1.1", 40001, kTcpRst))), 10);
+  EXPECT_EQ(conns(0).active, 0);
+  EXPECT_EQ(conns(0).half_open, 0);
+  EXPECT_EQ(conns(1).active, 1);
+  EXPECT_EQ(gstat(XLB_STAT_FLOW_STALE_BACKEND).packets, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sched, GracefulRemoval,
+    ::testing::Values(Removal{"MaglevDraining", XLB_SCHED_MAGLEV, XLB_BACKEND_F_USED},
+                      Removal{"MaglevRemoved", XLB_SCHED_MAGLEV, XLB_BACKEND_F_USED | XLB_BACKEND_F_REMOVED},
+                      Removal{"LeastConnDraining", XLB_SCHED_LEAST_CONN, XLB_BACKEND_F_USED},
+                      Removal{"LeastConnRemoved", XLB_SCHED_LEAST_CONN,
+                              XLB_BACKEND_F_USED | XLB_BACKEND_F_REMOVED}),
+    [](const ::testing::TestParamInfo<Removal>& info) { return std::string(info.param.name); });
+
 }  // namespace
 }  // namespace xlb::test

@@ -45,6 +45,17 @@ Bytes tcp6(const std::string& src, uint16_t sport, const std::string& dst, uint1
   return Frame().eth(kClientMac, kFixtureMac).ipv6(ip).tcp(tcp).build();
 }
 
+Bytes udp4(const std::string& src, uint16_t sport, const std::string& dst, uint16_t dport,
+           const std::string& payload = "q") {
+  Ipv4 ip;
+  ip.src = src;
+  ip.dst = dst;
+  Udp udp;
+  udp.sport = sport;
+  udp.dport = dport;
+  return Frame().eth(kClientMac, kFixtureMac).ipv4(ip).udp(udp).payload(payload).build();
+}
+
 class Lb : public LbFixture {};
 
 // ---- encapsulation: exact bytes -------------------------------------------
@@ -308,16 +319,67 @@ TEST_F(Lb, UdpFlowIsRecorded) {
   uint32_t vip = add_vip(kVip4, 53, IPPROTO_UDP);
   add_backend(1, vip, kBe4);
   fill_ring(vip, 1);
-  Ipv4 ip;
-  ip.src = "198.18.1.1";
-  ip.dst = kVip4;
-  Udp udp;
-  udp.sport = 5353;
-  udp.dport = 53;
-  ASSERT_EQ(run(Frame().eth(kClientMac, kFixtureMac).ipv4(ip).udp(udp).payload("q").build()).verdict, XDP_TX);
+  ASSERT_EQ(run(udp4("198.18.1.1", 5353, kVip4, 53)).verdict, XDP_TX);
   xlb_flow f{};
   ASSERT_TRUE(flow(flow_key("198.18.1.1", 5353, kVip4, 53, IPPROTO_UDP), &f));
   EXPECT_EQ(f.state, XLB_FLOW_UDP);
+}
+
+// The reaper expires a flow that has been idle for its timeout, judged by
+// last_seen_ns: a client packet of a known flow must refresh it (at most
+// once per XLB_FLOW_TOUCH_NS, which a flow idle for 10 s is well past), or
+// busy connections would be reaped.
+TEST_F(Lb, ClientPacketsRefreshTheFlowsLastSeen) {
+  uint32_t tcp_vip = add_vip(kVip4, 80, IPPROTO_TCP);
+  uint32_t udp_vip = add_vip(kVip4, 53, IPPROTO_UDP);
+  add_backend(1, tcp_vip, kBe4);
+  add_backend(2, udp_vip, kBe4b);
+  fill_ring(tcp_vip, 1);
+  fill_ring(udp_vip, 2);
+  constexpr uint64_t kIdle = 10'000'000'000ull;
+  // bpf_ktime_get_coarse_ns() and clock_gettime() read the same coarse
+  // clock; the slack only covers how the two readings are taken, and is
+  // far below the 10 s a missed refresh would leave.
+  constexpr uint64_t kSlack = 100'000'000ull;
+
+  struct Case {
+    const char* name;
+    std::vector<Bytes> opening;  // packets that create the flow
+    Bytes next;                  // a later client packet of it
+    xlb_flow_key key;
+    uint8_t state;               // the flow's state after `next`
+  };
+  const std::vector<Case> cases = {
+      {"TCP established",
+       {tcp4("198.18.1.1", 40000, kVip4, 80, kTcpSyn), tcp4("198.18.1.1", 40000, kVip4, 80, kTcpAck)},
+       tcp4("198.18.1.1", 40000, kVip4, 80, kTcpAck | kTcpPsh, "data"),
+       flow_key("198.18.1.1", 40000, kVip4, 80, IPPROTO_TCP),
+       XLB_FLOW_TCP_ESTABLISHED},
+      {"UDP",
+       {udp4("198.18.1.1", 5353, kVip4, 53)},
+       udp4("198.18.1.1", 5353, kVip4, 53, "again"),
+       flow_key("198.18.1.1", 5353, kVip4, 53, IPPROTO_UDP),
+       XLB_FLOW_UDP},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    for (const Bytes& b : c.opening) ASSERT_EQ(run(b).verdict, XDP_TX);
+    uint64_t idle_since = coarse_now_ns() - kIdle;
+    set_last_seen(c.key, idle_since);
+
+    uint64_t before = coarse_now_ns();
+    ASSERT_EQ(run(c.next).verdict, XDP_TX);
+    uint64_t after = coarse_now_ns();
+    xlb_flow f{};
+    ASSERT_TRUE(flow(c.key, &f));
+    EXPECT_NE(f.last_seen_ns, idle_since) << "last_seen not refreshed";
+    EXPECT_GE(f.last_seen_ns + kSlack, before) << "last_seen " << (before - f.last_seen_ns) << " ns before the packet";
+    EXPECT_LE(f.last_seen_ns, after + kSlack) << "last_seen " << (f.last_seen_ns - after) << " ns after the packet";
+    EXPECT_EQ(f.state, c.state);
+    EXPECT_EQ(f.flags & XLB_FLOW_F_COUNTED, XLB_FLOW_F_COUNTED);
+  }
+  EXPECT_EQ(conns(1).active, 1);
+  EXPECT_EQ(conns(2).active, 1);
 }
 
 TEST_F(Lb, PurgedBackendsFlowIsScheduledAfresh) {
