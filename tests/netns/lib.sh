@@ -644,23 +644,35 @@ client_burst() {
 	in_ns "$RIG_NS_C" python3 "$RIG_TOOLS_DIR/client.py" burst --vip "$vip" --port 80 -n "$n" "$@"
 }
 
-# hold_start NAME VIP N [options]: a background `client.py hold` with control
-# socket $RIG_TMP/hold-NAME.sock; waits until its initial connections are open.
+# hold_start NAME VIP N [options, e.g. --port P --parallel 1]:
+# a background `client.py hold` with control socket $RIG_TMP/hold-NAME.sock;
+# waits until all N initial connections are open. Fails (and prints the hold
+# client's log on stderr: the rig's tmpdir, and the log with it, is deleted
+# at teardown) if the client exits first, which it does when any of the N
+# fails to open, or if it is not ready within 60 s. Callers record a fail.
 hold_start() {
 	local name=$1 vip=$2 n=$3
 	shift 3
-	local sock="$RIG_TMP/hold-$name.sock"
+	local sock="$RIG_TMP/hold-$name.sock" hlog="$RIG_TMP/hold-$name.log"
 	rm -f "$sock"
 	in_ns "$RIG_NS_C" python3 "$RIG_TOOLS_DIR/client.py" hold --vip "$vip" --port 80 -n "$n" \
-		--control "$sock" "$@" >"$RIG_TMP/hold-$name.out" 2>"$RIG_TMP/hold-$name.log" &
+		--control "$sock" "$@" >"$RIG_TMP/hold-$name.out" 2>"$hlog" &
 	local pid=$!
 	RIG_BG_PIDS+=("$pid")
-	local deadline=$((SECONDS + 60))
+	local deadline=$((SECONDS + 60)) why=
 	until [[ -S "$sock" ]]; do
-		kill -0 "$pid" 2>/dev/null || { log "hold client exited: $(tail -n 5 "$RIG_TMP/hold-$name.log")"; return 1; }
-		((SECONDS < deadline)) || { log "hold client not ready"; return 1; }
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			why="exited with status $? before its $n connections to $vip were open"
+			break
+		fi
+		((SECONDS < deadline)) || { why="not ready within 60 s"; break; }
 		sleep 0.1
 	done
+	[[ -z "$why" ]] && return 0
+	log "hold client $name $why; its log:"
+	sed 's/^/    /' "$hlog" >&2
+	return 1
 }
 
 # hold_cmd NAME COMMAND...: sends one command line, prints the JSON answer.

@@ -53,6 +53,10 @@ hold --vip ADDR [--port 80] -n N --control SOCKET_PATH [--timeout 5]
     stream socket at SOCKET_PATH (so the socket's existence means "initial
     connections are open") and serves control commands until `quit` or the
     maximum lifetime. It prints the initial `status` answer on stdout.
+    If any of the N initial connections fails to open, hold prints every
+    error on stderr, closes the others and exits with status 1 without
+    binding SOCKET_PATH: a test never runs on fewer connections than it
+    asked for.
 
 synflood --vip ADDR [--port 80] -n N [--rate PPS] [--src-net 198.19.0.0/16]
          [--seed S]
@@ -583,8 +587,16 @@ def cmd_hold(a):
     started = time.monotonic()
     first = holder.open(a.n)
     if first["failed"]:
-        print(f"hold: {first['failed']} of {a.n} initial connections failed: {first['errors'][:3]}",
-              file=sys.stderr, flush=True)
+        # A test that asked for N held connections must not go on with fewer
+        # (its counts would silently be off): fail before the control socket
+        # exists, so the caller sees the process exit.
+        print(f"hold: {first['failed']} of {a.n} initial connections failed to open "
+              f"({first['opened']} opened); errors:", file=sys.stderr)
+        for e in first["errors"]:
+            print(f"hold:   {e}", file=sys.stderr)
+        sys.stderr.flush()
+        holder.close_all()
+        return 1
     try:
         os.unlink(a.control)
     except FileNotFoundError:
