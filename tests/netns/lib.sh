@@ -58,6 +58,9 @@
 # ADDR PORT, burst_all_ok/burst_spread/burst_peer_is/burst_peer_ports_in/
 # burst_local_is (predicates over client.py output), lb_gstat, lb_drops,
 # lbctl_quiet, and the pending-CLI helpers (see the end of this file).
+# Fixed source ports: sport_alloc N (every burst whose spread a test
+# checks), tcp_burst_checked / udp_rr_checked VIP N LO HI (a burst from
+# fixed ports and its answered/spread checks).
 #
 # Forwarding-mode rigs (nat, fullnat, l2dsr; see "Forwarding-mode rigs" below
 # for pictures): rig_create_nat N [--one-arm] [--fullnat] [--fullnat-source],
@@ -637,6 +640,31 @@ vip_setup() {
 
 # ---- client ----------------------------------------------------------------
 
+# Fixed source ports. The flow hash is deterministic (hash seed 0 unless a
+# config sets one), so with the client's source ports fixed every
+# connection reaches the same backend on every run, and a spread check
+# ("each backend got 20..47%") has one verdict, not a chance of failing
+# (about 1.5% of runs for 150 connections with kernel-chosen ports). The
+# pool, 10000..19999, lies outside the client's ephemeral range 20000..60999
+# (_rig_client_setup), so no kernel-chosen port (a probe, a hold without
+# --sport-base) can ever take one of these. sport_alloc hands out each port
+# once per rig: a port reused towards the same destination would meet its
+# own TIME_WAIT, and in nat two flows from one client port to one backend
+# port (VIP:80 and VIP:8080 both -> b:8080) share a reply tuple.
+RIG_SPORT_NEXT=10000
+RIG_SPORT_LAST=19999
+# sport_alloc N: sets SPORT to the first of N fresh fixed source ports
+# (SPORT..SPORT+N-1; pass as client.py --sport-base "$SPORT"). Not a $(...)
+# helper: the allocation must outlive the call. A hold that later opens more
+# connections must allocate room for them too.
+sport_alloc() {
+	local n=$1
+	((RIG_SPORT_NEXT + n - 1 <= RIG_SPORT_LAST)) ||
+		die "sport_alloc $n: the fixed source ports $RIG_SPORT_NEXT..$RIG_SPORT_LAST are not enough"
+	SPORT=$RIG_SPORT_NEXT
+	RIG_SPORT_NEXT=$((RIG_SPORT_NEXT + n))
+}
+
 # client_burst VIP N [client.py burst options...]: prints the burst's JSON.
 client_burst() {
 	local vip=$1 n=$2
@@ -690,16 +718,36 @@ if_counter() {
 }
 
 # tcp_burst_checked VIP N LO HI: N TCP connections to VIP port 80 (20 at a
-# time, with per-connection details), printed, then checks that all were
-# answered and that each of the 3 backends got LO..HI percent of them. The
-# client's JSON is left in BURST_OUT for the caller's mode-specific checks
-# (not a $(...) helper: checks must count in this shell).
+# time, with per-connection details) from fixed source ports (sport_alloc),
+# printed, then checks that all were answered and that each of the 3
+# backends got LO..HI percent of them. With fixed ports the split is the
+# same on every run: LO..HI need not allow for chance, only say "roughly
+# even" loosely enough that a change of hash or ring size that still spreads
+# evenly needs no new numbers. The client's JSON is left in BURST_OUT for
+# the caller's mode-specific checks (not a $(...) helper: checks must count
+# in this shell).
 tcp_burst_checked() {
 	local vip=$1 n=$2 lo=$3 hi=$4
-	step "TCP: $n connections to $(hostport "$vip" 80)"
-	BURST_OUT=$(client_burst "$vip" "$n" --parallel 20 --details)
+	sport_alloc "$n"
+	step "TCP: $n connections to $(hostport "$vip" 80) from source ports $SPORT..$((SPORT + n - 1))"
+	BURST_OUT=$(client_burst "$vip" "$n" --parallel 20 --details --sport-base "$SPORT")
 	json_get - "{k: d.get(k) for k in ('ok', 'failed', 'by_backend', 'by_peer', 'by_local', 'errors')}" <<<"$BURST_OUT"
 	check "$n of $n answered" burst_all_ok "$BURST_OUT" "$n"
+	check "each backend got $lo..$hi% ($(json_get - by_backend <<<"$BURST_OUT"))" burst_spread "$BURST_OUT" 3 "$lo" "$hi"
+}
+
+# udp_rr_checked VIP N LO HI: as tcp_burst_checked, for N UDP requests to
+# VIP port 53 (client_udprr): all answered, each from VIP:53 itself (what a
+# nat LB must restore), each of the 3 backends LO..HI percent. BURST_OUT
+# holds the JSON.
+udp_rr_checked() {
+	local vip=$1 n=$2 lo=$3 hi=$4
+	sport_alloc "$n"
+	step "UDP: $n requests to $(hostport "$vip" 53) from source ports $SPORT..$((SPORT + n - 1))"
+	BURST_OUT=$(client_udprr "$vip" "$n" --parallel 20 --details --sport-base "$SPORT")
+	json_get - "{k: d.get(k) for k in ('ok', 'failed', 'timeouts', 'wrong_source', 'by_backend', 'errors')}" <<<"$BURST_OUT"
+	check "$n of $n answered, each from $(hostport "$vip" 53) (wrong source: $(json_get - wrong_source <<<"$BURST_OUT"), timeouts: $(json_get - timeouts <<<"$BURST_OUT"))" \
+		burst_all_ok "$BURST_OUT" "$n"
 	check "each backend got $lo..$hi% ($(json_get - by_backend <<<"$BURST_OUT"))" burst_spread "$BURST_OUT" 3 "$lo" "$hi"
 }
 

@@ -22,8 +22,9 @@ dec0=$(decap_decapped_total) || fail "xlb-decap stats --json"
 b_tx0=0
 for i in 1 2 3; do b_tx0=$((b_tx0 + $(if_counter "$(rig_ns_b $i)" "$(rig_if_b $i)" tx packets))); done
 
-step "client: $N connections to $VIP"
-client_burst "$RIG_VIP4" $N --parallel 20 >"$RIG_TMP/burst.json"
+sport_alloc $N # fixed source ports: the spread checked below is the same on every run
+step "client: $N connections to $VIP from source ports $SPORT..$((SPORT + N - 1))"
+client_burst "$RIG_VIP4" $N --parallel 20 --sport-base "$SPORT" >"$RIG_TMP/burst.json"
 cat "$RIG_TMP/burst.json"
 sleep 0.5
 lb_stats "$RIG_TMP/s1.json" || fail "lbctl stats --json"

@@ -20,10 +20,11 @@ lbctl_ list
 
 for case in "$RIG_VIP6|$VIP6|IPv6-in-IPv6" "$RIG_VIP4|$VIP4|IPv4-in-IPv6"; do
 	IFS='|' read -r addr vip what <<<"$case"
-	step "$what: $N connections to $vip"
+	sport_alloc $N # fixed source ports: the spread checked below is the same on every run
+	step "$what: $N connections to $vip from source ports $SPORT..$((SPORT + N - 1))"
 	lb_stats "$RIG_TMP/s0.json" || fail "lbctl stats --json"
 	dec0=$(decap_decapped_total) || fail "xlb-decap stats --json"
-	client_burst "$addr" $N --parallel 20 >"$RIG_TMP/burst.json"
+	client_burst "$addr" $N --parallel 20 --sport-base "$SPORT" >"$RIG_TMP/burst.json"
 	cat "$RIG_TMP/burst.json"
 	sleep 0.5
 	lb_stats "$RIG_TMP/s1.json" || fail "lbctl stats --json"

@@ -72,11 +72,18 @@ hold_start h "$V_NAT" 15 || fail "hold client starts"
 VIPS=("$V_NAT" "$V_NAT6" "$V_FNAT" "$V_L2")
 lbd_real && VIPS+=("$V_IPIP")
 step "in parallel: $N TCP connections and $N UDP requests to each of ${VIPS[*]}"
+# Each burst from its own fixed source ports (sport_alloc, allocated here in
+# the parent shell): the spread check below then has the same verdict on
+# every run.
 pids=()
 for v in "${VIPS[@]}"; do
-	client_burst "$v" $N --parallel 10 --details >"$RIG_TMP/tcp-$v.json" &
+	sport_alloc $N
+	echo "  $v: TCP from source ports $SPORT..$((SPORT + N - 1))"
+	client_burst "$v" $N --parallel 10 --details --sport-base "$SPORT" >"$RIG_TMP/tcp-$v.json" &
 	pids+=($!)
-	client_udprr "$v" $N --parallel 10 --details >"$RIG_TMP/udp-$v.json" &
+	sport_alloc $N
+	echo "  $v: UDP from source ports $SPORT..$((SPORT + N - 1))"
+	client_udprr "$v" $N --parallel 10 --details --sport-base "$SPORT" >"$RIG_TMP/udp-$v.json" &
 	pids+=($!)
 done
 wait "${pids[@]}"
