@@ -672,7 +672,7 @@ client_burst() {
 	in_ns "$RIG_NS_C" python3 "$RIG_TOOLS_DIR/client.py" burst --vip "$vip" --port 80 -n "$n" "$@"
 }
 
-# hold_start NAME VIP N [options, e.g. --port P --parallel 1]:
+# hold_start NAME VIP N [options, e.g. --port P --sport-base P --parallel 1]:
 # a background `client.py hold` with control socket $RIG_TMP/hold-NAME.sock;
 # waits until all N initial connections are open. Fails (and prints the hold
 # client's log on stderr: the rig's tmpdir, and the log with it, is deleted

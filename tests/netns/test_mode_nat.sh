@@ -59,14 +59,21 @@ for vip in "$RIG_VIP4" "$RIG_VIP6"; do
 	UDP_REQS=$((UDP_REQS + N))
 done
 
-step "a VIP without --port: $RIG_VIP4:$ALT reaches the backends' port $ALT"
-out=$(in_ns "$RIG_NS_C" python3 "$RIG_TOOLS_DIR/client.py" burst --vip "$RIG_VIP4" --port "$ALT" -n 60 --details)
+# This VIP and $RIG_VIP4:80 both reach the backends' port $ALT: a client port
+# used towards both would give two flows one reply tuple (b:$ALT ->
+# client:port), and the second would be dropped as a conflict. Every burst
+# and hold of this test therefore has its own fixed source ports
+# (sport_alloc), none of them kernel-chosen.
+sport_alloc 60
+step "a VIP without --port: $RIG_VIP4:$ALT reaches the backends' port $ALT (source ports $SPORT..$((SPORT + 59)))"
+out=$(client_burst "$RIG_VIP4" 60 --port "$ALT" --details --sport-base "$SPORT")
 check "60 of 60 answered ($(json_get - errors <<<"$out"))" burst_all_ok "$out" 60
 check "reached at their own address, port $ALT" burst_local_is "$out" own "$ALT"
 TCP_CONNS=$((TCP_CONNS + 60))
 
-step "held connections: 30 open, a second request on each answers from the same backend"
-hold_start h "$RIG_VIP4" 30 || fail "hold client starts"
+sport_alloc 30
+step "held connections: 30 open (source ports $SPORT..$((SPORT + 29))), a second request on each answers from the same backend"
+hold_start h "$RIG_VIP4" 30 --sport-base "$SPORT" || fail "hold client starts"
 out=$(hold_cmd h check)
 check "30 of 30 held connections answer again from their backend (failed $(json_get - failed <<<"$out"), moved $(json_get - moved <<<"$out"))" \
 	int_eq "$(json_get - "d['same'] if d['failed'] == 0 else -1" <<<"$out")" 30
