@@ -116,20 +116,32 @@ hold_cmd h quit >/dev/null
 
 if lbd_real; then
 	step "lbd's view"
-	sleep 0.5
-	lb_stats "$RIG_TMP/s1.json" || fail "lbctl stats --json"
-	lb_stats_delta "$RIG_TMP/s0.json" "$RIG_TMP/s1.json" >"$RIG_TMP/delta.json"
 	D="$RIG_TMP/delta.json"
+	# counters_settled: one reading of lbd's and xlb-decap's counters; true
+	# once the last packets (the bursts' FINs and ACKs may still be on their
+	# way) are counted: every VIP and protocol at least N packets, nat_reply
+	# at least the nat and fullnat VIPs' replies (TCP: SYN-ACK and answer,
+	# UDP: the reply), xlb-decap 4 packets a TCP connection and 1 a request
+	# of the ipip VIP. The checks below judge that last reading.
+	counters_settled() {
+		local d
+		lb_stats "$RIG_TMP/s1.json" || return 1
+		lb_stats_delta "$RIG_TMP/s0.json" "$RIG_TMP/s1.json" >"$D" || return 1
+		d=$(decap_decapped_total) || return 1
+		dec=$((d - dec0))
+		nat_reply=$(lb_gstat "$D" nat_reply)
+		int_ge "$(json_get "$D" "min(v['packets'] for v in d['vips'].values())")" $N &&
+			int_ge "$nat_reply" $((3 * 3 * N)) && int_ge "$dec" $((4 * N + N))
+	}
+	check "the counters settle (within 60 s)" wait_for 60 counters_settled
 	for v in "${VIPS[@]}"; do
 		for pp in "$(hostport "$v" 80)/tcp" "$(hostport "$v" 53)/udp"; do
 			pk=$(json_get "$D" "d['vips']['$pp']['packets']")
 			check "$pp counted its packets ($pk >= $N)" int_ge "$pk" $N
 		done
 	done
-	nat_reply=$(lb_gstat "$D" nat_reply)
 	check "nat_reply moved for the nat and fullnat VIPs ($nat_reply >= $((3 * 3 * N)))" int_ge "$nat_reply" $((3 * 3 * N))
 	check "no drop counter moved ($(lb_drops "$D"))" [ "$(lb_drops "$D")" = "{}" ]
-	dec=$(($(decap_decapped_total) - dec0))
 	check "xlb-decap decapsulated the ipip VIP's packets ($dec >= $((4 * N + N)))" int_ge "$dec" $((4 * N + N))
 fi
 rig_finish

@@ -81,21 +81,30 @@ hold_cmd h quit >/dev/null
 
 if lbd_real; then
 	step "lbd's view"
-	sleep 0.5
-	lb_stats "$RIG_TMP/s1.json" || fail "lbctl stats --json"
-	lb_stats_delta "$RIG_TMP/s0.json" "$RIG_TMP/s1.json" >"$RIG_TMP/delta.json"
 	D="$RIG_TMP/delta.json"
-	vip_pk=$(json_get "$D" "sum(v['packets'] for v in d['vips'].values())")
-	nat_reply=$(lb_gstat "$D" nat_reply)
-	redirect=$(lb_gstat "$D" redirect)
-	tx=$(lb_gstat "$D" tx)
-	echo "  VIP packets $vip_pk, nat_reply $nat_reply, redirect $redirect, tx $tx, drops $(lb_drops "$D")"
 	# Every TCP connection has at least 2 replies (SYN-ACK, the answer) and
-	# every UDP request one; the hold check added 30 more answers.
+	# every UDP request one; the hold check added 30 more answers. Every TCP
+	# connection sent at least 3 packets (SYN, ACK, request), every UDP
+	# request one.
 	want=$((2 * (TCP_CONNS + 30) + UDP_REQS))
+	want_vip=$((3 * TCP_CONNS + UDP_REQS))
+	# counters_settled: one reading of lbd's counters; true once the last
+	# packets (FINs and ACKs may still be on their way) are counted and the
+	# reading is consistent (everything counted also left by redirect). The
+	# checks below judge that last reading.
+	counters_settled() {
+		lb_stats "$RIG_TMP/s1.json" || return 1
+		lb_stats_delta "$RIG_TMP/s0.json" "$RIG_TMP/s1.json" >"$D" || return 1
+		vip_pk=$(json_get "$D" "sum(v['packets'] for v in d['vips'].values())")
+		nat_reply=$(lb_gstat "$D" nat_reply)
+		redirect=$(lb_gstat "$D" redirect)
+		tx=$(lb_gstat "$D" tx)
+		int_ge "$nat_reply" "$want" && int_ge "$vip_pk" "$want_vip" && int_ge "$redirect" $((vip_pk + nat_reply))
+	}
+	check "the counters settle (within 60 s)" wait_for 60 counters_settled
+	echo "  VIP packets $vip_pk, nat_reply $nat_reply, redirect $redirect, tx $tx, drops $(lb_drops "$D")"
 	check "nat_reply counted the backends' replies ($nat_reply >= $want)" int_ge "$nat_reply" "$want"
-	check "the client's packets were counted per VIP ($vip_pk >= $((3 * TCP_CONNS + UDP_REQS)))" \
-		int_ge "$vip_pk" $((3 * TCP_CONNS + UDP_REQS))
+	check "the client's packets were counted per VIP ($vip_pk >= $want_vip)" int_ge "$vip_pk" "$want_vip"
 	check "two arms: everything left by redirect ($redirect >= $vip_pk + $nat_reply)" \
 		int_ge "$redirect" $((vip_pk + nat_reply))
 	check "two arms: nothing by XDP_TX ($tx)" int_eq "$tx" 0
