@@ -57,7 +57,7 @@
 # server_start I TAG ARGS (a second server), client_udprr VIP N, hostport
 # ADDR PORT, burst_all_ok/burst_spread/burst_peer_is/burst_peer_ports_in/
 # burst_local_is (predicates over client.py output), lb_gstat, lb_drops,
-# lbctl_quiet, and the pending-CLI helpers (see the end of this file).
+# lbctl_quiet, and the mode control-plane helpers (see the end of this file).
 # Fixed source ports: sport_alloc N (every burst whose spread a test
 # checks), tcp_burst_checked / udp_rr_checked VIP N LO HI (a burst from
 # fixed ports and its answered/spread checks).
@@ -65,11 +65,11 @@
 # Forwarding-mode rigs (nat, fullnat, l2dsr; see "Forwarding-mode rigs" below
 # for pictures): rig_create_nat N [--one-arm] [--fullnat] [--fullnat-source],
 # rig_create_fullnat N, rig_create_l2 N build them instead of rig_create.
-# Everything the mode tests assume about the not-yet-merged control plane
-# (lbd --iface twice, lbctl --mode/--port, the fullnat config block, counter
-# names) is in the section "Forwarding modes: the pending CLI" at the end, in
-# one place: mode_add_vip, mode_add_backend, mode_vip_setup, cfg_* (config
-# builder for `lbctl apply`), lb_gstat, lbd_real.
+# The mode tests reach the control plane (lbd --iface once per interface,
+# lbctl --mode/--port, the fullnat config block, counter names) only through
+# the section "Forwarding modes: the control plane" at the end:
+# mode_add_vip, mode_add_backend, mode_vip_setup, cfg_* (config builder for
+# `lbctl apply`), lb_gstat, lbd_real.
 # XLB_EMULATE=nft: the LB's work is done by the kernel (nftables NAT,
 # ECMP routes for l2dsr) instead of xlb, to validate rigs and test scripts
 # without xlb (tests/netns/emu_nft.sh); checks of lbd's own view are skipped.
@@ -1274,21 +1274,22 @@ client_udprr() {
 	in_ns "$RIG_NS_C" python3 "$RIG_TOOLS_DIR/client.py" udprr --vip "$vip" --port 53 -n "$n" "$@"
 }
 
-# ---- forwarding modes: the pending CLI ----------------------------------------
+# ---- forwarding modes: the control plane ----------------------------------------
 #
-# EVERY assumption the mode tests make about the control plane that is not
-# merged yet is in this section, so adapting to the real thing is local:
+# Everything the mode tests use of the control plane (docs/lbctl.md,
+# docs/api.md) goes through this section, which emu_nft.sh replaces under
+# XLB_EMULATE=nft; a change of the CLI is then local:
 #  - lbd takes --iface once per interface (lbd_start uses _rig_lbd_iface_args;
 #    two-arm rigs pass the client side first, then the backend side);
 #  - lbctl add-vip VIP --proto P --mode nat|fullnat|l2dsr [--sched S];
 #  - lbctl add-backend VIP --proto P ADDR [--port N] [--weight W]
 #    (--port: the backend's port, nat and fullnat only; default the VIP's);
-#  - lbctl apply -f FILE with the config of docs/api.md plus
+#  - lbctl apply -f FILE with the config of docs/api.md, including
 #    "fullnat": {"source_v4", "source_v6", "port_min", "port_max"},
 #    a VIP's "mode" and a backend's "port";
 #  - `lbctl stats --json` global counters nat_reply, nat_icmp,
 #    drop_nat_ports, drop_nat_conflict, drop_nat_table_full, drop_not_on_link
-#    (named in ctl/core/stats_names.cc already);
+#    (ctl/core/stats_names.cc; lb_gstat fails on a renamed one);
 #  - `lbctl list --json` shows "mode" per VIP and, for nat/fullnat, each
 #    backend's "port" (only printed, not relied on).
 

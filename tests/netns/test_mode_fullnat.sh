@@ -12,9 +12,11 @@
 # they are closed and the reaper has freed their ports (tcp_closing 1 s,
 # reap interval 200 ms), new connections work again.
 #
-# PENDING: needs `--mode fullnat`, the config's "fullnat" block, backend
-# "port" in the config, lbd with two --iface (lib.sh, "Forwarding modes:
-# the pending CLI"). Validated with XLB_EMULATE=nft.
+# Bursts from fixed source ports (sport_alloc): the spreads are the same on
+# every run. Runs against lbd and xlb (`lbctl apply` with the "fullnat"
+# block, mode "fullnat" and backend "port"; lbd with two --iface; lib.sh,
+# "Forwarding modes: the control plane"); XLB_EMULATE=nft runs the traffic
+# through the kernel's NAT instead, skipping lbd's view.
 . "$(dirname "$0")/lib.sh"
 rig_init "${1:-}"
 rig_create_fullnat 3

@@ -13,8 +13,10 @@
 # Last, a backend that is not on the segment (behind R) is refused when it
 # is added, or its packets are dropped as drop_not_on_link.
 #
-# PENDING: needs `--mode l2dsr` (lib.sh, "Forwarding modes: the pending
-# CLI"). Validated with XLB_EMULATE=nft (ECMP routes in the LB namespace).
+# Bursts from fixed source ports (sport_alloc): the spreads are the same on
+# every run. Runs against lbd and xlb (`--mode l2dsr`; lib.sh, "Forwarding
+# modes: the control plane"); XLB_EMULATE=nft forwards with ECMP routes in
+# the LB namespace instead, skipping lbd's view.
 . "$(dirname "$0")/lib.sh"
 rig_init "${1:-}"
 rig_create_l2 3

@@ -13,10 +13,12 @@
 # client, at the VIP; fullnat: S). lbd's view: every VIP counted packets,
 # nat_reply moved, xlb-decap decapsulated the ipip packets, no drops.
 #
-# PENDING: needs nat, fullnat and l2dsr next to ipip, the config's
-# "fullnat" block, "mode" and backend "port", lbd with two --iface (lib.sh,
-# "Forwarding modes: the pending CLI"). Under XLB_EMULATE=nft the ipip VIP
-# is left out (the kernel here has no ipip).
+# Every burst has fixed source ports of its own (sport_alloc): the spreads
+# are the same on every run. Runs against lbd and xlb (one `lbctl apply`
+# config with nat, fullnat, l2dsr and ipip VIPs, the "fullnat" block and
+# backend "port"; lbd with two --iface; lib.sh, "Forwarding modes: the
+# control plane"). Under XLB_EMULATE=nft the ipip VIP is left out (the
+# kernel here has no ipip) and lbd's view is skipped.
 . "$(dirname "$0")/lib.sh"
 rig_init "${1:-}"
 rig_create_nat 3 --fullnat-source

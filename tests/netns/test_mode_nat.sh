@@ -13,9 +13,13 @@
 # interfaces), no drop counter moved. Last, two VIPs whose flows would share
 # a reply tuple: the second is dropped as drop_nat_conflict.
 #
-# PENDING: needs `--mode nat`, backend `--port`, lbd with two --iface
-# (assumptions in lib.sh, "Forwarding modes: the pending CLI"). Validated
-# against the kernel's NAT with XLB_EMULATE=nft.
+# Every burst and the hold use fixed source ports of their own (sport_alloc):
+# the spreads are the same on every run, and no client port is used towards
+# both VIP:80 and VIP:8080 (both reach the backends' port 8080: one reply
+# tuple for two flows). Runs against lbd and xlb (lbd with two --iface,
+# `--mode nat`, backend `--port`; lib.sh, "Forwarding modes: the control
+# plane"). XLB_EMULATE=nft runs the same traffic through the kernel's NAT
+# instead, to check the rig and the script; lbd's view is then skipped.
 . "$(dirname "$0")/lib.sh"
 rig_init "${1:-}"
 rig_create_nat 3

@@ -10,8 +10,10 @@
 # replies counted as nat_reply, everything sent with XDP_TX (no redirect:
 # one interface), no drop counter moved.
 #
-# PENDING: needs `--mode nat` and backend `--port` (lib.sh, "Forwarding
-# modes: the pending CLI"). Validated with XLB_EMULATE=nft.
+# Bursts from fixed source ports (sport_alloc): the spreads are the same on
+# every run. Runs against lbd and xlb (`--mode nat`, backend `--port`;
+# lib.sh, "Forwarding modes: the control plane"); XLB_EMULATE=nft runs the
+# traffic through the kernel's NAT instead, skipping lbd's view.
 . "$(dirname "$0")/lib.sh"
 rig_init "${1:-}"
 rig_create_nat 3 --one-arm
