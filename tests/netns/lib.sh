@@ -57,16 +57,19 @@
 # server_start I TAG ARGS (a second server), client_udprr VIP N, hostport
 # ADDR PORT, burst_all_ok/burst_spread/burst_peer_is/burst_peer_ports_in/
 # burst_local_is (predicates over client.py output), lb_gstat, lb_drops,
-# lbctl_quiet, and the pending-CLI helpers (see the end of this file).
+# lbctl_quiet, and the mode control-plane helpers (see the end of this file).
+# Fixed source ports: sport_alloc N (every burst whose spread a test
+# checks), tcp_burst_checked / udp_rr_checked VIP N LO HI (a burst from
+# fixed ports and its answered/spread checks).
 #
 # Forwarding-mode rigs (nat, fullnat, l2dsr; see "Forwarding-mode rigs" below
 # for pictures): rig_create_nat N [--one-arm] [--fullnat] [--fullnat-source],
 # rig_create_fullnat N, rig_create_l2 N build them instead of rig_create.
-# Everything the mode tests assume about the not-yet-merged control plane
-# (lbd --iface twice, lbctl --mode/--port, the fullnat config block, counter
-# names) is in the section "Forwarding modes: the pending CLI" at the end, in
-# one place: mode_add_vip, mode_add_backend, mode_vip_setup, cfg_* (config
-# builder for `lbctl apply`), lb_gstat, lbd_real.
+# The mode tests reach the control plane (lbd --iface once per interface,
+# lbctl --mode/--port, the fullnat config block, counter names) only through
+# the section "Forwarding modes: the control plane" at the end:
+# mode_add_vip, mode_add_backend, mode_vip_setup, cfg_* (config builder for
+# `lbctl apply`), lb_gstat, lbd_real.
 # XLB_EMULATE=nft: the LB's work is done by the kernel (nftables NAT,
 # ECMP routes for l2dsr) instead of xlb, to validate rigs and test scripts
 # without xlb (tests/netns/emu_nft.sh); checks of lbd's own view are skipped.
@@ -637,6 +640,41 @@ vip_setup() {
 
 # ---- client ----------------------------------------------------------------
 
+# Fixed source ports. The flow hash is deterministic (hash seed 0 unless a
+# config sets one), so with the client's source ports fixed every
+# connection reaches the same backend on every run, and a spread check
+# ("each backend got 20..47%") has one verdict, not a chance of failing
+# (about 1.5% of runs for 150 connections with kernel-chosen ports). The
+# pool, 10000..19999, lies outside the client's ephemeral range 20000..60999
+# (_rig_client_setup), so no kernel-chosen port (a probe, a hold without
+# --sport-base) can ever take one of these. sport_alloc hands out each port
+# once per rig: a port reused towards the same destination would meet its
+# own TIME_WAIT, and in nat two flows from one client port to one backend
+# port (VIP:80 and VIP:8080 both -> b:8080) share a reply tuple.
+RIG_SPORT_NEXT=10000
+RIG_SPORT_LAST=19999
+# sport_alloc N: sets SPORT to the first of N fresh fixed source ports
+# (SPORT..SPORT+N-1; pass as client.py --sport-base "$SPORT"). Not a $(...)
+# helper: the allocation must outlive the call. A hold that later opens more
+# connections must allocate room for them too.
+sport_alloc() {
+	local n=$1
+	((RIG_SPORT_NEXT + n - 1 <= RIG_SPORT_LAST)) ||
+		die "sport_alloc $n: the fixed source ports $RIG_SPORT_NEXT..$RIG_SPORT_LAST are not enough"
+	SPORT=$RIG_SPORT_NEXT
+	RIG_SPORT_NEXT=$((RIG_SPORT_NEXT + n))
+}
+
+# client_tcp_done ADDR: true when no TCP socket of the client towards ADDR
+# will send another packet: each one is gone or in TIME-WAIT (its last ACK
+# sent). A burst returns once its answers are read, with FINs and ACKs
+# still to come; counters that must include them are read after this.
+client_tcp_done() {
+	local out
+	out=$(in_ns "$RIG_NS_C" ss -Htn exclude time-wait dst "$([[ "$1" == *:* ]] && echo "[$1]" || echo "$1")") || return 1
+	[[ -z "$out" ]]
+}
+
 # client_burst VIP N [client.py burst options...]: prints the burst's JSON.
 client_burst() {
 	local vip=$1 n=$2
@@ -644,23 +682,35 @@ client_burst() {
 	in_ns "$RIG_NS_C" python3 "$RIG_TOOLS_DIR/client.py" burst --vip "$vip" --port 80 -n "$n" "$@"
 }
 
-# hold_start NAME VIP N [options]: a background `client.py hold` with control
-# socket $RIG_TMP/hold-NAME.sock; waits until its initial connections are open.
+# hold_start NAME VIP N [options, e.g. --port P --sport-base P --parallel 1]:
+# a background `client.py hold` with control socket $RIG_TMP/hold-NAME.sock;
+# waits until all N initial connections are open. Fails (and prints the hold
+# client's log on stderr: the rig's tmpdir, and the log with it, is deleted
+# at teardown) if the client exits first, which it does when any of the N
+# fails to open, or if it is not ready within 60 s. Callers record a fail.
 hold_start() {
 	local name=$1 vip=$2 n=$3
 	shift 3
-	local sock="$RIG_TMP/hold-$name.sock"
+	local sock="$RIG_TMP/hold-$name.sock" hlog="$RIG_TMP/hold-$name.log"
 	rm -f "$sock"
 	in_ns "$RIG_NS_C" python3 "$RIG_TOOLS_DIR/client.py" hold --vip "$vip" --port 80 -n "$n" \
-		--control "$sock" "$@" >"$RIG_TMP/hold-$name.out" 2>"$RIG_TMP/hold-$name.log" &
+		--control "$sock" "$@" >"$RIG_TMP/hold-$name.out" 2>"$hlog" &
 	local pid=$!
 	RIG_BG_PIDS+=("$pid")
-	local deadline=$((SECONDS + 60))
+	local deadline=$((SECONDS + 60)) why=
 	until [[ -S "$sock" ]]; do
-		kill -0 "$pid" 2>/dev/null || { log "hold client exited: $(tail -n 5 "$RIG_TMP/hold-$name.log")"; return 1; }
-		((SECONDS < deadline)) || { log "hold client not ready"; return 1; }
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			why="exited with status $? before its $n connections to $vip were open"
+			break
+		fi
+		((SECONDS < deadline)) || { why="not ready within 60 s"; break; }
 		sleep 0.1
 	done
+	[[ -z "$why" ]] && return 0
+	log "hold client $name $why; its log:"
+	sed 's/^/    /' "$hlog" >&2
+	return 1
 }
 
 # hold_cmd NAME COMMAND...: sends one command line, prints the JSON answer.
@@ -672,22 +722,44 @@ hold_cmd() {
 
 # ---- counters ---------------------------------------------------------------
 
-# if_counter NS IFNAME rx|tx packets|bytes
+# if_counter NS IFNAME rx|tx packets|bytes: the interface's counter, from
+# sysfs (the same numbers as `ip -s link`; no python: cheap enough to poll
+# while something else keeps the CPUs busy).
 if_counter() {
-	ip -n "$1" -s -j link show "$2" | python3 -c 'import json,sys; d=json.load(sys.stdin)[0]; print(d["stats64"][sys.argv[1]][sys.argv[2]])' "$3" "$4"
+	in_ns "$1" cat "/sys/class/net/$2/statistics/$3_$4"
 }
 
 # tcp_burst_checked VIP N LO HI: N TCP connections to VIP port 80 (20 at a
-# time, with per-connection details), printed, then checks that all were
-# answered and that each of the 3 backends got LO..HI percent of them. The
-# client's JSON is left in BURST_OUT for the caller's mode-specific checks
-# (not a $(...) helper: checks must count in this shell).
+# time, with per-connection details) from fixed source ports (sport_alloc),
+# printed, then checks that all were answered and that each of the 3
+# backends got LO..HI percent of them. With fixed ports the split is the
+# same on every run: LO..HI need not allow for chance, only say "roughly
+# even" loosely enough that a change of hash or ring size that still spreads
+# evenly needs no new numbers. The client's JSON is left in BURST_OUT for
+# the caller's mode-specific checks (not a $(...) helper: checks must count
+# in this shell).
 tcp_burst_checked() {
 	local vip=$1 n=$2 lo=$3 hi=$4
-	step "TCP: $n connections to $(hostport "$vip" 80)"
-	BURST_OUT=$(client_burst "$vip" "$n" --parallel 20 --details)
+	sport_alloc "$n"
+	step "TCP: $n connections to $(hostport "$vip" 80) from source ports $SPORT..$((SPORT + n - 1))"
+	BURST_OUT=$(client_burst "$vip" "$n" --parallel 20 --details --sport-base "$SPORT")
 	json_get - "{k: d.get(k) for k in ('ok', 'failed', 'by_backend', 'by_peer', 'by_local', 'errors')}" <<<"$BURST_OUT"
 	check "$n of $n answered" burst_all_ok "$BURST_OUT" "$n"
+	check "each backend got $lo..$hi% ($(json_get - by_backend <<<"$BURST_OUT"))" burst_spread "$BURST_OUT" 3 "$lo" "$hi"
+}
+
+# udp_rr_checked VIP N LO HI: as tcp_burst_checked, for N UDP requests to
+# VIP port 53 (client_udprr): all answered, each from VIP:53 itself (what a
+# nat LB must restore), each of the 3 backends LO..HI percent. BURST_OUT
+# holds the JSON.
+udp_rr_checked() {
+	local vip=$1 n=$2 lo=$3 hi=$4
+	sport_alloc "$n"
+	step "UDP: $n requests to $(hostport "$vip" 53) from source ports $SPORT..$((SPORT + n - 1))"
+	BURST_OUT=$(client_udprr "$vip" "$n" --parallel 20 --details --sport-base "$SPORT")
+	json_get - "{k: d.get(k) for k in ('ok', 'failed', 'timeouts', 'wrong_source', 'by_backend', 'errors')}" <<<"$BURST_OUT"
+	check "$n of $n answered, each from $(hostport "$vip" 53) (wrong source: $(json_get - wrong_source <<<"$BURST_OUT"), timeouts: $(json_get - timeouts <<<"$BURST_OUT"))" \
+		burst_all_ok "$BURST_OUT" "$n"
 	check "each backend got $lo..$hi% ($(json_get - by_backend <<<"$BURST_OUT"))" burst_spread "$BURST_OUT" 3 "$lo" "$hi"
 }
 
@@ -1202,21 +1274,22 @@ client_udprr() {
 	in_ns "$RIG_NS_C" python3 "$RIG_TOOLS_DIR/client.py" udprr --vip "$vip" --port 53 -n "$n" "$@"
 }
 
-# ---- forwarding modes: the pending CLI ----------------------------------------
+# ---- forwarding modes: the control plane ----------------------------------------
 #
-# EVERY assumption the mode tests make about the control plane that is not
-# merged yet is in this section, so adapting to the real thing is local:
+# Everything the mode tests use of the control plane (docs/lbctl.md,
+# docs/api.md) goes through this section, which emu_nft.sh replaces under
+# XLB_EMULATE=nft; a change of the CLI is then local:
 #  - lbd takes --iface once per interface (lbd_start uses _rig_lbd_iface_args;
 #    two-arm rigs pass the client side first, then the backend side);
 #  - lbctl add-vip VIP --proto P --mode nat|fullnat|l2dsr [--sched S];
 #  - lbctl add-backend VIP --proto P ADDR [--port N] [--weight W]
 #    (--port: the backend's port, nat and fullnat only; default the VIP's);
-#  - lbctl apply -f FILE with the config of docs/api.md plus
+#  - lbctl apply -f FILE with the config of docs/api.md, including
 #    "fullnat": {"source_v4", "source_v6", "port_min", "port_max"},
 #    a VIP's "mode" and a backend's "port";
 #  - `lbctl stats --json` global counters nat_reply, nat_icmp,
 #    drop_nat_ports, drop_nat_conflict, drop_nat_table_full, drop_not_on_link
-#    (named in ctl/core/stats_names.cc already);
+#    (ctl/core/stats_names.cc; lb_gstat fails on a renamed one);
 #  - `lbctl list --json` shows "mode" per VIP and, for nat/fullnat, each
 #    backend's "port" (only printed, not relied on).
 
@@ -1347,6 +1420,14 @@ lb_gstat() {
 # lb_drops DELTA_JSON: the drop_* counters that moved in an lb_stats_delta
 # output, as a JSON object ({} when none did).
 lb_drops() { json_get "$1" "{k: v for k, v in d['global'].items() if k.startswith('drop_') and v}"; }
+
+# lb_housekeeping DELTA_JSON: packets the LB received (lb_stats_delta) that
+# are neither client traffic nor replies: ARP (pass_not_ip) and ICMP
+# (pass_icmp: neighbour discovery, and the backends' port-unreachable
+# answers to lbd's neighbour priming, every 30 s). Their number grows with
+# the test's duration, so a check on interface counters must account for
+# them rather than allow a fixed slack.
+lb_housekeeping() { json_get "$1" "d['global']['pass_icmp'] + d['global']['pass_not_ip']"; }
 
 # ---- predicates over client.py burst/udprr output (for check) -----------------
 # All take the JSON text (not a file) as the first argument; the ones about

@@ -9,9 +9,9 @@
 # Releasing the half-closed sockets then lets the reaper remove every flow,
 # and 10 new connections split 5/5 again.
 #
-# PENDING: needs nat mode with least-conn and the config's "mode"/"port"
-# (lib.sh, "Forwarding modes: the pending CLI"). Validated with
-# XLB_EMULATE=nft (the traffic only: counts are lbd's view).
+# Runs against lbd and xlb (a nat VIP with least-conn, the config's "mode"
+# and "port"; lib.sh, "Forwarding modes: the control plane").
+# XLB_EMULATE=nft runs the traffic only (the counts are lbd's view).
 . "$(dirname "$0")/lib.sh"
 rig_init "${1:-}"
 rig_create_nat 2

@@ -47,12 +47,18 @@ udprr --vip ADDR [--port 53] -n N [--parallel 20] [--timeout 2]
     --details adds "conns" as burst does.
 
 hold --vip ADDR [--port 80] -n N --control SOCKET_PATH [--timeout 5]
-     [--parallel 20] [--max-lifetime 1800]
+     [--parallel 20] [--max-lifetime 1800] [--sport-base P]
     Opens N persistent HTTP/1.1 connections, does one GET on each (recording
     the backend at open time) and keeps them open. Then it binds a Unix
     stream socket at SOCKET_PATH (so the socket's existence means "initial
     connections are open") and serves control commands until `quit` or the
     maximum lifetime. It prints the initial `status` answer on stdout.
+    If any of the N initial connections fails to open, hold prints every
+    error on stderr, closes the others and exits with status 1 without
+    binding SOCKET_PATH: a test never runs on fewer connections than it
+    asked for. With --sport-base, connection k (counting every connection
+    opened, the initial N and those of later `open` commands) binds source
+    port P+k, as burst does.
 
 synflood --vip ADDR [--port 80] -n N [--rate PPS] [--src-net 198.19.0.0/16]
          [--seed S]
@@ -404,13 +410,24 @@ class Holder:
         self.conns = []  # alive connections only
         self.half_closed = []  # closed by the server (srvclose), not yet by us
         self.next_id = 0
+        self.next_sport = 0  # offset from --sport-base of the next connection
         self.lock = threading.Lock()
+
+    def _next_sport(self):
+        """The next fixed source port (--sport-base), or None: the kernel picks."""
+        if not self.a.sport_base:
+            return None
+        with self.lock:
+            port = self.a.sport_base + self.next_sport
+            self.next_sport += 1
+        return port
 
     def _open_one(self):
         a = self.a
         s = None
+        sport = self._next_sport()
         try:
-            s = connect(a.vip, a.port, a.timeout)
+            s = connect(a.vip, a.port, a.timeout, sport)
             sport = s.getsockname()[1]
             backend, headers = http_get_full(s, host_header(a.vip, a.port), a.timeout)
             with self.lock:
@@ -420,7 +437,7 @@ class Holder:
         except Exception as e:
             if s is not None:
                 s.close()
-            return None, err_str(e)
+            return None, err_str(e) + (f" (sport {sport})" if sport else "")
 
     def open(self, m):
         results = run_parallel(self._open_one, m, self.a.parallel)
@@ -583,8 +600,16 @@ def cmd_hold(a):
     started = time.monotonic()
     first = holder.open(a.n)
     if first["failed"]:
-        print(f"hold: {first['failed']} of {a.n} initial connections failed: {first['errors'][:3]}",
-              file=sys.stderr, flush=True)
+        # A test that asked for N held connections must not go on with fewer
+        # (its counts would silently be off): fail before the control socket
+        # exists, so the caller sees the process exit.
+        print(f"hold: {first['failed']} of {a.n} initial connections failed to open "
+              f"({first['opened']} opened); errors:", file=sys.stderr)
+        for e in first["errors"]:
+            print(f"hold:   {e}", file=sys.stderr)
+        sys.stderr.flush()
+        holder.close_all()
+        return 1
     try:
         os.unlink(a.control)
     except FileNotFoundError:
@@ -779,6 +804,8 @@ def main():
     traffic(h, 80, 5.0)
     h.add_argument("--control", required=True)
     h.add_argument("--max-lifetime", type=float, default=1800)
+    h.add_argument("--sport-base", type=int, default=0,
+                   help="connection k (initial and later `open`) uses source port SPORT_BASE+k")
     f = sub.add_parser("synflood")
     f.add_argument("--vip", required=True)
     f.add_argument("--port", type=int, default=80)
