@@ -93,6 +93,16 @@
 #    which would remount /sys and give them a private bpffs whose pins vanish
 #    with the process.
 
+# Run the real interpreter, not a version manager's shim: a pyenv shim on
+# PATH costs about 2 s per python3 start under load (0.2 s for the real
+# one), and the rigs start python3 hundreds of times. Its directory goes
+# first on PATH, so `python3` in namespaces (ip netns exec) finds it too.
+if _rig_py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && [[ -x "$_rig_py" ]]; then
+	PATH="$(dirname "$_rig_py"):$PATH"
+	export PATH
+fi
+unset _rig_py
+
 RIG_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RIG_SRC_DIR=$(cd "$RIG_LIB_DIR/../.." && pwd)
 RIG_TOOLS_DIR="$RIG_SRC_DIR/tests/tools"
