@@ -107,6 +107,12 @@ bool Server::on_readable(Conn& c, const Handler& handle) {
     c.in.append(buf, static_cast<size_t>(n));
     size_t nl = c.in.find('\n', old);
     if (nl != std::string::npos) {
+      // The cap holds however the bytes were split into reads: a line that
+      // ends in the read that took it past the cap is refused too.
+      if (nl > kMaxRequestBytes) {
+        answer(c, kTooLarge);
+        return true;
+      }
       c.in.resize(nl);
       answer(c, handle(c.in));
       return true;

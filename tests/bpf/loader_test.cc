@@ -1,0 +1,154 @@
+// lbd's loader (ctl/lbd/loader.h) on a veth pair in the test's private
+// network namespace, with a pin root of its own on bpffs: attaching pins the
+// maps and the adjust program, a second attach adopts the running program
+// and its maps instead of loading another, the attach mode is the one asked
+// for, the pin directory's lock is exclusive, and detach removes everything.
+#include <gtest/gtest.h>
+#include <net/if.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include <random>
+#include <string>
+
+#include "core/error.h"
+#include "kit/prog_run.h"
+#include "lbd/loader.h"
+#include "xlb/abi.h"
+
+namespace xlb::test {
+namespace {
+
+const char* kIf = "xlbld0";
+const char* kPeer = "xlbld1";
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
+}
+
+// The id of the map pinned at path, 0 if none.
+uint32_t pinned_map_id(const std::string& path) {
+  int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) return 0;
+  bpf_map_info info{};
+  uint32_t len = sizeof info;
+  uint32_t id = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+  close(fd);
+  return id;
+}
+
+class LoaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root (BPF)";
+    ASSERT_EQ(run_cmd(std::string("ip link add ") + kIf + " type veth peer name " + kPeer + " && ip link set " +
+                      kIf + " up && ip link set " + kPeer + " up"),
+              0);
+    ifindex = static_cast<int>(if_nametoindex(kIf));
+    ASSERT_GT(ifindex, 0);
+    pin_root = "/sys/fs/bpf/xlb-loader-test-" + std::to_string(getpid()) + "-" + std::to_string(std::random_device{}());
+    opts.ifaces = {kIf};
+    opts.pin_root = pin_root;
+    opts.xdp_mode = "native";
+    opts.flow_table_size = 4096;
+    ensure_bpffs(pin_root);
+    pin_dir = pin_dir_of(pin_root, kIf);
+  }
+  void TearDown() override {
+    if (geteuid() != 0) return;
+    try {
+      detach(kIf, pin_root);
+    } catch (const std::exception&) {
+    }
+    run_cmd(std::string("ip link del ") + kIf + " 2>/dev/null");
+    rmdir(pin_root.c_str());
+  }
+  int ifindex = 0;
+  std::string pin_root, pin_dir;
+  AttachOptions opts;
+};
+
+TEST_F(LoaderTest, AttachPinsTheMapsAndTheAdjustProgramAndDetachRemovesThem) {
+  Attachment a = attach_or_adopt(opts);
+  EXPECT_FALSE(a.adopted);
+  EXPECT_EQ(a.pin_dir, pin_dir);
+  ASSERT_EQ(a.ifaces.size(), 1u);
+  EXPECT_EQ(a.ifaces[0].iface, kIf);
+  EXPECT_EQ(a.ifaces[0].ifindex, ifindex);
+  EXPECT_EQ(a.ifaces[0].xdp_mode, "native");
+  EXPECT_FALSE(a.ifaces[0].adopted);
+
+  auto found = find_attached(ifindex);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->first, "native");
+  EXPECT_EQ(found->second, a.ifaces[0].prog_id);
+  for (const char* pin : {XLB_MAP_CONFIG, "xlb_flows", "xlb_conns", XLB_CONN_ADJUST_PROG_NAME})
+    EXPECT_TRUE(exists(pin_dir + "/" + pin)) << pin;
+
+  EXPECT_TRUE(detach(kIf, pin_root));
+  EXPECT_FALSE(find_attached(ifindex).has_value());
+  EXPECT_FALSE(exists(pin_dir));
+  EXPECT_FALSE(detach(kIf, pin_root)) << "a second detach found something to remove";
+}
+
+TEST_F(LoaderTest, ASecondAttachAdoptsTheRunningProgramAndItsMaps) {
+  Attachment first = attach_or_adopt(opts);
+  uint32_t flows_id = pinned_map_id(pin_dir + "/xlb_flows");
+  ASSERT_NE(flows_id, 0u);
+
+  // A restarted lbd, even one asking for another table size, keeps what runs.
+  opts.flow_table_size = 8192;
+  Attachment again = attach_or_adopt(opts);
+  EXPECT_TRUE(again.adopted);
+  ASSERT_EQ(again.ifaces.size(), 1u);
+  EXPECT_TRUE(again.ifaces[0].adopted);
+  EXPECT_EQ(again.ifaces[0].prog_id, first.ifaces[0].prog_id);
+  EXPECT_EQ(pinned_map_id(pin_dir + "/xlb_flows"), flows_id);
+}
+
+TEST_F(LoaderTest, AnAdoptingAttachRepinsMapsWhosePinsAreGone) {
+  attach_or_adopt(opts);
+  uint32_t conns_id = pinned_map_id(pin_dir + "/xlb_conns");
+  ASSERT_EQ(unlink((pin_dir + "/xlb_conns").c_str()), 0);
+  ASSERT_EQ(unlink((pin_dir + "/" + XLB_CONN_ADJUST_PROG_NAME).c_str()), 0);
+  Attachment again = attach_or_adopt(opts);
+  EXPECT_TRUE(again.adopted);
+  EXPECT_EQ(pinned_map_id(pin_dir + "/xlb_conns"), conns_id) << "the counts must be the running program's";
+  EXPECT_TRUE(exists(pin_dir + "/" + XLB_CONN_ADJUST_PROG_NAME));
+}
+
+TEST_F(LoaderTest, SkbModeIsTheModeAttached) {
+  opts.xdp_mode = "skb";
+  Attachment a = attach_or_adopt(opts);
+  ASSERT_EQ(a.ifaces.size(), 1u);
+  EXPECT_EQ(a.ifaces[0].xdp_mode, "skb");
+  auto found = find_attached(ifindex);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->first, "skb");
+}
+
+TEST_F(LoaderTest, ThePinDirectoryLockIsExclusive) {
+  Fd held = lock_pin_dir(pin_dir, kIf);
+  try {
+    Fd second = lock_pin_dir(pin_dir, kIf);
+    FAIL() << "two holders of the pin directory's lock";
+  } catch (const SystemError& e) {
+    EXPECT_NE(std::string(e.what()).find("another lbd is already running"), std::string::npos) << e.what();
+  }
+  held.reset();
+  EXPECT_NO_THROW(lock_pin_dir(pin_dir, kIf));
+  rmdir(pin_dir.c_str());
+}
+
+TEST_F(LoaderTest, CheckIfacesRefusesWhatItCanNotAttachTo) {
+  EXPECT_EQ(check_ifaces({kIf, kPeer}).size(), 2u);
+  EXPECT_THROW(check_ifaces({}), InputError);
+  EXPECT_THROW(check_ifaces({"xlb-no-such0"}), InputError);
+  EXPECT_THROW(check_ifaces({kIf, kIf}), InputError);
+}
+
+}  // namespace
+}  // namespace xlb::test

@@ -1,0 +1,100 @@
+// lbd's JSON API (ctl/lbd/api.h) over a Balancer on the fake maps: what a
+// hostile or careless client sends gets {"ok": false, "error": ...} and
+// changes nothing; requests that succeed reach the maps; a failing map write
+// becomes an error answer, never an exception out of handle().
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "balancer_fixture.h"
+#include "lbd/api.h"
+
+namespace xlb {
+namespace {
+
+using testing::BalancerTest;
+using Json = nlohmann::json;
+
+class ApiTest : public BalancerTest {
+ protected:
+  Json call(const std::string& request) {
+    std::string answer = api.handle(request);
+    // Every answer is one valid JSON object on one line.
+    EXPECT_EQ(answer.find('\n'), std::string::npos) << answer;
+    Json j = Json::parse(answer, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << answer;
+    return j;
+  }
+  // The error of a refused request, after checking that nothing changed.
+  std::string refused(const std::string& request) {
+    std::string before = snapshot();
+    Json j = call(request);
+    EXPECT_EQ(j.value("ok", true), false) << request;
+    EXPECT_EQ(snapshot(), before) << "a refused request changed the maps: " << request;
+    return j.value("error", std::string("<no error>"));
+  }
+  bool detached = false;
+  Api api{*lb, DaemonInfo{}, [this] { detached = true; }};
+};
+
+TEST_F(ApiTest, MalformedRequestsAreRefusedWithAReason) {
+  EXPECT_EQ(refused("{not json").rfind("invalid JSON", 0), 0u);
+  EXPECT_EQ(refused("").rfind("invalid JSON", 0), 0u);
+  EXPECT_EQ(refused("[1,2]"), "request must be a JSON object");
+  EXPECT_EQ(refused(R"({"cmd":"reboot"})"), "unknown cmd 'reboot'");
+  EXPECT_NE(refused(R"({"cmd":42})"), "");
+  EXPECT_NE(refused(R"({"cmd":"list","extra":1})").find("extra"), std::string::npos);
+  EXPECT_NE(refused(R"({"cmd":"add-vip","vip":"198.18.100.1","proto":"tcp"})"), "");  // no port
+  EXPECT_NE(refused(R"({"cmd":"add-vip","vip":"198.18.100.1:80","proto":"sctp"})"), "");
+  EXPECT_NE(refused(R"({"cmd":"add-backend","vip":"198.18.100.1:80","proto":"tcp","backend":"x"})"), "");
+}
+
+TEST_F(ApiTest, InvalidUtf8EchoedBackStillMakesValidJson) {
+  // Bytes that are not UTF-8, in a string the error message may quote.
+  std::string req = "{\"cmd\":\"add-vip\",\"vip\":\"\xff\xfe:80\",\"proto\":\"tcp\"}";
+  Json j = call(req);
+  EXPECT_EQ(j.value("ok", true), false);
+  req = "{\"cmd\":\"\xc3\x28\"}";
+  j = call(req);
+  EXPECT_EQ(j.value("ok", true), false);
+}
+
+TEST_F(ApiTest, ARequestThatSucceedsReachesTheMaps) {
+  EXPECT_TRUE(call(R"({"cmd":"add-vip","vip":"198.18.100.1:80","proto":"tcp","sched":"least-conn"})")["ok"]);
+  EXPECT_TRUE(call(R"({"cmd":"add-backend","vip":"198.18.100.1:80","proto":"tcp","backend":"198.19.0.11","weight":3})")["ok"]);
+  EXPECT_EQ(maps->vips.size(), 1u);
+  Json list = call(R"({"cmd":"list"})");
+  ASSERT_TRUE(list["ok"]);
+  ASSERT_EQ(list["vips"].size(), 1u);
+  EXPECT_EQ(list["vips"][0]["sched"], "least-conn");
+  ASSERT_EQ(list["vips"][0]["backends"].size(), 1u);
+  EXPECT_EQ(list["vips"][0]["backends"][0]["address"], "198.19.0.11");
+  EXPECT_EQ(list["vips"][0]["backends"][0]["weight"], 3);
+  EXPECT_EQ(list["vips"][0]["backends"][0]["state"], "active");
+
+  // The same VIP again is an error, and changes nothing.
+  EXPECT_NE(refused(R"({"cmd":"add-vip","vip":"198.18.100.1:80","proto":"tcp"})"), "");
+  Json status = call(R"({"cmd":"status"})");
+  EXPECT_EQ(status["vips"], 1);
+  EXPECT_EQ(status["backends"], 1);
+  EXPECT_TRUE(status["reaper"].is_null());  // this Api was given no reaper
+}
+
+TEST_F(ApiTest, AFailingMapWriteIsAnErrorAnswer) {
+  maps->fail_after = 1;
+  Json j = call(R"({"cmd":"add-vip","vip":"198.18.100.1:80","proto":"tcp"})");
+  EXPECT_EQ(j["ok"], false);
+  EXPECT_EQ(j["error"], "injected map failure");
+}
+
+TEST_F(ApiTest, DetachRunsTheCallbackAndAsksTheDaemonToExit) {
+  EXPECT_FALSE(api.exit_requested());
+  EXPECT_NE(refused(R"({"cmd":"detach","now":true})"), "");
+  EXPECT_FALSE(detached);
+  EXPECT_TRUE(call(R"({"cmd":"detach"})")["ok"]);
+  EXPECT_TRUE(detached);
+  EXPECT_TRUE(api.exit_requested());
+}
+
+}  // namespace
+}  // namespace xlb
