@@ -1491,6 +1491,66 @@ sys.exit(0 if r else 1)
 EOF4
 )
 
+# ---- idle expiry and the flow table (issue 9) ----------------------------------
+
+# lb_status_get EXPR: one value of `lbctl status --json` (json_get EXPR).
+lb_status_get() { lbctl_ status --json | json_get - "$1"; }
+
+# lb_swept_after UNIX_MS: true once a complete reaper sweep has ended after
+# UNIX_MS (milliseconds since the epoch, e.g. $(date +%s%3N)): every flow
+# idle for longer than its timeout at that moment has been judged.
+lb_swept_after() {
+	local t
+	t=$(lb_status_get "d['reaper']['last_sweep']['unix_ms'] if (d['reaper']['last_sweep'] or {}).get('complete') else 0") || return 1
+	int_ge "$t" "$1"
+}
+
+# lb_flows_by_sport VIP:PORT PROTO: the VIP's flow entries keyed by the
+# client's source port (only the client talks to VIPs in a rig), one object
+#   {"10001": {"backend": "b1", "state": "established"}, ...}
+# (backend: the rig's name for it, b<i>; null if the id is bound to none).
+lb_flows_by_sport() {
+	local out
+	out=$(lbctl_ flows --vip "$1" --proto "$2" --json) || return 1
+	python3 -c "$_RIG_FLOWS_PY" <<<"$out"
+}
+_RIG_FLOWS_PY=$(cat <<'EOF5'
+import ipaddress, json, sys
+d = json.load(sys.stdin)
+if d.get("truncated"):
+    sys.exit("lb_flows_by_sport: lbctl flows truncated its answer")
+def name(addr):
+    if addr is None:
+        return None
+    a = ipaddress.ip_address(addr)
+    host = int(a) & (0xFF if a.version == 4 else 0xFFFF)
+    if a.version == 6:
+        host = int(format(host, "x"))  # fd00:18::11 -> b1 (see lb_conns)
+    return f"b{host - 10}"
+out = {}
+for f in d["flows"]:
+    port = f["src"].rsplit(":", 1)[1]
+    out[port] = {"backend": name(f.get("backend")), "state": f["state"]}
+print(json.dumps(out, sort_keys=True))
+EOF5
+)
+
+# flows_count_by_backend FLOWS_JSON [STATE...]: {"b1": N, ...} of the
+# entries of lb_flows_by_sport's output (only those in STATEs, if given).
+flows_count_by_backend() {
+	local doc=$1
+	shift
+	python3 -c '
+import json, sys
+d, states = json.loads(sys.argv[1]), set(sys.argv[2:])
+by = {}
+for f in d.values():
+    if not states or f["state"] in states:
+        by[f["backend"]] = by.get(f["backend"], 0) + 1
+print(json.dumps(by, sort_keys=True))
+' "$doc" "$@"
+}
+
 # ---- XLB_EMULATE=nft (last: it overrides functions above) -------------------
 if [[ "${XLB_EMULATE:-}" == nft ]]; then
 	# shellcheck source=emu_nft.sh
