@@ -37,7 +37,9 @@
 #   rig_finish                     # prints PASS/FAIL, exits 0/1; the trap tears down
 #
 # Environment knobs:
-#   XLB_XDP_MODE   native (default) | skb | auto: passed to lbd and xlb-decap
+#   XLB_XDP_MODE   native (default) | skb | auto: passed to lbd and xlb-decap;
+#                  lbd_start and decap_attach fail unless `ip link` shows
+#                  the program in that mode (xdp / xdpgeneric)
 #   RIG_KEEP=1     do not tear down on exit (debugging); prints what to delete
 #   RIG_VERBOSE=1  trace rig commands
 #   RIG_SUFFIX, RIG_TMP  force the suffix / tmpdir (scripts/rig.sh uses them)
@@ -579,7 +581,8 @@ lbd_start() {
 		((SECONDS < deadline)) || { log "lbd did not answer within 15 s"; tail -n 20 "$RIG_LBD_LOG" >&2; return 1; }
 		sleep 0.1
 	done
-	log "lbd running (pid $RIG_LBD_PID) on ${RIG_LB_IFACES[*]}, pins $RIG_PIN_ROOT"
+	_rig_lbd_xdp_mode_verify || return 1 # XLB_XDP_MODE (see the section at the end)
+	log "lbd running (pid $RIG_LBD_PID) on ${RIG_LB_IFACES[*]} (XDP mode $RIG_XDP_MODE), pins $RIG_PIN_ROOT"
 }
 
 # lbd_kill [SIGNAL]: stops lbd without detaching (default SIGTERM); waits.
@@ -616,6 +619,7 @@ decap_attach() {
 		log "xlb-decap attach on b$i failed: $out"
 		return 1
 	}
+	rig_xdp_mode_verify "$(rig_ns_b "$i")" "$(rig_if_b "$i")" # XLB_XDP_MODE (see the section at the end)
 }
 decap_attach_all() {
 	local i
@@ -1549,6 +1553,49 @@ for f in d.values():
         by[f["backend"]] = by.get(f["backend"], 0) + 1
 print(json.dumps(by, sort_keys=True))
 ' "$doc" "$@"
+}
+
+# ---- XDP attach mode (XLB_XDP_MODE) -------------------------------------------
+#
+# XLB_XDP_MODE=skb runs a test with lbd and xlb-decap in generic (skb) XDP
+# mode, for NICs without native XDP (ctest's netns.skb.* entries). lbd_start
+# and decap_attach check that the program really runs in the asked mode, so
+# a silent fallback (lbd --xdp-mode auto falls back to skb with a warning) or
+# an option ignored on the way cannot pass as the other mode's test.
+
+# rig_xdp_mode_of NS IFNAME: the XDP mode IFNAME's program runs in, as `ip
+# link` shows it on the first line: native ("xdp"), skb ("xdpgeneric"),
+# offload, multi, or none.
+rig_xdp_mode_of() {
+	local words
+	words=$(ip -n "$1" link show dev "$2" 2>/dev/null | head -n 1) || return 1
+	case " $words " in
+	*" xdpgeneric "*) echo skb ;;
+	*" xdp "*) echo native ;;
+	*" xdpoffload "*) echo offload ;;
+	*" xdpmulti "*) echo multi ;;
+	*) echo none ;;
+	esac
+}
+
+# rig_xdp_mode_verify NS IFNAME: true if IFNAME's program runs in the mode
+# the rig asked for ($RIG_XDP_MODE; with "auto" any attached program
+# passes); otherwise logs what is attached and fails.
+rig_xdp_mode_verify() {
+	local got
+	got=$(rig_xdp_mode_of "$1" "$2")
+	case $RIG_XDP_MODE in
+	native | skb) [[ $got == "$RIG_XDP_MODE" ]] && return 0 ;;
+	*) [[ $got == native || $got == skb ]] && return 0 ;;
+	esac
+	log "XDP on $2 ($1) runs in mode '$got', not '$RIG_XDP_MODE' as asked (XLB_XDP_MODE)"
+	return 1
+}
+
+# _rig_lbd_xdp_mode_verify: rig_xdp_mode_verify on every interface lbd attached to.
+_rig_lbd_xdp_mode_verify() {
+	local f
+	for f in "${RIG_LB_IFACES[@]}"; do rig_xdp_mode_verify "$RIG_NS_LB" "$f" || return 1; done
 }
 
 # ---- XLB_EMULATE=nft (last: it overrides functions above) -------------------
