@@ -97,13 +97,9 @@ until_ms=$((t_short + (PERIODS * T + 1) * 1000))
 check "a complete sweep ran $((PERIODS * T + 1)) s after the short timeout took effect" \
 	wait_for $((PERIODS * T + 15)) lb_swept_after "$until_ms"
 echo "  $(($(date +%s%3N) - t_short)) ms with tcp_established ${T}s"
+# Everything about the LB is read while the pings go on: once they stop,
+# the talking flows start to age too.
 lb_stats "$RIG_TMP/s1.json" || fail "lbctl stats --json"
-out=$(hold_cmd busy ping stop)
-echo "  pings: $(json_get - "{k: d[k] for k in ('rounds', 'pings', 'failed', 'moved', 'max_gap_s', 'errors')}" <<<"$out")"
-check "every ping answered ($(json_get - failed <<<"$out") failed)" int_eq "$(json_get - "d['failed'] if d['pings'] > 0 else -1" <<<"$out")" 0
-check "each by the backend its connection opened on ($(json_get - moved <<<"$out") moved)" int_eq "$(json_get - moved <<<"$out")" 0
-check "at least $((PERIODS * T * 2)) rounds of pings ($(json_get - rounds <<<"$out"))" \
-	int_ge "$(json_get - rounds <<<"$out")" $((PERIODS * T * 2))
 lb_stats_delta "$RIG_TMP/s0.json" "$RIG_TMP/s1.json" >"$RIG_TMP/d.json"
 resched=$(lb_gstat "$RIG_TMP/d.json" flow_rescheduled)
 newf=$(lb_gstat "$RIG_TMP/d.json" new_flow)
@@ -112,13 +108,17 @@ echo "  LB while pinging: flow_hit $hits, new_flow $newf, flow_rescheduled $resc
 check "no talking flow lost its entry: flow_rescheduled 0 ($resched)" int_eq "$resched" 0
 check "no flow entry created meanwhile: new_flow 0 ($newf)" int_eq "$newf" 0
 check "their entries are still there, on the same backends" flows_only_busy
-flows=$(lb_flows_by_sport "$VIP" tcp)
 check "both established ($(json_get - "sorted(set(f['state'] for f in d.values()))" <<<"$flows"))" \
 	[ "$(json_get - "sorted(set(f['state'] for f in d.values()))" <<<"$flows")" = '["established"]' ]
 check "lbctl list: still active 1 on each backend" active_is "$busy"
-out=$(hold_cmd busy check)
-check "both talking connections still answer from their backend" \
-	int_eq "$(json_get - "d['same'] if d['failed'] == 0 else -1" <<<"$out")" 2
+out=$(hold_cmd busy ping stop)
+echo "  pings: $(json_get - "{k: d[k] for k in ('rounds', 'pings', 'failed', 'moved', 'max_gap_s', 'errors')}" <<<"$out")"
+check "every ping answered ($(json_get - failed <<<"$out") failed)" int_eq "$(json_get - "d['failed'] if d['pings'] > 0 else -1" <<<"$out")" 0
+check "each by the backend its connection opened on ($(json_get - moved <<<"$out") moved)" int_eq "$(json_get - moved <<<"$out")" 0
+# A guard on the test itself (about 4 rounds a second are expected): the
+# connections really kept talking through the periods.
+check "at least one round of pings a second: $((PERIODS * T)) or more ($(json_get - rounds <<<"$out"))" \
+	int_ge "$(json_get - rounds <<<"$out")" $((PERIODS * T))
 hold_cmd busy quit >/dev/null
 hold_cmd idle quit >/dev/null
 rig_finish
