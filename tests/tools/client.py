@@ -115,6 +115,19 @@ one JSON object on one line and closes. Commands are processed one at a time.
   release           closes the half-closed connections (the client's FIN):
                     {"ok": true, "released": k, "held": H}
   quit              {"ok": true}, closes everything and exits.
+  ping start SECONDS
+                    starts a background thread that, every SECONDS, does one
+                    GET on each held connection in turn (a connection that
+                    keeps talking, for the idle-expiry tests): {"ok": true}.
+                    Do not use check/srvclose while pinging (they share the
+                    sockets); open/close/status are fine.
+  ping stop         stops it and answers what it saw:
+                    {"ok": true, "rounds": R, "pings": P, "failed": F,
+                     "moved": M, "max_gap_s": G, "errors": [...]}
+                    (moved: answers from another backend than at open time;
+                    max_gap_s: the longest time between two answered pings
+                    of one connection, counted from the start; a connection
+                    whose ping fails is closed and stops being held)
 Anything else answers {"ok": false, "error": "..."}.
 """
 
@@ -559,6 +572,8 @@ def handle_command(holder, line):
         return {"ok": False, "error": "empty command"}, False
     cmd, args = words[0], words[1:]
     try:
+        if cmd == "ping":
+            return ping_command(holder, args), False
         if cmd == "status" and not args:
             return holder.status(), False
         if cmd == "check" and not args:
@@ -581,7 +596,8 @@ def handle_command(holder, line):
     except ValueError as e:
         return {"ok": False, "error": str(e)}, False
     return {"ok": False, "error": f"unknown command {line.strip()!r} "
-            "(status | check | open M | close K [--backend NAME] | srvclose K [--backend NAME] | release | quit)"}, False
+            "(status | check | open M | close K [--backend NAME] | srvclose K [--backend NAME] | release | "
+            "ping start SECONDS | ping stop | quit)"}, False
 
 
 def read_line(conn, timeout):
@@ -650,6 +666,7 @@ def cmd_hold(a):
         else:
             print("hold: maximum lifetime reached, exiting", file=sys.stderr, flush=True)
     finally:
+        ping_stop(holder)
         holder.close_all()
         srv.close()
         try:
@@ -657,6 +674,83 @@ def cmd_hold(a):
         except OSError:
             pass
     return 0
+
+
+# ---- hold: periodic pings (ping start SECONDS | ping stop) -------------------
+# Held connections that keep sending: the idle-expiry test needs flows that
+# talk every fraction of a second for several idle-timeout periods while the
+# test watches the load balancer. One thread pings every held connection in
+# turn, each round SECONDS after the previous one ended.
+
+class Pinger:
+    def __init__(self, holder, interval):
+        self.holder = holder
+        self.interval = interval
+        self.stop_ev = threading.Event()
+        self.rounds = self.pings = self.failed = self.moved = 0
+        self.errors = []
+        self.dead = set()  # ids of connections whose ping failed
+        self.max_gap = 0.0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        a = self.holder.a
+        last_ok = {}  # id -> monotonic time of its last answered ping (or the start)
+        started = time.monotonic()
+        while not self.stop_ev.wait(self.interval):
+            for h in list(self.holder.conns):
+                if h.id in self.dead or self.stop_ev.is_set():
+                    continue
+                self.pings += 1
+                try:
+                    now_backend = http_get(h.sock, host_header(a.vip, a.port), a.timeout)
+                except Exception as e:
+                    self.failed += 1
+                    self.dead.add(h.id)
+                    if len(self.errors) < MAX_ERRORS:
+                        self.errors.append(f"{err_str(e)} (sport {h.sport})")
+                    continue
+                t = time.monotonic()
+                self.max_gap = max(self.max_gap, t - last_ok.get(h.id, started))
+                last_ok[h.id] = t
+                if now_backend != h.backend:
+                    self.moved += 1
+                    if len(self.errors) < MAX_ERRORS:
+                        self.errors.append(f"sport {h.sport}: answered by {now_backend}, opened on {h.backend}")
+            self.rounds += 1
+
+    def stop(self):
+        self.stop_ev.set()
+        self.thread.join()
+        for h in self.holder.conns:
+            if h.id in self.dead:
+                h.close()
+        self.holder.conns = [h for h in self.holder.conns if h.id not in self.dead]
+        return {"ok": True, "rounds": self.rounds, "pings": self.pings, "failed": self.failed,
+                "moved": self.moved, "max_gap_s": round(self.max_gap, 3), "errors": self.errors,
+                "held": len(self.holder.conns)}
+
+
+def ping_stop(holder):
+    """Stops the holder's pinger, if any; returns its summary or None."""
+    p = getattr(holder, "pinger", None)
+    holder.pinger = None
+    return p.stop() if p else None
+
+
+def ping_command(holder, args):
+    if len(args) == 2 and args[0] == "start":
+        if getattr(holder, "pinger", None):
+            return {"ok": False, "error": "already pinging"}
+        interval = float(args[1])
+        if not 0 < interval <= 60:
+            raise ValueError("ping start: SECONDS must be in (0, 60]")
+        holder.pinger = Pinger(holder, interval)
+        holder.pinger.thread.start()
+        return {"ok": True}
+    if args == ["stop"]:
+        return ping_stop(holder) or {"ok": False, "error": "not pinging"}
+    raise ValueError("usage: ping start SECONDS | ping stop")
 
 
 # ---- synflood ---------------------------------------------------------------
