@@ -16,6 +16,7 @@
 #include "bpf_map_io.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "kernel_features.h"
 #include "loader.h"
 #include "log.h"
 #include "neighbours.h"
@@ -52,6 +53,7 @@ struct Options {
   std::string pin_root = "/sys/fs/bpf/xlb";
   uint32_t flow_table_size = XLB_DEFAULT_FLOWS;
   bool verbose = false;
+  bool check_kernel = false;
   std::string detach;
 };
 
@@ -63,6 +65,8 @@ int run_daemon(const Options& o) {
 
   check_ifaces(o.ifaces);  // unknown or repeated interfaces: before anything is touched
   const std::string& first = o.ifaces.front();
+  // An old kernel: say what it lacks, not what the verifier thought of it.
+  require_kernel_features(data_path_features());
   ensure_bpffs(o.pin_root);
   std::string pin_dir = pin_dir_of(o.pin_root, first);
   Fd lock = lock_pin_dir(pin_dir, first);
@@ -160,6 +164,11 @@ int main(int argc, char** argv) {
                                 "detach xlb_lb from IFNAME and from every other interface it was attached to "
                                 "with it, remove its pins, and exit");
   detach->excludes(iface);
+  app.add_flag("--check-kernel", o.check_kernel,
+               "probe the kernel for what xlb_lb needs (Linux 5.14 or newer), print each feature, and exit: "
+               "0 if all are there, 1 if not")
+      ->excludes(iface)
+      ->excludes(detach);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -167,6 +176,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return 2;
+  }
+  if (o.check_kernel) {
+    auto features = xlb::data_path_features();
+    std::fputs(xlb::kernel_features_report(features).c_str(), stdout);
+    return xlb::missing_features(features).empty() ? 0 : 1;
   }
   if (o.ifaces.empty() && o.detach.empty()) {
     std::fprintf(stderr, "lbd: --iface is required (or --detach IFNAME)\nRun with --help for more information.\n");
