@@ -75,16 +75,28 @@ static __always_inline struct xlb_vip_meta *xlb_vip_lookup(const struct xlb_pkt 
 	return bpf_map_lookup_elem(&xlb_vips, &vkey);
 }
 
-/* Which pass counter a packet for no VIP gets: the xlb_vip_addrs lookup
- * tells "VIP address, unserved port/protocol" from other traffic. */
-static __always_inline enum xlb_stat xlb_miss_reason(const struct xlb_pkt *pkt)
+/*
+ * A packet for no VIP: other traffic passes to the kernel. A VIP address on
+ * a port or protocol that no VIP serves is dropped and counted: the
+ * documented setup does not hold the VIP locally, so the kernel would only
+ * route it back toward the router. The config's "unserved": "pass"
+ * (XLB_CFG_F_PASS_UNSERVED) lets it pass instead, for a host that does hold
+ * the VIP address and serves other ports itself.
+ */
+static __always_inline int xlb_unserved(const struct xlb_pkt *pkt, __u64 bytes)
 {
 	struct xlb_vip_addr_key akey = {
 		.addr = pkt->key.dst,
 		.family = pkt->key.family,
 	};
+	struct xlb_config *cfg;
 
-	return bpf_map_lookup_elem(&xlb_vip_addrs, &akey) ? XLB_STAT_PASS_VIP_UNSERVED : XLB_STAT_PASS_NOT_VIP;
+	if (!bpf_map_lookup_elem(&xlb_vip_addrs, &akey))
+		return xlb_pass(XLB_STAT_PASS_NOT_VIP, bytes);
+	cfg = xlb_config_get();
+	if (cfg && (cfg->flags & XLB_CFG_F_PASS_UNSERVED))
+		return xlb_pass(XLB_STAT_PASS_VIP_UNSERVED, bytes);
+	return xlb_drop(XLB_STAT_DROP_VIP_UNSERVED, bytes);
 }
 
 /*
@@ -111,7 +123,21 @@ static __always_inline int xlb_not_vip(struct xdp_md *ctx, const struct xlb_pkt 
 			return xlb_xmit(ctx, nh->ifindex, bytes);
 		}
 	}
-	return xlb_pass(xlb_miss_reason(pkt), bytes);
+	return xlb_unserved(pkt, bytes);
+}
+
+/* A protocol other than TCP, UDP and ICMP: counted as pass_other_l4
+ * unless it is for a VIP address (xlb_unserved). */
+static __always_inline int xlb_other_l4(const struct xlb_pkt *pkt, __u64 bytes)
+{
+	struct xlb_vip_addr_key akey = {
+		.addr = pkt->key.dst,
+		.family = pkt->key.family,
+	};
+
+	if (!bpf_map_lookup_elem(&xlb_vip_addrs, &akey))
+		return xlb_pass(XLB_STAT_PASS_OTHER_L4, bytes);
+	return xlb_unserved(pkt, bytes);
 }
 
 /* ICMP/ICMPv6 while a nat VIP exists: errors about nat/fullnat flows are
@@ -271,6 +297,10 @@ int xlb_lb(struct xdp_md *ctx)
 	rc = xlb_parse(data, end, &pkt);
 	if (rc == XLB_PARSE_ICMP)
 		return xlb_icmp(ctx, &pkt, bytes);
+	/* Neither TCP nor UDP: the addresses are parsed, so one for a VIP
+	 * address is an unserved protocol. */
+	if (rc == XLB_PARSE_OTHER_L4)
+		return xlb_other_l4(&pkt, bytes);
 	if (rc != XLB_PARSED)
 		return xlb_pass(rc, bytes);
 

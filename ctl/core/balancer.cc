@@ -374,8 +374,12 @@ void Balancer::update_vip_addr(const IpAddr& addr) {
 
 // ---- xlb_config
 
+uint16_t policy_flags(const Config& config) {
+  return config.pass_unserved ? XLB_CFG_F_PASS_UNSERVED : 0;
+}
+
 xlb_config Balancer::desired_config(const EncapConfig& encap, const FullnatConfig& fullnat, uint32_t hash_seed,
-                                    bool nat) const {
+                                    bool nat, uint16_t policy) const {
   xlb_config c;
   std::memset(&c, 0, sizeof c);
   if (encap.source_v4) {
@@ -402,7 +406,7 @@ xlb_config Balancer::desired_config(const EncapConfig& encap, const FullnatConfi
     c.snat_src_v6 = defaults_.v6->addr;
   c.snat_port_min = fullnat.port_min;
   c.snat_port_max = fullnat.port_max;
-  c.flags = nat ? XLB_CFG_F_NAT : 0;
+  c.flags = static_cast<uint16_t>((nat ? XLB_CFG_F_NAT : 0) | policy);
   c.hash_seed = hash_seed;
   return c;
 }
@@ -464,6 +468,7 @@ Config Balancer::current_config() const {
   c.encap = encap();
   c.fullnat = fullnat();
   c.hash_seed = config_.hash_seed;
+  c.pass_unserved = pass_unserved();
   for (const auto& [id, v] : vips_) {
     VipConfig vc;
     vc.vip = v.vip;

@@ -92,8 +92,8 @@ std::vector<std::string> ordered_keys(const Json& object, const std::vector<std:
 // ifaces and fullnat with the NAT modes.
 const std::vector<std::string> kStatusOrder = {"iface",    "ifindex",         "xdp_mode", "prog_id",  "ifaces",
                                                "pin_dir",  "vips",            "backends", "flows",    "flow_table_size",
-                                               "uptime_s", "version",         "encap",    "fullnat",  "timeouts",
-                                               "reaper"};
+                                               "uptime_s", "version",         "encap",    "fullnat",  "unserved",
+                                               "timeouts", "reaper"};
 
 // The same for the nested status objects, by their dotted key.
 const std::map<std::string, std::vector<std::string>> kNestedStatusOrder = {

@@ -254,6 +254,7 @@ Json Api::status() {
              {"version", XLB_VERSION},
              {"encap", encap_json(lb_.encap())},
              {"fullnat", fullnat_json(lb_.fullnat())},
+             {"unserved", unserved_name(lb_.pass_unserved())},
              {"timeouts", timeouts_json(reaper ? reaper->timeouts : Timeouts{})},
              {"reaper", reaper ? reaper_json(*reaper) : Json(nullptr)}});
 }

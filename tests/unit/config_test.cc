@@ -65,6 +65,17 @@ TEST(Config, EmptyObjectIsAnEmptyConfig) {
   EXPECT_EQ(c.hash_seed, 0u);
 }
 
+TEST(Config, UnservedIsDropUnlessSetToPass) {
+  EXPECT_FALSE(parse_config_text("{}").pass_unserved);
+  EXPECT_FALSE(parse_config_text(R"({"unserved": "drop"})").pass_unserved);
+  Config pass = parse_config_text(R"({"unserved": "pass"})");
+  EXPECT_TRUE(pass.pass_unserved);
+  EXPECT_EQ(config_to_json(pass)["unserved"], "pass");
+  EXPECT_EQ(config_to_json(Config{})["unserved"], "drop");
+  EXPECT_EQ(error_of(R"({"unserved": "reject"})"), "unserved: must be drop or pass");
+  EXPECT_NE(error_of(R"({"unserved": true})").find("unserved: "), std::string::npos);
+}
+
 TEST(Config, PrefixSources) {
   Config c = parse_config_text(R"({"encap": {"source_v4": "198.18.64.0/24", "source_v6": "fd00:1::/64"}})");
   EXPECT_EQ(c.encap.source_v4->len, 24);
