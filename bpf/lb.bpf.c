@@ -33,6 +33,7 @@
 #include "lib/encap.h"
 #include "lib/flow.h"
 #include "lib/hash.h"
+#include "lib/icmp_echo.h"
 #include "lib/l2dsr.h"
 #include "lib/maps.h"
 #include "lib/nat.h"
@@ -161,10 +162,45 @@ __noinline int xlb_icmp_path(struct xdp_md *ctx, const struct xlb_pkt *pkt, __u6
 	return xlb_xmit(ctx, nh->ifindex, bytes);
 }
 
+/* Echo requests to a VIP address: answered (icmp_echo.h), or, with
+ * "icmp_echo": "off", unserved traffic (xlb_unserved). Returns the XDP
+ * action, or XLB_NOT_ECHO for any other ICMP packet. A global function: it
+ * is on the ICMP path only. */
+#define XLB_NOT_ECHO (-1)
+__noinline int xlb_icmp_echo_path(struct xdp_md *ctx, const struct xlb_pkt *pkt, __u64 bytes)
+{
+	struct xlb_vip_addr_key akey = {};
+	struct xlb_icmp_head *ih;
+	struct xlb_config *cfg;
+
+	if (!pkt)
+		return XDP_ABORTED;
+	ih = xlb_echo_request(ctx, pkt);
+	if (!ih)
+		return XLB_NOT_ECHO;
+	akey.addr = pkt->key.dst;
+	akey.family = pkt->key.family;
+	if (!bpf_map_lookup_elem(&xlb_vip_addrs, &akey))
+		return XLB_NOT_ECHO;
+	cfg = xlb_config_get();
+	if (cfg && (cfg->flags & XLB_CFG_F_NO_ICMP_ECHO))
+		return xlb_unserved(pkt, bytes);
+	if (xlb_echo_reply(ctx, pkt, ih))
+		return xlb_drop(XLB_STAT_DROP_INTERNAL, bytes);
+	xlb_count_stat(XLB_STAT_ICMP_ECHO_REPLY, bytes);
+	xlb_count_stat(XLB_STAT_TX, bytes);
+	return XDP_TX;
+}
+
 static __always_inline int xlb_icmp(struct xdp_md *ctx, const struct xlb_pkt *pkt, __u64 bytes)
 {
-	struct xlb_config *cfg = xlb_config_get();
+	struct xlb_config *cfg;
+	int rc;
 
+	rc = xlb_icmp_echo_path(ctx, pkt, bytes);
+	if (rc != XLB_NOT_ECHO)
+		return rc;
+	cfg = xlb_config_get();
 	if (!cfg || !(cfg->flags & XLB_CFG_F_NAT))
 		return xlb_pass(XLB_STAT_PASS_ICMP, bytes);
 	return xlb_icmp_path(ctx, pkt, bytes);

@@ -375,7 +375,8 @@ void Balancer::update_vip_addr(const IpAddr& addr) {
 // ---- xlb_config
 
 uint16_t policy_flags(const Config& config) {
-  return config.pass_unserved ? XLB_CFG_F_PASS_UNSERVED : 0;
+  return static_cast<uint16_t>((config.pass_unserved ? XLB_CFG_F_PASS_UNSERVED : 0) |
+                               (config.icmp_echo ? 0 : XLB_CFG_F_NO_ICMP_ECHO));
 }
 
 xlb_config Balancer::desired_config(const EncapConfig& encap, const FullnatConfig& fullnat, uint32_t hash_seed,
@@ -469,6 +470,7 @@ Config Balancer::current_config() const {
   c.fullnat = fullnat();
   c.hash_seed = config_.hash_seed;
   c.pass_unserved = pass_unserved();
+  c.icmp_echo = icmp_echo();
   for (const auto& [id, v] : vips_) {
     VipConfig vc;
     vc.vip = v.vip;

@@ -203,6 +203,7 @@ class Balancer {
   FullnatConfig fullnat() const;  // sources as in xlb_config (defaults filled in)
   bool nat_flag() const { return config_.flags & XLB_CFG_F_NAT; }
   bool pass_unserved() const { return config_.flags & XLB_CFG_F_PASS_UNSERVED; }
+  bool icmp_echo() const { return !(config_.flags & XLB_CFG_F_NO_ICMP_ECHO); }
   uint32_t hash_seed() const { return config_.hash_seed; }
   size_t vip_count() const { return vips_.size(); }
   size_t backend_count() const;

@@ -34,6 +34,7 @@ const char* const xlb_stat_names[] = {
     "tx",
     "redirect",
     "drop_vip_unserved",
+    "icmp_echo_reply",
 };
 static_assert(sizeof(xlb_stat_names) / sizeof(xlb_stat_names[0]) == XLB_STAT_MAX,
               "enum xlb_stat changed: update xlb_stat_names");

@@ -234,6 +234,9 @@ struct xlb_config {
 /* Packets to a VIP address on a port or protocol no VIP serves pass to the
  * kernel (config "unserved": "pass") instead of being dropped. */
 #define XLB_CFG_F_PASS_UNSERVED (1u << 1)
+/* Echo requests to VIP addresses are not answered (config "icmp_echo":
+ * "off"): they are then unserved traffic like any other. */
+#define XLB_CFG_F_NO_ICMP_ECHO (1u << 2)
 
 /* ---- statistics -------------------------------------------------------- */
 
@@ -275,6 +278,7 @@ enum xlb_stat {
 	XLB_STAT_TX,                  /* sent with XDP_TX */
 	XLB_STAT_REDIRECT,            /* sent with a devmap redirect */
 	XLB_STAT_DROP_VIP_UNSERVED,   /* VIP address, port/protocol not served (default) */
+	XLB_STAT_ICMP_ECHO_REPLY,     /* echo request to a VIP address answered (XDP_TX) */
 	XLB_STAT_MAX,
 };
 

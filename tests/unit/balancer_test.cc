@@ -410,6 +410,22 @@ TEST_F(BalancerTest, UnservedSettingIsAConfigFlag) {
   EXPECT_EQ(maps->config.flags, XLB_CFG_F_NAT);
 }
 
+TEST_F(BalancerTest, IcmpEchoOffIsAConfigFlag) {
+  lb->apply(config_of("{}"));
+  EXPECT_EQ(maps->config.flags, 0);  // reply: no flag
+  EXPECT_TRUE(lb->icmp_echo());
+
+  ApplyResult r = lb->apply(config_of(R"({"icmp_echo": "off", "unserved": "pass"})"));
+  EXPECT_EQ(r.changed, 1u);
+  EXPECT_EQ(maps->config.flags, XLB_CFG_F_NO_ICMP_ECHO | XLB_CFG_F_PASS_UNSERVED);
+  EXPECT_FALSE(lb->current_config().icmp_echo);
+  EXPECT_FALSE(make()->icmp_echo());  // kept across a restart
+
+  r = lb->apply(config_of(R"({"unserved": "pass"})"));
+  EXPECT_EQ(r.changed, 1u);
+  EXPECT_EQ(maps->config.flags, XLB_CFG_F_PASS_UNSERVED);
+}
+
 TEST_F(BalancerTest, ApplyAddsChangesRemovesAndIsIdempotent) {
   const char* v1 = R"({"hash_seed": 9, "vips": [
     {"vip": "198.18.100.1:80", "proto": "tcp", "ring_size": 1009,
