@@ -141,6 +141,21 @@ static __always_inline int xlb_other_l4(const struct xlb_pkt *pkt, __u64 bytes)
 	return xlb_unserved(pkt, bytes);
 }
 
+/* IPv6 extension headers the parser refused (parse.h): a VIP address gets
+ * no packet it cannot balance, so those are dropped; others pass as
+ * malformed. */
+static __always_inline int xlb_bad_exthdr(const struct xlb_pkt *pkt, __u64 bytes)
+{
+	struct xlb_vip_addr_key akey = {
+		.addr = pkt->key.dst,
+		.family = pkt->key.family,
+	};
+
+	if (!bpf_map_lookup_elem(&xlb_vip_addrs, &akey))
+		return xlb_pass(XLB_STAT_PASS_MALFORMED, bytes);
+	return xlb_drop(XLB_STAT_DROP_BAD_EXTHDR, bytes);
+}
+
 /* ICMP/ICMPv6 while a nat VIP exists: errors about nat/fullnat flows are
  * translated (nat_icmp.h), the rest passes as it always did. Returns the XDP
  * action. A global function: ICMP errors are rare. */
@@ -337,6 +352,8 @@ int xlb_lb(struct xdp_md *ctx)
 	 * address is an unserved protocol. */
 	if (rc == XLB_PARSE_OTHER_L4)
 		return xlb_other_l4(&pkt, bytes);
+	if (rc == XLB_PARSE_BAD_EXTHDR)
+		return xlb_bad_exthdr(&pkt, bytes);
 	if (rc != XLB_PARSED)
 		return xlb_pass(rc, bytes);
 

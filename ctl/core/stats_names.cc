@@ -35,6 +35,7 @@ const char* const xlb_stat_names[] = {
     "redirect",
     "drop_vip_unserved",
     "icmp_echo_reply",
+    "drop_bad_exthdr",
 };
 static_assert(sizeof(xlb_stat_names) / sizeof(xlb_stat_names[0]) == XLB_STAT_MAX,
               "enum xlb_stat changed: update xlb_stat_names");

@@ -279,6 +279,7 @@ enum xlb_stat {
 	XLB_STAT_REDIRECT,            /* sent with a devmap redirect */
 	XLB_STAT_DROP_VIP_UNSERVED,   /* VIP address, port/protocol not served (default) */
 	XLB_STAT_ICMP_ECHO_REPLY,     /* echo request to a VIP address answered (XDP_TX) */
+	XLB_STAT_DROP_BAD_EXTHDR,     /* VIP address, IPv6 extension headers too many/long, or routed on */
 	XLB_STAT_MAX,
 };
 
