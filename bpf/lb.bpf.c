@@ -12,8 +12,11 @@
  * may be a backend's reply (nat.h), and an ICMP error may be about a
  * translated flow (nat_icmp.h); both are translated and sent on.
  *
+ * An echo request to a VIP address is answered (icmp_echo.h). Other packets
+ * for a VIP address are dropped and counted (unserved port or protocol,
+ * refused IPv6 extension headers) unless the config passes unserved ones.
  * Anything else leaves with XDP_PASS, untouched. docs/design.md describes the
- * data path and the maps.
+ * data path, the maps, and what happens to every kind of packet.
  *
  * The per-packet paths (established flows of every mode, nat replies, pass)
  * are inlined here. Paths that are rare per packet are global functions
