@@ -12,8 +12,11 @@
  * may be a backend's reply (nat.h), and an ICMP error may be about a
  * translated flow (nat_icmp.h); both are translated and sent on.
  *
+ * An echo request to a VIP address is answered (icmp_echo.h). Other packets
+ * for a VIP address are dropped and counted (unserved port or protocol,
+ * refused IPv6 extension headers) unless the config passes unserved ones.
  * Anything else leaves with XDP_PASS, untouched. docs/design.md describes the
- * data path and the maps.
+ * data path, the maps, and what happens to every kind of packet.
  *
  * The per-packet paths (established flows of every mode, nat replies, pass)
  * are inlined here. Paths that are rare per packet are global functions
@@ -33,6 +36,7 @@
 #include "lib/encap.h"
 #include "lib/flow.h"
 #include "lib/hash.h"
+#include "lib/icmp_echo.h"
 #include "lib/l2dsr.h"
 #include "lib/maps.h"
 #include "lib/nat.h"
@@ -75,16 +79,28 @@ static __always_inline struct xlb_vip_meta *xlb_vip_lookup(const struct xlb_pkt 
 	return bpf_map_lookup_elem(&xlb_vips, &vkey);
 }
 
-/* Which pass counter a packet for no VIP gets: the xlb_vip_addrs lookup
- * tells "VIP address, unserved port/protocol" from other traffic. */
-static __always_inline enum xlb_stat xlb_miss_reason(const struct xlb_pkt *pkt)
+/*
+ * A packet for no VIP: other traffic passes to the kernel. A VIP address on
+ * a port or protocol that no VIP serves is dropped and counted: the
+ * documented setup does not hold the VIP locally, so the kernel would only
+ * route it back toward the router. The config's "unserved": "pass"
+ * (XLB_CFG_F_PASS_UNSERVED) lets it pass instead, for a host that does hold
+ * the VIP address and serves other ports itself.
+ */
+static __always_inline int xlb_unserved(const struct xlb_pkt *pkt, __u64 bytes)
 {
 	struct xlb_vip_addr_key akey = {
 		.addr = pkt->key.dst,
 		.family = pkt->key.family,
 	};
+	struct xlb_config *cfg;
 
-	return bpf_map_lookup_elem(&xlb_vip_addrs, &akey) ? XLB_STAT_PASS_VIP_UNSERVED : XLB_STAT_PASS_NOT_VIP;
+	if (!bpf_map_lookup_elem(&xlb_vip_addrs, &akey))
+		return xlb_pass(XLB_STAT_PASS_NOT_VIP, bytes);
+	cfg = xlb_config_get();
+	if (cfg && (cfg->flags & XLB_CFG_F_PASS_UNSERVED))
+		return xlb_pass(XLB_STAT_PASS_VIP_UNSERVED, bytes);
+	return xlb_drop(XLB_STAT_DROP_VIP_UNSERVED, bytes);
 }
 
 /*
@@ -111,7 +127,36 @@ static __always_inline int xlb_not_vip(struct xdp_md *ctx, const struct xlb_pkt 
 			return xlb_xmit(ctx, nh->ifindex, bytes);
 		}
 	}
-	return xlb_pass(xlb_miss_reason(pkt), bytes);
+	return xlb_unserved(pkt, bytes);
+}
+
+/* A protocol other than TCP, UDP and ICMP: counted as pass_other_l4
+ * unless it is for a VIP address (xlb_unserved). */
+static __always_inline int xlb_other_l4(const struct xlb_pkt *pkt, __u64 bytes)
+{
+	struct xlb_vip_addr_key akey = {
+		.addr = pkt->key.dst,
+		.family = pkt->key.family,
+	};
+
+	if (!bpf_map_lookup_elem(&xlb_vip_addrs, &akey))
+		return xlb_pass(XLB_STAT_PASS_OTHER_L4, bytes);
+	return xlb_unserved(pkt, bytes);
+}
+
+/* IPv6 extension headers the parser refused (parse.h): a VIP address gets
+ * no packet it cannot balance, so those are dropped; others pass as
+ * malformed. */
+static __always_inline int xlb_bad_exthdr(const struct xlb_pkt *pkt, __u64 bytes)
+{
+	struct xlb_vip_addr_key akey = {
+		.addr = pkt->key.dst,
+		.family = pkt->key.family,
+	};
+
+	if (!bpf_map_lookup_elem(&xlb_vip_addrs, &akey))
+		return xlb_pass(XLB_STAT_PASS_MALFORMED, bytes);
+	return xlb_drop(XLB_STAT_DROP_BAD_EXTHDR, bytes);
 }
 
 /* ICMP/ICMPv6 while a nat VIP exists: errors about nat/fullnat flows are
@@ -135,10 +180,45 @@ __noinline int xlb_icmp_path(struct xdp_md *ctx, const struct xlb_pkt *pkt, __u6
 	return xlb_xmit(ctx, nh->ifindex, bytes);
 }
 
+/* Echo requests to a VIP address: answered (icmp_echo.h), or, with
+ * "icmp_echo": "off", unserved traffic (xlb_unserved). Returns the XDP
+ * action, or XLB_NOT_ECHO for any other ICMP packet. A global function: it
+ * is on the ICMP path only. */
+#define XLB_NOT_ECHO (-1)
+__noinline int xlb_icmp_echo_path(struct xdp_md *ctx, const struct xlb_pkt *pkt, __u64 bytes)
+{
+	struct xlb_vip_addr_key akey = {};
+	struct xlb_icmp_head *ih;
+	struct xlb_config *cfg;
+
+	if (!pkt)
+		return XDP_ABORTED;
+	ih = xlb_echo_request(ctx, pkt);
+	if (!ih)
+		return XLB_NOT_ECHO;
+	akey.addr = pkt->key.dst;
+	akey.family = pkt->key.family;
+	if (!bpf_map_lookup_elem(&xlb_vip_addrs, &akey))
+		return XLB_NOT_ECHO;
+	cfg = xlb_config_get();
+	if (cfg && (cfg->flags & XLB_CFG_F_NO_ICMP_ECHO))
+		return xlb_unserved(pkt, bytes);
+	if (xlb_echo_reply(ctx, pkt, ih))
+		return xlb_drop(XLB_STAT_DROP_INTERNAL, bytes);
+	xlb_count_stat(XLB_STAT_ICMP_ECHO_REPLY, bytes);
+	xlb_count_stat(XLB_STAT_TX, bytes);
+	return XDP_TX;
+}
+
 static __always_inline int xlb_icmp(struct xdp_md *ctx, const struct xlb_pkt *pkt, __u64 bytes)
 {
-	struct xlb_config *cfg = xlb_config_get();
+	struct xlb_config *cfg;
+	int rc;
 
+	rc = xlb_icmp_echo_path(ctx, pkt, bytes);
+	if (rc != XLB_NOT_ECHO)
+		return rc;
+	cfg = xlb_config_get();
 	if (!cfg || !(cfg->flags & XLB_CFG_F_NAT))
 		return xlb_pass(XLB_STAT_PASS_ICMP, bytes);
 	return xlb_icmp_path(ctx, pkt, bytes);
@@ -271,6 +351,12 @@ int xlb_lb(struct xdp_md *ctx)
 	rc = xlb_parse(data, end, &pkt);
 	if (rc == XLB_PARSE_ICMP)
 		return xlb_icmp(ctx, &pkt, bytes);
+	/* Neither TCP nor UDP: the addresses are parsed, so one for a VIP
+	 * address is an unserved protocol. */
+	if (rc == XLB_PARSE_OTHER_L4)
+		return xlb_other_l4(&pkt, bytes);
+	if (rc == XLB_PARSE_BAD_EXTHDR)
+		return xlb_bad_exthdr(&pkt, bytes);
 	if (rc != XLB_PARSED)
 		return xlb_pass(rc, bytes);
 

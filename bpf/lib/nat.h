@@ -79,7 +79,8 @@ struct {
 } xlb_nat_scratch SEC(".maps");
 
 /* Offsets masked so the verifier can bound packet pointers built from them
- * (the values are at most 18 and 18 + 60). */
+ * (the values are at most 18, and 18 + 60 or 18 + 40 + 256 with IPv6
+ * extension headers: parse.h). */
 static __always_inline __u32 xlb_l3_off(const struct xlb_pkt *pkt)
 {
 	return pkt->l2_len & 0x1f;
@@ -87,7 +88,7 @@ static __always_inline __u32 xlb_l3_off(const struct xlb_pkt *pkt)
 
 static __always_inline __u32 xlb_l4_off(const struct xlb_pkt *pkt)
 {
-	return pkt->l4_off & 0x7f;
+	return pkt->l4_off & 0x1ff;
 }
 
 /*

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Header parsing: Ethernet (with at most one 802.1Q/802.1ad tag), IPv4 (options
- * skipped by IHL), IPv6 (no extension headers), TCP and UDP. The result is the
+ * skipped by IHL), IPv6 (up to XLB_IPV6_MAX_EXT hop-by-hop, routing,
+ * destination-options and authentication headers skipped), TCP and UDP. The result is the
  * flow key plus the offsets the forwarding code needs. Parsing never writes to
  * the packet, so anything we decline to handle passes to the kernel untouched.
  */
@@ -24,6 +25,15 @@
 #define XLB_IP_OFFSET    0x1FFF
 #define XLB_IPPROTO_ICMPV6 58
 #define XLB_IPV6_FRAGMENT 44
+#define XLB_IPV6_HOPOPTS  0
+#define XLB_IPV6_ROUTING  43
+#define XLB_IPV6_AUTH     51
+#define XLB_IPV6_DSTOPTS  60
+/* Extension headers walked before the L4 header (Cilium's IPV6_MAX_HEADERS),
+ * and their total length at most: a longer chain is refused, so l4_off stays
+ * below 18 + 40 + 256 (nat.h masks it with 0x1ff). */
+#define XLB_IPV6_MAX_EXT     4
+#define XLB_IPV6_MAX_EXT_LEN 256
 
 /* TCP flag bits of the 13th byte of the TCP header. */
 #define XLB_TCP_FIN 0x01
@@ -53,6 +63,11 @@ enum xlb_parse_result {
 	XLB_PARSE_ICMP = XLB_STAT_PASS_ICMP,
 	XLB_PARSE_MALFORMED = XLB_STAT_PASS_MALFORMED,
 	XLB_PARSE_OTHER_L4 = XLB_STAT_PASS_OTHER_L4,
+	/* IPv6 extension headers too many, too long, truncated, or a routing
+	 * header with segments left (this is not the final destination). The
+	 * addresses are parsed: dropped for a VIP address, passed as
+	 * malformed otherwise. */
+	XLB_PARSE_BAD_EXTHDR = XLB_STAT_DROP_BAD_EXTHDR,
 };
 
 /* Reads ports and flags from an L4 header at l4. */
@@ -111,9 +126,57 @@ static __always_inline int xlb_parse_ipv4(void *l3, void *end, struct xlb_pkt *p
 	return xlb_parse_l4(l3 + ihl_bytes, end, iph->protocol, pkt);
 }
 
+static __always_inline int xlb_ipv6_is_ext(__u8 nexthdr)
+{
+	return nexthdr == XLB_IPV6_HOPOPTS || nexthdr == XLB_IPV6_ROUTING || nexthdr == XLB_IPV6_DSTOPTS ||
+	       nexthdr == XLB_IPV6_AUTH;
+}
+
+/*
+ * Skips the extension headers after the fixed IPv6 header at l3, the way
+ * Cilium's ipv6_hdrlen does: at most XLB_IPV6_MAX_EXT of them, and at most
+ * XLB_IPV6_MAX_EXT_LEN bytes, all within the IP length. On success *nexthdr
+ * is the protocol after them (the fragment header counts as one: its
+ * caller handles it) and *len the bytes from l3 to it. A chain that is
+ * too long, truncated, or routed on is XLB_PARSE_BAD_EXTHDR.
+ */
+static __always_inline int xlb_ipv6_skip_ext(void *l3, void *end, __u32 l3_len, __u8 *nexthdr, __u32 *len)
+{
+	__u32 off = sizeof(struct ipv6hdr);
+	__u8 nh = *nexthdr;
+
+#pragma unroll
+	for (int i = 0; i < XLB_IPV6_MAX_EXT; i++) {
+		struct ipv6_rt_hdr *h;
+
+		if (!xlb_ipv6_is_ext(nh))
+			break;
+		h = l3 + off;
+		/* Every extension header is 8 bytes at least. */
+		if ((void *)h + 8 > end || off + 8 > l3_len)
+			return XLB_PARSE_BAD_EXTHDR;
+		if (nh == XLB_IPV6_ROUTING && h->segments_left)
+			return XLB_PARSE_BAD_EXTHDR;
+		off += nh == XLB_IPV6_AUTH ? ((__u32)h->hdrlen + 2) * 4 : ((__u32)h->hdrlen + 1) * 8;
+		if (off > sizeof(struct ipv6hdr) + XLB_IPV6_MAX_EXT_LEN)
+			return XLB_PARSE_BAD_EXTHDR;
+		nh = h->nexthdr;
+	}
+	if (xlb_ipv6_is_ext(nh))
+		return XLB_PARSE_BAD_EXTHDR;
+	if (off > l3_len)
+		return XLB_PARSE_BAD_EXTHDR;
+	*nexthdr = nh;
+	*len = off;
+	return XLB_PARSED;
+}
+
 static __always_inline int xlb_parse_ipv6(void *l3, void *end, struct xlb_pkt *pkt)
 {
 	struct ipv6hdr *ip6h = l3;
+	__u32 hdr_len;
+	__u8 nexthdr;
+	int rc;
 
 	if ((void *)(ip6h + 1) > end)
 		return XLB_PARSE_MALFORMED;
@@ -122,18 +185,28 @@ static __always_inline int xlb_parse_ipv6(void *l3, void *end, struct xlb_pkt *p
 	pkt->l3_len = sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len);
 	if (l3 + pkt->l3_len > end)
 		return XLB_PARSE_MALFORMED;
-	if (ip6h->nexthdr == XLB_IPV6_FRAGMENT)
-		return XLB_PARSE_FRAGMENT;
 
 	pkt->key.family = XLB_AF_INET6;
-	pkt->key.proto = ip6h->nexthdr;
 	__builtin_memcpy(&pkt->key.src, &ip6h->saddr, sizeof(pkt->key.src));
 	__builtin_memcpy(&pkt->key.dst, &ip6h->daddr, sizeof(pkt->key.dst));
 	pkt->tos = (ip6h->priority << 4) | (ip6h->flow_lbl[0] >> 4);
-	pkt->l4_off = pkt->l2_len + sizeof(*ip6h);
-	if (ip6h->nexthdr == XLB_IPPROTO_ICMPV6)
+	nexthdr = ip6h->nexthdr;
+	rc = xlb_ipv6_skip_ext(l3, end, pkt->l3_len, &nexthdr, &hdr_len);
+	if (rc)
+		return rc;
+	if (nexthdr == XLB_IPV6_FRAGMENT)
+		return XLB_PARSE_FRAGMENT;
+	pkt->key.proto = nexthdr;
+	pkt->l4_off = pkt->l2_len + hdr_len;
+	if (nexthdr == XLB_IPPROTO_ICMPV6) {
+		/* The nat ICMP-error and echo paths read the ICMP header at an
+		 * offset below 128; ICMPv6 behind extension headers (MLD with
+		 * its hop-by-hop router alert, mostly) is other traffic. */
+		if (hdr_len != sizeof(*ip6h))
+			return XLB_PARSE_OTHER_L4;
 		return XLB_PARSE_ICMP;
-	return xlb_parse_l4(ip6h + 1, end, ip6h->nexthdr, pkt);
+	}
+	return xlb_parse_l4(l3 + (hdr_len & 0x1ff), end, nexthdr, pkt);
 }
 
 /* Fills pkt (which the caller zeroed) or says why the packet is not ours. */

@@ -374,8 +374,13 @@ void Balancer::update_vip_addr(const IpAddr& addr) {
 
 // ---- xlb_config
 
+uint16_t policy_flags(const Config& config) {
+  return static_cast<uint16_t>((config.pass_unserved ? XLB_CFG_F_PASS_UNSERVED : 0) |
+                               (config.icmp_echo ? 0 : XLB_CFG_F_NO_ICMP_ECHO));
+}
+
 xlb_config Balancer::desired_config(const EncapConfig& encap, const FullnatConfig& fullnat, uint32_t hash_seed,
-                                    bool nat) const {
+                                    bool nat, uint16_t policy) const {
   xlb_config c;
   std::memset(&c, 0, sizeof c);
   if (encap.source_v4) {
@@ -402,7 +407,7 @@ xlb_config Balancer::desired_config(const EncapConfig& encap, const FullnatConfi
     c.snat_src_v6 = defaults_.v6->addr;
   c.snat_port_min = fullnat.port_min;
   c.snat_port_max = fullnat.port_max;
-  c.flags = nat ? XLB_CFG_F_NAT : 0;
+  c.flags = static_cast<uint16_t>((nat ? XLB_CFG_F_NAT : 0) | policy);
   c.hash_seed = hash_seed;
   return c;
 }
@@ -464,6 +469,8 @@ Config Balancer::current_config() const {
   c.encap = encap();
   c.fullnat = fullnat();
   c.hash_seed = config_.hash_seed;
+  c.pass_unserved = pass_unserved();
+  c.icmp_echo = icmp_echo();
   for (const auto& [id, v] : vips_) {
     VipConfig vc;
     vc.vip = v.vip;

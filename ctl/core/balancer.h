@@ -202,6 +202,8 @@ class Balancer {
   EncapConfig encap() const;
   FullnatConfig fullnat() const;  // sources as in xlb_config (defaults filled in)
   bool nat_flag() const { return config_.flags & XLB_CFG_F_NAT; }
+  bool pass_unserved() const { return config_.flags & XLB_CFG_F_PASS_UNSERVED; }
+  bool icmp_echo() const { return !(config_.flags & XLB_CFG_F_NO_ICMP_ECHO); }
   uint32_t hash_seed() const { return config_.hash_seed; }
   size_t vip_count() const { return vips_.size(); }
   size_t backend_count() const;
@@ -279,8 +281,9 @@ class Balancer {
   static size_t active_count(const VipState& v);  // backends in the ring
   void update_vip_addr(const IpAddr& addr);
   uint32_t vips_on_addr(const IpAddr& addr) const;
+  // policy: the XLB_CFG_F_* bits that follow config settings (policy_flags).
   xlb_config desired_config(const EncapConfig& encap, const FullnatConfig& fullnat, uint32_t hash_seed,
-                            bool nat) const;
+                            bool nat, uint16_t policy = 0) const;
   void write_config(const xlb_config& cfg);
   // Throws unless a VIP in this mode and family can be served with cfg:
   // fullnat needs a source address of the VIP's family.
@@ -307,5 +310,7 @@ xlb_vip_addr_key make_vip_addr_key(const IpAddr& addr);
 xlb_backend make_backend(uint32_t vip_id, const IpAddr& addr, uint16_t port, uint32_t weight,
                          bool in_ring, bool removed = false);
 bool config_equal(const xlb_config& a, const xlb_config& b);
+// The xlb_config flags a config's settings ask for (XLB_CFG_F_NAT aside).
+uint16_t policy_flags(const Config& config);
 
 }  // namespace xlb

@@ -76,7 +76,8 @@ void validate(const Config& config) {
 // The settings of two config entries, XLB_CFG_F_NAT aside (it follows the
 // VIPs, not the config's settings).
 bool same_settings(xlb_config a, xlb_config b) {
-  a.flags = b.flags = 0;
+  a.flags &= static_cast<uint16_t>(~XLB_CFG_F_NAT);
+  b.flags &= static_cast<uint16_t>(~XLB_CFG_F_NAT);
   return config_equal(a, b);
 }
 
@@ -97,7 +98,7 @@ ApplyResult Balancer::apply(const Config& config) {
   }
 
   // The config entry to end with; fullnat VIPs need its source of their family.
-  xlb_config cfg = desired_config(config.encap, config.fullnat, config.hash_seed, want_nat);
+  xlb_config cfg = desired_config(config.encap, config.fullnat, config.hash_seed, want_nat, policy_flags(config));
   for (const auto& vc : config.vips) check_source(vc.mode, vc.vip, vc.proto, cfg);
 
   // Capacity, counted before anything is written: ids freed by deleted VIPs

@@ -131,11 +131,20 @@ void check_reaper_settings(const Timeouts& t, uint32_t reap_interval_ms) {
 }
 
 Config parse_config(const Json& json) {
-  jf::check_object(json, {"encap", "fullnat", "hash_seed", "timeouts", "reap_interval_ms", "vips"}, "");
+  jf::check_object(json, {"encap", "fullnat", "hash_seed", "unserved", "icmp_echo", "timeouts", "reap_interval_ms", "vips"},
+                   "");
   Config config;
   if (json.contains("encap")) config.encap = parse_encap(json["encap"], "encap");
   if (json.contains("fullnat")) config.fullnat = parse_fullnat(json["fullnat"], "fullnat");
   config.hash_seed = static_cast<uint32_t>(jf::opt_uint(json, "hash_seed", "", 0, UINT32_MAX).value_or(0));
+  if (auto unserved = jf::opt_string(json, "unserved", "")) {
+    if (*unserved != "drop" && *unserved != "pass") throw InputError("unserved: must be drop or pass");
+    config.pass_unserved = *unserved == "pass";
+  }
+  if (auto echo = jf::opt_string(json, "icmp_echo", "")) {
+    if (*echo != "reply" && *echo != "off") throw InputError("icmp_echo: must be reply or off");
+    config.icmp_echo = *echo == "reply";
+  }
   if (json.contains("timeouts")) config.timeouts = parse_timeouts(json["timeouts"], "timeouts");
   config.reap_interval_ms = static_cast<uint32_t>(
       jf::opt_uint(json, "reap_interval_ms", "", kMinReapIntervalMs, kMaxReapIntervalMs)
@@ -165,6 +174,9 @@ Config parse_config_text(const std::string& text, const std::string& origin) {
   return parse_config(json);
 }
 
+std::string unserved_name(bool pass_unserved) { return pass_unserved ? "pass" : "drop"; }
+std::string icmp_echo_name(bool icmp_echo) { return icmp_echo ? "reply" : "off"; }
+
 std::string encap_source_str(const IpPrefix& prefix) {
   uint8_t full = prefix.ip.is_v4() ? 32 : 128;
   return prefix.len == full ? prefix.ip.str() : prefix.ip.str() + "/" + std::to_string(prefix.len);
@@ -192,6 +204,8 @@ Json config_to_json(const Config& config) {
   return {{"encap", encap},
           {"fullnat", fullnat_json(config.fullnat)},
           {"hash_seed", config.hash_seed},
+          {"unserved", unserved_name(config.pass_unserved)},
+          {"icmp_echo", icmp_echo_name(config.icmp_echo)},
           {"timeouts", timeouts_json(config.timeouts)},
           {"reap_interval_ms", config.reap_interval_ms},
           {"vips", vips}};

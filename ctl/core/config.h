@@ -79,6 +79,13 @@ struct Config {
   EncapConfig encap;
   FullnatConfig fullnat;
   uint32_t hash_seed = 0;
+  // "unserved": a packet for a VIP address on a port or protocol that no
+  // VIP serves is dropped ("drop", the default) or passed to the kernel
+  // ("pass", for a host that holds the VIP address and serves other ports).
+  bool pass_unserved = false;
+  // "icmp_echo": echo requests to VIP addresses are answered by the load
+  // balancer ("reply", the default) or are unserved traffic ("off").
+  bool icmp_echo = true;
   // Daemon settings, not kept in the maps: a restarted lbd uses the
   // defaults until a config gives them again.
   Timeouts timeouts;
@@ -100,6 +107,11 @@ void check_reaper_settings(const Timeouts& timeouts, uint32_t reap_interval_ms);
 // Throws InputError("fullnat.<field>: <problem>") unless the sources have
 // their families and 1 <= port_min <= port_max.
 void check_fullnat(const FullnatConfig& fullnat);
+
+// "drop" or "pass", as "unserved" is written in a config.
+std::string unserved_name(bool pass_unserved);
+// "reply" or "off", as "icmp_echo" is written in a config.
+std::string icmp_echo_name(bool icmp_echo);
 
 // An encapsulation source as written in a config: a bare address for a
 // full-length prefix, "a.b.c.d/len" otherwise.

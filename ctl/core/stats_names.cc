@@ -33,6 +33,9 @@ const char* const xlb_stat_names[] = {
     "drop_not_on_link",
     "tx",
     "redirect",
+    "drop_vip_unserved",
+    "icmp_echo_reply",
+    "drop_bad_exthdr",
 };
 static_assert(sizeof(xlb_stat_names) / sizeof(xlb_stat_names[0]) == XLB_STAT_MAX,
               "enum xlb_stat changed: update xlb_stat_names");

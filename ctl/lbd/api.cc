@@ -254,6 +254,8 @@ Json Api::status() {
              {"version", XLB_VERSION},
              {"encap", encap_json(lb_.encap())},
              {"fullnat", fullnat_json(lb_.fullnat())},
+             {"unserved", unserved_name(lb_.pass_unserved())},
+             {"icmp_echo", icmp_echo_name(lb_.icmp_echo())},
              {"timeouts", timeouts_json(reaper ? reaper->timeouts : Timeouts{})},
              {"reaper", reaper ? reaper_json(*reaper) : Json(nullptr)}});
 }

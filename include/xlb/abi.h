@@ -231,6 +231,12 @@ struct xlb_config {
  * xlb_nat_rev (replies from backends). Without it they pass untouched at no
  * extra cost. */
 #define XLB_CFG_F_NAT (1u << 0)
+/* Packets to a VIP address on a port or protocol no VIP serves pass to the
+ * kernel (config "unserved": "pass") instead of being dropped. */
+#define XLB_CFG_F_PASS_UNSERVED (1u << 1)
+/* Echo requests to VIP addresses are not answered (config "icmp_echo":
+ * "off"): they are then unserved traffic like any other. */
+#define XLB_CFG_F_NO_ICMP_ECHO (1u << 2)
 
 /* ---- statistics -------------------------------------------------------- */
 
@@ -271,6 +277,9 @@ enum xlb_stat {
 	XLB_STAT_DROP_NOT_ON_LINK,    /* l2dsr: the backend is not a direct neighbour */
 	XLB_STAT_TX,                  /* sent with XDP_TX */
 	XLB_STAT_REDIRECT,            /* sent with a devmap redirect */
+	XLB_STAT_DROP_VIP_UNSERVED,   /* VIP address, port/protocol not served (default) */
+	XLB_STAT_ICMP_ECHO_REPLY,     /* echo request to a VIP address answered (XDP_TX) */
+	XLB_STAT_DROP_BAD_EXTHDR,     /* VIP address, IPv6 extension headers too many/long, or routed on */
 	XLB_STAT_MAX,
 };
 

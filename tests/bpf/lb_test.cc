@@ -169,10 +169,6 @@ TEST_F(Lb, EverythingElsePassesUntouched) {
   add_backend(1, vip, kBe4);
   fill_ring(vip, 1);
 
-  Ipv4 udp80;
-  udp80.dst = kVip4;
-  Udp to80;
-  to80.dport = 80;
   Ipv4 frag;
   frag.dst = kVip4;
   frag.mf = true;
@@ -184,7 +180,7 @@ TEST_F(Lb, EverythingElsePassesUntouched) {
   icmp.dst = kVip4;
   icmp.proto = IPPROTO_ICMP;
   Ipv4 gre;
-  gre.dst = kVip4;
+  gre.dst = "198.18.0.1";
   gre.proto = 47;
   Ipv6 icmp6;
   icmp6.dst = kVip6;
@@ -216,10 +212,6 @@ TEST_F(Lb, EverythingElsePassesUntouched) {
       {"ARP", Frame().eth(kClientMac, kFixtureMac).ethertype(0x0806).payload(Bytes(28, 1)).build(),
        XLB_STAT_PASS_NOT_IP},
       {"not a VIP", tcp4("198.18.1.1", 40000, "198.18.0.1", 22, kTcpSyn), XLB_STAT_PASS_NOT_VIP},
-      {"VIP address, unserved port", tcp4("198.18.1.1", 40000, kVip4, 8080, kTcpSyn),
-       XLB_STAT_PASS_VIP_UNSERVED},
-      {"VIP address and port, but UDP", Frame().eth(kClientMac, kFixtureMac).ipv4(udp80).udp(to80).build(),
-       XLB_STAT_PASS_VIP_UNSERVED},
       {"IPv4 first fragment", Frame().eth(kClientMac, kFixtureMac).ipv4(frag).tcp().build(),
        XLB_STAT_PASS_FRAGMENT},
       {"IPv4 later fragment", Frame().eth(kClientMac, kFixtureMac).ipv4(later_frag).payload("abcdefgh").build(),
@@ -230,7 +222,7 @@ TEST_F(Lb, EverythingElsePassesUntouched) {
        XLB_STAT_PASS_ICMP},
       {"IPv6 fragment header", Frame().eth(kClientMac, kFixtureMac).ipv6(frag6).payload(Bytes(16, 0)).build(),
        XLB_STAT_PASS_FRAGMENT},
-      {"GRE to VIP", Frame().eth(kClientMac, kFixtureMac).ipv4(gre).payload(Bytes(8, 0)).build(),
+      {"GRE to no VIP", Frame().eth(kClientMac, kFixtureMac).ipv4(gre).payload(Bytes(8, 0)).build(),
        XLB_STAT_PASS_OTHER_L4},
       {"Ethernet header only", eth_only, XLB_STAT_PASS_MALFORMED},
       {"truncated VLAN tag", trunc_vlan, XLB_STAT_PASS_MALFORMED},
@@ -249,6 +241,74 @@ TEST_F(Lb, EverythingElsePassesUntouched) {
     EXPECT_EQ(gstat(c.counter).packets, before.packets + 1);
   }
   EXPECT_EQ(flow_count(), 0u);
+}
+
+// ---- a VIP address on a port or protocol no VIP serves -----------------------
+
+// Every kind of unserved packet to a VIP address (port, protocol, family's
+// VIP on another port), as the "unserved" setting has them.
+struct FrameCase {
+  const char* description;
+  Bytes in;
+};
+
+std::vector<FrameCase> unserved_cases() {
+  Ipv4 udp80;
+  udp80.dst = kVip4;
+  Udp to80;
+  to80.dport = 80;
+  Ipv4 gre;
+  gre.dst = kVip4;
+  gre.proto = 47;
+  Ipv6 udp6;
+  udp6.dst = kVip6;
+  Udp to443;
+  to443.dport = 443;
+  return {
+      {"VIP address, unserved port", tcp4("198.18.1.1", 40000, kVip4, 8080, kTcpSyn)},
+      {"VIP address and port, but UDP", Frame().eth(kClientMac, kFixtureMac).ipv4(udp80).udp(to80).build()},
+      {"GRE to a VIP address", Frame().eth(kClientMac, kFixtureMac).ipv4(gre).payload(Bytes(8, 0)).build()},
+      {"IPv6 VIP address, unserved UDP port", Frame().eth(kClientMac, kFixtureMac).ipv6(udp6).udp(to443).build()},
+  };
+}
+
+TEST_F(Lb, UnservedPortOfAVipAddressIsDroppedByDefault) {
+  uint32_t vip = add_vip(kVip4, 80, IPPROTO_TCP);
+  add_backend(1, vip, kBe4);
+  fill_ring(vip, 1);
+  uint32_t vip6 = add_vip(kVip6, 80, IPPROTO_TCP);
+  add_backend(2, vip6, kBe6);
+  fill_ring(vip6, 2);
+
+  for (const auto& c : unserved_cases()) {
+    SCOPED_TRACE(c.description);
+    xlb_counter before = gstat(XLB_STAT_DROP_VIP_UNSERVED);
+    RunResult r = run(c.in);
+    EXPECT_EQ(r.verdict, XDP_DROP) << xdp_verdict_name(r.verdict);
+    EXPECT_EQ(gstat(XLB_STAT_DROP_VIP_UNSERVED).packets, before.packets + 1);
+  }
+  EXPECT_EQ(gstat(XLB_STAT_PASS_VIP_UNSERVED).packets, 0u);
+  EXPECT_EQ(flow_count(), 0u);
+}
+
+TEST_F(Lb, UnservedPortOfAVipAddressPassesWhenConfigured) {
+  uint32_t vip = add_vip(kVip4, 80, IPPROTO_TCP);
+  add_backend(1, vip, kBe4);
+  fill_ring(vip, 1);
+  uint32_t vip6 = add_vip(kVip6, 80, IPPROTO_TCP);
+  add_backend(2, vip6, kBe6);
+  fill_ring(vip6, 2);
+  set_nat(XLB_CFG_F_PASS_UNSERVED);
+
+  for (const auto& c : unserved_cases()) {
+    SCOPED_TRACE(c.description);
+    xlb_counter before = gstat(XLB_STAT_PASS_VIP_UNSERVED);
+    RunResult r = run(c.in);
+    EXPECT_EQ(r.verdict, XDP_PASS) << xdp_verdict_name(r.verdict);
+    EXPECT_EQ(r.out, c.in) << hexdump_diff(c.in, r.out);
+    EXPECT_EQ(gstat(XLB_STAT_PASS_VIP_UNSERVED).packets, before.packets + 1);
+  }
+  EXPECT_EQ(gstat(XLB_STAT_DROP_VIP_UNSERVED).packets, 0u);
 }
 
 // ---- flows --------------------------------------------------------------------

@@ -389,6 +389,43 @@ TEST_F(BalancerTest, InvalidOperationsChangeNothing) {
 
 Config config_of(const std::string& text) { return parse_config_text(text); }
 
+TEST_F(BalancerTest, UnservedSettingIsAConfigFlag) {
+  const char* vips = R"("vips": [{"vip": "198.18.100.1:80", "proto": "tcp", "mode": "nat", "ring_size": 1009,
+     "backends": [{"address": "198.19.0.11"}]}])";
+  lb->apply(config_of(std::string("{") + vips + "}"));
+  EXPECT_EQ(maps->config.flags, XLB_CFG_F_NAT);  // drop: no flag
+  EXPECT_FALSE(lb->pass_unserved());
+
+  ApplyResult r = lb->apply(config_of(std::string(R"({"unserved": "pass", )") + vips + "}"));
+  EXPECT_EQ(r.changed, 1u);
+  EXPECT_EQ(maps->config.flags, XLB_CFG_F_NAT | XLB_CFG_F_PASS_UNSERVED);
+  EXPECT_TRUE(lb->current_config().pass_unserved);
+
+  // Kept by a restarted lbd (recovered from the map), and dropped again by a
+  // config without it.
+  auto again = make();
+  EXPECT_TRUE(again->pass_unserved());
+  r = again->apply(config_of(std::string("{") + vips + "}"));
+  EXPECT_EQ(r.changed, 1u);
+  EXPECT_EQ(maps->config.flags, XLB_CFG_F_NAT);
+}
+
+TEST_F(BalancerTest, IcmpEchoOffIsAConfigFlag) {
+  lb->apply(config_of("{}"));
+  EXPECT_EQ(maps->config.flags, 0);  // reply: no flag
+  EXPECT_TRUE(lb->icmp_echo());
+
+  ApplyResult r = lb->apply(config_of(R"({"icmp_echo": "off", "unserved": "pass"})"));
+  EXPECT_EQ(r.changed, 1u);
+  EXPECT_EQ(maps->config.flags, XLB_CFG_F_NO_ICMP_ECHO | XLB_CFG_F_PASS_UNSERVED);
+  EXPECT_FALSE(lb->current_config().icmp_echo);
+  EXPECT_FALSE(make()->icmp_echo());  // kept across a restart
+
+  r = lb->apply(config_of(R"({"unserved": "pass"})"));
+  EXPECT_EQ(r.changed, 1u);
+  EXPECT_EQ(maps->config.flags, XLB_CFG_F_PASS_UNSERVED);
+}
+
 TEST_F(BalancerTest, ApplyAddsChangesRemovesAndIsIdempotent) {
   const char* v1 = R"({"hash_seed": 9, "vips": [
     {"vip": "198.18.100.1:80", "proto": "tcp", "ring_size": 1009,

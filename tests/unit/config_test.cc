@@ -65,6 +65,27 @@ TEST(Config, EmptyObjectIsAnEmptyConfig) {
   EXPECT_EQ(c.hash_seed, 0u);
 }
 
+TEST(Config, UnservedIsDropUnlessSetToPass) {
+  EXPECT_FALSE(parse_config_text("{}").pass_unserved);
+  EXPECT_FALSE(parse_config_text(R"({"unserved": "drop"})").pass_unserved);
+  Config pass = parse_config_text(R"({"unserved": "pass"})");
+  EXPECT_TRUE(pass.pass_unserved);
+  EXPECT_EQ(config_to_json(pass)["unserved"], "pass");
+  EXPECT_EQ(config_to_json(Config{})["unserved"], "drop");
+  EXPECT_EQ(error_of(R"({"unserved": "reject"})"), "unserved: must be drop or pass");
+  EXPECT_NE(error_of(R"({"unserved": true})").find("unserved: "), std::string::npos);
+}
+
+TEST(Config, IcmpEchoIsReplyUnlessOff) {
+  EXPECT_TRUE(parse_config_text("{}").icmp_echo);
+  EXPECT_TRUE(parse_config_text(R"({"icmp_echo": "reply"})").icmp_echo);
+  Config off = parse_config_text(R"({"icmp_echo": "off"})");
+  EXPECT_FALSE(off.icmp_echo);
+  EXPECT_EQ(config_to_json(off)["icmp_echo"], "off");
+  EXPECT_EQ(config_to_json(Config{})["icmp_echo"], "reply");
+  EXPECT_EQ(error_of(R"({"icmp_echo": "on"})"), "icmp_echo: must be reply or off");
+}
+
 TEST(Config, PrefixSources) {
   Config c = parse_config_text(R"({"encap": {"source_v4": "198.18.64.0/24", "source_v6": "fd00:1::/64"}})");
   EXPECT_EQ(c.encap.source_v4->len, 24);

@@ -97,6 +97,7 @@ TEST(NatOutputTest, StatusShowsInterfacesFullnatAndReplyReaping) {
                {"name": "eth1", "ifindex": 3, "xdp_mode": "skb", "prog_id": 41}],
     "pin_dir": "/sys/fs/bpf/xlb/eth0",
     "fullnat": {"port_max": 32767, "port_min": 1024, "source_v4": "198.18.3.1"},
+    "unserved": "pass", "icmp_echo": "off",
     "reaper": {"nat_rev_reaped_total": 12, "sweeps": 3,
                "last_sweep": {"nat_rev_reaped": 2, "nat_rev_entries": 40, "scanned": 41}}})"));
   CliResult result = run_cli(lbd, {"status"});
@@ -111,6 +112,8 @@ TEST(NatOutputTest, StatusShowsInterfacesFullnatAndReplyReaping) {
             "fullnat.source_v4:                 198.18.3.1\n"
             "fullnat.port_min:                  1024\n"
             "fullnat.port_max:                  32767\n"
+            "unserved:                          pass\n"
+            "icmp_echo:                         off\n"
             "reaper.sweeps:                     3\n"
             "reaper.last_sweep.scanned:         41\n"
             "reaper.last_sweep.nat_rev_entries: 40\n"
