@@ -33,6 +33,8 @@ const char* const xlb_stat_names[] = {
     "drop_not_on_link",
     "tx",
     "redirect",
+    "nat_takeover",
+    "nat_conflict_rst",
 };
 static_assert(sizeof(xlb_stat_names) / sizeof(xlb_stat_names[0]) == XLB_STAT_MAX,
               "enum xlb_stat changed: update xlb_stat_names");
