@@ -41,6 +41,7 @@
 #include "lib/maps.h"
 #include "lib/nat.h"
 #include "lib/nat_icmp.h"
+#include "lib/nat_refuse.h"
 #include "lib/nexthop.h"
 #include "lib/parse.h"
 #include "lib/select.h"
@@ -313,8 +314,16 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, const struct xlb_pkt 
 	now = bpf_ktime_get_coarse_ns();
 
 	rc = xlb_backend_for(pkt, vip, cfg, now, bytes, &t);
-	if (rc)
+	if (rc) {
+		/* A SYN that a live nat flow's reply tuple shuts out is
+		 * refused with a RST, so the client gives up at once instead
+		 * of retrying for a minute (nat_refuse.h). Anything else of
+		 * such a flow, and UDP, is dropped and counted. */
+		if (rc == XLB_STAT_DROP_NAT_CONFLICT && pkt->key.proto == IPPROTO_TCP &&
+		    xlb_tcp_is_syn(pkt->tcp_flags))
+			return xlb_nat_refuse(ctx, pkt, bytes);
 		return xlb_drop(rc, bytes);
+	}
 
 	switch (vip->mode) {
 	case XLB_MODE_NAT:

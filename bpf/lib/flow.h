@@ -55,6 +55,48 @@ static __always_inline __u8 xlb_flow_next_state(__u8 state, __u8 flags)
 	return state;
 }
 
+/*
+ * The close flags (XLB_FLOW_F_FIN_CLIENT/_SERVER, _RESET) a TCP packet with
+ * these flags adds; fin is the direction's FIN flag. A SYN opens a new
+ * connection on the 5-tuple and is handled by xlb_flow_close_flags_reset.
+ */
+static __always_inline __u32 xlb_flow_close_flags(__u8 tcp_flags, __u32 fin)
+{
+	if (tcp_flags & XLB_TCP_RST)
+		return XLB_FLOW_F_RESET;
+	return tcp_flags & XLB_TCP_FIN ? fin : 0;
+}
+
+/* Sets the close flags a packet brings, writing only when one is new (FIN
+ * and RST are rare, so the shared entry is almost never written here). */
+static __always_inline void xlb_flow_note_close(struct xlb_flow *flow, __u8 tcp_flags, __u32 fin)
+{
+	__u32 add = xlb_flow_close_flags(tcp_flags, fin);
+
+	if (add & ~flow->flags)
+		__sync_fetch_and_or(&flow->flags, add);
+}
+
+/* A client SYN on a known 5-tuple starts a new connection there (the client
+ * reused the tuple after TIME_WAIT): the old connection's close flags go,
+ * or the open connection would look finished and its nat reply tuple could
+ * be taken. */
+static __always_inline void xlb_flow_close_flags_reset(struct xlb_flow *flow)
+{
+	if (flow->flags & XLB_FLOW_F_CLOSE_MASK)
+		__sync_fetch_and_and(&flow->flags, ~XLB_FLOW_F_CLOSE_MASK);
+}
+
+/* Whether the flow's connection is over in both directions: FIN from each
+ * side, or a RST from either. */
+static __always_inline int xlb_flow_finished(const struct xlb_flow *flow)
+{
+	__u32 f = flow->flags;
+
+	return (f & XLB_FLOW_F_RESET) ||
+	       (f & (XLB_FLOW_F_FIN_CLIENT | XLB_FLOW_F_FIN_SERVER)) == (XLB_FLOW_F_FIN_CLIENT | XLB_FLOW_F_FIN_SERVER);
+}
+
 /* The count units a flow in this state holds. A flow counts as active from
  * its first packet; one whose first packet already closes it does not. */
 static __always_inline __u32 xlb_flow_state_units(__u8 state)
@@ -85,6 +127,10 @@ static __always_inline void xlb_flow_touch(struct xlb_flow *flow, const struct x
 
 		if (next != flow->state)
 			flow->state = next;
+		if (xlb_tcp_is_syn(pkt->tcp_flags))
+			xlb_flow_close_flags_reset(flow);
+		else
+			xlb_flow_note_close(flow, pkt->tcp_flags, XLB_FLOW_F_FIN_CLIENT);
 		/* The plain read above only decides whether to act; the atomic
 		 * set/clear decides who moves the count. Units are counted
 		 * before their flags are set (conns.h), and given back if
@@ -138,7 +184,7 @@ static __always_inline int xlb_flow_record(const struct xlb_pkt *pkt, struct xlb
 		.last_seen_ns = now,
 		.backend_id = t->backend_id,
 		.state = state,
-		.flags = xlb_flow_state_units(state),
+		.flags = xlb_flow_state_units(state) | xlb_flow_close_flags(pkt->tcp_flags, XLB_FLOW_F_FIN_CLIENT),
 	};
 
 	/* Counted before the entry is visible (conns.h). A full LRU evicts
@@ -218,6 +264,7 @@ static __always_inline void xlb_flow_touch_reply(struct xlb_flow *flow, const st
 
 		if (next != flow->state)
 			flow->state = next;
+		xlb_flow_note_close(flow, tcp_flags, XLB_FLOW_F_FIN_SERVER);
 		/* CLOSING and RESET hold no units: release all. */
 		xlb_flow_release(flow, fwd, be);
 	}

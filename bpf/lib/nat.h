@@ -16,8 +16,13 @@
  *  - nat: the forward entry is created first (BPF_NOEXIST picks one CPU when
  *    several see a new client flow at once), and only that CPU inserts the
  *    reverse entry. A reverse entry of another client flow (two VIP ports
- *    mapping the same client port to the same backend port) is a conflict:
- *    the new forward entry is deleted again and the packet dropped.
+ *    mapping the same client port to the same backend port) is taken over
+ *    if that flow is finished (gone, no longer owning the tuple, reset, or
+ *    closed by FIN both ways), as Linux conntrack lets a SYN take over a
+ *    TIME_WAIT tuple: Linux reuses a local port toward another destination
+ *    while the first connection is in TIME_WAIT. Otherwise it is a conflict:
+ *    the new forward entry is deleted again and the packet dropped (a SYN
+ *    is answered with a RST by the caller, nat_refuse.h).
  *  - fullnat: the port is claimed first, by inserting the reverse entry for
  *    it, then the forward entry is created; a CPU that loses the forward
  *    entry to another deletes its own claim and follows the winner's entry.
@@ -51,6 +56,7 @@
  * this small or smaller). */
 #define XLB_SNAT_PORT_TRIES 64
 
+#define XLB_ENOENT 2
 #define XLB_E2BIG  7
 #define XLB_ENOMEM 12
 #define XLB_EEXIST 17
@@ -59,8 +65,9 @@
 #define XLB_NAT_MISS (-1)
 
 /*
- * Scratch space of xlb_nat_flow_new: a reply key and the two values it
- * inserts (112 bytes), kept off the stack so the new-flow call chain
+ * Scratch space of xlb_nat_flow_new: a reply key, the two values it
+ * inserts and a copy of the reverse entry it may take over (160 bytes), kept
+ * off the stack so the new-flow call chain
  * (xlb_lb -> xlb_nat_flow_new -> xlb_snat_claim) stays well inside the 512
  * bytes of BPF stack it shares. Per CPU and never shared, like
  * xlb_fib_scratch (nexthop.h). Not pinned.
@@ -69,6 +76,7 @@ struct xlb_nat_scratch {
 	struct xlb_flow_key rk;
 	struct xlb_nat_rev rev;
 	struct xlb_flow flow;
+	struct xlb_nat_rev old; /* the reverse entry a takeover replaces */
 };
 
 struct {
@@ -195,32 +203,88 @@ static __always_inline void xlb_nat_rev_make(struct xlb_nat_rev *rev, const stru
 }
 
 /*
- * nat: takes the reply tuple rk for the flow rev->fwd. An entry already
- * naming that flow is a leftover of an earlier life of this very flow (its
- * forward entry expired and came back, to the same backend): it is taken
- * over. Returns 0, or the drop counter: DROP_NAT_CONFLICT when another
- * client flow owns rk.
+ * Whether the forward entry fl (of the flow old->fwd) still owns the reply
+ * tuple rk: the same rule as lbd's reaper (nat_rev_stale), which deletes
+ * reverse entries whose flow does not.
  */
-static __always_inline int xlb_nat_rev_claim(const struct xlb_flow_key *rk, const struct xlb_nat_rev *rev)
+static __always_inline int xlb_nat_rev_owner(const struct xlb_flow *fl, const struct xlb_nat_rev *old,
+					     const struct xlb_flow_key *rk)
+{
+	return fl && fl->backend_id == old->backend_id && (!fl->nat_port || fl->nat_port == rk->dport);
+}
+
+/*
+ * nat: the reply tuple s->rk is held by another client flow (s->old, copied
+ * from the entry). If that flow is finished, the new flow s->rev takes the
+ * tuple over: the entry is overwritten, and the old forward entry, if it
+ * still owned the tuple, gives back whatever units it holds and is deleted,
+ * so a late packet of the old connection goes through the new-flow path and
+ * meets the new owner there instead of being sent on with the new flow's
+ * reply mapping. Returns 0 (taken over, counted), or DROP_NAT_CONFLICT when
+ * the old flow is live.
+ *
+ * Two different new flows taking over the same finished tuple at the same
+ * moment on two CPUs would both succeed and the later write would win: that
+ * takes one client sending two SYNs from one port to two VIP ports at once,
+ * which no TCP stack does.
+ */
+static __always_inline int xlb_nat_rev_takeover(struct xlb_nat_scratch *s, const struct xlb_pkt *pkt)
+{
+	struct xlb_flow *old = bpf_map_lookup_elem(&xlb_flows, &s->old.fwd);
+	int owned = xlb_nat_rev_owner(old, &s->old, &s->rk);
+	struct xlb_backend *be;
+	long err;
+
+	if (owned && !xlb_flow_finished(old))
+		return XLB_STAT_DROP_NAT_CONFLICT;
+	err = bpf_map_update_elem(&xlb_nat_rev, &s->rk, &s->rev, BPF_EXIST);
+	if (err == -XLB_ENOENT) /* deleted by the reaper in between */
+		err = bpf_map_update_elem(&xlb_nat_rev, &s->rk, &s->rev, BPF_NOEXIST);
+	if (err)
+		return err == -XLB_EEXIST ? XLB_STAT_DROP_NAT_CONFLICT : xlb_nat_insert_error(err);
+	if (owned) {
+		/* A finished flow holds no units (CLOSING and RESET take
+		 * none); the atomic release makes sure. */
+		be = xlb_backend_get(s->old.backend_id);
+		if (be)
+			xlb_flow_release(old, &s->old.fwd, be);
+		bpf_map_delete_elem(&xlb_flows, &s->old.fwd);
+	}
+	xlb_count_stat(XLB_STAT_NAT_TAKEOVER, pkt->l2_len + pkt->l3_len);
+	return 0;
+}
+
+/*
+ * nat: takes the reply tuple s->rk for the flow s->rev.fwd. An entry
+ * already naming that flow is a leftover of an earlier life of this very
+ * flow (its forward entry expired and came back, to the same backend): it is
+ * taken over. An entry of another client flow is taken over if that flow is
+ * finished (xlb_nat_rev_takeover). Returns 0, or the drop counter:
+ * DROP_NAT_CONFLICT when a live client flow owns the tuple.
+ */
+static __always_inline int xlb_nat_rev_claim(struct xlb_nat_scratch *s, const struct xlb_pkt *pkt)
 {
 	struct xlb_nat_rev *cur;
 	long err;
 
-	err = bpf_map_update_elem(&xlb_nat_rev, rk, rev, BPF_NOEXIST);
+	err = bpf_map_update_elem(&xlb_nat_rev, &s->rk, &s->rev, BPF_NOEXIST);
 	if (!err)
 		return 0;
 	if (err != -XLB_EEXIST)
 		return xlb_nat_insert_error(err);
-	cur = bpf_map_lookup_elem(&xlb_nat_rev, rk);
+	cur = bpf_map_lookup_elem(&xlb_nat_rev, &s->rk);
 	if (!cur) {
 		/* Deleted (by the reaper) in between: try once more. */
-		err = bpf_map_update_elem(&xlb_nat_rev, rk, rev, BPF_NOEXIST);
+		err = bpf_map_update_elem(&xlb_nat_rev, &s->rk, &s->rev, BPF_NOEXIST);
 		return err ? (err == -XLB_EEXIST ? XLB_STAT_DROP_NAT_CONFLICT : xlb_nat_insert_error(err)) : 0;
 	}
-	if (!xlb_flow_key_equal(&cur->fwd, &rev->fwd))
-		return XLB_STAT_DROP_NAT_CONFLICT;
-	if (cur->backend_id != rev->backend_id)
-		cur->backend_id = rev->backend_id;
+	if (!xlb_flow_key_equal(&cur->fwd, &s->rev.fwd)) {
+		/* Copied: once overwritten, the element may be reused. */
+		s->old = *cur;
+		return xlb_nat_rev_takeover(s, pkt);
+	}
+	if (cur->backend_id != s->rev.backend_id)
+		cur->backend_id = s->rev.backend_id;
 	return 0;
 }
 
@@ -325,7 +389,7 @@ __noinline int xlb_nat_flow_new(const struct xlb_pkt *pkt, __u32 backend_id, __u
 	flow->backend_id = backend_id;
 	flow->state = state;
 	/* Born with F_NAT: no CPU can ever see a nat flow without it. */
-	flow->flags = units | XLB_FLOW_F_NAT;
+	flow->flags = units | XLB_FLOW_F_NAT | xlb_flow_close_flags(pkt->tcp_flags, XLB_FLOW_F_FIN_CLIENT);
 
 	/* The reply tuple: from the backend's address and port, to the
 	 * client's (nat) or to the source address (fullnat; port below). */
@@ -370,7 +434,7 @@ __noinline int xlb_nat_flow_new(const struct xlb_pkt *pkt, __u32 backend_id, __u
 		xlb_conn_account(&pkt->key, be, 0, units);
 		return replace ? XLB_STAT_DROP_INTERNAL : xlb_flow_adopt(&pkt->key, t);
 	}
-	rc = xlb_nat_rev_claim(rk, &s->rev);
+	rc = xlb_nat_rev_claim(s, pkt);
 	if (rc) {
 		xlb_flow_forget(&pkt->key, be, backend_id);
 		return rc;

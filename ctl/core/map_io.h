@@ -90,6 +90,14 @@ class MapIo {
   virtual uint64_t delete_nat_rev(const NatRevVisitor& match) = 0;
   // Deletes the given entries, in batches; returns how many were there.
   virtual uint64_t delete_nat_rev_keys(const std::vector<xlb_flow_key>& keys) = 0;
+  // Single entries, for the reaper's delete-only-if-unchanged
+  // (NatRevReaper::delete_if_unchanged): one entry as it is now; delete one
+  // and return its value at deletion time (BPF_MAP_LOOKUP_AND_DELETE_ELEM);
+  // put one back unless the data plane created one meanwhile (BPF_NOEXIST),
+  // returning whether it was inserted.
+  virtual std::optional<xlb_nat_rev> lookup_nat_rev(const xlb_flow_key& key) = 0;
+  virtual std::optional<xlb_nat_rev> lookup_and_delete_nat_rev(const xlb_flow_key& key) = 0;
+  virtual bool restore_nat_rev(const xlb_flow_key& key, const xlb_nat_rev& rev) = 0;
 
   // ---- xlb_conns: backend identity -> connection counts
   // Counts are only ever changed atomically, by the data plane or through

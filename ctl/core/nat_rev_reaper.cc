@@ -44,12 +44,26 @@ bool NatRevReaper::stale_in_snapshot(const xlb_flow_key& key, const xlb_nat_rev&
   return true;
 }
 
+bool NatRevReaper::delete_if_unchanged(const xlb_flow_key& key, const xlb_nat_rev& rev) {
+  auto same = [&](const xlb_nat_rev& r) { return std::memcmp(&r, &rev, sizeof r) == 0; };
+  // The cheap look first: a tuple taken over since the walk read it is left
+  // alone without ever going missing.
+  std::optional<xlb_nat_rev> cur = io_.lookup_nat_rev(key);
+  if (!cur || !same(*cur)) return false;
+  // Taken over between that look and the delete: put the new owner's entry
+  // back (it was missing for the microseconds in between).
+  std::optional<xlb_nat_rev> gone = io_.lookup_and_delete_nat_rev(key);
+  if (!gone) return false;
+  if (same(*gone)) return true;
+  io_.restore_nat_rev(key, *gone);
+  return false;
+}
+
 NatRevStats NatRevReaper::sweep(const StopFlag& stop) {
   NatRevStats st;
   std::sort(fwd_.begin(), fwd_.end());
   std::vector<Entry> previous = std::move(candidates_);
   std::vector<Entry> now;
-  std::vector<xlb_flow_key> doomed;
   bool stopped = false;
   io_.for_each_nat_rev([&](const xlb_flow_key& k, const xlb_nat_rev& r) {
     if (stop && st.entries % kStopCheckEvery == kStopCheckEvery - 1 && stop()) {
@@ -64,14 +78,15 @@ NatRevStats NatRevReaper::sweep(const StopFlag& stop) {
       now.push_back(e);  // the grace: maybe its flow is being created
       return true;
     }
-    // Stale twice; look at its flow as it is now.
+    // Stale twice; look at its flow as it is now, then delete at once, and
+    // only the value judged (the walk's copy may be old: the data plane
+    // may have given the tuple to a new flow since).
     std::optional<xlb_flow> fwd = io_.lookup_flow(r.fwd);
     if (!nat_rev_stale(k, r, fwd ? &*fwd : nullptr)) return true;  // the walk missed a live flow
     st.stale++;
-    doomed.push_back(k);
+    if (delete_if_unchanged(k, r)) st.reaped++;
     return true;
   });
-  st.reaped = io_.delete_nat_rev_keys(doomed);
   fwd_.clear();  // its capacity is kept for the next sweep
   if (stopped) return st;  // candidates_ stays empty: the grace starts afresh
   std::sort(now.begin(), now.end());

@@ -12,7 +12,10 @@
 //     (fullnat: the flow holds another source port now).
 // A stale entry is deleted only if the same entry (key and value) was
 // already stale in the previous sweep, and is still stale when looked up
-// again just before the delete. The data plane creates the reply entry a
+// again just before the delete. The delete is per entry and conditional:
+// only if the entry still holds the value judged (delete_if_unchanged), since
+// the data plane overwrites the entry when a new flow takes over a finished
+// flow's reply tuple (bpf/lib/nat.h), and that new owner is live. The data plane creates the reply entry a
 // moment before the forward entry, so one sweep may see a new flow's reply
 // entry without its flow: the grace of one sweep lets it finish. The second
 // look covers a live flow the batched walk missed (a hash walk concurrent
@@ -72,6 +75,9 @@ class NatRevReaper {
     bool operator==(const Entry& o) const;
   };
   static uint64_t hash_key(const xlb_flow_key& key);
+  // Deletes the reply entry at key only if it still holds rev, byte for
+  // byte; returns whether it did.
+  bool delete_if_unchanged(const xlb_flow_key& key, const xlb_nat_rev& rev);
   bool stale_in_snapshot(const xlb_flow_key& key, const xlb_nat_rev& rev) const;
 
   MapIo& io_;

@@ -414,6 +414,27 @@ uint64_t BpfMapIo::delete_nat_rev_keys(const std::vector<xlb_flow_key>& keys) {
   return delete_keys(nat_rev_.get(), XLB_MAP_NAT_REV, keys);
 }
 
+std::optional<xlb_nat_rev> BpfMapIo::lookup_nat_rev(const xlb_flow_key& key) {
+  xlb_nat_rev rev{};
+  if (!lookup(nat_rev_.get(), XLB_MAP_NAT_REV, &key, &rev)) return std::nullopt;
+  return rev;
+}
+
+std::optional<xlb_nat_rev> BpfMapIo::lookup_and_delete_nat_rev(const xlb_flow_key& key) {
+  xlb_nat_rev rev;
+  int err = bpf_map_lookup_and_delete_elem(nat_rev_.get(), &key, &rev);
+  if (err == -ENOENT) return std::nullopt;
+  if (err) fail(XLB_MAP_NAT_REV, "lookup and delete", err);
+  return rev;
+}
+
+bool BpfMapIo::restore_nat_rev(const xlb_flow_key& key, const xlb_nat_rev& rev) {
+  int err = bpf_map_update_elem(nat_rev_.get(), &key, &rev, BPF_NOEXIST);
+  if (err == -EEXIST) return false;
+  if (err) fail(XLB_MAP_NAT_REV, "restore", err);
+  return true;
+}
+
 uint32_t BpfMapIo::flow_table_size() {
   bpf_map_info info{};
   uint32_t len = sizeof info;

@@ -54,6 +54,9 @@ class BpfMapIo : public MapIo {
   void for_each_nat_rev(const NatRevVisitor& visit) override;
   uint64_t delete_nat_rev(const NatRevVisitor& match) override;
   uint64_t delete_nat_rev_keys(const std::vector<xlb_flow_key>& keys) override;
+  std::optional<xlb_nat_rev> lookup_nat_rev(const xlb_flow_key& key) override;
+  std::optional<xlb_nat_rev> lookup_and_delete_nat_rev(const xlb_flow_key& key) override;
+  bool restore_nat_rev(const xlb_flow_key& key, const xlb_nat_rev& rev) override;
 
   bool ensure_conn_entry(const xlb_backend_key& key) override;
   std::optional<xlb_conn_count> read_conn(const xlb_backend_key& key) override;

@@ -173,6 +173,15 @@ enum xlb_flow_state {
 #define XLB_FLOW_F_COUNTED   (1u << 0) /* holds one unit of its backend's active count */
 #define XLB_FLOW_F_HALF_OPEN (1u << 1) /* holds one unit of its backend's half_open count */
 #define XLB_FLOW_F_NAT       (1u << 2) /* owns an xlb_nat_rev entry (nat/fullnat VIP) */
+/* The TCP connection's closing, per direction. Kept in every mode, but only
+ * nat and fullnat see the server's side. A connection is finished once both
+ * FINs were seen or either side reset it: its nat reply tuple may then be
+ * taken over by a new flow's SYN (docs/design.md, "nat reply tuples"). A
+ * fresh SYN on the same 5-tuple (a new connection) clears all three. */
+#define XLB_FLOW_F_FIN_CLIENT (1u << 3) /* the client sent FIN */
+#define XLB_FLOW_F_FIN_SERVER (1u << 4) /* the server sent FIN (nat/fullnat) */
+#define XLB_FLOW_F_RESET      (1u << 5) /* either side sent RST */
+#define XLB_FLOW_F_CLOSE_MASK (XLB_FLOW_F_FIN_CLIENT | XLB_FLOW_F_FIN_SERVER | XLB_FLOW_F_RESET)
 
 /* Value of xlb_flows. */
 struct xlb_flow {
@@ -280,6 +289,8 @@ enum xlb_stat {
 	XLB_STAT_DROP_VIP_UNSERVED,   /* VIP address, port/protocol not served (default) */
 	XLB_STAT_ICMP_ECHO_REPLY,     /* echo request to a VIP address answered (XDP_TX) */
 	XLB_STAT_DROP_BAD_EXTHDR,     /* VIP address, IPv6 extension headers too many/long, or routed on */
+	XLB_STAT_NAT_TAKEOVER,        /* nat: a SYN took over the reply tuple of a finished flow */
+	XLB_STAT_NAT_CONFLICT_RST,    /* nat: a SYN whose reply tuple a live flow owns, refused with a RST */
 	XLB_STAT_MAX,
 };
 

@@ -1596,6 +1596,29 @@ rig_xdp_mode_verify() {
 _rig_lbd_xdp_mode_verify() {
 	local f
 	for f in "${RIG_LB_IFACES[@]}"; do rig_xdp_mode_verify "$RIG_NS_LB" "$f" || return 1; done
+# ---- nat reply-tuple reuse (test_nat_port_reuse, test_nat_port_clash) -------
+
+# client_connect VIP PORT SPORT [client.py connect options...]: one TCP
+# connection from the fixed source port SPORT to VIP:PORT, a GET, and a full
+# close (both FINs through) before it returns; prints the JSON of
+# `client.py connect` and returns its status (0: answered and closed).
+client_connect() {
+	local vip=$1 port=$2 sport=$3
+	shift 3
+	in_ns "$RIG_NS_C" python3 "$RIG_TOOLS_DIR/client.py" connect --vip "$vip" --port "$port" --sport "$sport" "$@"
+}
+
+# connect_answered_by JSON NAME: that `client_connect` output says the
+# connection was answered by backend NAME and closed.
+connect_answered_by() {
+	json_get - "d['ok'] and d.get('backend') == '$2'" <<<"$1" | grep -qx true
+}
+
+# connect_refused_within JSON SECONDS: the connect of that `client_connect`
+# output failed with ECONNREFUSED (a RST answered the SYN) within SECONDS.
+connect_refused_within() {
+	json_get - "d['stage'] == 'connect' and d['errno'] == 'ECONNREFUSED' and d['elapsed_s'] < $2" <<<"$1" |
+		grep -qx true
 }
 
 # ---- XLB_EMULATE=nft (last: it overrides functions above) -------------------

@@ -73,6 +73,18 @@ synflood --vip ADDR [--port 80] -n N [--rate PPS] [--src-net 198.19.0.0/16]
       {"sent": N, "failed": F, "elapsed_s": 1.0, "pps": 9990, "src_net": "...",
        "errors": ["first few send errors"]}
 
+connect --vip ADDR [--port 80] --sport P [--timeout 5]
+    One TCP connection from source port P (bound with SO_REUSEADDR, so a
+    port in TIME_WAIT toward another destination can be used again, as
+    Linux itself does): one GET /, then a full close that returns only
+    after both FINs went through: shutdown(SHUT_WR) (the client's FIN),
+    read to the end of stream (the server's FIN), close. Prints
+      {"ok": true, "sport": P, "backend": "b1", "elapsed_s": 0.01}
+    or {"ok": false, "sport": P, "errno": "ECONNREFUSED", "error": "...",
+        "stage": "connect" | "request" | "close", "elapsed_s": 0.002}
+    (elapsed_s: from the connect() call to the answer or the failure).
+    Exit status 0 if ok, 1 otherwise.
+
 ctl --control SOCKET_PATH [--timeout 120] -- COMMAND...
     Sends one command to a running `hold`, prints the JSON answer; exit 0 if
     the answer has "ok": true, 1 otherwise.
@@ -870,6 +882,41 @@ def cmd_ctl(a):
         return 1
 
 
+# ---- connect: one connection from a given source port --------------------
+# (a subcommand of its own, kept apart from the others for easy merges)
+
+def cmd_connect(a):
+    import errno as errno_mod
+    out = {"ok": False, "sport": a.sport}
+    t0 = time.monotonic()
+    stage = "connect"
+    s = None
+    try:
+        s = connect(a.vip, a.port, a.timeout, a.sport)
+        stage = "request"
+        out["backend"] = http_get(s, host_header(a.vip, a.port), a.timeout)
+        stage = "close"
+        s.shutdown(socket.SHUT_WR)
+        deadline = time.monotonic() + a.timeout
+        while s.recv(4096):
+            if time.monotonic() > deadline:
+                raise TimeoutError("no end of stream from the server")
+        out["ok"] = True
+    except Exception as e:
+        out["error"] = err_str(e)
+        out["stage"] = stage
+        code = getattr(e, "errno", None)
+        if isinstance(e, socket.timeout) and code is None:
+            code = errno_mod.ETIMEDOUT
+        out["errno"] = errno_mod.errorcode.get(code, str(code)) if code is not None else None
+    finally:
+        if s is not None:
+            s.close()
+    out["elapsed_s"] = round(time.monotonic() - t0, 4)
+    print(json.dumps(out))
+    return 0 if out["ok"] else 1
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="mode", required=True)
@@ -907,6 +954,11 @@ def main():
     f.add_argument("--rate", type=int, default=10000, help="packets per second (at most)")
     f.add_argument("--src-net", default="198.19.0.0/16")
     f.add_argument("--seed", type=int, default=None)
+    cn = sub.add_parser("connect")
+    cn.add_argument("--vip", required=True)
+    cn.add_argument("--port", type=int, default=80)
+    cn.add_argument("--sport", type=int, required=True)
+    cn.add_argument("--timeout", type=float, default=5.0)
     c = sub.add_parser("ctl")
     c.add_argument("--control", required=True)
     c.add_argument("--timeout", type=float, default=120)
@@ -915,7 +967,7 @@ def main():
     if getattr(a, "n", 0) < 0:
         ap.error("-n must be >= 0")
     return {"burst": cmd_burst, "udp": cmd_udp, "udprr": cmd_udprr, "hold": cmd_hold, "synflood": cmd_synflood,
-            "ctl": cmd_ctl}[a.mode](a)
+            "ctl": cmd_ctl, "connect": cmd_connect}[a.mode](a)
 
 
 if __name__ == "__main__":

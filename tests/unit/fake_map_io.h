@@ -68,6 +68,9 @@ struct FakeMaps {
   // Plays the data plane acting while lbd walks xlb_nat_rev: called with
   // each reply entry before it is visited.
   std::function<void(const xlb_flow_key&)> during_nat_rev_walk;
+  // Plays the data plane acting on a reply entry between lbd's last look
+  // and its delete (lookup_and_delete_nat_rev): called with the entry.
+  std::function<void(const xlb_flow_key&, xlb_nat_rev&)> before_nat_rev_delete;
   // How many entries for_each_flow reads per batch, as the kernel's batch
   // lookup does: the visitor may delete what it is given.
   size_t batch = 3;
@@ -257,6 +260,28 @@ class FakeMapIo : public MapIo {
     uint64_t n = 0;
     for (const auto& k : keys) n += m_->nat_rev.erase(k);
     return n;
+  }
+  std::optional<xlb_nat_rev> lookup_nat_rev(const xlb_flow_key& key) override {
+    auto it = m_->nat_rev.find(key);
+    if (it == m_->nat_rev.end()) return std::nullopt;
+    return it->second;
+  }
+  std::optional<xlb_nat_rev> lookup_and_delete_nat_rev(const xlb_flow_key& key) override {
+    auto it = m_->nat_rev.find(key);
+    if (it == m_->nat_rev.end()) return std::nullopt;
+    if (m_->before_nat_rev_delete) m_->before_nat_rev_delete(key, it->second);
+    it = m_->nat_rev.find(key);  // the hook may have deleted it
+    if (it == m_->nat_rev.end()) return std::nullopt;
+    write("delete_nat_rev");
+    xlb_nat_rev r = it->second;
+    m_->nat_rev.erase(it);
+    return r;
+  }
+  bool restore_nat_rev(const xlb_flow_key& key, const xlb_nat_rev& rev) override {
+    if (m_->nat_rev.count(key)) return false;
+    write("restore_nat_rev");
+    m_->nat_rev[key] = rev;
+    return true;
   }
 
   bool ensure_conn_entry(const xlb_backend_key& key) override {

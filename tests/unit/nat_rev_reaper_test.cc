@@ -186,14 +186,53 @@ TEST_F(NatReaperTest, AnEntryThatChangedStartsTheGraceAgain) {
   EXPECT_FALSE(has_rev(k));
 }
 
-TEST_F(NatReaperTest, DeletesAreBatched) {
+TEST_F(NatReaperTest, DeletesGoOneByOneAndRestoreNothingUnchanged) {
   for (uint16_t p = 1; p <= 50; p++) rev(p, a, 1000 + p);
   sweep();
   maps->log.clear();
   SweepResult r = sweep();
   EXPECT_EQ(r.stats.nat_rev_reaped, 50u);
   EXPECT_TRUE(maps->nat_rev.empty());
-  EXPECT_EQ(maps->logged("delete_nat_rev_keys"), 1u);
+  EXPECT_EQ(maps->logged("delete_nat_rev"), 50u);
+  EXPECT_EQ(maps->logged("restore_nat_rev"), 0u);
+}
+
+// The data plane gives a finished flow's reply tuple to a new flow by
+// overwriting the entry (bpf/lib/nat.h, takeover). The reaper judged the old
+// value, stale twice; the new owner is live and must keep its entry.
+TEST_F(NatReaperTest, AnEntryTakenOverAfterTheWalkReadItStays) {
+  xlb_flow_key k = rev(1, a, 1024);  // no forward entry: stale
+  sweep();                            // a candidate
+  xlb_nat_rev taken{};
+  taken.fwd = flow_key(client(2), kVip, TCP);
+  taken.backend_id = a;
+  // The walk has read the old value; the takeover lands before the delete.
+  maps->during_nat_rev_walk = [&](const xlb_flow_key& key) {
+    if (std::memcmp(&key, &k, sizeof k) == 0) maps->nat_rev[k] = taken;
+  };
+  SweepResult r = sweep();
+  EXPECT_EQ(r.stats.nat_rev_reaped, 0u);
+  ASSERT_TRUE(has_rev(k)) << "the new owner's entry was deleted";
+  EXPECT_EQ(std::memcmp(&maps->nat_rev.at(k), &taken, sizeof taken), 0);
+  EXPECT_EQ(maps->logged("delete_nat_rev"), 0u) << "never missing, not even for a moment";
+}
+
+// The same takeover, between the reaper's last look and its delete: the
+// delete returns the new value, which goes straight back.
+TEST_F(NatReaperTest, AnEntryTakenOverBetweenTheLookAndTheDeleteIsPutBack) {
+  xlb_flow_key k = rev(1, a, 1024);
+  sweep();
+  xlb_nat_rev taken{};
+  taken.fwd = flow_key(client(2), kVip, TCP);
+  taken.backend_id = a;
+  maps->before_nat_rev_delete = [&](const xlb_flow_key& key, xlb_nat_rev& value) {
+    if (std::memcmp(&key, &k, sizeof k) == 0) value = taken;
+  };
+  SweepResult r = sweep();
+  EXPECT_EQ(r.stats.nat_rev_reaped, 0u);
+  ASSERT_TRUE(has_rev(k)) << "the new owner's entry was deleted";
+  EXPECT_EQ(std::memcmp(&maps->nat_rev.at(k), &taken, sizeof taken), 0);
+  EXPECT_EQ(maps->logged("restore_nat_rev"), 1u);
 }
 
 TEST_F(NatReaperTest, AnIncompleteForwardSweepSkipsTheReplyTableAndRestartsTheGrace) {
