@@ -1596,6 +1596,8 @@ rig_xdp_mode_verify() {
 _rig_lbd_xdp_mode_verify() {
 	local f
 	for f in "${RIG_LB_IFACES[@]}"; do rig_xdp_mode_verify "$RIG_NS_LB" "$f" || return 1; done
+}
+
 # ---- nat reply-tuple reuse (test_nat_port_reuse, test_nat_port_clash) -------
 
 # client_connect VIP PORT SPORT [client.py connect options...]: one TCP
