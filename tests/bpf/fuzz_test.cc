@@ -40,9 +40,11 @@
 // Seeded and reproducible: packet i is generated from (seed, i) alone, and
 // the map state is reset every kResetEvery packets, so
 //   XLB_FUZZ_SEED=S XLB_FUZZ_PACKETS=N build/tests/bpf/xlb_bpf_tests --gtest_filter='Fuzz.*'
-// replays a run. A failure prints the seed, the packet index, the seed frame
+// sends the same packets again (only fullnat's random source ports, chosen
+// by the kernel, can make the map state differ). A failure prints the seed, the packet index, the seed frame
 // and mutations, the reason, and hex dumps of the input and output.
-// Without XLB_FUZZ_PACKETS the ctest run uses kDefaultPackets.
+// Without XLB_FUZZ_PACKETS / XLB_FUZZ_SEED the ctest run uses
+// kDefaultPackets and kDefaultSeed; XLB_FUZZ_SEED=random explores.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
