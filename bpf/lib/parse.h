@@ -70,13 +70,16 @@ enum xlb_parse_result {
 	XLB_PARSE_BAD_EXTHDR = XLB_STAT_DROP_BAD_EXTHDR,
 };
 
-/* Reads ports and flags from an L4 header at l4. */
-static __always_inline int xlb_parse_l4(void *l4, void *end, __u8 proto, struct xlb_pkt *pkt)
+/* Reads ports and flags from an L4 header at l4, of which `room` bytes are
+ * inside the IP packet: the header must fit there, not only in the frame
+ * (bytes after the IP length are Ethernet padding, which a rewrite must not
+ * touch and a backend would not read). */
+static __always_inline int xlb_parse_l4(void *l4, void *end, __u32 room, __u8 proto, struct xlb_pkt *pkt)
 {
 	if (proto == IPPROTO_TCP) {
 		struct tcphdr *th = l4;
 
-		if ((void *)(th + 1) > end)
+		if ((void *)(th + 1) > end || room < sizeof(*th))
 			return XLB_PARSE_MALFORMED;
 		pkt->key.sport = th->source;
 		pkt->key.dport = th->dest;
@@ -86,7 +89,7 @@ static __always_inline int xlb_parse_l4(void *l4, void *end, __u8 proto, struct 
 	if (proto == IPPROTO_UDP) {
 		struct udphdr *uh = l4;
 
-		if ((void *)(uh + 1) > end)
+		if ((void *)(uh + 1) > end || room < sizeof(*uh))
 			return XLB_PARSE_MALFORMED;
 		pkt->key.sport = uh->source;
 		pkt->key.dport = uh->dest;
@@ -123,7 +126,7 @@ static __always_inline int xlb_parse_ipv4(void *l3, void *end, struct xlb_pkt *p
 	 * translation (nat_icmp.h); there are no ports. */
 	if (iph->protocol == IPPROTO_ICMP)
 		return XLB_PARSE_ICMP;
-	return xlb_parse_l4(l3 + ihl_bytes, end, iph->protocol, pkt);
+	return xlb_parse_l4(l3 + ihl_bytes, end, pkt->l3_len - ihl_bytes, iph->protocol, pkt);
 }
 
 static __always_inline int xlb_ipv6_is_ext(__u8 nexthdr)
@@ -206,7 +209,8 @@ static __always_inline int xlb_parse_ipv6(void *l3, void *end, struct xlb_pkt *p
 			return XLB_PARSE_OTHER_L4;
 		return XLB_PARSE_ICMP;
 	}
-	return xlb_parse_l4(l3 + (hdr_len & 0x1ff), end, nexthdr, pkt);
+	/* hdr_len <= l3_len: xlb_ipv6_skip_ext checked it. */
+	return xlb_parse_l4(l3 + (hdr_len & 0x1ff), end, pkt->l3_len - hdr_len, nexthdr, pkt);
 }
 
 /* Fills pkt (which the caller zeroed) or says why the packet is not ours. */
