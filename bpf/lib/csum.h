@@ -61,13 +61,26 @@ static __always_inline __u16 xlb_csum_apply(__u16 check, __u64 diff)
 	return (__u16)~xlb_csum_fold((__u64)(__u16)~check + diff);
 }
 
-/* UDP: a computed checksum of 0 is sent as 0xffff (RFC 768; 0 means "no
- * checksum" over IPv4 and is invalid over IPv6). */
-static __always_inline __u16 xlb_csum_apply_udp(__u16 check, __u64 diff)
+/*
+ * The update for a checksum whose covered data may be all zero, such as an
+ * ICMP echo reply with zero identifier, sequence and payload: there a full
+ * computation gives 0xffff, while the update gives 0x0000, which receivers
+ * refuse. 0xffff is valid wherever the update gives 0 (both are one's
+ * complement zero, and the receiver's sum then folds to 0xffff either way),
+ * so 0 is always sent as 0xffff.
+ */
+static __always_inline __u16 xlb_csum_apply_nonzero(__u16 check, __u64 diff)
 {
 	__u16 c = xlb_csum_apply(check, diff);
 
 	return c ? c : 0xffff;
+}
+
+/* UDP: a computed checksum of 0 is sent as 0xffff (RFC 768; 0 means "no
+ * checksum" over IPv4 and is invalid over IPv6). */
+static __always_inline __u16 xlb_csum_apply_udp(__u16 check, __u64 diff)
+{
+	return xlb_csum_apply_nonzero(check, diff);
 }
 
 #endif /* XLB_BPF_CSUM_H */

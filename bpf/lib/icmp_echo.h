@@ -110,7 +110,8 @@ static __always_inline int xlb_echo_reply(struct xdp_md *ctx, const struct xlb_p
 		ip6h->hop_limit = XLB_ECHO_TTL;
 		ih->type = XLB_ICMPV6_ECHO_REPLY;
 	}
-	ih->check = xlb_csum_apply(ih->check, xlb_csum_diff16(old_word, *(__u16 *)ih));
+	/* An all-zero reply (zero id, sequence, payload) needs 0xffff. */
+	ih->check = xlb_csum_apply_nonzero(ih->check, xlb_csum_diff16(old_word, *(__u16 *)ih));
 	return 0;
 }
 

@@ -34,6 +34,8 @@ struct Echo {
   Bytes options;  // IPv4 options
   Mac smac = kClientMac;
   Mac dmac = kFixtureMac;
+  uint32_t id_seq = kIdSeq;
+  Bytes body = kBody;
 };
 
 Bytes build(const Echo& e) {
@@ -48,7 +50,7 @@ Bytes build(const Echo& e) {
     ip.hop_limit = e.ttl;
     ip.tclass = 0x20;
     ip.flow_label = 0x12345;
-    return f.ipv6(ip).payload(icmp6_message(e.type, 0, kIdSeq, kBody, e.from, e.to)).build();
+    return f.ipv6(ip).payload(icmp6_message(e.type, 0, e.id_seq, e.body, e.from, e.to)).build();
   }
   Ipv4 ip;
   ip.src = e.from;
@@ -58,7 +60,7 @@ Bytes build(const Echo& e) {
   ip.id = 0x4321;
   ip.tos = 0x20;
   ip.options = e.options;
-  return f.ipv4(ip).payload(icmp4_message(e.type, 0, kIdSeq, kBody)).build();
+  return f.ipv4(ip).payload(icmp4_message(e.type, 0, e.id_seq, e.body)).build();
 }
 
 Echo request4(const std::string& to = kVip4) {
@@ -131,6 +133,21 @@ TEST_F(IcmpEcho, RequestToAVipAddressIsAnsweredExactly) {
   }
   EXPECT_EQ(flow_count(), 0u);
   EXPECT_EQ(gstat(XLB_STAT_PASS_ICMP).packets, 0u);
+}
+
+// An echo request whose identifier, sequence and payload are all zero: the
+// reply's ICMP message is all zero but for its checksum, which must then be
+// 0xffff (an incremental update gives 0x0000, which no receiver accepts).
+// Found by the fuzzer.
+TEST_F(IcmpEcho, AnAllZeroReplyGetsChecksum0xffff) {
+  Echo zero = request4();
+  zero.id_seq = 0;
+  zero.body = Bytes(8, 0);
+  Bytes in = build(zero), want = reply_to(zero);
+  RunResult r = run(in);
+  EXPECT_EQ(r.verdict, XDP_TX) << xdp_verdict_name(r.verdict);
+  EXPECT_EQ(r.out, want) << hexdump_diff(want, r.out);
+  EXPECT_TRUE(icmp_checksum_ok(r.out));
 }
 
 // While a nat VIP exists ICMP goes through the nat error path first; an
