@@ -194,6 +194,9 @@ class Balancer {
   StatsView stats();
   FlowsView flows(const FlowQuery& query, uint64_t now_ns);
   uint64_t flow_count();
+  // nat VIPs sending to one backend address, port and protocol (their reply
+  // tuples can clash): one warning each, for lbd's log and its answers.
+  std::vector<std::string> nat_clash_warnings() const;
   uint32_t flow_table_size() { return io_->flow_table_size(); }
 
   // The running state as a config (what `apply` of it would keep as is):

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "balancer.h"
+#include "nat_clash.h"
 #include "error.h"
 #include "rules.h"
 
@@ -123,6 +124,16 @@ FlowsView Balancer::flows(const FlowQuery& query, uint64_t now_ns) {
   });
   out.truncated = out.total > out.flows.size();
   return out;
+}
+
+std::vector<std::string> Balancer::nat_clash_warnings() const {
+  std::vector<NatVipBackends> vips;
+  for (const auto& [id, v] : vips_) {
+    NatVipBackends n{v.vip, v.proto, v.mode, {}};
+    for (const auto& [key, b] : v.backends) n.destinations.emplace_back(key.first, key.second ? key.second : v.vip.port);
+    vips.push_back(std::move(n));
+  }
+  return xlb::nat_clash_warnings(vips);
 }
 
 }  // namespace xlb

@@ -47,7 +47,7 @@ void add_add_backend(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx, args, weight] {
     Json request = backend_request("add-backend", *args);
     if (weight->count() > 0) request["weight"] = args->weight;
-    call_lbd(ctx.socket_path, request);
+    change_lbd(ctx, request);
   });
 }
 
@@ -58,7 +58,7 @@ void add_del_backend(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx, args] {
     Json request = backend_request("del-backend", *args);
     if (args->purge) request["purge"] = true;
-    render_flows_removed(call_lbd(ctx.socket_path, request), ctx.out);
+    render_flows_removed(change_lbd(ctx, request), ctx.out);
   });
 }
 
@@ -66,7 +66,7 @@ void add_drain_backend(CLI::App& app, Context& ctx) {
   CLI::App* cmd = app.add_subcommand(
       "drain-backend", "stop new flows to a backend; it stays, and its flows keep going to it (weight 0)");
   auto args = add_backend_args(*cmd, kPickPort);
-  cmd->callback([&ctx, args] { call_lbd(ctx.socket_path, backend_request("drain-backend", *args)); });
+  cmd->callback([&ctx, args] { change_lbd(ctx, backend_request("drain-backend", *args)); });
 }
 
 void add_set_backend(CLI::App& app, Context& ctx) {
@@ -78,7 +78,7 @@ void add_set_backend(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx, args] {
     Json request = backend_request("set-backend", *args);
     request["weight"] = args->weight;
-    call_lbd(ctx.socket_path, request);
+    change_lbd(ctx, request);
   });
 }
 

@@ -6,6 +6,8 @@
 #include <ostream>
 #include <string>
 
+#include "lbctl/client.h"
+
 namespace xlb::lbctl {
 
 // What every command needs besides its own arguments. socket_path is bound to
@@ -13,7 +15,12 @@ namespace xlb::lbctl {
 struct Context {
   std::string socket_path;
   std::ostream& out;
+  std::ostream& err;  // warnings (the command still succeeds)
 };
+
+// call_lbd for a request that changes something: lbd's "warnings" (nat VIPs
+// whose reply tuples can clash) go to ctx.err as "lbctl: warning: ...".
+Json change_lbd(const Context& ctx, const Json& request);
 
 void add_show_commands(CLI::App& app, Context& ctx);     // status, list, stats, flows
 void add_vip_commands(CLI::App& app, Context& ctx);      // add-vip, del-vip

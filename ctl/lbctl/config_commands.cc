@@ -53,7 +53,7 @@ void add_apply(CLI::App& app, Context& ctx) {
   cmd->add_option("-f,--file", *path, "the config, as in docs/api.md")->required();
   cmd->callback([&ctx, path] {
     Json config = parse_config(*path, read_file(*path));
-    render_apply(call_lbd(ctx.socket_path, Json{{"cmd", "apply"}, {"config", config}}), ctx.out);
+    render_apply(change_lbd(ctx, Json{{"cmd", "apply"}, {"config", config}}), ctx.out);
   });
 }
 

@@ -31,8 +31,16 @@ std::string usage_error(const CLI::App* app, const CLI::Error& e) {
 
 }  // namespace
 
+Json change_lbd(const Context& ctx, const Json& request) {
+  Json answer = call_lbd(ctx.socket_path, request);
+  if (answer.contains("warnings") && answer["warnings"].is_array())
+    for (const auto& w : answer["warnings"])
+      if (w.is_string()) ctx.err << "lbctl: warning: " << w.get<std::string>() << '\n';
+  return answer;
+}
+
 int run_lbctl(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
-  Context ctx{kDefaultSocket, out};
+  Context ctx{kDefaultSocket, out, err};
   CLI::App app("Control xlb, the XDP load balancer, through lbd's socket (docs/lbctl.md).", "lbctl");
   app.require_subcommand(1);
   app.fallthrough();  // --socket may also follow the command

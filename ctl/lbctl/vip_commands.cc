@@ -28,7 +28,7 @@ void add_add_vip(CLI::App& app, Context& ctx) {
     request["sched"] = args->sched;
     request["mode"] = args->mode;
     if (ring->count() > 0) request["ring_size"] = args->ring_size;
-    call_lbd(ctx.socket_path, request);
+    change_lbd(ctx, request);
   });
 }
 

@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/json_fields.h"
 #include "core/rules.h"
@@ -98,7 +100,18 @@ std::string Api::handle(const std::string& request) {
       throw InputError(std::string("invalid JSON: ") + e.what());
     }
     if (r.is_object() && r.contains("cmd") && r["cmd"].is_string()) cmd = r["cmd"].get<std::string>();
+    // Requests that can make two nat VIPs send to one backend port: the
+    // answer carries every such clash, and the log the new ones.
+    bool may_clash = cmd == "add-backend" || cmd == "set-backend" || cmd == "apply";
+    std::vector<std::string> before;
+    if (may_clash) before = lb_.nat_clash_warnings();
     answer = dispatch(r);
+    if (may_clash) {
+      std::vector<std::string> after = lb_.nat_clash_warnings();
+      for (const auto& w : after)
+        if (std::find(before.begin(), before.end(), w) == before.end()) log_warn(w);
+      if (!after.empty()) answer["warnings"] = after;
+    }
   } catch (const InputError& e) {
     answer = {{"ok", false}, {"error", e.what()}};
   } catch (const SystemError& e) {

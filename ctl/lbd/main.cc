@@ -88,6 +88,8 @@ int run_daemon(const Options& o) {
              " removed, " + std::to_string(r.changed) + " changed");
   }
 
+  for (const auto& w : lb.nat_clash_warnings()) log_warn(w);
+
   // The reaper sweeps in its own thread, over map fds of its own.
   ReaperThread reaper(std::make_unique<BpfMapIo>(att.pin_dir));
   if (startup) reaper.configure(startup->timeouts, startup->reap_interval_ms);

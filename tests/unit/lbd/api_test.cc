@@ -80,6 +80,22 @@ TEST_F(ApiTest, ARequestThatSucceedsReachesTheMaps) {
   EXPECT_TRUE(status["reaper"].is_null());  // this Api was given no reaper
 }
 
+TEST_F(ApiTest, ChangesThatMakeNatVipsShareABackendPortCarryWarnings) {
+  ASSERT_TRUE(call(R"({"cmd":"add-vip","vip":"198.18.100.1:80","proto":"tcp","mode":"nat"})")["ok"]);
+  ASSERT_TRUE(call(R"({"cmd":"add-vip","vip":"198.18.100.1:8080","proto":"tcp","mode":"nat"})")["ok"]);
+  Json first = call(R"({"cmd":"add-backend","vip":"198.18.100.1:8080","proto":"tcp","backend":"198.19.0.11"})");
+  EXPECT_TRUE(first["ok"]);
+  EXPECT_FALSE(first.contains("warnings"));
+  Json second =
+      call(R"({"cmd":"add-backend","vip":"198.18.100.1:80","proto":"tcp","backend":"198.19.0.11","port":8080})");
+  EXPECT_TRUE(second["ok"]);
+  ASSERT_EQ(second["warnings"].size(), 1u);
+  EXPECT_EQ(second["warnings"][0].get<std::string>().rfind("nat VIPs 198.18.100.1:80/tcp and 198.18.100.1:8080/tcp", 0),
+            0u);
+  // Read commands carry none.
+  EXPECT_FALSE(call(R"({"cmd":"list"})").contains("warnings"));
+}
+
 TEST_F(ApiTest, AFailingMapWriteIsAnErrorAnswer) {
   maps->fail_after = 1;
   Json j = call(R"({"cmd":"add-vip","vip":"198.18.100.1:80","proto":"tcp"})");
