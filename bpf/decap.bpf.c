@@ -27,6 +27,17 @@
  *   IP version: it cannot be delivered, and passing it would only feed the
  *   stack a packet it has no tunnel for.
  *
+ * ECN (RFC 6040, section 4.2): a congestion mark that a router set on the
+ * outer header while the packet crossed the tunnel is carried to the inner
+ * one, or the endpoints never learn of the congestion:
+ *   outer CE over inner ECT(0) or ECT(1): inner becomes CE;
+ *   outer ECT(1) over inner ECT(0): inner becomes ECT(1);
+ *   outer CE over inner Not-ECT: the inner packet cannot carry the mark, so
+ *     it is dropped (the drop is the congestion signal) and counted in
+ *     XLB_DECAP_STAT_ECN_DROP;
+ *   any other combination leaves the inner packet as it is.
+ * The inner IPv4 header checksum is updated incrementally (RFC 1624).
+ *
  * Only headers from linux/ and bpf/ are used, so the object builds anywhere
  * libbpf-bootstrap style programs do.
  */
@@ -69,6 +80,61 @@ struct vlan_tag {
 };
 
 #define IP_MF_OFFSET_MASK 0x3fff /* MF flag + 13-bit fragment offset */
+
+/* ECN codepoints, the low two bits of the TOS / traffic class (RFC 3168). */
+#define ECN_NOT_ECT 0
+#define ECN_ECT1    1
+#define ECN_ECT0    2
+#define ECN_CE      3
+
+/* RFC 6040's decapsulation table: the inner packet's new ECN field, or -1
+ * for "drop" (outer CE, inner Not-ECT). */
+static __always_inline int ecn_decapsulate(__u8 outer, __u8 inner)
+{
+	if (outer == ECN_CE)
+		return inner == ECN_NOT_ECT ? -1 : ECN_CE;
+	if (outer == ECN_ECT1 && inner == ECN_ECT0)
+		return ECN_ECT1;
+	return inner;
+}
+
+/* Outer ECN over an inner IPv4 header: rewrites its TOS and patches the
+ * header checksum for the changed 16-bit word (RFC 1624: HC' = ~(~HC + ~m +
+ * m')). Returns -1 if the packet must be dropped. */
+static __always_inline int ecn_apply_v4(struct iphdr *in4, __u8 outer_ecn)
+{
+	int ecn = ecn_decapsulate(outer_ecn, in4->tos & 3);
+	__u16 old_word, new_word;
+	__u32 sum;
+
+	if (ecn < 0)
+		return -1;
+	if (ecn == (in4->tos & 3))
+		return 0;
+	old_word = *(__u16 *)in4; /* version/IHL and TOS */
+	in4->tos = (in4->tos & ~3) | ecn;
+	new_word = *(__u16 *)in4;
+	sum = (__u16)~in4->check;
+	sum += (__u16)~old_word;
+	sum += new_word;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	in4->check = (__u16)~sum;
+	return 0;
+}
+
+/* The same for an inner IPv6 header: ECN is bits 5..4 of its second byte;
+ * IPv6 has no header checksum. */
+static __always_inline int ecn_apply_v6(struct ipv6hdr *in6, __u8 outer_ecn)
+{
+	__u8 *b = (__u8 *)in6;
+	int ecn = ecn_decapsulate(outer_ecn, (b[1] >> 4) & 3);
+
+	if (ecn < 0)
+		return -1;
+	b[1] = (b[1] & ~0x30) | (ecn << 4);
+	return 0;
+}
 
 static __always_inline void count(__u32 stat, __u64 bytes)
 {
@@ -113,6 +179,7 @@ int xlb_decap(struct xdp_md *ctx)
 	__u32 l2_len = sizeof(*eth);
 	__u32 outer_len;   /* bytes to strip */
 	__u8 inner_proto;  /* IPPROTO_IPIP or IPPROTO_IPV6 */
+	__u8 outer_ecn;    /* the outer header's ECN field */
 	__be16 l3_proto;
 
 	count(XLB_DECAP_STAT_RX, bytes);
@@ -148,6 +215,7 @@ int xlb_decap(struct xdp_md *ctx)
 		if (!is_local_v4(iph->daddr))
 			goto pass;
 		inner_proto = iph->protocol;
+		outer_ecn = iph->tos & 3;
 	} else if (l3_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6h = data + l2_len;
 
@@ -163,6 +231,7 @@ int xlb_decap(struct xdp_md *ctx)
 			goto pass;
 		outer_len = sizeof(*ip6h);
 		inner_proto = ip6h->nexthdr;
+		outer_ecn = (((__u8 *)ip6h)[1] >> 4) & 3;
 	} else {
 		goto pass;
 	}
@@ -177,11 +246,15 @@ int xlb_decap(struct xdp_md *ctx)
 
 			if ((void *)(in4 + 1) > data_end || in4->version != 4)
 				goto malformed;
+			if (ecn_apply_v4(in4, outer_ecn))
+				goto ecn_drop;
 		} else {
 			struct ipv6hdr *in6 = (void *)inner;
 
 			if ((void *)(in6 + 1) > data_end || in6->version != 6)
 				goto malformed;
+			if (ecn_apply_v6(in6, outer_ecn))
+				goto ecn_drop;
 		}
 	}
 
@@ -224,6 +297,9 @@ int xlb_decap(struct xdp_md *ctx)
 
 malformed:
 	count(XLB_DECAP_STAT_MALFORMED, bytes);
+	return XDP_DROP;
+ecn_drop:
+	count(XLB_DECAP_STAT_ECN_DROP, bytes);
 	return XDP_DROP;
 pass:
 	count(XLB_DECAP_STAT_PASS, bytes);

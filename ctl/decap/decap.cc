@@ -411,7 +411,8 @@ void detach(const std::string& ifname) {
 }
 
 void print_stats(const std::string& ifname, bool json) {
-  static const char* const names[XLB_DECAP_STAT_MAX] = {"rx", "decapped", "pass", "malformed"};
+  static const char* const names[XLB_DECAP_STAT_MAX] = {"rx", "decapped", "pass", "malformed",
+                                                              "ecn_drop"};
   unsigned idx = if_nametoindex(ifname.c_str());
   if (idx == 0) throw Failure("no interface " + ifname);
   ensure_bpffs();

@@ -289,6 +289,7 @@ enum xlb_decap_stat {
 	XLB_DECAP_STAT_DECAPPED,  /* outer header stripped, inner passed up */
 	XLB_DECAP_STAT_PASS,      /* not IP-in-IP for us: passed untouched */
 	XLB_DECAP_STAT_MALFORMED, /* IP-in-IP for us but truncated: dropped */
+	XLB_DECAP_STAT_ECN_DROP,  /* outer CE over inner Not-ECT: dropped (RFC 6040) */
 	XLB_DECAP_STAT_MAX,
 };
 

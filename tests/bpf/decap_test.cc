@@ -382,5 +382,108 @@ TEST_F(DecapTest, WithIngressIfindex) {
   EXPECT_EQ(r.out, inner) << hexdump_diff(inner, r.out);
 }
 
+// ---- ECN (RFC 6040) ------------------------------------------------------------
+
+enum : uint8_t { kNotEct = 0, kEct1 = 1, kEct0 = 2, kCe = 3 };
+const char* const kEcnName[] = {"Not-ECT", "ECT(1)", "ECT(0)", "CE"};
+
+// RFC 6040 section 4.2, figure 4, written out as the table it is (rows:
+// inner; columns: outer Not-ECT, ECT(1), ECT(0), CE in codepoint order).
+// -1: drop.
+constexpr int kRfc6040[4][4] = {
+    /* inner Not-ECT */ {kNotEct, kNotEct, kNotEct, -1},
+    /* inner ECT(1)  */ {kEct1, kEct1, kEct1, kCe},
+    /* inner ECT(0)  */ {kEct0, kEct1, kEct0, kCe},
+    /* inner CE      */ {kCe, kCe, kCe, kCe},
+};
+
+// The client's TCP packet with DSCP AF11 (0x28) and the given ECN field.
+Bytes tcp4_ecn(uint8_t ecn) {
+  Ipv4 ip;
+  ip.src = "198.18.200.7";
+  ip.dst = "198.18.100.1";
+  ip.tos = static_cast<uint8_t>(0x28 | ecn);
+  ip.id = 0x1234;
+  ip.df = true;
+  Tcp tcp;
+  tcp.sport = 51000;
+  tcp.flags = kTcpAck;
+  return Frame().eth(kLbMac, kBackendMac).ipv4(ip).tcp(tcp).payload("data").build();
+}
+
+Bytes udp6_ecn(uint8_t ecn) {
+  Ipv6 ip;
+  ip.src = "fd00:200::7";
+  ip.dst = "fd00:100::1";
+  ip.tclass = static_cast<uint8_t>(0x28 | ecn);
+  ip.flow_label = 0x12345;
+  Udp udp;
+  udp.sport = 51000;
+  return Frame().eth(kLbMac, kBackendMac).ipv6(ip).udp(udp).payload("query").build();
+}
+
+// Every inner x outer combination, IPv4-in-IPv4 and IPv6-in-IPv6: the exact
+// frame handed to the stack (the inner IPv4 checksum is the builder's, so a
+// wrong incremental update shows), or a drop counted as ecn_drop.
+TEST_F(DecapTest, EcnFollowsRfc6040) {
+  for (bool v6 : {false, true}) {
+    for (uint8_t inner = 0; inner < 4; inner++) {
+      for (uint8_t outer = 0; outer < 4; outer++) {
+        SCOPED_TRACE(std::string(v6 ? "IPv6-in-IPv6" : "IPv4-in-IPv4") + ", inner " + kEcnName[inner] +
+                     ", outer " + kEcnName[outer]);
+        reset_stats();
+        Bytes in;
+        if (v6) {
+          Ipv6 o;
+          o.src = kLb6;
+          o.dst = kOurs6;
+          o.tclass = static_cast<uint8_t>(0x28 | outer);
+          in = encap_ipv6(udp6_ecn(inner), o);
+        } else {
+          Ipv4 o;
+          o.src = kLb4;
+          o.dst = kOurs4;
+          o.tos = static_cast<uint8_t>(0x28 | outer);
+          o.df = true;
+          in = encap_ipv4(tcp4_ecn(inner), o);
+        }
+        RunResult r = run_xdp(prog_fd(), in);
+        ASSERT_EQ(r.error, 0) << std::strerror(r.error);
+        int want = kRfc6040[inner][outer];
+        if (want < 0) {
+          EXPECT_EQ(xdp_verdict_name(r.verdict), xdp_verdict_name(XDP_DROP));
+          EXPECT_EQ(stat(XLB_DECAP_STAT_ECN_DROP).packets, 1u);
+          EXPECT_EQ(stat(XLB_DECAP_STAT_DECAPPED).packets, 0u);
+          continue;
+        }
+        Bytes out = v6 ? udp6_ecn(static_cast<uint8_t>(want)) : tcp4_ecn(static_cast<uint8_t>(want));
+        EXPECT_EQ(xdp_verdict_name(r.verdict), xdp_verdict_name(XDP_PASS));
+        EXPECT_EQ(r.out, out) << hexdump_diff(out, r.out);
+        if (!v6) {
+          EXPECT_TRUE(ipv4_header_checksum_ok(r.out)) << hexdump(r.out);
+        }
+        EXPECT_EQ(stat(XLB_DECAP_STAT_DECAPPED).packets, 1u);
+        EXPECT_EQ(stat(XLB_DECAP_STAT_ECN_DROP).packets, 0u);
+      }
+    }
+  }
+}
+
+// The mixed families follow the same table: outer IPv6 CE over inner IPv4
+// ECT(0) gives inner CE with a valid checksum; over inner IPv4 Not-ECT, a drop.
+TEST_F(DecapTest, EcnAcrossFamilies) {
+  Ipv6 o;
+  o.src = kLb6;
+  o.dst = kOurs6;
+  o.tclass = kCe;
+  RunResult r = run_xdp(prog_fd(), encap_ipv6(tcp4_ecn(kEct0), o));
+  EXPECT_EQ(r.verdict, XDP_PASS);
+  EXPECT_EQ(r.out, tcp4_ecn(kCe)) << hexdump_diff(tcp4_ecn(kCe), r.out);
+  reset_stats();
+  r = run_xdp(prog_fd(), encap_ipv6(tcp4_ecn(kNotEct), o));
+  EXPECT_EQ(r.verdict, XDP_DROP);
+  EXPECT_EQ(stat(XLB_DECAP_STAT_ECN_DROP).packets, 1u);
+}
+
 }  // namespace
 }  // namespace xlb::test
