@@ -22,6 +22,12 @@
  *   the stack reassembles, and without a tunnel device drops, them);
  *   outer IPv6 with extension headers (not parsed: a documented limitation,
  *   the lb never adds any).
+ * Dropped (XLB_DECAP_STAT_DENIED):
+ *   IP-in-IP addressed to us from an outer source outside the allow list
+ *   (xlb_decap_allow, `xlb-decap attach --allow PREFIX`), when one is set
+ *   (XLB_DECAP_F_ALLOW_LIST): whoever can send IP-in-IP to a backend could
+ *   otherwise inject packets with any inner (client) source. Without a list
+ *   every source is accepted, and xlb-decap warns at attach time.
  * Dropped (XLB_DECAP_STAT_MALFORMED):
  *   IP-in-IP addressed to us whose inner header is truncated or of the wrong
  *   IP version: it cannot be delivered, and passing it would only feed the
@@ -62,6 +68,28 @@ struct {
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_decap_addrs SEC(".maps");
+
+/* Outer source prefixes accepted (xlb-decap --allow), both families in one
+ * trie (see struct xlb_decap_allow_key). Consulted only with
+ * XLB_DECAP_F_ALLOW_LIST set in xlb_decap_config. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XLB_MAX_DECAP_ALLOW);
+	__type(key, struct xlb_decap_allow_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_decap_allow SEC(".maps");
+
+/* One entry: flags (XLB_DECAP_F_*), written by xlb-decap. All zero at load:
+ * no allow list, every source accepted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_decap_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_decap_config SEC(".maps");
 
 /* enum xlb_decap_stat -> per-CPU counter (no atomics on the hot path). */
 struct {
@@ -167,6 +195,29 @@ static __always_inline int is_local_v6(const struct in6_addr *daddr)
 	return bpf_map_lookup_elem(&xlb_decap_addrs, &key) != NULL;
 }
 
+/* True if a tunnelled packet from src (4 or 16 bytes, by family) may be
+ * decapsulated: no allow list is set, or src is in it. */
+static __always_inline int source_allowed(__u8 family, const void *src)
+{
+	struct xlb_decap_allow_key key;
+	struct xlb_decap_config *cfg;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&xlb_decap_config, &zero);
+	if (!cfg || !(cfg->flags & XLB_DECAP_F_ALLOW_LIST))
+		return 1;
+	__builtin_memset(&key, 0, sizeof(key));
+	key.family = family;
+	if (family == XLB_AF_INET) {
+		__builtin_memcpy(key.addr, src, 4);
+		key.prefixlen = 8 + 32;
+	} else {
+		__builtin_memcpy(key.addr, src, 16);
+		key.prefixlen = 8 + 128;
+	}
+	return bpf_map_lookup_elem(&xlb_decap_allow, &key) != NULL;
+}
+
 SEC("xdp")
 int xlb_decap(struct xdp_md *ctx)
 {
@@ -214,6 +265,8 @@ int xlb_decap(struct xdp_md *ctx)
 			goto pass;
 		if (!is_local_v4(iph->daddr))
 			goto pass;
+		if (!source_allowed(XLB_AF_INET, &iph->saddr))
+			goto denied;
 		inner_proto = iph->protocol;
 		outer_ecn = iph->tos & 3;
 	} else if (l3_proto == bpf_htons(ETH_P_IPV6)) {
@@ -229,6 +282,8 @@ int xlb_decap(struct xdp_md *ctx)
 			goto pass;
 		if (!is_local_v6(&ip6h->daddr))
 			goto pass;
+		if (!source_allowed(XLB_AF_INET6, &ip6h->saddr))
+			goto denied;
 		outer_len = sizeof(*ip6h);
 		inner_proto = ip6h->nexthdr;
 		outer_ecn = (((__u8 *)ip6h)[1] >> 4) & 3;
@@ -300,6 +355,9 @@ malformed:
 	return XDP_DROP;
 ecn_drop:
 	count(XLB_DECAP_STAT_ECN_DROP, bytes);
+	return XDP_DROP;
+denied:
+	count(XLB_DECAP_STAT_DENIED, bytes);
 	return XDP_DROP;
 pass:
 	count(XLB_DECAP_STAT_PASS, bytes);

@@ -285,6 +285,31 @@ class DecapTest : public ::testing::Test {
     XLB_REQUIRE_BPF();
     ASSERT_NE(skel_, nullptr) << "loading decap.bpf.o failed (run with LIBBPF debug output)";
     for (const char* a : {kOurs4, kOurs6, "198.18.0.11"}) add_addr(a);
+    set_allow({});  // the skeleton is shared: every test starts without a list
+  }
+
+  // Writes the allow list the way xlb-decap does: the prefixes, then the
+  // flag on; an empty list clears the flag and the trie ("no list").
+  static void set_allow(const std::vector<std::pair<std::string, unsigned>>& prefixes) {
+    int allow_fd = bpf_map__fd(skel_->maps.xlb_decap_allow);
+    xlb_decap_allow_key k, next;
+    while (bpf_map_get_next_key(allow_fd, nullptr, &next) == 0) {
+      k = next;
+      ASSERT_EQ(bpf_map_delete_elem(allow_fd, &k), 0);
+    }
+    for (const auto& [text, len] : prefixes) {
+      std::memset(&k, 0, sizeof k);
+      bool v4 = text.find(':') == std::string::npos;
+      ASSERT_EQ(inet_pton(v4 ? AF_INET : AF_INET6, text.c_str(), k.addr), 1);
+      k.family = v4 ? XLB_AF_INET : XLB_AF_INET6;
+      k.prefixlen = 8 + len;
+      __u32 one = 1;
+      ASSERT_EQ(bpf_map_update_elem(allow_fd, &k, &one, BPF_ANY), 0);
+    }
+    xlb_decap_config cfg{};
+    cfg.flags = prefixes.empty() ? 0 : XLB_DECAP_F_ALLOW_LIST;
+    __u32 zero = 0;
+    ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_decap_config), &zero, &cfg, BPF_ANY), 0);
   }
 
   static void add_addr(const std::string& text) {
@@ -483,6 +508,101 @@ TEST_F(DecapTest, EcnAcrossFamilies) {
   r = run_xdp(prog_fd(), encap_ipv6(tcp4_ecn(kNotEct), o));
   EXPECT_EQ(r.verdict, XDP_DROP);
   EXPECT_EQ(stat(XLB_DECAP_STAT_ECN_DROP).packets, 1u);
+}
+
+// ---- allowed outer sources (xlb-decap --allow) ----------------------------------
+
+struct AllowCase {
+  std::string description;
+  Bytes in;
+  int verdict;
+  Bytes out;   // expected frame for XDP_PASS
+  __u32 stat;  // the counter besides RX
+};
+
+// With the list {198.18.0.0/24, fd00:18::/64, 203.0.113.7/32}: listed outer
+// sources are decapsulated exactly as without a list, others are dropped and
+// counted as denied, and a packet that is not for us passes untouched
+// whatever its source (the list only guards decapsulation).
+TEST_F(DecapTest, AllowListAcceptsListedSourcesOnly) {
+  set_allow({{"198.18.0.0", 24}, {"fd00:18::", 64}, {"203.0.113.7", 32}});
+  const Bytes tcp4 = client_tcp4();
+  const Bytes udp6 = client_udp6();
+  std::vector<AllowCase> cases = {
+      {"IPv4 outer from the LB's /24", encap_ipv4(tcp4, kLb4, kOurs4), XDP_PASS, tcp4,
+       XLB_DECAP_STAT_DECAPPED},
+      {"IPv4 outer, last address of the /24", encap_ipv4(tcp4, "198.18.0.255", kOurs4), XDP_PASS, tcp4,
+       XLB_DECAP_STAT_DECAPPED},
+      {"IPv4 outer from a listed /32", encap_ipv4(tcp4, "203.0.113.7", kOurs4), XDP_PASS, tcp4,
+       XLB_DECAP_STAT_DECAPPED},
+      {"IPv6 outer from the LB's /64", encap_ipv6(udp6, kLb6, kOurs6), XDP_PASS, udp6,
+       XLB_DECAP_STAT_DECAPPED},
+      {"IPv4-in-IPv6 from the LB's /64", encap_ipv6(tcp4, "fd00:18::abcd", kOurs6), XDP_PASS, tcp4,
+       XLB_DECAP_STAT_DECAPPED},
+      {"IPv4 outer from just outside the /24", encap_ipv4(tcp4, "198.18.1.1", kOurs4), XDP_DROP, {},
+       XLB_DECAP_STAT_DENIED},
+      {"IPv4 outer next to the listed /32", encap_ipv4(tcp4, "203.0.113.8", kOurs4), XDP_DROP, {},
+       XLB_DECAP_STAT_DENIED},
+      {"IPv6 outer from another /64", encap_ipv6(udp6, "fd00:19::1", kOurs6), XDP_DROP, {},
+       XLB_DECAP_STAT_DENIED},
+      {"IPv4-mapped IPv6 source of a listed IPv4 address", encap_ipv6(udp6, "::ffff:198.18.0.1", kOurs6),
+       XDP_DROP, {}, XLB_DECAP_STAT_DENIED},
+      {"IPv4 outer to another host, unlisted source: not ours", encap_ipv4(tcp4, "198.18.1.1", kOther4),
+       XDP_PASS, encap_ipv4(tcp4, "198.18.1.1", kOther4), XLB_DECAP_STAT_PASS},
+  };
+  for (const AllowCase& c : cases) {
+    SCOPED_TRACE(c.description);
+    reset_stats();
+    RunResult r = run_xdp(prog_fd(), c.in);
+    ASSERT_EQ(r.error, 0) << std::strerror(r.error);
+    EXPECT_EQ(xdp_verdict_name(r.verdict), xdp_verdict_name(c.verdict));
+    if (c.verdict == XDP_PASS) {
+      EXPECT_EQ(r.out, c.out) << hexdump_diff(c.out, r.out);
+    }
+    for (__u32 s = 0; s < XLB_DECAP_STAT_MAX; s++) {
+      bool want = s == XLB_DECAP_STAT_RX || s == c.stat;
+      EXPECT_EQ(stat(s).packets, want ? 1u : 0u) << "counter " << s;
+    }
+  }
+}
+
+// Only one family listed: the other family's tunnels are all denied (an
+// IPv4-only list does not open IPv6).
+TEST_F(DecapTest, AllowListOfOneFamilyDeniesTheOther) {
+  set_allow({{"198.18.0.0", 24}});
+  reset_stats();
+  RunResult r = run_xdp(prog_fd(), encap_ipv6(client_udp6(), kLb6, kOurs6));
+  EXPECT_EQ(r.verdict, XDP_DROP);
+  EXPECT_EQ(stat(XLB_DECAP_STAT_DENIED).packets, 1u);
+  r = run_xdp(prog_fd(), encap_ipv4(client_tcp4(), kLb4, kOurs4));
+  EXPECT_EQ(r.verdict, XDP_PASS);
+  EXPECT_EQ(stat(XLB_DECAP_STAT_DECAPPED).packets, 1u);
+}
+
+// No list (the state after load, and what xlb-decap writes without
+// --allow): every source is decapsulated, nothing is denied. Entries left in
+// the trie do not matter while the flag is off.
+TEST_F(DecapTest, NoAllowListAcceptsAnySource) {
+  for (const char* src : {"198.18.1.1", "203.0.113.99", "10.1.2.3"}) {
+    SCOPED_TRACE(src);
+    reset_stats();
+    RunResult r = run_xdp(prog_fd(), encap_ipv4(client_tcp4(), src, kOurs4));
+    EXPECT_EQ(r.verdict, XDP_PASS);
+    EXPECT_EQ(r.out, client_tcp4()) << hexdump_diff(client_tcp4(), r.out);
+    EXPECT_EQ(stat(XLB_DECAP_STAT_DENIED).packets, 0u);
+  }
+  RunResult r = run_xdp(prog_fd(), encap_ipv6(client_udp6(), "fd00:99::1", kOurs6));
+  EXPECT_EQ(r.verdict, XDP_PASS);
+  EXPECT_EQ(r.out, client_udp6()) << hexdump_diff(client_udp6(), r.out);
+
+  set_allow({{"198.18.0.0", 24}});
+  xlb_decap_config off{};
+  __u32 zero = 0;
+  ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_decap_config), &zero, &off, BPF_ANY), 0);
+  reset_stats();
+  r = run_xdp(prog_fd(), encap_ipv4(client_tcp4(), "10.1.2.3", kOurs4));
+  EXPECT_EQ(r.verdict, XDP_PASS);
+  EXPECT_EQ(stat(XLB_DECAP_STAT_DENIED).packets, 0u);
 }
 
 }  // namespace
