@@ -22,10 +22,27 @@
  *   the stack reassembles, and without a tunnel device drops, them);
  *   outer IPv6 with extension headers (not parsed: a documented limitation,
  *   the lb never adds any).
+ * Dropped (XLB_DECAP_STAT_DENIED):
+ *   IP-in-IP addressed to us from an outer source outside the allow list
+ *   (xlb_decap_allow, `xlb-decap attach --allow PREFIX`), when one is set
+ *   (XLB_DECAP_F_ALLOW_LIST): whoever can send IP-in-IP to a backend could
+ *   otherwise inject packets with any inner (client) source. Without a list
+ *   every source is accepted, and xlb-decap warns at attach time.
  * Dropped (XLB_DECAP_STAT_MALFORMED):
  *   IP-in-IP addressed to us whose inner header is truncated or of the wrong
  *   IP version: it cannot be delivered, and passing it would only feed the
  *   stack a packet it has no tunnel for.
+ *
+ * ECN (RFC 6040, section 4.2): a congestion mark that a router set on the
+ * outer header while the packet crossed the tunnel is carried to the inner
+ * one, or the endpoints never learn of the congestion:
+ *   outer CE over inner ECT(0) or ECT(1): inner becomes CE;
+ *   outer ECT(1) over inner ECT(0): inner becomes ECT(1);
+ *   outer CE over inner Not-ECT: the inner packet cannot carry the mark, so
+ *     it is dropped (the drop is the congestion signal) and counted in
+ *     XLB_DECAP_STAT_ECN_DROP;
+ *   any other combination leaves the inner packet as it is.
+ * The inner IPv4 header checksum is updated incrementally (RFC 1624).
  *
  * Only headers from linux/ and bpf/ are used, so the object builds anywhere
  * libbpf-bootstrap style programs do.
@@ -52,6 +69,28 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_decap_addrs SEC(".maps");
 
+/* Outer source prefixes accepted (xlb-decap --allow), both families in one
+ * trie (see struct xlb_decap_allow_key). Consulted only with
+ * XLB_DECAP_F_ALLOW_LIST set in xlb_decap_config. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XLB_MAX_DECAP_ALLOW);
+	__type(key, struct xlb_decap_allow_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_decap_allow SEC(".maps");
+
+/* One entry: flags (XLB_DECAP_F_*), written by xlb-decap. All zero at load:
+ * no allow list, every source accepted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_decap_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_decap_config SEC(".maps");
+
 /* enum xlb_decap_stat -> per-CPU counter (no atomics on the hot path). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -69,6 +108,61 @@ struct vlan_tag {
 };
 
 #define IP_MF_OFFSET_MASK 0x3fff /* MF flag + 13-bit fragment offset */
+
+/* ECN codepoints, the low two bits of the TOS / traffic class (RFC 3168). */
+#define ECN_NOT_ECT 0
+#define ECN_ECT1    1
+#define ECN_ECT0    2
+#define ECN_CE      3
+
+/* RFC 6040's decapsulation table: the inner packet's new ECN field, or -1
+ * for "drop" (outer CE, inner Not-ECT). */
+static __always_inline int ecn_decapsulate(__u8 outer, __u8 inner)
+{
+	if (outer == ECN_CE)
+		return inner == ECN_NOT_ECT ? -1 : ECN_CE;
+	if (outer == ECN_ECT1 && inner == ECN_ECT0)
+		return ECN_ECT1;
+	return inner;
+}
+
+/* Outer ECN over an inner IPv4 header: rewrites its TOS and patches the
+ * header checksum for the changed 16-bit word (RFC 1624: HC' = ~(~HC + ~m +
+ * m')). Returns -1 if the packet must be dropped. */
+static __always_inline int ecn_apply_v4(struct iphdr *in4, __u8 outer_ecn)
+{
+	int ecn = ecn_decapsulate(outer_ecn, in4->tos & 3);
+	__u16 old_word, new_word;
+	__u32 sum;
+
+	if (ecn < 0)
+		return -1;
+	if (ecn == (in4->tos & 3))
+		return 0;
+	old_word = *(__u16 *)in4; /* version/IHL and TOS */
+	in4->tos = (in4->tos & ~3) | ecn;
+	new_word = *(__u16 *)in4;
+	sum = (__u16)~in4->check;
+	sum += (__u16)~old_word;
+	sum += new_word;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	in4->check = (__u16)~sum;
+	return 0;
+}
+
+/* The same for an inner IPv6 header: ECN is bits 5..4 of its second byte;
+ * IPv6 has no header checksum. */
+static __always_inline int ecn_apply_v6(struct ipv6hdr *in6, __u8 outer_ecn)
+{
+	__u8 *b = (__u8 *)in6;
+	int ecn = ecn_decapsulate(outer_ecn, (b[1] >> 4) & 3);
+
+	if (ecn < 0)
+		return -1;
+	b[1] = (b[1] & ~0x30) | (ecn << 4);
+	return 0;
+}
 
 static __always_inline void count(__u32 stat, __u64 bytes)
 {
@@ -101,6 +195,29 @@ static __always_inline int is_local_v6(const struct in6_addr *daddr)
 	return bpf_map_lookup_elem(&xlb_decap_addrs, &key) != NULL;
 }
 
+/* True if a tunnelled packet from src (4 or 16 bytes, by family) may be
+ * decapsulated: no allow list is set, or src is in it. */
+static __always_inline int source_allowed(__u8 family, const void *src)
+{
+	struct xlb_decap_allow_key key;
+	struct xlb_decap_config *cfg;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&xlb_decap_config, &zero);
+	if (!cfg || !(cfg->flags & XLB_DECAP_F_ALLOW_LIST))
+		return 1;
+	__builtin_memset(&key, 0, sizeof(key));
+	key.family = family;
+	if (family == XLB_AF_INET) {
+		__builtin_memcpy(key.addr, src, 4);
+		key.prefixlen = 8 + 32;
+	} else {
+		__builtin_memcpy(key.addr, src, 16);
+		key.prefixlen = 8 + 128;
+	}
+	return bpf_map_lookup_elem(&xlb_decap_allow, &key) != NULL;
+}
+
 SEC("xdp")
 int xlb_decap(struct xdp_md *ctx)
 {
@@ -113,6 +230,7 @@ int xlb_decap(struct xdp_md *ctx)
 	__u32 l2_len = sizeof(*eth);
 	__u32 outer_len;   /* bytes to strip */
 	__u8 inner_proto;  /* IPPROTO_IPIP or IPPROTO_IPV6 */
+	__u8 outer_ecn;    /* the outer header's ECN field */
 	__be16 l3_proto;
 
 	count(XLB_DECAP_STAT_RX, bytes);
@@ -147,7 +265,10 @@ int xlb_decap(struct xdp_md *ctx)
 			goto pass;
 		if (!is_local_v4(iph->daddr))
 			goto pass;
+		if (!source_allowed(XLB_AF_INET, &iph->saddr))
+			goto denied;
 		inner_proto = iph->protocol;
+		outer_ecn = iph->tos & 3;
 	} else if (l3_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6h = data + l2_len;
 
@@ -161,8 +282,11 @@ int xlb_decap(struct xdp_md *ctx)
 			goto pass;
 		if (!is_local_v6(&ip6h->daddr))
 			goto pass;
+		if (!source_allowed(XLB_AF_INET6, &ip6h->saddr))
+			goto denied;
 		outer_len = sizeof(*ip6h);
 		inner_proto = ip6h->nexthdr;
+		outer_ecn = (((__u8 *)ip6h)[1] >> 4) & 3;
 	} else {
 		goto pass;
 	}
@@ -177,11 +301,15 @@ int xlb_decap(struct xdp_md *ctx)
 
 			if ((void *)(in4 + 1) > data_end || in4->version != 4)
 				goto malformed;
+			if (ecn_apply_v4(in4, outer_ecn))
+				goto ecn_drop;
 		} else {
 			struct ipv6hdr *in6 = (void *)inner;
 
 			if ((void *)(in6 + 1) > data_end || in6->version != 6)
 				goto malformed;
+			if (ecn_apply_v6(in6, outer_ecn))
+				goto ecn_drop;
 		}
 	}
 
@@ -224,6 +352,12 @@ int xlb_decap(struct xdp_md *ctx)
 
 malformed:
 	count(XLB_DECAP_STAT_MALFORMED, bytes);
+	return XDP_DROP;
+ecn_drop:
+	count(XLB_DECAP_STAT_ECN_DROP, bytes);
+	return XDP_DROP;
+denied:
+	count(XLB_DECAP_STAT_DENIED, bytes);
 	return XDP_DROP;
 pass:
 	count(XLB_DECAP_STAT_PASS, bytes);

@@ -8,8 +8,19 @@
  * Outer header fields (tests/bpf/packet.cc builds the same):
  *  IPv4: version 4, IHL 5, TOS copied from the inner packet, ID 0, DF set,
  *        TTL 64, protocol 4 (IPIP), checksum computed.
- *  IPv6: version 6, traffic class copied from the inner packet, flow label 0,
- *        next header 4 (IPIP) or 41 (IPv6), hop limit 64.
+ *  IPv6: version 6, traffic class copied from the inner packet, flow label
+ *        from the flow hash (xlb_flow_label), next header 4 (IPIP) or 41
+ *        (IPv6), hop limit 64.
+ *
+ * Entropy for ECMP and RSS: every packet of the load balancer's tunnels goes
+ * from few sources to few backends with no ports on the outside, so routers
+ * and the backends' NICs, which hash the outer header, would put every flow
+ * on one path and one receive queue. Two per-flow fields fix that:
+ *  - the outer source varies inside the configured prefix (encap.source_v4,
+ *    default 172.16.0.0/16; /32 turns it off), its host bits derived from the
+ *    client's address and port as Katran does (xlb_encap_src_bits);
+ *  - the IPv6 flow label (RFC 6438) is the flow hash's top 20 bits, never 0.
+ * Both are stable for a flow, so its packets keep one path and one queue.
  */
 #ifndef XLB_BPF_ENCAP_H
 #define XLB_BPF_ENCAP_H
@@ -37,10 +48,37 @@ static __always_inline __u32 xlb_outer_hdr_len(__u8 backend_family)
 }
 
 /*
- * The outer source address for a flow. With a prefix shorter than the
- * address, the host bits come from the flow hash so that the backend's RSS,
- * which hashes the outer header, spreads flows over its queues. For IPv6 only
- * the last 32 bits vary: that is entropy enough for any RSS.
+ * Host bits of a flow's outer source: a function of the client's address and
+ * port only (as Katran's create_encap_ipv4_src), so it costs a few ALU
+ * operations and no hash. The address words and the port are folded by XOR,
+ * then multiplied by 2^32/phi (Fibonacci hashing): the product's high bits
+ * depend on every input bit, and the caller takes as many high bits as the
+ * prefix leaves free. Every load balancer of a pool gives a flow the same
+ * source, whatever its hash seed.
+ */
+static __always_inline __u32 xlb_encap_src_bits(const struct xlb_flow_key *flow)
+{
+	__u32 x = flow->src.v6[0] ^ flow->src.v6[1] ^ flow->src.v6[2] ^ flow->src.v6[3];
+
+	x ^= (__u32)flow->sport << 16 | flow->sport;
+	return x * 0x9e3779b1u;
+}
+
+/* IPv6 flow label of a flow (RFC 6437/6438): the top 20 bits of its flow
+ * hash, 1 where those are 0 (0 means "no label"). A 20-bit number; the
+ * caller writes it into the header's flow_lbl bytes. */
+static __always_inline __u32 xlb_flow_label(const struct xlb_flow_key *flow, __u32 seed)
+{
+	__u32 label = xlb_flow_hash(flow, seed) >> 12;
+
+	return label ? label : 1;
+}
+
+/*
+ * The outer source address for a flow: the configured address, or with a
+ * prefix shorter than the address, the prefix with host bits from
+ * xlb_encap_src_bits (for IPv6 only the last 32 bits vary: entropy enough
+ * for any ECMP or RSS hash).
  * Returns 0, or -1 when no source of that family is configured.
  */
 static __always_inline int xlb_encap_source(const struct xlb_config *cfg, __u8 family,
@@ -48,16 +86,15 @@ static __always_inline int xlb_encap_source(const struct xlb_config *cfg, __u8 f
 {
 	if (family == XLB_AF_INET) {
 		__u32 plen = cfg->encap_src_v4_plen;
-		__u32 host_mask;
 
 		if (!cfg->encap_src_v4.v4)
 			return -1;
 		*src = cfg->encap_src_v4;
 		if (plen && plen < 32) {
-			__u32 hash = xlb_flow_hash(flow, cfg->hash_seed);
+			__u32 host_mask = 0xffffffffu >> plen;
 
-			host_mask = 0xffffffffu >> plen;
-			src->v4 = (src->v4 & ~bpf_htonl(host_mask)) | bpf_htonl(hash & host_mask);
+			src->v4 = (src->v4 & ~bpf_htonl(host_mask)) |
+				  bpf_htonl(xlb_encap_src_bits(flow) >> plen);
 		}
 		return 0;
 	}
@@ -67,11 +104,11 @@ static __always_inline int xlb_encap_source(const struct xlb_config *cfg, __u8 f
 		return -1;
 	*src = cfg->encap_src_v6;
 	if (cfg->encap_src_v6_plen && cfg->encap_src_v6_plen < 128) {
-		__u32 hash = xlb_flow_hash(flow, cfg->hash_seed);
 		__u32 plen_low = cfg->encap_src_v6_plen > 96 ? cfg->encap_src_v6_plen - 96 : 0;
-		__u32 host_mask = plen_low ? 0xffffffffu >> plen_low : 0xffffffffu;
+		__u32 host_mask = 0xffffffffu >> plen_low;
 
-		src->v6[3] = (src->v6[3] & ~bpf_htonl(host_mask)) | bpf_htonl(hash & host_mask);
+		src->v6[3] = (src->v6[3] & ~bpf_htonl(host_mask)) |
+			     bpf_htonl(xlb_encap_src_bits(flow) >> plen_low);
 	}
 	return 0;
 }
@@ -114,13 +151,14 @@ static __always_inline int xlb_encap_l2(void *data, void *end, __u32 l2_len, __u
 }
 
 /*
- * Prepends the outer IP header for backend be, with source src, and the MACs
- * of the next hop. Returns 0, or -1 if the packet could not be grown (the
- * caller drops it: the frame may have been modified).
+ * Prepends the outer IP header for backend be, with source src, IPv6 flow
+ * label label (xlb_flow_label; unused for IPv4), and the MACs of the next
+ * hop. Returns 0, or -1 if the packet could not be grown (the caller drops
+ * it: the frame may have been modified).
  */
 static __always_inline int xlb_encap_ipip(struct xdp_md *ctx, const struct xlb_pkt *pkt,
 					  const struct xlb_backend *be, const struct xlb_addr *src,
-					  const struct xlb_nexthop *nh)
+					  const struct xlb_nexthop *nh, __u32 label)
 {
 	__u32 outer_len = xlb_outer_hdr_len(be->family);
 	__u32 l2_len = pkt->l2_len;
@@ -165,9 +203,9 @@ static __always_inline int xlb_encap_ipip(struct xdp_md *ctx, const struct xlb_p
 			return -1;
 		ip6h->version = 6;
 		ip6h->priority = pkt->tos >> 4;
-		ip6h->flow_lbl[0] = (pkt->tos & 0xf) << 4;
-		ip6h->flow_lbl[1] = 0;
-		ip6h->flow_lbl[2] = 0;
+		ip6h->flow_lbl[0] = ((pkt->tos & 0xf) << 4) | ((label >> 16) & 0xf);
+		ip6h->flow_lbl[1] = label >> 8;
+		ip6h->flow_lbl[2] = label;
 		ip6h->payload_len = bpf_htons(pkt->l3_len);
 		ip6h->nexthdr = pkt->key.family == XLB_AF_INET ? XLB_IPPROTO_IPIP : XLB_IPPROTO_IPV6;
 		ip6h->hop_limit = XLB_OUTER_TTL;
@@ -207,7 +245,8 @@ static __always_inline int xlb_ipip_forward(struct xdp_md *ctx, const struct xlb
 		return rc;
 	if (pkt->l3_len + xlb_outer_hdr_len(be->family) > nh->mtu)
 		return XLB_STAT_DROP_MTU;
-	if (xlb_encap_ipip(ctx, pkt, be, &src, nh))
+	if (xlb_encap_ipip(ctx, pkt, be, &src, nh,
+			   be->family == XLB_AF_INET6 ? xlb_flow_label(&pkt->key, cfg->hash_seed) : 0))
 		return XLB_STAT_DROP_INTERNAL;
 	*nhp = nh;
 	return 0;

@@ -383,13 +383,12 @@ xlb_config Balancer::desired_config(const EncapConfig& encap, const FullnatConfi
                                     bool nat, uint16_t policy) const {
   xlb_config c;
   std::memset(&c, 0, sizeof c);
-  if (encap.source_v4) {
-    c.encap_src_v4 = encap.source_v4->ip.addr;
-    c.encap_src_v4_plen = encap.source_v4->len;
-  } else if (defaults_.v4) {
-    c.encap_src_v4 = defaults_.v4->addr;
-    c.encap_src_v4_plen = 32;
-  }
+  // IPv4: a per-flow source in a prefix unless told otherwise (entropy for
+  // ECMP and RSS, see kDefaultEncapSourceV4). IPv6 gets its entropy from the
+  // flow label, so its default stays the interface's address.
+  const IpPrefix source_v4 = encap.source_v4 ? *encap.source_v4 : IpPrefix::parse(kDefaultEncapSourceV4);
+  c.encap_src_v4 = source_v4.ip.addr;
+  c.encap_src_v4_plen = source_v4.len;
   if (encap.source_v6) {
     c.encap_src_v6 = encap.source_v6->ip.addr;
     c.encap_src_v6_plen = encap.source_v6->len;

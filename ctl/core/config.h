@@ -33,9 +33,17 @@ struct VipConfig {
   std::vector<BackendConfig> backends;
 };
 
+// The default IPv4 encapsulation source: a prefix, so the outer source
+// varies per flow and routers' ECMP and the backends' RSS spread flows
+// (bpf/lib/encap.h). Katran's default too: private (RFC 1918), outside the
+// pools Docker hands out (172.17.0.0/16 and up), and never answered to (the
+// backends answer the client directly), so it needs no route back. The
+// backends' `xlb-decap --allow` must cover it (docs/operations.md).
+constexpr const char* kDefaultEncapSourceV4 = "172.16.0.0/16";
+
 struct EncapConfig {
-  std::optional<IpPrefix> source_v4;  // unset: the interface's first IPv4 address
-  std::optional<IpPrefix> source_v6;
+  std::optional<IpPrefix> source_v4;  // unset: kDefaultEncapSourceV4 (a /32 is one fixed source)
+  std::optional<IpPrefix> source_v6;  // unset: the interface's first IPv6 address
 };
 
 // fullnat's source rewriting (docs/api.md, "Config"): client flows of a

@@ -20,6 +20,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "allow.h"
 #include "decap.skel.h"
 
 namespace xlb::decap {
@@ -28,6 +29,9 @@ namespace {
 constexpr const char* kBpffs = "/sys/fs/bpf";
 constexpr const char* kAddrsMap = "xlb_decap_addrs";
 constexpr const char* kStatsMap = "xlb_decap_stats";
+constexpr const char* kAllowMap = "xlb_decap_allow";
+constexpr const char* kConfigMap = "xlb_decap_config";
+constexpr const char* kPinnedMaps[] = {kAddrsMap, kStatsMap, kAllowMap, kConfigMap};
 
 bool g_verbose = false;
 
@@ -88,10 +92,13 @@ void mkdir_p(const std::string& path) {
   }
 }
 
+void unlink_pins(const std::string& dir) {
+  for (const char* name : kPinnedMaps) unlink((dir + "/" + name).c_str());
+}
+
 void remove_pins(const std::string& ifname) {
   std::string dir = pin_dir(ifname);
-  unlink((dir + "/" + kAddrsMap).c_str());
-  unlink((dir + "/" + kStatsMap).c_str());
+  unlink_pins(dir);
   rmdir(dir.c_str());
   // kPinRoot itself stays: removing it could race with a concurrent attach
   // on another interface that has just created it.
@@ -229,6 +236,65 @@ void sync_addrs(int fd, const std::vector<xlb_decap_addr_key>& want) {
       throw Failure("adding " + addr_str(w) + " to " + kAddrsMap + ": " + std::strerror(errno));
 }
 
+bool same_allow(const xlb_decap_allow_key& a, const xlb_decap_allow_key& b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+// Makes the allow list exactly `want`, and on (XLB_DECAP_F_ALLOW_LIST) if
+// it is not empty. Switching it on or changing it adds the new prefixes
+// before removing stale ones, so a source allowed before and after is never
+// dropped in between; switching it off clears the flag before the entries.
+void sync_allow(int allow_fd, int config_fd, const std::vector<xlb_decap_allow_key>& want) {
+  std::vector<xlb_decap_allow_key> have;
+  xlb_decap_allow_key k, next;
+  std::memset(&k, 0, sizeof k);
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(allow_fd, prev, &next) == 0 && have.size() < 4 * XLB_MAX_DECAP_ALLOW) {
+    have.push_back(next);
+    k = next;
+    prev = &k;
+  }
+  const __u32 zero = 0;
+  xlb_decap_config cfg;
+  std::memset(&cfg, 0, sizeof cfg);
+  if (want.empty() && bpf_map_update_elem(config_fd, &zero, &cfg, BPF_ANY) != 0)
+    throw Failure(std::string("writing ") + kConfigMap + ": " + std::strerror(errno));
+  const __u32 one = 1;
+  for (const auto& w : want)
+    if (bpf_map_update_elem(allow_fd, &w, &one, BPF_ANY) != 0)
+      throw Failure("adding " + allow_str(w) + " to " + kAllowMap + ": " + std::strerror(errno));
+  for (const auto& h : have) {
+    bool keep = false;
+    for (const auto& w : want) keep |= same_allow(h, w);
+    if (!keep && bpf_map_delete_elem(allow_fd, &h) != 0 && errno != ENOENT)
+      throw Failure("removing " + allow_str(h) + " from " + kAllowMap + ": " + std::strerror(errno));
+  }
+  if (!want.empty()) {
+    cfg.flags = XLB_DECAP_F_ALLOW_LIST;
+    if (bpf_map_update_elem(config_fd, &zero, &cfg, BPF_ANY) != 0)
+      throw Failure(std::string("writing ") + kConfigMap + ": " + std::strerror(errno));
+  }
+}
+
+// Without --allow the backend decapsulates IP-in-IP from anyone: say so
+// loudly, once per attach, on stderr.
+void warn_if_open(const std::string& ifname, const std::vector<xlb_decap_allow_key>& allow) {
+  if (!allow.empty()) return;
+  std::fprintf(stderr,
+               "xlb-decap: warning: no --allow given: %s accepts IP-in-IP from any source, so anyone "
+               "who can reach it can inject packets with forged client addresses. Give the load "
+               "balancers' encapsulation sources, e.g. --allow 172.16.0.0/16 (lbd's default "
+               "encap.source_v4) --allow <the LB's IPv6 address>\n",
+               ifname.c_str());
+}
+
+std::string allow_summary(const std::vector<xlb_decap_allow_key>& allow) {
+  if (allow.empty()) return "any source";
+  std::string out = "sources";
+  for (const auto& a : allow) out += " " + allow_str(a);
+  return out;
+}
+
 const char* mode_name(enum xdp_attach_mode m) {
   switch (m) {
     case XDP_MODE_NATIVE: return "native";
@@ -270,7 +336,7 @@ void set_verbose(bool verbose) {
 }
 
 void attach(const std::string& ifname, const std::vector<xlb_decap_addr_key>& addrs_in,
-            Mode mode) {
+            const std::vector<xlb_decap_allow_key>& allow_in, Mode mode) {
   int ifindex = ifindex_of(ifname);
   std::vector<xlb_decap_addr_key> addrs;
   const std::vector<xlb_decap_addr_key> source =
@@ -285,6 +351,15 @@ void attach(const std::string& ifname, const std::vector<xlb_decap_addr_key>& ad
   if (addrs.size() > XLB_MAX_DECAP_ADDRS)
     throw Failure("too many addresses (" + std::to_string(addrs.size()) + ", at most " +
                   std::to_string(XLB_MAX_DECAP_ADDRS) + ")");
+  std::vector<xlb_decap_allow_key> allow;
+  for (const auto& a : allow_in) {
+    bool dup = false;
+    for (const auto& b : allow) dup |= same_allow(a, b);
+    if (!dup) allow.push_back(a);
+  }
+  if (allow.size() > XLB_MAX_DECAP_ALLOW)
+    throw Failure("too many --allow prefixes (" + std::to_string(allow.size()) + ", at most " +
+                  std::to_string(XLB_MAX_DECAP_ALLOW) + ")");
   const bool private_bpffs = ensure_bpffs();
 
   // Already attached (by an earlier run): adopt it, only the addresses change.
@@ -292,17 +367,30 @@ void attach(const std::string& ifname, const std::vector<xlb_decap_addr_key>& ad
     Attached a;
     find_attached(ifindex, &a);
     if (a.prog) {
-      int fd = map_of_prog(xdp_program__fd(a.prog), kAddrsMap);
-      if (fd < 0) throw Failure("xlb_decap on " + ifname + " has no " + kAddrsMap + " map");
+      const int prog_fd = xdp_program__fd(a.prog);
+      int fd = map_of_prog(prog_fd, kAddrsMap);
+      int allow_fd = map_of_prog(prog_fd, kAllowMap);
+      int config_fd = map_of_prog(prog_fd, kConfigMap);
+      auto close_all = [&] {
+        for (int f : {fd, allow_fd, config_fd})
+          if (f >= 0) close(f);
+      };
+      if (fd < 0 || allow_fd < 0 || config_fd < 0) {
+        close_all();
+        throw Failure("xlb_decap on " + ifname + " lacks its maps (an older version?); detach it "
+                      "and attach again");
+      }
       try {
+        sync_allow(allow_fd, config_fd, allow);
         sync_addrs(fd, addrs);
       } catch (...) {
-        close(fd);
+        close_all();
         throw;
       }
-      close(fd);
-      std::printf("xlb_decap already attached to %s (%s): %zu address(es) set\n", ifname.c_str(),
-                  mode_name(xdp_multiprog__attach_mode(a.mp)), addrs.size());
+      close_all();
+      warn_if_open(ifname, allow);
+      std::printf("xlb_decap already attached to %s (%s): %zu address(es) set, %s\n", ifname.c_str(),
+                  mode_name(xdp_multiprog__attach_mode(a.mp)), addrs.size(), allow_summary(allow).c_str());
       return;
     }
   }
@@ -313,8 +401,7 @@ void attach(const std::string& ifname, const std::vector<xlb_decap_addr_key>& ad
   // gets fresh maps. (Every command finds the maps through the attached
   // program first, so the other instance keeps working.)
   std::string dir = pin_dir(ifname);
-  unlink((dir + "/" + kAddrsMap).c_str());
-  unlink((dir + "/" + kStatsMap).c_str());
+  unlink_pins(dir);
   mkdir_p(dir);
   LIBBPF_OPTS(bpf_object_open_opts, open_opts);
   open_opts.pin_root_path = dir.c_str();
@@ -354,6 +441,9 @@ void attach(const std::string& ifname, const std::vector<xlb_decap_addr_key>& ad
   // pass untouched: harmless at setup time. (libxdp must load the object
   // itself, so the map cannot be filled before the attach.)
   try {
+    // The allow list first: no tunnel packet is decapsulated (its address
+    // is not in the map yet) before the list holds.
+    sync_allow(bpf_map__fd(skel->maps.xlb_decap_allow), bpf_map__fd(skel->maps.xlb_decap_config), allow);
     sync_addrs(bpf_map__fd(skel->maps.xlb_decap_addrs), addrs);
   } catch (...) {
     xdp_program__detach(prog, ifindex, used, 0);
@@ -387,8 +477,9 @@ void attach(const std::string& ifname, const std::vector<xlb_decap_addr_key>& ad
   }
   xdp_program__close(prog);
   decap_bpf__destroy(skel);
-  std::printf("xlb_decap attached to %s (%s): %zu address(es)\n", ifname.c_str(),
-              mode_name(used), addrs.size());
+  warn_if_open(ifname, allow);
+  std::printf("xlb_decap attached to %s (%s): %zu address(es), %s\n", ifname.c_str(), mode_name(used),
+              addrs.size(), allow_summary(allow).c_str());
 }
 
 void detach(const std::string& ifname) {
@@ -411,7 +502,8 @@ void detach(const std::string& ifname) {
 }
 
 void print_stats(const std::string& ifname, bool json) {
-  static const char* const names[XLB_DECAP_STAT_MAX] = {"rx", "decapped", "pass", "malformed"};
+  static const char* const names[XLB_DECAP_STAT_MAX] = {"rx",       "decapped", "pass",
+                                                              "malformed", "ecn_drop", "denied"};
   unsigned idx = if_nametoindex(ifname.c_str());
   if (idx == 0) throw Failure("no interface " + ifname);
   ensure_bpffs();

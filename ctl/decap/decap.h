@@ -18,7 +18,8 @@ class Failure : public std::runtime_error {
 enum class Mode { Native, Skb, Auto };
 
 // Root of the per-interface pin directories: maps are pinned by name under
-// kPinRoot/<ifname>/ (xlb_decap_addrs, xlb_decap_stats).
+// kPinRoot/<ifname>/ (xlb_decap_addrs, xlb_decap_stats, xlb_decap_allow,
+// xlb_decap_config).
 inline constexpr const char* kPinRoot = "/sys/fs/bpf/xlb-decap";
 
 // "198.18.0.2" / "fd00::2" -> map key (zeroed, family set). False if the
@@ -31,9 +32,11 @@ void set_verbose(bool verbose);
 
 // Attaches xlb_decap to ifname (or adopts the instance already attached
 // there) and makes the address map hold exactly `addrs`; with no addrs,
-// every IPv4/IPv6 address currently on ifname. Prints one line on stdout.
+// every IPv4/IPv6 address currently on ifname. The allow list becomes
+// exactly `allow` (outer source prefixes); empty: any source is accepted,
+// and a warning says so on stderr. Prints one line on stdout.
 void attach(const std::string& ifname, const std::vector<xlb_decap_addr_key>& addrs,
-            Mode mode);
+            const std::vector<xlb_decap_allow_key>& allow, Mode mode);
 
 // Detaches xlb_decap from ifname and removes its pin directory.
 void detach(const std::string& ifname);

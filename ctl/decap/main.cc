@@ -1,6 +1,6 @@
 // xlb-decap: backend-side decapsulation of xlb's IP-in-IP traffic.
 //
-//   xlb-decap attach IFNAME [--addr ADDR]... [--xdp-mode native|skb|auto]
+//   xlb-decap attach IFNAME [--addr ADDR]... [--allow PREFIX]... [--xdp-mode native|skb|auto]
 //   xlb-decap detach IFNAME
 //   xlb-decap stats IFNAME [--json]
 //
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "allow.h"
 #include "decap.h"
 
 namespace {
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
 
   std::string ifname;
   std::vector<std::string> addr_texts;
+  std::vector<std::string> allow_texts;
   std::string mode_text = "auto";
   bool json = false;
 
@@ -40,6 +42,10 @@ int main(int argc, char** argv) {
   attach_cmd->add_option("--addr", addr_texts,
                          "outer destination address to decapsulate (repeatable); default: "
                          "every address on IFNAME");
+  attach_cmd->add_option("--allow", allow_texts,
+                         "outer source prefix (IPv4 or IPv6, e.g. 172.16.0.0/16) the load balancers "
+                         "tunnel from (repeatable); packets from other sources are dropped and counted "
+                         "as denied. Default: any source, with a warning");
   attach_cmd
       ->add_option("--xdp-mode", mode_text,
                    "native, skb, or auto (native, falling back to skb with a warning)")
@@ -69,11 +75,27 @@ int main(int argc, char** argv) {
     addrs.push_back(k);
   }
 
+  std::vector<xlb_decap_allow_key> allow;
+  for (const auto& t : allow_texts) {
+    xlb_decap_allow_key k;
+    std::string err = parse_allow(t, &k);
+    if (!err.empty()) {
+      std::fprintf(stderr, "xlb-decap: --allow %s: %s\n", t.c_str(), err.c_str());
+      return kExitUsage;
+    }
+    allow.push_back(k);
+  }
+  if (allow.size() > XLB_MAX_DECAP_ALLOW) {
+    std::fprintf(stderr, "xlb-decap: too many --allow prefixes (%zu, at most %u)\n", allow.size(),
+                 XLB_MAX_DECAP_ALLOW);
+    return kExitUsage;
+  }
+
   set_verbose(verbose);
   try {
     if (*attach_cmd) {
       Mode mode = mode_text == "native" ? Mode::Native : mode_text == "skb" ? Mode::Skb : Mode::Auto;
-      attach(ifname, addrs, mode);
+      attach(ifname, addrs, allow, mode);
     } else if (*detach_cmd) {
       detach(ifname);
     } else if (*stats_cmd) {

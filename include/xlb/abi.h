@@ -23,6 +23,7 @@
 #define XLB_MAX_RING_SIZE     1048573u /* largest prime below 2^20 */
 #define XLB_DEFAULT_FLOWS     1048576u /* flow table entries (lbd --flow-table-size) */
 #define XLB_MAX_DECAP_ADDRS   64u
+#define XLB_MAX_DECAP_ALLOW   256u     /* xlb-decap --allow prefixes */
 #define XLB_VIP_LIST_MAX      2048u    /* entries of a VIP's scheduling list (power of 2) */
 #define XLB_LC_SCAN           16u      /* least-conn candidates examined per new flow */
 
@@ -304,11 +305,34 @@ struct xlb_decap_addr_key {
 	__u8 pad[3];
 };
 
+/* Key of xlb_decap_allow, an LPM trie of the outer source prefixes the
+ * decap program accepts tunnelled packets from (xlb-decap --allow). One trie
+ * holds both families: the family byte leads the data, so prefixlen is 8 +
+ * the address prefix length. The value is unused (1). */
+struct xlb_decap_allow_key {
+	__u32 prefixlen;
+	__u8 family;   /* XLB_AF_INET or XLB_AF_INET6 */
+	__u8 addr[16]; /* network byte order; IPv4 in the first 4 bytes */
+	__u8 pad[3];
+};
+
+/* Single entry of the xlb_decap_config array. */
+struct xlb_decap_config {
+	__u32 flags; /* XLB_DECAP_F_* */
+	__u32 reserved;
+};
+
+/* Only tunnelled packets whose outer source is in xlb_decap_allow are
+ * accepted. Without it (no --allow given) every source is. */
+#define XLB_DECAP_F_ALLOW_LIST (1u << 0)
+
 enum xlb_decap_stat {
 	XLB_DECAP_STAT_RX = 0,
 	XLB_DECAP_STAT_DECAPPED,  /* outer header stripped, inner passed up */
 	XLB_DECAP_STAT_PASS,      /* not IP-in-IP for us: passed untouched */
 	XLB_DECAP_STAT_MALFORMED, /* IP-in-IP for us but truncated: dropped */
+	XLB_DECAP_STAT_ECN_DROP,  /* outer CE over inner Not-ECT: dropped (RFC 6040) */
+	XLB_DECAP_STAT_DENIED,    /* outer source not in the allow list: dropped */
 	XLB_DECAP_STAT_MAX,
 };
 
@@ -334,6 +358,8 @@ XLB_STATIC_ASSERT(sizeof(struct xlb_nat_rev) == 48, "xlb_nat_rev");
 XLB_STATIC_ASSERT(sizeof(struct xlb_config) == 80, "xlb_config");
 XLB_STATIC_ASSERT(sizeof(struct xlb_counter) == 16, "xlb_counter");
 XLB_STATIC_ASSERT(sizeof(struct xlb_decap_addr_key) == 20, "xlb_decap_addr_key");
+XLB_STATIC_ASSERT(sizeof(struct xlb_decap_allow_key) == 24, "xlb_decap_allow_key");
+XLB_STATIC_ASSERT(sizeof(struct xlb_decap_config) == 8, "xlb_decap_config");
 
 /* Names of the pinned maps under /sys/fs/bpf/xlb/<ifname>/ (libbpf pins by
  * the map's name; these must equal the names in bpf/lb.bpf.c). */

@@ -152,8 +152,10 @@ class Lb {
     bpf_map__set_max_entries(skel_->maps.xlb_flows, flow_entries);
     if (lb_bpf__load(skel_)) return false;
     xlb_config cfg{};
-    cfg.encap_src_v4 = addr_of("198.18.0.1");
-    cfg.encap_src_v4_plen = 32;
+    // lbd's default since issue 10: a per-flow IPv4 source in 172.16.0.0/16
+    // (ctl/core/config.h kDefaultEncapSourceV4); IPv6 flows get a flow label.
+    cfg.encap_src_v4 = addr_of("172.16.0.0");
+    cfg.encap_src_v4_plen = 16;
     cfg.encap_src_v6 = addr_of("fd00:18::1");
     cfg.encap_src_v6_plen = 128;
     uint32_t zero = 0;

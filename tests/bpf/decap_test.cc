@@ -285,6 +285,31 @@ class DecapTest : public ::testing::Test {
     XLB_REQUIRE_BPF();
     ASSERT_NE(skel_, nullptr) << "loading decap.bpf.o failed (run with LIBBPF debug output)";
     for (const char* a : {kOurs4, kOurs6, "198.18.0.11"}) add_addr(a);
+    set_allow({});  // the skeleton is shared: every test starts without a list
+  }
+
+  // Writes the allow list the way xlb-decap does: the prefixes, then the
+  // flag on; an empty list clears the flag and the trie ("no list").
+  static void set_allow(const std::vector<std::pair<std::string, unsigned>>& prefixes) {
+    int allow_fd = bpf_map__fd(skel_->maps.xlb_decap_allow);
+    xlb_decap_allow_key k, next;
+    while (bpf_map_get_next_key(allow_fd, nullptr, &next) == 0) {
+      k = next;
+      ASSERT_EQ(bpf_map_delete_elem(allow_fd, &k), 0);
+    }
+    for (const auto& [text, len] : prefixes) {
+      std::memset(&k, 0, sizeof k);
+      bool v4 = text.find(':') == std::string::npos;
+      ASSERT_EQ(inet_pton(v4 ? AF_INET : AF_INET6, text.c_str(), k.addr), 1);
+      k.family = v4 ? XLB_AF_INET : XLB_AF_INET6;
+      k.prefixlen = 8 + len;
+      __u32 one = 1;
+      ASSERT_EQ(bpf_map_update_elem(allow_fd, &k, &one, BPF_ANY), 0);
+    }
+    xlb_decap_config cfg{};
+    cfg.flags = prefixes.empty() ? 0 : XLB_DECAP_F_ALLOW_LIST;
+    __u32 zero = 0;
+    ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_decap_config), &zero, &cfg, BPF_ANY), 0);
   }
 
   static void add_addr(const std::string& text) {
@@ -380,6 +405,204 @@ TEST_F(DecapTest, WithIngressIfindex) {
   ASSERT_EQ(r.error, 0) << std::strerror(r.error);
   EXPECT_EQ(r.verdict, XDP_PASS);
   EXPECT_EQ(r.out, inner) << hexdump_diff(inner, r.out);
+}
+
+// ---- ECN (RFC 6040) ------------------------------------------------------------
+
+enum : uint8_t { kNotEct = 0, kEct1 = 1, kEct0 = 2, kCe = 3 };
+const char* const kEcnName[] = {"Not-ECT", "ECT(1)", "ECT(0)", "CE"};
+
+// RFC 6040 section 4.2, figure 4, written out as the table it is (rows:
+// inner; columns: outer Not-ECT, ECT(1), ECT(0), CE in codepoint order).
+// -1: drop.
+constexpr int kRfc6040[4][4] = {
+    /* inner Not-ECT */ {kNotEct, kNotEct, kNotEct, -1},
+    /* inner ECT(1)  */ {kEct1, kEct1, kEct1, kCe},
+    /* inner ECT(0)  */ {kEct0, kEct1, kEct0, kCe},
+    /* inner CE      */ {kCe, kCe, kCe, kCe},
+};
+
+// The client's TCP packet with DSCP AF11 (0x28) and the given ECN field.
+Bytes tcp4_ecn(uint8_t ecn) {
+  Ipv4 ip;
+  ip.src = "198.18.200.7";
+  ip.dst = "198.18.100.1";
+  ip.tos = static_cast<uint8_t>(0x28 | ecn);
+  ip.id = 0x1234;
+  ip.df = true;
+  Tcp tcp;
+  tcp.sport = 51000;
+  tcp.flags = kTcpAck;
+  return Frame().eth(kLbMac, kBackendMac).ipv4(ip).tcp(tcp).payload("data").build();
+}
+
+Bytes udp6_ecn(uint8_t ecn) {
+  Ipv6 ip;
+  ip.src = "fd00:200::7";
+  ip.dst = "fd00:100::1";
+  ip.tclass = static_cast<uint8_t>(0x28 | ecn);
+  ip.flow_label = 0x12345;
+  Udp udp;
+  udp.sport = 51000;
+  return Frame().eth(kLbMac, kBackendMac).ipv6(ip).udp(udp).payload("query").build();
+}
+
+// Every inner x outer combination, IPv4-in-IPv4 and IPv6-in-IPv6: the exact
+// frame handed to the stack (the inner IPv4 checksum is the builder's, so a
+// wrong incremental update shows), or a drop counted as ecn_drop.
+TEST_F(DecapTest, EcnFollowsRfc6040) {
+  for (bool v6 : {false, true}) {
+    for (uint8_t inner = 0; inner < 4; inner++) {
+      for (uint8_t outer = 0; outer < 4; outer++) {
+        SCOPED_TRACE(std::string(v6 ? "IPv6-in-IPv6" : "IPv4-in-IPv4") + ", inner " + kEcnName[inner] +
+                     ", outer " + kEcnName[outer]);
+        reset_stats();
+        Bytes in;
+        if (v6) {
+          Ipv6 o;
+          o.src = kLb6;
+          o.dst = kOurs6;
+          o.tclass = static_cast<uint8_t>(0x28 | outer);
+          in = encap_ipv6(udp6_ecn(inner), o);
+        } else {
+          Ipv4 o;
+          o.src = kLb4;
+          o.dst = kOurs4;
+          o.tos = static_cast<uint8_t>(0x28 | outer);
+          o.df = true;
+          in = encap_ipv4(tcp4_ecn(inner), o);
+        }
+        RunResult r = run_xdp(prog_fd(), in);
+        ASSERT_EQ(r.error, 0) << std::strerror(r.error);
+        int want = kRfc6040[inner][outer];
+        if (want < 0) {
+          EXPECT_EQ(xdp_verdict_name(r.verdict), xdp_verdict_name(XDP_DROP));
+          EXPECT_EQ(stat(XLB_DECAP_STAT_ECN_DROP).packets, 1u);
+          EXPECT_EQ(stat(XLB_DECAP_STAT_DECAPPED).packets, 0u);
+          continue;
+        }
+        Bytes out = v6 ? udp6_ecn(static_cast<uint8_t>(want)) : tcp4_ecn(static_cast<uint8_t>(want));
+        EXPECT_EQ(xdp_verdict_name(r.verdict), xdp_verdict_name(XDP_PASS));
+        EXPECT_EQ(r.out, out) << hexdump_diff(out, r.out);
+        if (!v6) {
+          EXPECT_TRUE(ipv4_header_checksum_ok(r.out)) << hexdump(r.out);
+        }
+        EXPECT_EQ(stat(XLB_DECAP_STAT_DECAPPED).packets, 1u);
+        EXPECT_EQ(stat(XLB_DECAP_STAT_ECN_DROP).packets, 0u);
+      }
+    }
+  }
+}
+
+// The mixed families follow the same table: outer IPv6 CE over inner IPv4
+// ECT(0) gives inner CE with a valid checksum; over inner IPv4 Not-ECT, a drop.
+TEST_F(DecapTest, EcnAcrossFamilies) {
+  Ipv6 o;
+  o.src = kLb6;
+  o.dst = kOurs6;
+  o.tclass = kCe;
+  RunResult r = run_xdp(prog_fd(), encap_ipv6(tcp4_ecn(kEct0), o));
+  EXPECT_EQ(r.verdict, XDP_PASS);
+  EXPECT_EQ(r.out, tcp4_ecn(kCe)) << hexdump_diff(tcp4_ecn(kCe), r.out);
+  reset_stats();
+  r = run_xdp(prog_fd(), encap_ipv6(tcp4_ecn(kNotEct), o));
+  EXPECT_EQ(r.verdict, XDP_DROP);
+  EXPECT_EQ(stat(XLB_DECAP_STAT_ECN_DROP).packets, 1u);
+}
+
+// ---- allowed outer sources (xlb-decap --allow) ----------------------------------
+
+struct AllowCase {
+  std::string description;
+  Bytes in;
+  int verdict;
+  Bytes out;   // expected frame for XDP_PASS
+  __u32 stat;  // the counter besides RX
+};
+
+// With the list {198.18.0.0/24, fd00:18::/64, 203.0.113.7/32}: listed outer
+// sources are decapsulated exactly as without a list, others are dropped and
+// counted as denied, and a packet that is not for us passes untouched
+// whatever its source (the list only guards decapsulation).
+TEST_F(DecapTest, AllowListAcceptsListedSourcesOnly) {
+  set_allow({{"198.18.0.0", 24}, {"fd00:18::", 64}, {"203.0.113.7", 32}});
+  const Bytes tcp4 = client_tcp4();
+  const Bytes udp6 = client_udp6();
+  std::vector<AllowCase> cases = {
+      {"IPv4 outer from the LB's /24", encap_ipv4(tcp4, kLb4, kOurs4), XDP_PASS, tcp4,
+       XLB_DECAP_STAT_DECAPPED},
+      {"IPv4 outer, last address of the /24", encap_ipv4(tcp4, "198.18.0.255", kOurs4), XDP_PASS, tcp4,
+       XLB_DECAP_STAT_DECAPPED},
+      {"IPv4 outer from a listed /32", encap_ipv4(tcp4, "203.0.113.7", kOurs4), XDP_PASS, tcp4,
+       XLB_DECAP_STAT_DECAPPED},
+      {"IPv6 outer from the LB's /64", encap_ipv6(udp6, kLb6, kOurs6), XDP_PASS, udp6,
+       XLB_DECAP_STAT_DECAPPED},
+      {"IPv4-in-IPv6 from the LB's /64", encap_ipv6(tcp4, "fd00:18::abcd", kOurs6), XDP_PASS, tcp4,
+       XLB_DECAP_STAT_DECAPPED},
+      {"IPv4 outer from just outside the /24", encap_ipv4(tcp4, "198.18.1.1", kOurs4), XDP_DROP, {},
+       XLB_DECAP_STAT_DENIED},
+      {"IPv4 outer next to the listed /32", encap_ipv4(tcp4, "203.0.113.8", kOurs4), XDP_DROP, {},
+       XLB_DECAP_STAT_DENIED},
+      {"IPv6 outer from another /64", encap_ipv6(udp6, "fd00:19::1", kOurs6), XDP_DROP, {},
+       XLB_DECAP_STAT_DENIED},
+      {"IPv4-mapped IPv6 source of a listed IPv4 address", encap_ipv6(udp6, "::ffff:198.18.0.1", kOurs6),
+       XDP_DROP, {}, XLB_DECAP_STAT_DENIED},
+      {"IPv4 outer to another host, unlisted source: not ours", encap_ipv4(tcp4, "198.18.1.1", kOther4),
+       XDP_PASS, encap_ipv4(tcp4, "198.18.1.1", kOther4), XLB_DECAP_STAT_PASS},
+  };
+  for (const AllowCase& c : cases) {
+    SCOPED_TRACE(c.description);
+    reset_stats();
+    RunResult r = run_xdp(prog_fd(), c.in);
+    ASSERT_EQ(r.error, 0) << std::strerror(r.error);
+    EXPECT_EQ(xdp_verdict_name(r.verdict), xdp_verdict_name(c.verdict));
+    if (c.verdict == XDP_PASS) {
+      EXPECT_EQ(r.out, c.out) << hexdump_diff(c.out, r.out);
+    }
+    for (__u32 s = 0; s < XLB_DECAP_STAT_MAX; s++) {
+      bool want = s == XLB_DECAP_STAT_RX || s == c.stat;
+      EXPECT_EQ(stat(s).packets, want ? 1u : 0u) << "counter " << s;
+    }
+  }
+}
+
+// Only one family listed: the other family's tunnels are all denied (an
+// IPv4-only list does not open IPv6).
+TEST_F(DecapTest, AllowListOfOneFamilyDeniesTheOther) {
+  set_allow({{"198.18.0.0", 24}});
+  reset_stats();
+  RunResult r = run_xdp(prog_fd(), encap_ipv6(client_udp6(), kLb6, kOurs6));
+  EXPECT_EQ(r.verdict, XDP_DROP);
+  EXPECT_EQ(stat(XLB_DECAP_STAT_DENIED).packets, 1u);
+  r = run_xdp(prog_fd(), encap_ipv4(client_tcp4(), kLb4, kOurs4));
+  EXPECT_EQ(r.verdict, XDP_PASS);
+  EXPECT_EQ(stat(XLB_DECAP_STAT_DECAPPED).packets, 1u);
+}
+
+// No list (the state after load, and what xlb-decap writes without
+// --allow): every source is decapsulated, nothing is denied. Entries left in
+// the trie do not matter while the flag is off.
+TEST_F(DecapTest, NoAllowListAcceptsAnySource) {
+  for (const char* src : {"198.18.1.1", "203.0.113.99", "10.1.2.3"}) {
+    SCOPED_TRACE(src);
+    reset_stats();
+    RunResult r = run_xdp(prog_fd(), encap_ipv4(client_tcp4(), src, kOurs4));
+    EXPECT_EQ(r.verdict, XDP_PASS);
+    EXPECT_EQ(r.out, client_tcp4()) << hexdump_diff(client_tcp4(), r.out);
+    EXPECT_EQ(stat(XLB_DECAP_STAT_DENIED).packets, 0u);
+  }
+  RunResult r = run_xdp(prog_fd(), encap_ipv6(client_udp6(), "fd00:99::1", kOurs6));
+  EXPECT_EQ(r.verdict, XDP_PASS);
+  EXPECT_EQ(r.out, client_udp6()) << hexdump_diff(client_udp6(), r.out);
+
+  set_allow({{"198.18.0.0", 24}});
+  xlb_decap_config off{};
+  __u32 zero = 0;
+  ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_decap_config), &zero, &off, BPF_ANY), 0);
+  reset_stats();
+  r = run_xdp(prog_fd(), encap_ipv4(client_tcp4(), "10.1.2.3", kOurs4));
+  EXPECT_EQ(r.verdict, XDP_PASS);
+  EXPECT_EQ(stat(XLB_DECAP_STAT_DENIED).packets, 0u);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "encap_ref.h"
 #include "lib/nexthop_entry.h"
 
 namespace xlb::test {
@@ -316,6 +317,11 @@ Bytes LbFixture::expect_encap4(const Bytes& in, const std::string& backend, int 
 
 Bytes LbFixture::expect_encap6(const Bytes& in, const std::string& backend, int neigh) const {
   Bytes want = encap_ipv6(in, kFixtureAddr6, backend);
+  // The outer flow label comes from the flow hash under the config's seed.
+  xlb_config cfg{};
+  uint32_t zero = 0;
+  EXPECT_EQ(bpf_map_lookup_elem(bpf_map__fd(skel_->maps.xlb_config), &zero, &cfg), 0);
+  set_outer_flow_label(want, ref_flow_label(client_key_of(in), cfg.hash_seed));
   set_macs(want, fixture_neigh_mac(neigh), kFixtureMac);
   return want;
 }

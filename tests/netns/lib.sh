@@ -610,12 +610,14 @@ lbd_prog_attached_any() {
 	return 1
 }
 
-# decap_attach I [extra args]: xlb-decap on backend I, accepting its own addresses.
+# decap_attach I [extra args]: xlb-decap on backend I, accepting its own
+# addresses, from the LB's encapsulation sources only (rig_decap_allow_args).
 decap_attach() {
-	local i=$1 out
+	local i=$1 out allow
 	shift
+	mapfile -t allow < <(rig_decap_allow_args)
 	out=$(nsenter_net "$(rig_ns_b "$i")" "$DECAP_BIN" attach "$(rig_if_b "$i")" \
-		--addr "$(rig_b4 "$i")" --addr "$(rig_b6 "$i")" --xdp-mode "$RIG_XDP_MODE" "$@" 2>&1) || {
+		--addr "$(rig_b4 "$i")" --addr "$(rig_b6 "$i")" --xdp-mode "$RIG_XDP_MODE" "${allow[@]}" "$@" 2>&1) || {
 		log "xlb-decap attach on b$i failed: $out"
 		return 1
 	}
@@ -627,7 +629,8 @@ decap_attach_all() {
 }
 decap_detach() { nsenter_net "$(rig_ns_b "$1")" "$DECAP_BIN" detach "$(rig_if_b "$1")" >/dev/null 2>&1; }
 decap_stats_json() { nsenter_net "$(rig_ns_b "$1")" "$DECAP_BIN" stats "$(rig_if_b "$1")" --json; }
-# decap_counter I NAME: packets of xlb-decap counter NAME (rx, decapped, pass, malformed) on backend I.
+# decap_counter I NAME: packets of xlb-decap counter NAME (rx, decapped, pass, malformed,
+# ecn_drop, denied) on backend I.
 decap_counter() { decap_stats_json "$1" | json_get - "d['counters']['$2']['packets']"; }
 # decap_decapped_total: decapped packets summed over all backends.
 decap_decapped_total() {
@@ -1628,3 +1631,24 @@ if [[ "${XLB_EMULATE:-}" == nft ]]; then
 	# shellcheck source=emu_nft.sh
 	. "$RIG_LIB_DIR/emu_nft.sh"
 fi
+
+# ---- xlb-decap --allow (issue 10 section 4) ---------------------------------
+#
+# rig_decap_allow_args: the --allow arguments decap_attach gives xlb-decap,
+# one per line: the load balancer's encapsulation sources in these rigs,
+# i.e. lbd's default IPv4 prefix (172.16.0.0/16, ctl/core/config.h) and the
+# LB's own addresses (the default IPv6 source, and the /32 sources
+# test_mode_mixed configures). RIG_DECAP_ALLOW="P1 P2 ..." replaces them.
+# Tunnelled packets from anywhere else are dropped and counted as `denied`.
+rig_decap_allow_args() {
+	local p prefixes
+	if [[ -n "${RIG_DECAP_ALLOW:-}" ]]; then
+		read -ra prefixes <<<"$RIG_DECAP_ALLOW"
+	else
+		prefixes=(172.16.0.0/16 "$RIG_LB4" "$RIG_LB6" "$RIG_LBB4" "$RIG_LBB6")
+	fi
+	for p in "${prefixes[@]}"; do
+		[[ -n "$p" ]] && printf -- '--allow\n%s\n' "$p"
+	done
+	return 0
+}

@@ -79,5 +79,7 @@ check "the backends decapsulated every packet the LB sent ($dec == $tx)" int_eq 
 for i in 1 2 3; do
 	m=$(decap_counter $i malformed)
 	check "b$i: xlb-decap counted no malformed packets ($m)" int_eq "$m" 0
+	d=$(decap_counter $i denied)
+	check "b$i: xlb-decap's --allow list (rig_decap_allow_args) took every LB packet ($d denied)" int_eq "$d" 0
 done
 rig_finish

@@ -62,4 +62,8 @@ for case in "$RIG_VIP6|$VIP6|IPv6-in-IPv6" "$RIG_VIP4|$VIP4|IPv4-in-IPv6"; do
 	check "$what: replies bypass the LB (pass_not_vip $not_vip <= 10)" int_le "$not_vip" 10
 	check "$what: no drop counter moved ($drops)" [ "$drops" = "{}" ]
 done
+for i in 1 2 3; do
+	d=$(decap_counter $i denied)
+	check "b$i: xlb-decap's --allow list (rig_decap_allow_args) took every LB packet ($d denied)" int_eq "$d" 0
+done
 rig_finish

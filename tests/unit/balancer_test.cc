@@ -489,21 +489,29 @@ TEST_F(BalancerTest, ApplyResizesRing) {
 }
 
 TEST_F(BalancerTest, ApplyEncapSources) {
-  // Fresh maps: the interface's addresses were filled in by recover().
-  EXPECT_EQ(maps->config.encap_src_v4.v4, ip("198.18.0.1").addr.v4);
-  EXPECT_EQ(maps->config.encap_src_v4_plen, 32);
+  // Fresh maps, filled in by recover(): IPv4 gets the per-flow default
+  // prefix (not the interface's address), IPv6 the interface's address.
+  EXPECT_EQ(maps->config.encap_src_v4.v4, ip("172.16.0.0").addr.v4);
+  EXPECT_EQ(maps->config.encap_src_v4_plen, 16);
   EXPECT_EQ(maps->config.encap_src_v6_plen, 128);
+  EXPECT_EQ(encap_json(lb->encap()), (Json{{"source_v4", "172.16.0.0/16"}, {"source_v6", "fd00::1"}}));
   lb->apply(config_of(R"({"encap": {"source_v4": "198.18.64.0/24"}})"));
   EXPECT_EQ(maps->config.encap_src_v4.v4, ip("198.18.64.0").addr.v4);
   EXPECT_EQ(maps->config.encap_src_v4_plen, 24);
   EXPECT_EQ(maps->config.encap_src_v6_plen, 128);  // default kept
   EXPECT_EQ(encap_json(lb->encap()), (Json{{"source_v4", "198.18.64.0/24"}, {"source_v6", "fd00::1"}}));
-  // Without defaults and without config: no source.
+  // A /32 is one fixed source, as configured.
+  lb->apply(config_of(R"({"encap": {"source_v4": "198.18.0.7/32"}})"));
+  EXPECT_EQ(maps->config.encap_src_v4.v4, ip("198.18.0.7").addr.v4);
+  EXPECT_EQ(maps->config.encap_src_v4_plen, 32);
+  // Without interface addresses and without config: the IPv4 default prefix
+  // still applies, IPv6 has no source.
   auto none = std::make_shared<FakeMaps>();
   Balancer b(std::make_unique<FakeMapIo>(none), EncapDefaults{});
   b.recover();
-  EXPECT_EQ(none->config.encap_src_v4_plen, 0);
-  EXPECT_EQ(encap_json(b.encap()), Json::object());
+  EXPECT_EQ(none->config.encap_src_v4_plen, 16);
+  EXPECT_EQ(none->config.encap_src_v6_plen, 0);
+  EXPECT_EQ(encap_json(b.encap()), (Json{{"source_v4", "172.16.0.0/16"}}));
 }
 
 TEST_F(BalancerTest, ApplyOverCapacityChangesNothing) {

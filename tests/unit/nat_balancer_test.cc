@@ -193,7 +193,7 @@ TEST_F(NatBalancerTest, NatFlagIsSetBeforeTheFirstNatVipAndClearedAfterTheLast) 
   EXPECT_LT(maps->first("delete_vip"), maps->first("write_config"));
   // Only the flag changed.
   EXPECT_EQ(maps->config.snat_port_min, 1024);
-  EXPECT_EQ(maps->config.encap_src_v4.v4, ip("198.18.0.1").addr.v4);
+  EXPECT_EQ(maps->config.encap_src_v4.v4, ip("172.16.0.0").addr.v4);  // the default prefix
 }
 
 TEST_F(NatBalancerTest, SnatFieldsComeFromTheInterfaceOrTheConfig) {

@@ -166,7 +166,8 @@ void set_macs(Bytes& frame, const Mac& dst, const Mac& src);
 // Outer IPv6 (encap_ipv6 with addresses):
 //   version 6
 //   traffic class = inner IPv4 TOS byte / inner IPv6 traffic class (copied)
-//   flow label  = 0
+//   flow label  = 0 here; the lb writes a per-flow label (the bpf tests'
+//                 expect_encap6 patches it in, tests/bpf/encap_ref.h)
 //   payload len = inner length
 //   next header = 4 (IPPROTO_IPIP) for inner IPv4, 41 (IPPROTO_IPV6) for
 //                 inner IPv6
