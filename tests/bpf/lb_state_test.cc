@@ -1,0 +1,136 @@
+// Packet tests of the flow state that spoofed packets must not be able to
+// inflate or steal (issue 10, section 3): L4 headers within the IP length,
+// non-SYN packets without an entry, bare RSTs, SYNs on entries of draining
+// backends, and the flow_uncounted counter.
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+#include <netinet/in.h>
+
+#include <optional>
+
+#include "lb_fixture.h"
+
+namespace xlb::test {
+namespace {
+
+const Mac kClientMac = {0x02, 0x00, 0x00, 0x00, 0xcc, 0x01};
+constexpr const char* kClient4 = "198.18.1.1";
+constexpr const char* kClient6 = "fd00:1::1";
+constexpr const char* kVip4 = "198.18.100.1";
+constexpr const char* kVip6 = "fd00:100::1";
+constexpr const char* kBe4 = "198.18.0.10";
+constexpr const char* kBe6 = "fd00:18::10";
+
+// IPv4 or IPv6 TCP/UDP frame from the client to the VIP's port 80 or 53.
+// l4_room, when given, is the L4 length the IP header claims (the frame
+// still carries the whole L4 header after it, like Ethernet padding).
+Bytes frame(bool v6, uint8_t proto, uint16_t sport, uint8_t flags, std::optional<uint16_t> l4_room = {}) {
+  Frame f;
+  f.eth(kClientMac, kFixtureMac);
+  if (v6) {
+    Ipv6 ip;
+    ip.src = kClient6;
+    ip.dst = kVip6;
+    ip.payload_len = l4_room;
+    f.ipv6(ip);
+  } else {
+    Ipv4 ip;
+    ip.src = kClient4;
+    ip.dst = kVip4;
+    if (l4_room) ip.total_len = uint16_t(20 + *l4_room);
+    f.ipv4(ip);
+  }
+  if (proto == IPPROTO_TCP) {
+    Tcp t;
+    t.sport = sport;
+    t.dport = 80;
+    t.flags = flags;
+    f.tcp(t);
+  } else {
+    Udp u;
+    u.sport = sport;
+    u.dport = 53;
+    f.udp(u);
+  }
+  if (l4_room) f.payload(Bytes(6, 0));  // beyond the IP packet: padding
+  return f.build();
+}
+
+Bytes tcp4(uint16_t sport, uint8_t flags, const std::string& payload = "") {
+  Ipv4 ip;
+  ip.src = kClient4;
+  ip.dst = kVip4;
+  Tcp t;
+  t.sport = sport;
+  t.dport = 80;
+  t.flags = flags;
+  return Frame().eth(kClientMac, kFixtureMac).ipv4(ip).tcp(t).payload(payload).build();
+}
+
+xlb_flow_key key4(uint16_t sport) { return flow_key(kClient4, sport, kVip4, 80, IPPROTO_TCP); }
+
+class State : public LbFixture {
+ protected:
+  // An ipip VIP on kVip4:80 with backend 1 (kBe4) in its ring and list.
+  uint32_t tcp_vip(uint8_t sched = XLB_SCHED_MAGLEV) {
+    uint32_t vip = add_vip(kVip4, 80, IPPROTO_TCP, 13, sched);
+    add_backend(1, vip, kBe4);
+    set_list(vip, {1});
+    fill_ring(vip, 1);
+    return vip;
+  }
+};
+
+// ---- L4 headers within the IP packet ---------------------------------------
+
+// A TCP or UDP header that the frame holds but the IP packet does not (the
+// IP length ends inside it; the rest is trailing bytes such as Ethernet
+// padding) is malformed: passed untouched, no flow. The same header with
+// the IP length covering it is forwarded, padding after it or not.
+TEST_F(State, L4HeaderMustLieWithinTheIpLength) {
+  for (bool v6 : {false, true}) {
+    uint32_t tvip = add_vip(v6 ? kVip6 : kVip4, 80, IPPROTO_TCP);
+    uint32_t uvip = add_vip(v6 ? kVip6 : kVip4, 53, IPPROTO_UDP);
+    add_backend(2 * tvip, tvip, v6 ? kBe6 : kBe4);
+    add_backend(2 * uvip, uvip, v6 ? kBe6 : kBe4);
+    fill_ring(tvip, 2 * tvip);
+    fill_ring(uvip, 2 * uvip);
+  }
+  struct Case {
+    bool v6;
+    uint8_t proto;
+    uint16_t room;  // L4 bytes the IP header claims
+    bool ok;
+  };
+  const std::vector<Case> cases = {
+      {false, IPPROTO_TCP, 10, false}, {false, IPPROTO_TCP, 19, false}, {false, IPPROTO_TCP, 20, true},
+      {false, IPPROTO_UDP, 7, false},  {false, IPPROTO_UDP, 8, true},   {true, IPPROTO_TCP, 0, false},
+      {true, IPPROTO_TCP, 19, false},  {true, IPPROTO_TCP, 20, true},   {true, IPPROTO_UDP, 4, false},
+      {true, IPPROTO_UDP, 8, true},
+  };
+  uint16_t sport = 41000;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.v6 ? "IPv6 " : "IPv4 ") + (c.proto == IPPROTO_TCP ? "TCP" : "UDP") +
+                 " with L4 room " + std::to_string(c.room));
+    Bytes in = frame(c.v6, c.proto, ++sport, kTcpSyn, c.room);
+    xlb_counter malformed = gstat(XLB_STAT_PASS_MALFORMED), fresh = gstat(XLB_STAT_NEW_FLOW);
+    RunResult r = run(in);
+    xlb_flow_key k = flow_key(c.v6 ? kClient6 : kClient4, sport, c.v6 ? kVip6 : kVip4,
+                              c.proto == IPPROTO_TCP ? 80 : 53, c.proto);
+    xlb_flow f{};
+    if (c.ok) {
+      EXPECT_EQ(r.verdict, XDP_TX) << xdp_verdict_name(r.verdict);
+      EXPECT_EQ(gstat(XLB_STAT_NEW_FLOW).packets, fresh.packets + 1);
+      EXPECT_TRUE(flow(k, &f));
+    } else {
+      EXPECT_EQ(r.verdict, XDP_PASS) << xdp_verdict_name(r.verdict);
+      EXPECT_EQ(r.out, in) << hexdump_diff(in, r.out);
+      EXPECT_EQ(gstat(XLB_STAT_PASS_MALFORMED).packets, malformed.packets + 1);
+      EXPECT_EQ(gstat(XLB_STAT_NEW_FLOW).packets, fresh.packets);
+      EXPECT_FALSE(flow(k, &f));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace xlb::test
