@@ -284,6 +284,7 @@ static __always_inline int xlb_backend_for(const struct xlb_pkt *pkt, const stru
 	if (!t->be)
 		return XLB_STAT_DROP_NO_BACKEND;
 	t->nat_port = 0;
+	t->uncounted = 0;
 	if (vip->mode == XLB_MODE_NAT || vip->mode == XLB_MODE_FULLNAT)
 		rc = xlb_nat_flow_new(pkt, t->backend_id, vip->mode | (stale ? XLB_NAT_NEW_REPLACE : 0), now, t);
 	else
@@ -295,6 +296,9 @@ static __always_inline int xlb_backend_for(const struct xlb_pkt *pkt, const stru
 	if (!t->be)
 		return XLB_STAT_DROP_NO_BACKEND;
 	xlb_count_stat(XLB_STAT_NEW_FLOW, bytes);
+	/* Forwarded all the same; least-conn just cannot see it. */
+	if (t->uncounted)
+		xlb_count_stat(XLB_STAT_FLOW_UNCOUNTED, bytes);
 	return 0;
 }
 

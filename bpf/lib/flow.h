@@ -152,6 +152,7 @@ struct xlb_target {
 	struct xlb_backend *be;
 	__u32 backend_id;
 	__be16 nat_port;
+	__u8 uncounted; /* set by a new flow's record: its units had no count entry */
 };
 
 /* Another CPU created the client's forward entry first: follow it (the
@@ -164,6 +165,7 @@ static __always_inline int xlb_flow_adopt(const struct xlb_flow_key *key, struct
 		return XLB_STAT_DROP_INTERNAL; /* evicted within nanoseconds */
 	t->backend_id = flow->backend_id;
 	t->nat_port = flow->nat_port;
+	t->uncounted = 0; /* the winner's flow: its record said */
 	return 0;
 }
 
@@ -190,11 +192,13 @@ static __always_inline int xlb_flow_record(const struct xlb_pkt *pkt, struct xlb
 	/* Counted before the entry is visible (conns.h). A full LRU evicts
 	 * the least recently used entry instead of failing; the reaper's
 	 * reconciliation returns the evicted entry's units. */
-	xlb_conn_account(&pkt->key, t->be, flow.flags, 0);
+	int counted = xlb_conn_account(&pkt->key, t->be, flow.flags, 0);
+
 	if (bpf_map_update_elem(&xlb_flows, &pkt->key, &flow, replace ? BPF_ANY : BPF_NOEXIST)) {
 		xlb_conn_account(&pkt->key, t->be, 0, flow.flags);
 		return replace ? 0 : xlb_flow_adopt(&pkt->key, t);
 	}
+	t->uncounted = !counted;
 	return 0;
 }
 

@@ -132,5 +132,45 @@ TEST_F(State, L4HeaderMustLieWithinTheIpLength) {
   }
 }
 
+// ---- flow_uncounted --------------------------------------------------------
+
+// A new flow whose backend identity has no count entry (lbd creates them;
+// the data path never inserts one) is forwarded but cannot be counted:
+// flow_uncounted says so, once per such flow, in every mode. A flow that
+// holds no units (opened by a FIN) and flows of a counted backend are not
+// "uncounted".
+class StateMode : public State, public ::testing::WithParamInterface<uint8_t> {};
+
+TEST_P(StateMode, NewFlowWithoutCountEntryIsCountedAsUncounted) {
+  {
+    uint8_t mode = GetParam();
+    uint32_t vip = tcp_vip();
+    if (mode != XLB_MODE_IPIP) {
+      set_mode(vip, mode);
+      set_nat(XLB_CFG_F_NAT, "198.18.0.1", "", 20000, 20999);
+    }
+    ASSERT_EQ(run(tcp4(40000, kTcpSyn)).verdict, XDP_TX);
+    EXPECT_EQ(gstat(XLB_STAT_FLOW_UNCOUNTED).packets, 0u) << "a counted backend's flow";
+    EXPECT_EQ(conns(1).active, 1);
+
+    xlb_backend_key id = identity(1);
+    ASSERT_EQ(bpf_map_delete_elem(bpf_map__fd(skel_->maps.xlb_conns), &id), 0);
+    ASSERT_EQ(run(tcp4(40001, kTcpSyn)).verdict, XDP_TX);
+    EXPECT_EQ(gstat(XLB_STAT_FLOW_UNCOUNTED).packets, 1u);
+    EXPECT_EQ(gstat(XLB_STAT_NEW_FLOW).packets, 2u);
+    ASSERT_EQ(run(tcp4(40001, kTcpAck)).verdict, XDP_TX);  // a hit: not a new flow
+    ASSERT_EQ(run(tcp4(40002, kTcpFin | kTcpAck)).verdict, XDP_TX);  // holds no units
+    EXPECT_EQ(gstat(XLB_STAT_FLOW_UNCOUNTED).packets, 1u);
+    EXPECT_EQ(gstat(XLB_STAT_NEW_FLOW).packets, 3u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, StateMode, ::testing::Values(XLB_MODE_IPIP, XLB_MODE_NAT, XLB_MODE_FULLNAT),
+                         [](const ::testing::TestParamInfo<uint8_t>& i) {
+                           return std::string(i.param == XLB_MODE_IPIP  ? "Ipip"
+                                              : i.param == XLB_MODE_NAT ? "Nat"
+                                                                        : "Fullnat");
+                         });
+
 }  // namespace
 }  // namespace xlb::test
