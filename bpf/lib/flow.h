@@ -25,6 +25,19 @@ static __always_inline int xlb_tcp_is_syn(__u8 flags)
 	return (flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
 }
 
+/*
+ * A flow first seen in the middle of a connection (a TCP packet that is not
+ * a SYN, with no entry: XLB_FLOW_TCP_MIDSTREAM) is forwarded, but holds only
+ * a half_open unit, with the half-open timeout, until it proves itself with
+ * a client packet at least this long after its first one; then it is
+ * established. Any number of packets within the first second prove nothing,
+ * so a spoofer has to keep every tuple alive for a second to be counted as
+ * active, and a forged burst ages out in tcp_half_open. last_seen_ns is not
+ * refreshed within the first second (XLB_FLOW_TOUCH_NS), so the proof is the
+ * same comparison as the refresh: no extra field or write.
+ */
+#define XLB_FLOW_PROVE_NS XLB_FLOW_TOUCH_NS
+
 /* State of a new entry created by this packet. */
 static __always_inline __u8 xlb_flow_initial_state(const struct xlb_pkt *pkt)
 {
@@ -34,13 +47,15 @@ static __always_inline __u8 xlb_flow_initial_state(const struct xlb_pkt *pkt)
 		return XLB_FLOW_TCP_RESET;
 	if (pkt->tcp_flags & XLB_TCP_FIN)
 		return XLB_FLOW_TCP_CLOSING;
-	/* A non-SYN without an entry belongs to a connection that was already
-	 * open (lbd restarted with a fresh table, or another LB had it). */
-	return xlb_tcp_is_syn(pkt->tcp_flags) ? XLB_FLOW_TCP_SYN : XLB_FLOW_TCP_ESTABLISHED;
+	/* A non-SYN without an entry may belong to a connection that was
+	 * already open (lbd restarted with a fresh table, or another LB had
+	 * it), or be forged: unproven until XLB_FLOW_PROVE_NS. */
+	return xlb_tcp_is_syn(pkt->tcp_flags) ? XLB_FLOW_TCP_SYN : XLB_FLOW_TCP_MIDSTREAM;
 }
 
-/* The state a TCP packet moves an existing flow to. */
-static __always_inline __u8 xlb_flow_next_state(__u8 state, __u8 flags)
+/* The state a TCP packet moves an existing flow to; proven: the packet
+ * comes XLB_FLOW_PROVE_NS or more after the flow's last_seen_ns. */
+static __always_inline __u8 xlb_flow_next_state(__u8 state, __u8 flags, int proven)
 {
 	if (flags & XLB_TCP_RST)
 		return XLB_FLOW_TCP_RESET;
@@ -50,7 +65,7 @@ static __always_inline __u8 xlb_flow_next_state(__u8 state, __u8 flags)
 		/* A fresh SYN reuses the tuple for a new connection (e.g. after
 		 * TIME_WAIT); it stays on the same backend. */
 		return XLB_FLOW_TCP_SYN;
-	if (state == XLB_FLOW_TCP_SYN)
+	if (state == XLB_FLOW_TCP_SYN || (state == XLB_FLOW_TCP_MIDSTREAM && proven))
 		return XLB_FLOW_TCP_ESTABLISHED;
 	return state;
 }
@@ -97,13 +112,17 @@ static __always_inline int xlb_flow_finished(const struct xlb_flow *flow)
 	       (f & (XLB_FLOW_F_FIN_CLIENT | XLB_FLOW_F_FIN_SERVER)) == (XLB_FLOW_F_FIN_CLIENT | XLB_FLOW_F_FIN_SERVER);
 }
 
-/* The count units a flow in this state holds. A flow counts as active from
- * its first packet; one whose first packet already closes it does not. */
+/* The count units a flow in this state holds. A flow opened by a SYN (or
+ * UDP) counts as active from its first packet; one first seen mid-stream
+ * only as half-open until it proves itself; one whose first packet already
+ * closes it not at all. */
 static __always_inline __u32 xlb_flow_state_units(__u8 state)
 {
 	switch (state) {
 	case XLB_FLOW_TCP_SYN:
 		return XLB_FLOW_F_COUNTED | XLB_FLOW_F_HALF_OPEN;
+	case XLB_FLOW_TCP_MIDSTREAM:
+		return XLB_FLOW_F_HALF_OPEN;
 	case XLB_FLOW_TCP_ESTABLISHED:
 	case XLB_FLOW_UDP:
 		return XLB_FLOW_F_COUNTED;
@@ -121,7 +140,8 @@ static __always_inline void xlb_flow_touch(struct xlb_flow *flow, const struct x
 					   const struct xlb_backend *be, __u64 now)
 {
 	if (pkt->key.proto == IPPROTO_TCP) {
-		__u8 next = xlb_flow_next_state(flow->state, pkt->tcp_flags);
+		__u8 next = xlb_flow_next_state(flow->state, pkt->tcp_flags,
+						now - flow->last_seen_ns >= XLB_FLOW_PROVE_NS);
 		__u32 want = xlb_flow_state_units(next);
 		__u32 have = flow->flags & (XLB_FLOW_F_COUNTED | XLB_FLOW_F_HALF_OPEN);
 
@@ -264,7 +284,7 @@ static __always_inline void xlb_flow_touch_reply(struct xlb_flow *flow, const st
 						 __u8 tcp_flags, const struct xlb_backend *be, __u64 now)
 {
 	if (fwd->proto == IPPROTO_TCP && (tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST))) {
-		__u8 next = xlb_flow_next_state(flow->state, tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST));
+		__u8 next = xlb_flow_next_state(flow->state, tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST), 0);
 
 		if (next != flow->state)
 			flow->state = next;

@@ -49,6 +49,7 @@ std::string flow_state_name(uint8_t state) {
     case XLB_FLOW_TCP_ESTABLISHED: return "established";
     case XLB_FLOW_TCP_CLOSING: return "closing";
     case XLB_FLOW_TCP_RESET: return "reset";
+    case XLB_FLOW_TCP_MIDSTREAM: return "midstream";
   }
   return "state" + std::to_string(state);
 }

@@ -168,6 +168,10 @@ enum xlb_flow_state {
 	XLB_FLOW_TCP_ESTABLISHED = 2, /* a client packet after the SYN */
 	XLB_FLOW_TCP_CLOSING = 3,     /* client sent FIN */
 	XLB_FLOW_TCP_RESET = 4,       /* client sent RST */
+	/* A non-SYN packet without an entry (lbd restarted, another LB had the
+	 * flow, or spoofed): half-open until a packet of the flow comes at
+	 * least XLB_FLOW_PROVE_NS after the first (docs/design.md). */
+	XLB_FLOW_TCP_MIDSTREAM = 5,
 };
 
 #define XLB_FLOW_F_COUNTED   (1u << 0) /* holds one unit of its backend's active count */

@@ -132,6 +132,73 @@ TEST_F(State, L4HeaderMustLieWithinTheIpLength) {
   }
 }
 
+// ---- TCP non-SYN without an entry: half-open until proved ------------------
+
+// 100 spoofed ACKs from 100 ports of a least-conn VIP: each is forwarded
+// (by the scheduler, as after an lbd restart) and recorded, but as an
+// unproven MIDSTREAM flow holding one half_open unit and no active one, so
+// least-conn's counts are untouched. More packets within the first second
+// prove nothing; a client packet a second or more after the first makes the
+// flow established and moves its unit from half_open to active, once. A FIN
+// before that gives the half_open unit back.
+TEST_F(State, NonSynWithoutEntryIsHalfOpenUntilProved) {
+  uint32_t vip = add_vip(kVip4, 80, IPPROTO_TCP, 13, XLB_SCHED_LEAST_CONN);
+  add_backend(1, vip, kBe4);
+  add_backend(2, vip, "198.18.0.11");
+  set_list(vip, {1, 2});
+  constexpr int kFlows = 100;
+  for (uint16_t p = 0; p < kFlows; p++) {
+    Bytes ack = tcp4(42000 + p, kTcpAck, "spoof");
+    RunResult r = run(ack);
+    ASSERT_EQ(r.verdict, XDP_TX) << "port " << 42000 + p;
+    int neigh = r.out.size() > 33 && r.out[33] == 10 ? 10 : 11;
+    EXPECT_EQ(r.out, expect_encap4(ack, neigh == 10 ? kBe4 : "198.18.0.11", neigh));
+  }
+  EXPECT_EQ(conns(1).active + conns(2).active, 0) << "spoofed ACKs counted as active connections";
+  EXPECT_EQ(conns(1).half_open + conns(2).half_open, kFlows);
+  EXPECT_EQ(gstat(XLB_STAT_FLOW_RESCHEDULED).packets, uint64_t(kFlows));
+  EXPECT_EQ(gstat(XLB_STAT_NEW_FLOW).packets, uint64_t(kFlows));
+  xlb_flow f{};
+  ASSERT_TRUE(flow(key4(42000), &f));
+  EXPECT_EQ(f.state, XLB_FLOW_TCP_MIDSTREAM);
+  EXPECT_EQ(f.flags, XLB_FLOW_F_HALF_OPEN);
+
+  // Packets within the first second: still unproven.
+  for (int i = 0; i < 5; i++) ASSERT_EQ(run(tcp4(42000, kTcpAck, "more")).verdict, XDP_TX);
+  ASSERT_TRUE(flow(key4(42000), &f));
+  EXPECT_EQ(f.state, XLB_FLOW_TCP_MIDSTREAM);
+  EXPECT_EQ(f.flags, XLB_FLOW_F_HALF_OPEN);
+  uint32_t be = f.backend_id;
+
+  // A packet 1.5 s after the first proves it: established, active.
+  set_last_seen(key4(42000), coarse_now_ns() - 1'500'000'000ull);
+  ASSERT_EQ(run(tcp4(42000, kTcpAck, "later")).verdict, XDP_TX);
+  ASSERT_TRUE(flow(key4(42000), &f));
+  EXPECT_EQ(f.state, XLB_FLOW_TCP_ESTABLISHED);
+  EXPECT_EQ(f.flags, XLB_FLOW_F_COUNTED);
+  EXPECT_EQ(f.backend_id, be);
+  EXPECT_EQ(conns(be).active, 1);
+  EXPECT_EQ(conns(1).half_open + conns(2).half_open, kFlows - 1);
+  ASSERT_EQ(run(tcp4(42000, kTcpAck, "again")).verdict, XDP_TX);
+  EXPECT_EQ(conns(be).active, 1) << "proved twice";
+
+  // An unproven flow's FIN returns its half_open unit; nothing else moves.
+  ASSERT_EQ(run(tcp4(42001, kTcpAck | kTcpFin)).verdict, XDP_TX);
+  ASSERT_TRUE(flow(key4(42001), &f));
+  EXPECT_EQ(f.state, XLB_FLOW_TCP_CLOSING);
+  EXPECT_EQ(f.flags & (XLB_FLOW_F_COUNTED | XLB_FLOW_F_HALF_OPEN), 0u);
+  EXPECT_EQ(conns(1).half_open + conns(2).half_open, kFlows - 2);
+  EXPECT_EQ(conns(1).active + conns(2).active, 1);
+
+  // A SYN on an unproven flow's tuple opens a new connection there.
+  ASSERT_EQ(run(tcp4(42002, kTcpSyn)).verdict, XDP_TX);
+  ASSERT_TRUE(flow(key4(42002), &f));
+  EXPECT_EQ(f.state, XLB_FLOW_TCP_SYN);
+  EXPECT_EQ(f.flags, XLB_FLOW_F_COUNTED | XLB_FLOW_F_HALF_OPEN);
+  EXPECT_EQ(conns(1).half_open + conns(2).half_open, kFlows - 2);
+  EXPECT_EQ(conns(1).active + conns(2).active, 2);
+}
+
 // ---- flow_uncounted --------------------------------------------------------
 
 // A new flow whose backend identity has no count entry (lbd creates them;
