@@ -295,6 +295,8 @@ enum xlb_stat {
 	XLB_STAT_DROP_BAD_EXTHDR,     /* VIP address, IPv6 extension headers too many/long, or routed on */
 	XLB_STAT_NAT_TAKEOVER,        /* nat: a SYN took over the reply tuple of a finished flow */
 	XLB_STAT_NAT_CONFLICT_RST,    /* nat: a SYN whose reply tuple a live flow owns, refused with a RST */
+	XLB_STAT_RST_STATELESS,       /* TCP RST without entry, forwarded by the hash, no entry made */
+	XLB_STAT_DROP_RST_NO_FLOW,    /* TCP RST without entry, scheduler not stateless-safe */
 	XLB_STAT_MAX,
 };
 

@@ -199,6 +199,69 @@ TEST_F(State, NonSynWithoutEntryIsHalfOpenUntilProved) {
   EXPECT_EQ(conns(1).active + conns(2).active, 2);
 }
 
+// ---- a RST without an entry ------------------------------------------------
+
+// A bare RST (RST or RST|ACK, no flow entry) creates no entry and takes no
+// unit. maglev and src-hash VIPs in ipip, l2dsr and nat mode forward it to
+// the backend the hash gives the flow (rst_stateless); any other scheduler
+// or fullnat drops it (drop_rst_no_flow).
+struct RstCase {
+  const char* name;
+  uint8_t sched;
+  uint8_t mode;
+  bool forwarded;
+};
+void PrintTo(const RstCase& c, std::ostream* os) { *os << c.name; }
+class StateRst : public State, public ::testing::WithParamInterface<RstCase> {};
+
+TEST_P(StateRst, BareRstCreatesNoEntry) {
+  const RstCase& c = GetParam();
+  uint32_t vip = tcp_vip(c.sched);
+  if (c.mode != XLB_MODE_IPIP) {
+    set_mode(vip, c.mode);
+    set_nat(XLB_CFG_F_NAT, "198.18.0.1", "", 20000, 20999);
+  }
+  uint16_t sport = 43000;
+  for (uint8_t flags : {uint8_t(kTcpRst), uint8_t(kTcpRst | kTcpAck)}) {
+    SCOPED_TRACE("flags 0x" + std::to_string(flags));
+    Bytes rst = tcp4(++sport, flags);
+    RunResult r = run(rst);
+    if (c.forwarded) {
+      ASSERT_EQ(r.verdict, XDP_TX) << xdp_verdict_name(r.verdict);
+      if (c.mode == XLB_MODE_IPIP) EXPECT_EQ(r.out, expect_encap4(rst, kBe4, 10));
+    } else {
+      ASSERT_EQ(r.verdict, XDP_DROP) << xdp_verdict_name(r.verdict);
+    }
+  }
+  EXPECT_EQ(flow_count(), 0u);
+  EXPECT_TRUE(nat_revs().empty());
+  EXPECT_EQ(gstat(XLB_STAT_NEW_FLOW).packets, 0u);
+  EXPECT_EQ(gstat(XLB_STAT_FLOW_RESCHEDULED).packets, 0u);
+  EXPECT_EQ(gstat(XLB_STAT_RST_STATELESS).packets, c.forwarded ? 2u : 0u);
+  EXPECT_EQ(gstat(XLB_STAT_DROP_RST_NO_FLOW).packets, c.forwarded ? 0u : 2u);
+  EXPECT_EQ(conns(1).active, 0);
+  EXPECT_EQ(conns(1).half_open, 0);
+
+  // A RST of a known flow still closes it on its backend.
+  ASSERT_EQ(run(tcp4(43100, kTcpSyn)).verdict, XDP_TX);
+  ASSERT_EQ(run(tcp4(43100, kTcpRst)).verdict, XDP_TX);
+  xlb_flow f{};
+  ASSERT_TRUE(flow(key4(43100), &f));
+  EXPECT_EQ(f.state, XLB_FLOW_TCP_RESET);
+  EXPECT_EQ(conns(1).active, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sched, StateRst,
+    ::testing::Values(RstCase{"MaglevIpip", XLB_SCHED_MAGLEV, XLB_MODE_IPIP, true},
+                      RstCase{"SrcHashIpip", XLB_SCHED_SRC_HASH, XLB_MODE_IPIP, true},
+                      RstCase{"MaglevNat", XLB_SCHED_MAGLEV, XLB_MODE_NAT, true},
+                      RstCase{"MaglevFullnat", XLB_SCHED_MAGLEV, XLB_MODE_FULLNAT, false},
+                      RstCase{"LeastConnIpip", XLB_SCHED_LEAST_CONN, XLB_MODE_IPIP, false},
+                      RstCase{"RoundRobinIpip", XLB_SCHED_RR, XLB_MODE_IPIP, false},
+                      RstCase{"RandomIpip", XLB_SCHED_RANDOM, XLB_MODE_IPIP, false}),
+    [](const ::testing::TestParamInfo<RstCase>& i) { return std::string(i.param.name); });
+
 // ---- flow_uncounted --------------------------------------------------------
 
 // A new flow whose backend identity has no count entry (lbd creates them;
