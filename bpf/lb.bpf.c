@@ -286,18 +286,24 @@ static __always_inline int xlb_backend_for(const struct xlb_pkt *pkt, const stru
 	if (flow) {
 		t->backend_id = flow->backend_id;
 		t->be = xlb_backend_get(t->backend_id);
-		if (t->be && xlb_flow_fits_mode(flow, vip->mode)) {
+		if (t->be && xlb_flow_fits_mode(flow, vip->mode) && !xlb_flow_syn_leaves(pkt, t->be)) {
 			t->nat_port = flow->nat_port;
 			xlb_flow_touch(flow, pkt, t->be, now);
 			xlb_count_stat(XLB_STAT_FLOW_HIT, bytes);
 			return 0;
 		}
-		/* Purged backend, or an entry without the nat mapping this
-		 * VIP's mode needs: schedule the flow afresh. A live backend
-		 * gets its units back first, as the entry is overwritten. */
+		/* Purged backend, an entry without the nat mapping this VIP's
+		 * mode needs, or a new connection (SYN) on the tuple of a
+		 * draining or removed backend: schedule the flow afresh. A
+		 * live backend gets the old entry's units back first, with
+		 * the atomic clear that makes only one CPU (or the reaper)
+		 * return them; the entry is then overwritten. */
 		if (t->be)
 			xlb_flow_release(flow, &pkt->key, t->be);
-		xlb_count_stat(XLB_STAT_FLOW_STALE_BACKEND, bytes);
+		if (t->be && xlb_flow_fits_mode(flow, vip->mode))
+			xlb_count_stat(XLB_STAT_SYN_RESCHEDULED, bytes);
+		else
+			xlb_count_stat(XLB_STAT_FLOW_STALE_BACKEND, bytes);
 		stale = 1;
 	} else if (pkt->key.proto == IPPROTO_TCP && (pkt->tcp_flags & XLB_TCP_RST)) {
 		return xlb_rst_without_flow(pkt, vip, cfg->hash_seed, bytes, t);

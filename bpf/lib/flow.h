@@ -166,6 +166,19 @@ static __always_inline void xlb_flow_touch(struct xlb_flow *flow, const struct x
 		flow->last_seen_ns = now;
 }
 
+/*
+ * Whether a client SYN must leave its entry's backend be: a SYN on a known
+ * tuple starts a new connection there (the client reused the tuple), and a
+ * new connection must not go to a backend that is draining or removed (no
+ * IN_RING, or weight 0), as in Katran. The SYN test comes first, so other
+ * packets never read the backend's flags.
+ */
+static __always_inline int xlb_flow_syn_leaves(const struct xlb_pkt *pkt, const struct xlb_backend *be)
+{
+	return pkt->key.proto == IPPROTO_TCP && xlb_tcp_is_syn(pkt->tcp_flags) &&
+	       (!(be->flags & XLB_BACKEND_F_IN_RING) || !be->weight);
+}
+
 /* Where a client packet goes: its flow's backend and, for fullnat, the
  * source port the flow was given (network order; 0 otherwise). */
 struct xlb_target {

@@ -40,6 +40,7 @@ const char* const xlb_stat_names[] = {
     "nat_conflict_rst",
     "rst_stateless",
     "drop_rst_no_flow",
+    "syn_rescheduled",
 };
 static_assert(sizeof(xlb_stat_names) / sizeof(xlb_stat_names[0]) == XLB_STAT_MAX,
               "enum xlb_stat changed: update xlb_stat_names");

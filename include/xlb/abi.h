@@ -297,6 +297,7 @@ enum xlb_stat {
 	XLB_STAT_NAT_CONFLICT_RST,    /* nat: a SYN whose reply tuple a live flow owns, refused with a RST */
 	XLB_STAT_RST_STATELESS,       /* TCP RST without entry, forwarded by the hash, no entry made */
 	XLB_STAT_DROP_RST_NO_FLOW,    /* TCP RST without entry, scheduler not stateless-safe */
+	XLB_STAT_SYN_RESCHEDULED,     /* SYN on an entry of a draining/removed backend: scheduled afresh */
 	XLB_STAT_MAX,
 };
 

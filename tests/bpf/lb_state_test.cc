@@ -6,6 +6,7 @@
 #include <linux/bpf.h>
 #include <netinet/in.h>
 
+#include <cstring>
 #include <optional>
 
 #include "lb_fixture.h"
@@ -68,6 +69,8 @@ Bytes tcp4(uint16_t sport, uint8_t flags, const std::string& payload = "") {
 }
 
 xlb_flow_key key4(uint16_t sport) { return flow_key(kClient4, sport, kVip4, 80, IPPROTO_TCP); }
+
+bool flow_key_eq(const xlb_flow_key& a, const xlb_flow_key& b) { return std::memcmp(&a, &b, sizeof(a)) == 0; }
 
 class State : public LbFixture {
  protected:
@@ -261,6 +264,119 @@ INSTANTIATE_TEST_SUITE_P(
                       RstCase{"RoundRobinIpip", XLB_SCHED_RR, XLB_MODE_IPIP, false},
                       RstCase{"RandomIpip", XLB_SCHED_RANDOM, XLB_MODE_IPIP, false}),
     [](const ::testing::TestParamInfo<RstCase>& i) { return std::string(i.param.name); });
+
+// ---- a SYN on the entry of a draining or removed backend -------------------
+
+// A SYN on a known tuple is a new connection there; if the entry's backend
+// is draining (USED, weight 0) or removed (USED|REMOVED), the SYN is
+// scheduled afresh, as in Katran, and the old entry's units go back to the
+// old backend exactly once. Other packets of flows on that backend stay.
+struct DrainCase {
+  const char* name;
+  uint8_t sched;
+  uint8_t flags;  // backend 1's flags once out of service
+};
+void PrintTo(const DrainCase& c, std::ostream* os) { *os << c.name; }
+class StateDrain : public State, public ::testing::WithParamInterface<DrainCase> {};
+
+TEST_P(StateDrain, SynOnADrainedBackendsEntryIsScheduledAfresh) {
+  const DrainCase& c = GetParam();
+  uint32_t vip = tcp_vip(c.sched);
+  add_backend(2, vip, "198.18.0.11");
+  ASSERT_EQ(run(tcp4(44000, kTcpSyn)).verdict, XDP_TX);  // established on 1
+  ASSERT_EQ(run(tcp4(44000, kTcpAck)).verdict, XDP_TX);
+  ASSERT_EQ(run(tcp4(44001, kTcpSyn)).verdict, XDP_TX);  // half-open on 1
+  ASSERT_EQ(run(tcp4(44002, kTcpSyn)).verdict, XDP_TX);  // established on 1, stays
+  ASSERT_EQ(run(tcp4(44002, kTcpAck)).verdict, XDP_TX);
+  ASSERT_EQ(conns(1).active, 3);
+  ASSERT_EQ(conns(1).half_open, 1);
+
+  // Backend 1 leaves; backend 2 takes new flows.
+  set_backend_state(1, c.flags, 0);
+  set_list(vip, {2});
+  fill_ring(vip, 2);
+
+  // The established flow's tuple reused by a new connection.
+  Bytes syn = tcp4(44000, kTcpSyn);
+  RunResult r = run(syn);
+  ASSERT_EQ(r.verdict, XDP_TX);
+  EXPECT_EQ(r.out, expect_encap4(syn, "198.18.0.11", 11)) << "a new connection went to a draining backend";
+  xlb_flow f{};
+  ASSERT_TRUE(flow(key4(44000), &f));
+  EXPECT_EQ(f.backend_id, 2u);
+  EXPECT_EQ(f.state, XLB_FLOW_TCP_SYN);
+  EXPECT_EQ(f.flags, XLB_FLOW_F_COUNTED | XLB_FLOW_F_HALF_OPEN);
+  EXPECT_EQ(conns(1).active, 2) << "the old entry's unit was not returned (or twice)";
+  EXPECT_EQ(conns(1).half_open, 1);
+  EXPECT_EQ(conns(2).active, 1);
+  EXPECT_EQ(conns(2).half_open, 1);
+  EXPECT_EQ(gstat(XLB_STAT_SYN_RESCHEDULED).packets, 1u);
+  EXPECT_EQ(gstat(XLB_STAT_FLOW_STALE_BACKEND).packets, 0u);
+
+  // Its retransmission stays on the new backend; nothing moves.
+  EXPECT_EQ(run(syn).out, expect_encap4(syn, "198.18.0.11", 11));
+  EXPECT_EQ(gstat(XLB_STAT_SYN_RESCHEDULED).packets, 1u);
+  EXPECT_EQ(conns(1).active, 2);
+  EXPECT_EQ(conns(2).active, 1);
+  EXPECT_EQ(conns(2).half_open, 1);
+
+  // The half-open flow's SYN retransmitted: both its units go back.
+  ASSERT_EQ(run(tcp4(44001, kTcpSyn)).verdict, XDP_TX);
+  ASSERT_TRUE(flow(key4(44001), &f));
+  EXPECT_EQ(f.backend_id, 2u);
+  EXPECT_EQ(conns(1).active, 1);
+  EXPECT_EQ(conns(1).half_open, 0);
+  EXPECT_EQ(conns(2).active, 2);
+  EXPECT_EQ(conns(2).half_open, 2);
+
+  // An open connection's packets stay on the draining backend.
+  Bytes data = tcp4(44002, kTcpAck | kTcpPsh, "data");
+  EXPECT_EQ(run(data).out, expect_encap4(data, kBe4, 10));
+  ASSERT_TRUE(flow(key4(44002), &f));
+  EXPECT_EQ(f.backend_id, 1u);
+  EXPECT_EQ(conns(1).active, 1);
+  EXPECT_EQ(gstat(XLB_STAT_SYN_RESCHEDULED).packets, 2u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sched, StateDrain,
+    ::testing::Values(DrainCase{"MaglevDraining", XLB_SCHED_MAGLEV, XLB_BACKEND_F_USED},
+                      DrainCase{"MaglevRemoved", XLB_SCHED_MAGLEV, XLB_BACKEND_F_USED | XLB_BACKEND_F_REMOVED},
+                      DrainCase{"LeastConnDraining", XLB_SCHED_LEAST_CONN, XLB_BACKEND_F_USED},
+                      DrainCase{"LeastConnRemoved", XLB_SCHED_LEAST_CONN,
+                                XLB_BACKEND_F_USED | XLB_BACKEND_F_REMOVED}),
+    [](const ::testing::TestParamInfo<DrainCase>& i) { return std::string(i.param.name); });
+
+// The same in nat mode: the rescheduled SYN gets a reply entry for its new
+// backend, and is rewritten to that backend.
+TEST_F(State, SynOnADrainedBackendsEntryIsScheduledAfreshInNatMode) {
+  uint32_t vip = tcp_vip();
+  set_mode(vip, XLB_MODE_NAT);
+  set_nat(XLB_CFG_F_NAT);
+  add_backend(2, vip, "198.18.0.11");
+  ASSERT_EQ(run(tcp4(44000, kTcpSyn)).verdict, XDP_TX);
+  ASSERT_EQ(run(tcp4(44000, kTcpAck)).verdict, XDP_TX);
+  ASSERT_EQ(conns(1).active, 1);
+  set_backend_state(1, XLB_BACKEND_F_USED, 0);
+  fill_ring(vip, 2);
+
+  RunResult r = run(tcp4(44000, kTcpSyn));
+  ASSERT_EQ(r.verdict, XDP_TX);
+  ASSERT_GE(r.out.size(), 34u);
+  EXPECT_EQ(r.out[33], 11) << "rewritten to the draining backend";
+  xlb_flow f{};
+  ASSERT_TRUE(flow(key4(44000), &f));
+  EXPECT_EQ(f.backend_id, 2u);
+  EXPECT_EQ(f.flags & (XLB_FLOW_F_COUNTED | XLB_FLOW_F_HALF_OPEN | XLB_FLOW_F_NAT),
+            XLB_FLOW_F_COUNTED | XLB_FLOW_F_HALF_OPEN | XLB_FLOW_F_NAT);
+  bool rev2 = false;
+  for (const auto& [k, v] : nat_revs())
+    if (v.backend_id == 2 && flow_key_eq(v.fwd, key4(44000))) rev2 = true;
+  EXPECT_TRUE(rev2) << "no reply entry for the new backend";
+  EXPECT_EQ(conns(1).active, 0);
+  EXPECT_EQ(conns(2).active, 1);
+  EXPECT_EQ(gstat(XLB_STAT_SYN_RESCHEDULED).packets, 1u);
+}
 
 // ---- flow_uncounted --------------------------------------------------------
 
