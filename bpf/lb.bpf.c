@@ -245,6 +245,30 @@ static __always_inline __u32 xlb_pick(const struct xlb_pkt *pkt, const struct xl
 }
 
 /*
+ * A TCP RST with no flow entry creates none: a reset needs no state, and an
+ * entry per forged RST would only fill the table. Where the scheduler's
+ * pick is a function of the flow alone (maglev, src-hash) and forwarding
+ * needs no allocated state (not fullnat, whose source port lives in the
+ * entry), it goes where the flow's other packets went, so a client's reset
+ * of a connection that outlived an lbd restart still reaches its backend.
+ * Any other pick would be a backend that never had the connection: dropped.
+ * Returns 0 with *t filled, or the drop counter.
+ */
+static __always_inline int xlb_rst_without_flow(const struct xlb_pkt *pkt, const struct xlb_vip_meta *vip,
+						__u32 seed, __u64 bytes, struct xlb_target *t)
+{
+	if ((vip->sched != XLB_SCHED_MAGLEV && vip->sched != XLB_SCHED_SRC_HASH) || vip->mode == XLB_MODE_FULLNAT)
+		return XLB_STAT_DROP_RST_NO_FLOW;
+	t->backend_id = xlb_pick(pkt, vip, seed);
+	t->be = xlb_backend_get(t->backend_id);
+	if (!t->be)
+		return XLB_STAT_DROP_NO_BACKEND;
+	t->nat_port = 0;
+	xlb_count_stat(XLB_STAT_RST_STATELESS, bytes);
+	return 0;
+}
+
+/*
  * The backend for this packet: the flow's recorded backend if the flow is
  * known (its backend still exists, and the entry suits the VIP's mode), else
  * a fresh pick by the VIP's scheduler, recorded as a new flow (with its nat
@@ -262,19 +286,27 @@ static __always_inline int xlb_backend_for(const struct xlb_pkt *pkt, const stru
 	if (flow) {
 		t->backend_id = flow->backend_id;
 		t->be = xlb_backend_get(t->backend_id);
-		if (t->be && xlb_flow_fits_mode(flow, vip->mode)) {
+		if (t->be && xlb_flow_fits_mode(flow, vip->mode) && !xlb_flow_syn_leaves(pkt, t->be)) {
 			t->nat_port = flow->nat_port;
 			xlb_flow_touch(flow, pkt, t->be, now);
 			xlb_count_stat(XLB_STAT_FLOW_HIT, bytes);
 			return 0;
 		}
-		/* Purged backend, or an entry without the nat mapping this
-		 * VIP's mode needs: schedule the flow afresh. A live backend
-		 * gets its units back first, as the entry is overwritten. */
+		/* Purged backend, an entry without the nat mapping this VIP's
+		 * mode needs, or a new connection (SYN) on the tuple of a
+		 * draining or removed backend: schedule the flow afresh. A
+		 * live backend gets the old entry's units back first, with
+		 * the atomic clear that makes only one CPU (or the reaper)
+		 * return them; the entry is then overwritten. */
 		if (t->be)
 			xlb_flow_release(flow, &pkt->key, t->be);
-		xlb_count_stat(XLB_STAT_FLOW_STALE_BACKEND, bytes);
+		if (t->be && xlb_flow_fits_mode(flow, vip->mode))
+			xlb_count_stat(XLB_STAT_SYN_RESCHEDULED, bytes);
+		else
+			xlb_count_stat(XLB_STAT_FLOW_STALE_BACKEND, bytes);
 		stale = 1;
+	} else if (pkt->key.proto == IPPROTO_TCP && (pkt->tcp_flags & XLB_TCP_RST)) {
+		return xlb_rst_without_flow(pkt, vip, cfg->hash_seed, bytes, t);
 	} else if (pkt->key.proto == IPPROTO_TCP && !xlb_tcp_is_syn(pkt->tcp_flags)) {
 		xlb_count_stat(XLB_STAT_FLOW_RESCHEDULED, bytes);
 	}
@@ -284,6 +316,7 @@ static __always_inline int xlb_backend_for(const struct xlb_pkt *pkt, const stru
 	if (!t->be)
 		return XLB_STAT_DROP_NO_BACKEND;
 	t->nat_port = 0;
+	t->uncounted = 0;
 	if (vip->mode == XLB_MODE_NAT || vip->mode == XLB_MODE_FULLNAT)
 		rc = xlb_nat_flow_new(pkt, t->backend_id, vip->mode | (stale ? XLB_NAT_NEW_REPLACE : 0), now, t);
 	else
@@ -295,6 +328,9 @@ static __always_inline int xlb_backend_for(const struct xlb_pkt *pkt, const stru
 	if (!t->be)
 		return XLB_STAT_DROP_NO_BACKEND;
 	xlb_count_stat(XLB_STAT_NEW_FLOW, bytes);
+	/* Forwarded all the same; least-conn just cannot see it. */
+	if (t->uncounted)
+		xlb_count_stat(XLB_STAT_FLOW_UNCOUNTED, bytes);
 	return 0;
 }
 

@@ -58,19 +58,21 @@ static __always_inline void xlb_conn_add(__s64 *v, __s64 delta)
 }
 
 /* Moves the counts of (flow key, backend) for the flags a flow gained
- * (set) and lost (cleared). */
-static __always_inline void xlb_conn_account(const struct xlb_flow_key *fkey, const struct xlb_backend *be,
-					     __u32 gained, __u32 lost)
+ * (set) and lost (cleared). Returns 0 if there were units to move but the
+ * backend's identity has no count entry (lbd creates them; the data path
+ * never does), 1 otherwise. */
+static __always_inline int xlb_conn_account(const struct xlb_flow_key *fkey, const struct xlb_backend *be,
+					    __u32 gained, __u32 lost)
 {
 	struct xlb_backend_key key;
 	struct xlb_conn_count *c;
 
-	if (!(gained | lost))
-		return;
+	if (!((gained | lost) & (XLB_FLOW_F_COUNTED | XLB_FLOW_F_HALF_OPEN)))
+		return 1;
 	xlb_backend_key_make(&key, fkey, be);
 	c = bpf_map_lookup_elem(&xlb_conns, &key);
 	if (!c)
-		return;
+		return 0;
 	if (gained & XLB_FLOW_F_COUNTED)
 		xlb_conn_add(&c->active, 1);
 	if (gained & XLB_FLOW_F_HALF_OPEN)
@@ -79,6 +81,7 @@ static __always_inline void xlb_conn_account(const struct xlb_flow_key *fkey, co
 		xlb_conn_add(&c->active, -1);
 	if (lost & XLB_FLOW_F_HALF_OPEN)
 		xlb_conn_add(&c->half_open, -1);
+	return 1;
 }
 
 /* Atomically sets flags on a flow; returns the ones that were not set before. */

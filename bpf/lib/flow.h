@@ -25,6 +25,19 @@ static __always_inline int xlb_tcp_is_syn(__u8 flags)
 	return (flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
 }
 
+/*
+ * A flow first seen in the middle of a connection (a TCP packet that is not
+ * a SYN, with no entry: XLB_FLOW_TCP_MIDSTREAM) is forwarded, but holds only
+ * a half_open unit, with the half-open timeout, until it proves itself with
+ * a client packet at least this long after its first one; then it is
+ * established. Any number of packets within the first second prove nothing,
+ * so a spoofer has to keep every tuple alive for a second to be counted as
+ * active, and a forged burst ages out in tcp_half_open. last_seen_ns is not
+ * refreshed within the first second (XLB_FLOW_TOUCH_NS), so the proof is the
+ * same comparison as the refresh: no extra field or write.
+ */
+#define XLB_FLOW_PROVE_NS XLB_FLOW_TOUCH_NS
+
 /* State of a new entry created by this packet. */
 static __always_inline __u8 xlb_flow_initial_state(const struct xlb_pkt *pkt)
 {
@@ -34,13 +47,15 @@ static __always_inline __u8 xlb_flow_initial_state(const struct xlb_pkt *pkt)
 		return XLB_FLOW_TCP_RESET;
 	if (pkt->tcp_flags & XLB_TCP_FIN)
 		return XLB_FLOW_TCP_CLOSING;
-	/* A non-SYN without an entry belongs to a connection that was already
-	 * open (lbd restarted with a fresh table, or another LB had it). */
-	return xlb_tcp_is_syn(pkt->tcp_flags) ? XLB_FLOW_TCP_SYN : XLB_FLOW_TCP_ESTABLISHED;
+	/* A non-SYN without an entry may belong to a connection that was
+	 * already open (lbd restarted with a fresh table, or another LB had
+	 * it), or be forged: unproven until XLB_FLOW_PROVE_NS. */
+	return xlb_tcp_is_syn(pkt->tcp_flags) ? XLB_FLOW_TCP_SYN : XLB_FLOW_TCP_MIDSTREAM;
 }
 
-/* The state a TCP packet moves an existing flow to. */
-static __always_inline __u8 xlb_flow_next_state(__u8 state, __u8 flags)
+/* The state a TCP packet moves an existing flow to; proven: the packet
+ * comes XLB_FLOW_PROVE_NS or more after the flow's last_seen_ns. */
+static __always_inline __u8 xlb_flow_next_state(__u8 state, __u8 flags, int proven)
 {
 	if (flags & XLB_TCP_RST)
 		return XLB_FLOW_TCP_RESET;
@@ -50,7 +65,7 @@ static __always_inline __u8 xlb_flow_next_state(__u8 state, __u8 flags)
 		/* A fresh SYN reuses the tuple for a new connection (e.g. after
 		 * TIME_WAIT); it stays on the same backend. */
 		return XLB_FLOW_TCP_SYN;
-	if (state == XLB_FLOW_TCP_SYN)
+	if (state == XLB_FLOW_TCP_SYN || (state == XLB_FLOW_TCP_MIDSTREAM && proven))
 		return XLB_FLOW_TCP_ESTABLISHED;
 	return state;
 }
@@ -97,13 +112,17 @@ static __always_inline int xlb_flow_finished(const struct xlb_flow *flow)
 	       (f & (XLB_FLOW_F_FIN_CLIENT | XLB_FLOW_F_FIN_SERVER)) == (XLB_FLOW_F_FIN_CLIENT | XLB_FLOW_F_FIN_SERVER);
 }
 
-/* The count units a flow in this state holds. A flow counts as active from
- * its first packet; one whose first packet already closes it does not. */
+/* The count units a flow in this state holds. A flow opened by a SYN (or
+ * UDP) counts as active from its first packet; one first seen mid-stream
+ * only as half-open until it proves itself; one whose first packet already
+ * closes it not at all. */
 static __always_inline __u32 xlb_flow_state_units(__u8 state)
 {
 	switch (state) {
 	case XLB_FLOW_TCP_SYN:
 		return XLB_FLOW_F_COUNTED | XLB_FLOW_F_HALF_OPEN;
+	case XLB_FLOW_TCP_MIDSTREAM:
+		return XLB_FLOW_F_HALF_OPEN;
 	case XLB_FLOW_TCP_ESTABLISHED:
 	case XLB_FLOW_UDP:
 		return XLB_FLOW_F_COUNTED;
@@ -121,7 +140,8 @@ static __always_inline void xlb_flow_touch(struct xlb_flow *flow, const struct x
 					   const struct xlb_backend *be, __u64 now)
 {
 	if (pkt->key.proto == IPPROTO_TCP) {
-		__u8 next = xlb_flow_next_state(flow->state, pkt->tcp_flags);
+		__u8 next = xlb_flow_next_state(flow->state, pkt->tcp_flags,
+						now - flow->last_seen_ns >= XLB_FLOW_PROVE_NS);
 		__u32 want = xlb_flow_state_units(next);
 		__u32 have = flow->flags & (XLB_FLOW_F_COUNTED | XLB_FLOW_F_HALF_OPEN);
 
@@ -146,12 +166,26 @@ static __always_inline void xlb_flow_touch(struct xlb_flow *flow, const struct x
 		flow->last_seen_ns = now;
 }
 
+/*
+ * Whether a client SYN must leave its entry's backend be: a SYN on a known
+ * tuple starts a new connection there (the client reused the tuple), and a
+ * new connection must not go to a backend that is draining or removed (no
+ * IN_RING, or weight 0), as in Katran. The SYN test comes first, so other
+ * packets never read the backend's flags.
+ */
+static __always_inline int xlb_flow_syn_leaves(const struct xlb_pkt *pkt, const struct xlb_backend *be)
+{
+	return pkt->key.proto == IPPROTO_TCP && xlb_tcp_is_syn(pkt->tcp_flags) &&
+	       (!(be->flags & XLB_BACKEND_F_IN_RING) || !be->weight);
+}
+
 /* Where a client packet goes: its flow's backend and, for fullnat, the
  * source port the flow was given (network order; 0 otherwise). */
 struct xlb_target {
 	struct xlb_backend *be;
 	__u32 backend_id;
 	__be16 nat_port;
+	__u8 uncounted; /* set by a new flow's record: its units had no count entry */
 };
 
 /* Another CPU created the client's forward entry first: follow it (the
@@ -164,6 +198,7 @@ static __always_inline int xlb_flow_adopt(const struct xlb_flow_key *key, struct
 		return XLB_STAT_DROP_INTERNAL; /* evicted within nanoseconds */
 	t->backend_id = flow->backend_id;
 	t->nat_port = flow->nat_port;
+	t->uncounted = 0; /* the winner's flow: its record said */
 	return 0;
 }
 
@@ -190,11 +225,13 @@ static __always_inline int xlb_flow_record(const struct xlb_pkt *pkt, struct xlb
 	/* Counted before the entry is visible (conns.h). A full LRU evicts
 	 * the least recently used entry instead of failing; the reaper's
 	 * reconciliation returns the evicted entry's units. */
-	xlb_conn_account(&pkt->key, t->be, flow.flags, 0);
+	int counted = xlb_conn_account(&pkt->key, t->be, flow.flags, 0);
+
 	if (bpf_map_update_elem(&xlb_flows, &pkt->key, &flow, replace ? BPF_ANY : BPF_NOEXIST)) {
 		xlb_conn_account(&pkt->key, t->be, 0, flow.flags);
 		return replace ? 0 : xlb_flow_adopt(&pkt->key, t);
 	}
+	t->uncounted = !counted;
 	return 0;
 }
 
@@ -260,7 +297,7 @@ static __always_inline void xlb_flow_touch_reply(struct xlb_flow *flow, const st
 						 __u8 tcp_flags, const struct xlb_backend *be, __u64 now)
 {
 	if (fwd->proto == IPPROTO_TCP && (tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST))) {
-		__u8 next = xlb_flow_next_state(flow->state, tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST));
+		__u8 next = xlb_flow_next_state(flow->state, tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST), 0);
 
 		if (next != flow->state)
 			flow->state = next;

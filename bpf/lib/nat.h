@@ -415,7 +415,7 @@ __noinline int xlb_nat_flow_new(const struct xlb_pkt *pkt, __u32 backend_id, __u
 			return rc;
 		flow->nat_port = rk->dport;
 		/* Counted before the entry is visible (conns.h). */
-		xlb_conn_account(&pkt->key, be, units, 0);
+		t->uncounted = !xlb_conn_account(&pkt->key, be, units, 0);
 		if (bpf_map_update_elem(&xlb_flows, &pkt->key, flow, replace ? BPF_ANY : BPF_NOEXIST)) {
 			xlb_conn_account(&pkt->key, be, 0, units);
 			/* Ours alone since the insert: no one else can have it. */
@@ -429,7 +429,7 @@ __noinline int xlb_nat_flow_new(const struct xlb_pkt *pkt, __u32 backend_id, __u
 
 	/* Counted before the entry is visible: from then on other CPUs may
 	 * move the units (conns.h). */
-	xlb_conn_account(&pkt->key, be, units, 0);
+	t->uncounted = !xlb_conn_account(&pkt->key, be, units, 0);
 	if (bpf_map_update_elem(&xlb_flows, &pkt->key, flow, replace ? BPF_ANY : BPF_NOEXIST)) {
 		xlb_conn_account(&pkt->key, be, 0, units);
 		return replace ? XLB_STAT_DROP_INTERNAL : xlb_flow_adopt(&pkt->key, t);

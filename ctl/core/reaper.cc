@@ -26,7 +26,8 @@ uint64_t Reaper::timeout_ns(const xlb_flow_key& key, const xlb_flow& flow) const
     s = timeouts_.udp;
   } else {
     switch (flow.state) {
-      case XLB_FLOW_TCP_SYN: s = timeouts_.tcp_half_open; break;
+      case XLB_FLOW_TCP_SYN:
+      case XLB_FLOW_TCP_MIDSTREAM: s = timeouts_.tcp_half_open; break;  // unproven either way
       case XLB_FLOW_TCP_CLOSING:
       case XLB_FLOW_TCP_RESET: s = timeouts_.tcp_closing; break;
       default: break;

@@ -38,6 +38,9 @@ const char* const xlb_stat_names[] = {
     "drop_bad_exthdr",
     "nat_takeover",
     "nat_conflict_rst",
+    "rst_stateless",
+    "drop_rst_no_flow",
+    "syn_rescheduled",
 };
 static_assert(sizeof(xlb_stat_names) / sizeof(xlb_stat_names[0]) == XLB_STAT_MAX,
               "enum xlb_stat changed: update xlb_stat_names");
@@ -49,6 +52,7 @@ std::string flow_state_name(uint8_t state) {
     case XLB_FLOW_TCP_ESTABLISHED: return "established";
     case XLB_FLOW_TCP_CLOSING: return "closing";
     case XLB_FLOW_TCP_RESET: return "reset";
+    case XLB_FLOW_TCP_MIDSTREAM: return "midstream";
   }
   return "state" + std::to_string(state);
 }

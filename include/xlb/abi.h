@@ -169,6 +169,10 @@ enum xlb_flow_state {
 	XLB_FLOW_TCP_ESTABLISHED = 2, /* a client packet after the SYN */
 	XLB_FLOW_TCP_CLOSING = 3,     /* client sent FIN */
 	XLB_FLOW_TCP_RESET = 4,       /* client sent RST */
+	/* A non-SYN packet without an entry (lbd restarted, another LB had the
+	 * flow, or spoofed): half-open until a packet of the flow comes at
+	 * least XLB_FLOW_PROVE_NS after the first (docs/design.md). */
+	XLB_FLOW_TCP_MIDSTREAM = 5,
 };
 
 #define XLB_FLOW_F_COUNTED   (1u << 0) /* holds one unit of its backend's active count */
@@ -292,6 +296,9 @@ enum xlb_stat {
 	XLB_STAT_DROP_BAD_EXTHDR,     /* VIP address, IPv6 extension headers too many/long, or routed on */
 	XLB_STAT_NAT_TAKEOVER,        /* nat: a SYN took over the reply tuple of a finished flow */
 	XLB_STAT_NAT_CONFLICT_RST,    /* nat: a SYN whose reply tuple a live flow owns, refused with a RST */
+	XLB_STAT_RST_STATELESS,       /* TCP RST without entry, forwarded by the hash, no entry made */
+	XLB_STAT_DROP_RST_NO_FLOW,    /* TCP RST without entry, scheduler not stateless-safe */
+	XLB_STAT_SYN_RESCHEDULED,     /* SYN on an entry of a draining/removed backend: scheduled afresh */
 	XLB_STAT_MAX,
 };
 

@@ -185,6 +185,7 @@ TEST_F(NatTakeover, UnitsStillHeldByTheOldEntryAreReturnedOnce) {
   xlb_flow_key k = fwd(kV4, 80);
   ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_flows), &k, &fl, BPF_EXIST), 0);
   // A third flow on identity a holds a unit that a double release would take.
+  ASSERT_EQ(run(build(client_packet(kV4, kSport + 1, 80, IPPROTO_TCP, kTcpSyn))).verdict, XDP_TX);
   ASSERT_EQ(run(build(client_packet(kV4, kSport + 1, 80, IPPROTO_TCP, kTcpAck))).verdict, XDP_TX);
   ASSERT_EQ(conns(a).active, 2);
   {

@@ -373,7 +373,9 @@ TEST_F(Nat, ReplyOfAFlowWithoutForwardEntryIsStillTranslated) {
   Bytes want = build(rewritten(reply, kV6.vip, 443, kV6.client, in.sport, 2));
   EXPECT_EQ(r.out, want) << hexdump_diff(want, r.out);
   EXPECT_EQ(flow_count(), 0u) << "a reply never creates a flow";
-  EXPECT_EQ(conns(1).active, 1) << "counts of a missing entry are the reaper's";
+  // The ACK made an unproven (midstream) entry: one half_open unit.
+  EXPECT_EQ(conns(1).half_open, 1) << "counts of a missing entry are the reaper's";
+  EXPECT_EQ(conns(1).active, 0);
   EXPECT_EQ(gstat(XLB_STAT_NAT_REPLY).packets, 1u);
 }
 
@@ -512,29 +514,37 @@ TEST_F(Nat, PurgedBackendsFlowGetsANewBackendAndReplyTuple) {
   xlb_flow fl{};
   ASSERT_TRUE(flow(flow_key(kV4.client, in.sport, kV4.vip, 80, IPPROTO_TCP), &fl));
   EXPECT_EQ(fl.backend_id, 2u);
-  EXPECT_EQ(fl.flags, XLB_FLOW_F_NAT | XLB_FLOW_F_COUNTED);
-  EXPECT_EQ(conns(2).active, 1);
+  // Rescheduled by an ACK: the new backend never saw the connection, so
+  // the entry starts unproven (midstream), like any non-SYN without one.
+  EXPECT_EQ(fl.state, XLB_FLOW_TCP_MIDSTREAM);
+  EXPECT_EQ(fl.flags, XLB_FLOW_F_NAT | XLB_FLOW_F_HALF_OPEN);
+  EXPECT_EQ(conns(2).active, 0);
+  EXPECT_EQ(conns(2).half_open, 1);
 }
 
 // An entry made while the VIP was ipip has no reply mapping: the flow is
-// scheduled afresh as a nat flow, and its unit is moved, not doubled.
+// scheduled afresh as a nat flow, and its unit is returned, not doubled;
+// rescheduled by an ACK, the new entry is unproven (midstream): half_open.
 TEST_F(Nat, EntryFromBeforeTheModeChangeIsRescheduled) {
   nat_config();
   uint32_t vip = vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_IPIP, 1, kV4.backend, 0);
   Pkt in = client_packet(kV4);
+  ASSERT_EQ(run(build(in)).verdict, XDP_TX);  // SYN
   in.flags = kTcpAck;
   ASSERT_EQ(run(build(in)).verdict, XDP_TX);
   EXPECT_EQ(conns(1).active, 1);
+  EXPECT_EQ(conns(1).half_open, 0);
 
   set_mode(vip, XLB_MODE_NAT);
   RunResult r = run(build(in));
   ASSERT_EQ(r.verdict, XDP_TX);
   Bytes want = build(rewritten(in, kV4.client, in.sport, kV4.backend, 80, 10));
   EXPECT_EQ(r.out, want) << hexdump_diff(want, r.out);
-  EXPECT_EQ(conns(1).active, 1);
+  EXPECT_EQ(conns(1).active, 0);
+  EXPECT_EQ(conns(1).half_open, 1);
   xlb_flow fl{};
   ASSERT_TRUE(flow(flow_key(kV4.client, in.sport, kV4.vip, 80, IPPROTO_TCP), &fl));
-  EXPECT_EQ(fl.flags, XLB_FLOW_F_NAT | XLB_FLOW_F_COUNTED);
+  EXPECT_EQ(fl.flags, XLB_FLOW_F_NAT | XLB_FLOW_F_HALF_OPEN);
   EXPECT_EQ(nat_revs().size(), 1u);
 }
 

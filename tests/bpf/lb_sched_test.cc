@@ -146,17 +146,21 @@ TEST_F(Sched, CountsFollowTheClientsHalfOfTheConnection) {
   }
 }
 
-TEST_F(Sched, ConnectionWithoutEntryIsCountedAsEstablished) {
+// Half-open until it proves itself (lb_state_test.cc has the proof).
+TEST_F(Sched, ConnectionWithoutEntryIsCountedAsHalfOpen) {
   vip_with(XLB_SCHED_LEAST_CONN, 1);
   ASSERT_EQ(run(tcp("198.18.1.1", 40000, kTcpAck)).verdict, XDP_TX);
-  EXPECT_EQ(conns(0).active, 1);
-  EXPECT_EQ(conns(0).half_open, 0);
+  EXPECT_EQ(conns(0).active, 0);
+  EXPECT_EQ(conns(0).half_open, 1);
 }
 
-TEST_F(Sched, FlowOpenedByARstIsNotCounted) {
+// A RST opens no flow at all; least-conn's pick is not the flow's, so it
+// is dropped (lb_state_test.cc).
+TEST_F(Sched, RstWithoutEntryIsNotCounted) {
   vip_with(XLB_SCHED_LEAST_CONN, 1);
-  ASSERT_EQ(run(tcp("198.18.1.1", 40000, kTcpRst)).verdict, XDP_TX);
+  ASSERT_EQ(run(tcp("198.18.1.1", 40000, kTcpRst)).verdict, XDP_DROP);
   EXPECT_EQ(conns(0).active, 0);
+  EXPECT_EQ(conns(0).half_open, 0);
 }
 
 TEST_F(Sched, MaglevVipsCountToo) {

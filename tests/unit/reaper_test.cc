@@ -63,12 +63,14 @@ TEST_F(ReaperTest, TimeoutsByState) {
   flow(8, a, 119, XLB_FLOW_UDP, XLB_FLOW_F_COUNTED, kVip, UDP);
   flow(9, a, 121, XLB_FLOW_UDP, XLB_FLOW_F_COUNTED, kVip, UDP);
   flow(10, a, -5, XLB_FLOW_TCP_SYN, kBoth);  // stamped after the sweep began
+  flow(11, a, 9, XLB_FLOW_TCP_MIDSTREAM, XLB_FLOW_F_HALF_OPEN);  // unproven: half-open timeout
+  flow(12, a, 11, XLB_FLOW_TCP_MIDSTREAM, XLB_FLOW_F_HALF_OPEN);
   SweepResult r = sweep();
   EXPECT_TRUE(r.stats.complete);
-  EXPECT_EQ(r.stats.scanned, 10u);
-  EXPECT_EQ(r.stats.expired, 5u);
-  for (uint16_t p : {1, 3, 5, 10}) EXPECT_TRUE(has(p)) << p;
-  for (uint16_t p : {2, 4, 6, 7}) EXPECT_FALSE(has(p)) << p;
+  EXPECT_EQ(r.stats.scanned, 12u);
+  EXPECT_EQ(r.stats.expired, 6u);
+  for (uint16_t p : {1, 3, 5, 10, 11}) EXPECT_TRUE(has(p)) << p;
+  for (uint16_t p : {2, 4, 6, 7, 12}) EXPECT_FALSE(has(p)) << p;
   EXPECT_TRUE(has(8, kVip, UDP));
   EXPECT_FALSE(has(9, kVip, UDP));
 
