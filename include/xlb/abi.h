@@ -291,6 +291,8 @@ enum xlb_stat {
 	XLB_STAT_DROP_BAD_EXTHDR,     /* VIP address, IPv6 extension headers too many/long, or routed on */
 	XLB_STAT_NAT_TAKEOVER,        /* nat: a SYN took over the reply tuple of a finished flow */
 	XLB_STAT_NAT_CONFLICT_RST,    /* nat: a SYN whose reply tuple a live flow owns, refused with a RST */
+	XLB_STAT_ICMP_FRAG_NEEDED,    /* IPv4 packet too big for the backend's path: "fragmentation needed" sent */
+	XLB_STAT_ICMP_PKT_TOO_BIG,    /* IPv6 packet too big for the backend's path: "packet too big" sent */
 	XLB_STAT_MAX,
 };
 
