@@ -10,7 +10,9 @@
  * (l2dsr.h). nat and fullnat also need the way back, but only while some
  * VIP uses them (lbd sets XLB_CFG_F_NAT): then a TCP/UDP packet for no VIP
  * may be a backend's reply (nat.h), and an ICMP error may be about a
- * translated flow (nat_icmp.h); both are translated and sent on.
+ * translated flow (nat_icmp.h); both are translated and sent on. An ICMP
+ * error about an ipip or l2dsr flow's reply (a router's "fragmentation
+ * needed" sent to the VIP) goes to the flow's backend (dsr_icmp.h).
  *
  * An echo request to a VIP address is answered (icmp_echo.h). Other packets
  * for a VIP address are dropped and counted (unserved port or protocol,
@@ -33,6 +35,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
+#include "lib/dsr_icmp.h"
 #include "lib/encap.h"
 #include "lib/flow.h"
 #include "lib/hash.h"
@@ -161,18 +164,29 @@ static __always_inline int xlb_bad_exthdr(const struct xlb_pkt *pkt, __u64 bytes
 	return xlb_drop(XLB_STAT_DROP_BAD_EXTHDR, bytes);
 }
 
-/* ICMP/ICMPv6 while a nat VIP exists: errors about nat/fullnat flows are
- * translated (nat_icmp.h), the rest passes as it always did. Returns the XDP
- * action. A global function: ICMP errors are rare. */
+/* ICMP/ICMPv6 other than echo requests: errors about the replies of ipip
+ * and l2dsr flows go to the flow's backend (dsr_icmp.h); while a nat VIP
+ * exists, errors about nat/fullnat flows are translated (nat_icmp.h); the
+ * rest passes as it always did. Returns the XDP action. A global function:
+ * ICMP errors are rare. */
 __noinline int xlb_icmp_path(struct xdp_md *ctx, const struct xlb_pkt *pkt, __u64 bytes)
 {
 	struct xlb_config *cfg = xlb_config_get();
-	struct xlb_nexthop *nh;
+	struct xlb_nexthop *nh = NULL;
 	int rc;
 
 	/* The verifier makes a global function check its pointers. */
 	if (!pkt || !cfg)
 		return XDP_ABORTED;
+	rc = xlb_dsr_icmp(ctx, pkt, cfg, bpf_ktime_get_coarse_ns(), &nh);
+	if (rc != XLB_ICMP_NOT_OURS) {
+		if (rc || !nh)
+			return xlb_drop(rc ? rc : XLB_STAT_DROP_INTERNAL, bytes);
+		xlb_count_stat(XLB_STAT_DSR_ICMP, bytes);
+		return xlb_xmit(ctx, nh->ifindex, bytes);
+	}
+	if (!(cfg->flags & XLB_CFG_F_NAT))
+		return xlb_pass(XLB_STAT_PASS_ICMP, bytes);
 	rc = xlb_nat_icmp(ctx, pkt, cfg, bpf_ktime_get_coarse_ns(), &nh);
 	if (rc == XLB_ICMP_NOT_OURS)
 		return xlb_pass(XLB_STAT_PASS_ICMP, bytes);
@@ -214,15 +228,11 @@ __noinline int xlb_icmp_echo_path(struct xdp_md *ctx, const struct xlb_pkt *pkt,
 
 static __always_inline int xlb_icmp(struct xdp_md *ctx, const struct xlb_pkt *pkt, __u64 bytes)
 {
-	struct xlb_config *cfg;
 	int rc;
 
 	rc = xlb_icmp_echo_path(ctx, pkt, bytes);
 	if (rc != XLB_NOT_ECHO)
 		return rc;
-	cfg = xlb_config_get();
-	if (!cfg || !(cfg->flags & XLB_CFG_F_NAT))
-		return xlb_pass(XLB_STAT_PASS_ICMP, bytes);
 	return xlb_icmp_path(ctx, pkt, bytes);
 }
 

@@ -4,6 +4,10 @@
 // (the locked route MTU of the fixture, less the outer header in ipip mode)
 // is answered with ICMP "fragmentation needed" / ICMPv6 "packet too big"
 // from the VIP, quoting the client's packet, sent back with XDP_TX.
+// Backend side: a router's ICMP error about a backend's DSR reply (it quotes
+// VIP:vport -> client:cport, and is sent to the VIP, so it reaches the lb)
+// goes to the flow's backend like the flow's packets: encapsulated (ipip)
+// or with the backend's MAC (l2dsr), unchanged inside.
 // Expected frames are built from scratch with the kit (full checksums).
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
@@ -153,6 +157,85 @@ TEST_F(Pmtu, Ipv4WithoutDfIsDropped) {
   EXPECT_EQ(run(b).verdict, XDP_DROP);
   EXPECT_EQ(gstat(XLB_STAT_DROP_MTU).packets, 1u);
   EXPECT_EQ(gstat(XLB_STAT_ICMP_FRAG_NEEDED).packets, 0u);
+}
+
+// ---- backend side ----------------------------------------------------------
+
+// The router's error about the backend's reply to `flow` (a client packet):
+// "fragmentation needed" / "packet too big" with MTU 1400, quoting the
+// reply's first 548 bytes, sent to `to` (the VIP: the reply's source).
+Bytes router_error(const Family& f, const Pkt& flow, const std::string& to) {
+  Pkt reply = flow;
+  reply.src = flow.dst;
+  reply.sport = flow.dport;
+  reply.dst = flow.src;
+  reply.dport = flow.sport;
+  reply.flags = kTcpAck;
+  reply.payload = std::string(1400, 'r');
+  Bytes q = ip_of(build(reply));
+  q.resize(548);
+  if (f.v6) {
+    Ipv6 ip;
+    ip.src = f.router;
+    ip.dst = to;
+    ip.next_header = 58;
+    ip.hop_limit = 63;
+    return Frame().eth(kPeerMac, kFixtureMac).ipv6(ip).payload(icmp6_message(2, 0, 1400, q, f.router, to)).build();
+  }
+  Ipv4 ip;
+  ip.src = f.router;
+  ip.dst = to;
+  ip.proto = 1;
+  ip.ttl = 63;
+  ip.tos = 0xc0;
+  return Frame().eth(kPeerMac, kFixtureMac).ipv4(ip).payload(icmp4_message(3, 4, 1400, q)).build();
+}
+
+TEST_F(Pmtu, RouterErrorAboutADsrReplyGoesToTheBackend) {
+  uint32_t id = 0;
+  for (const Family* f : {&kV4, &kV6}) {
+    for (uint8_t mode : {uint8_t{XLB_MODE_IPIP}, uint8_t{XLB_MODE_L2DSR}}) {
+      SCOPED_TRACE(std::string(f->name) + (mode == XLB_MODE_IPIP ? " ipip" : " l2dsr"));
+      ++id;
+      uint16_t vport = 80 + id;
+      vip_with_backend(f->vip, vport, IPPROTO_TCP, mode, id, f->backend, 0);
+      Pkt syn = client_packet(*f, 40000 + id, vport);
+      ASSERT_EQ(run(build(syn)).verdict, XDP_TX);
+      uint64_t fwd = gstat(XLB_STAT_DSR_ICMP).packets;
+
+      Bytes err = router_error(*f, syn, f->vip);
+      RunResult r = run(err);
+      ASSERT_EQ(r.verdict, XDP_TX) << xdp_verdict_name(r.verdict);
+      Bytes want = err;
+      if (mode == XLB_MODE_IPIP) {
+        want = f->v6 ? expect_encap6(err, f->backend, 10) : expect_encap4(err, f->backend, 10);
+      } else {
+        set_macs(want, fixture_neigh_mac(10), kFixtureMac);
+      }
+      EXPECT_EQ(r.out, want) << hexdump_diff(want, r.out);
+      EXPECT_EQ(gstat(XLB_STAT_DSR_ICMP).packets, fwd + 1);
+    }
+  }
+  EXPECT_EQ(gstat(XLB_STAT_PASS_ICMP).packets, 0u);
+}
+
+// Not about a flow of ours, or not sent to the quoted packet's source: the
+// error passes as any other ICMP.
+TEST_F(Pmtu, OtherErrorsPass) {
+  for (const Family* f : {&kV4, &kV6}) {
+    SCOPED_TRACE(f->name);
+    vip_with_backend(f->vip, 80, IPPROTO_TCP, XLB_MODE_IPIP, f->v6 ? 2 : 1, f->backend, 0);
+    Pkt syn = client_packet(*f);
+    Bytes no_flow = router_error(*f, syn, f->vip);
+    RunResult r = run(no_flow);
+    EXPECT_EQ(r.verdict, XDP_PASS);
+    EXPECT_EQ(r.out, no_flow);
+    ASSERT_EQ(run(build(syn)).verdict, XDP_TX);
+    Bytes elsewhere = router_error(*f, syn, f->client);
+    EXPECT_EQ(run(elsewhere).verdict, XDP_PASS);
+  }
+  EXPECT_EQ(gstat(XLB_STAT_PASS_ICMP).packets, 4u);
+  EXPECT_EQ(gstat(XLB_STAT_DSR_ICMP).packets, 0u);
 }
 
 }  // namespace
