@@ -10,7 +10,9 @@
  * (l2dsr.h). nat and fullnat also need the way back, but only while some
  * VIP uses them (lbd sets XLB_CFG_F_NAT): then a TCP/UDP packet for no VIP
  * may be a backend's reply (nat.h), and an ICMP error may be about a
- * translated flow (nat_icmp.h); both are translated and sent on.
+ * translated flow (nat_icmp.h); both are translated and sent on. An ICMP
+ * error about an ipip or l2dsr flow's reply (a router's "fragmentation
+ * needed" sent to the VIP) goes to the flow's backend (dsr_icmp.h).
  *
  * An echo request to a VIP address is answered (icmp_echo.h). Other packets
  * for a VIP address are dropped and counted (unserved port or protocol,
@@ -33,10 +35,12 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
+#include "lib/dsr_icmp.h"
 #include "lib/encap.h"
 #include "lib/flow.h"
 #include "lib/hash.h"
 #include "lib/icmp_echo.h"
+#include "lib/icmp_too_big.h"
 #include "lib/l2dsr.h"
 #include "lib/maps.h"
 #include "lib/nat.h"
@@ -160,18 +164,29 @@ static __always_inline int xlb_bad_exthdr(const struct xlb_pkt *pkt, __u64 bytes
 	return xlb_drop(XLB_STAT_DROP_BAD_EXTHDR, bytes);
 }
 
-/* ICMP/ICMPv6 while a nat VIP exists: errors about nat/fullnat flows are
- * translated (nat_icmp.h), the rest passes as it always did. Returns the XDP
- * action. A global function: ICMP errors are rare. */
+/* ICMP/ICMPv6 other than echo requests: errors about the replies of ipip
+ * and l2dsr flows go to the flow's backend (dsr_icmp.h); while a nat VIP
+ * exists, errors about nat/fullnat flows are translated (nat_icmp.h); the
+ * rest passes as it always did. Returns the XDP action. A global function:
+ * ICMP errors are rare. */
 __noinline int xlb_icmp_path(struct xdp_md *ctx, const struct xlb_pkt *pkt, __u64 bytes)
 {
 	struct xlb_config *cfg = xlb_config_get();
-	struct xlb_nexthop *nh;
+	struct xlb_nexthop *nh = NULL;
 	int rc;
 
 	/* The verifier makes a global function check its pointers. */
 	if (!pkt || !cfg)
 		return XDP_ABORTED;
+	rc = xlb_dsr_icmp(ctx, pkt, cfg, bpf_ktime_get_coarse_ns(), &nh);
+	if (rc != XLB_ICMP_NOT_OURS) {
+		if (rc || !nh)
+			return xlb_drop(rc ? rc : XLB_STAT_DROP_INTERNAL, bytes);
+		xlb_count_stat(XLB_STAT_DSR_ICMP, bytes);
+		return xlb_xmit(ctx, nh->ifindex, bytes);
+	}
+	if (!(cfg->flags & XLB_CFG_F_NAT))
+		return xlb_pass(XLB_STAT_PASS_ICMP, bytes);
 	rc = xlb_nat_icmp(ctx, pkt, cfg, bpf_ktime_get_coarse_ns(), &nh);
 	if (rc == XLB_ICMP_NOT_OURS)
 		return xlb_pass(XLB_STAT_PASS_ICMP, bytes);
@@ -213,15 +228,11 @@ __noinline int xlb_icmp_echo_path(struct xdp_md *ctx, const struct xlb_pkt *pkt,
 
 static __always_inline int xlb_icmp(struct xdp_md *ctx, const struct xlb_pkt *pkt, __u64 bytes)
 {
-	struct xlb_config *cfg;
 	int rc;
 
 	rc = xlb_icmp_echo_path(ctx, pkt, bytes);
 	if (rc != XLB_NOT_ECHO)
 		return rc;
-	cfg = xlb_config_get();
-	if (!cfg || !(cfg->flags & XLB_CFG_F_NAT))
-		return xlb_pass(XLB_STAT_PASS_ICMP, bytes);
 	return xlb_icmp_path(ctx, pkt, bytes);
 }
 
@@ -334,11 +345,44 @@ static __always_inline int xlb_backend_for(const struct xlb_pkt *pkt, const stru
 	return 0;
 }
 
+/*
+ * A client's packet too big for the path to its backend, whose MTU for the
+ * client's packets is path_mtu: answered with ICMP "fragmentation needed" /
+ * "packet too big" (icmp_too_big.h), or, for IPv4 without DF, dropped as
+ * DROP_MTU. Returns the XDP action. A global function: oversized packets
+ * are rare, and only until the client has learnt the path MTU.
+ */
+__noinline int xlb_too_big_path(struct xdp_md *ctx, const struct xlb_pkt *pkt, __u32 path_mtu, __u64 bytes)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct iphdr *iph;
+	__u32 l3_off;
+
+	if (!pkt)
+		return XDP_ABORTED;
+	if (pkt->key.family == XLB_AF_INET) {
+		l3_off = pkt->l2_len & 0x1f;
+		iph = data + l3_off;
+		if ((void *)(iph + 1) > end)
+			return xlb_drop(XLB_STAT_DROP_INTERNAL, bytes);
+		/* Without DF a router would fragment; XDP cannot. */
+		if (!(iph->frag_off & bpf_htons(XLB_IP_DF)))
+			return xlb_drop(XLB_STAT_DROP_MTU, bytes);
+	}
+	if (xlb_too_big_build(ctx, pkt, xlb_too_big_mtu(path_mtu, pkt->key.family)))
+		return xlb_drop(XLB_STAT_DROP_INTERNAL, bytes);
+	xlb_count_stat(pkt->key.family == XLB_AF_INET ? XLB_STAT_ICMP_FRAG_NEEDED : XLB_STAT_ICMP_PKT_TOO_BIG,
+		       bytes);
+	xlb_count_stat(XLB_STAT_TX, bytes);
+	return XDP_TX;
+}
+
 /* A client's packet for a VIP: to its flow's backend, by the VIP's mode. */
 static __always_inline int xlb_forward(struct xdp_md *ctx, const struct xlb_pkt *pkt,
 				       const struct xlb_vip_meta *vip, __u64 bytes)
 {
-	struct xlb_nexthop *nh;
+	struct xlb_nexthop *nh = NULL;
 	struct xlb_config *cfg;
 	struct xlb_target t;
 	int rc;
@@ -373,8 +417,17 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, const struct xlb_pkt 
 		rc = xlb_ipip_forward(ctx, pkt, cfg, &t, now, &nh);
 		break;
 	}
-	if (rc)
+	if (rc) {
+		/* The client learns the path MTU for its packets: less the
+		 * outer header in ipip mode. */
+		if (rc == XLB_STAT_DROP_MTU && nh)
+			return xlb_too_big_path(ctx, pkt,
+						nh->mtu - (vip->mode == XLB_MODE_NAT || vip->mode == XLB_MODE_FULLNAT ||
+								   vip->mode == XLB_MODE_L2DSR ?
+							   0 : xlb_outer_hdr_len(t.be->family)),
+						bytes);
 		return xlb_drop(rc, bytes);
+	}
 
 	xlb_count(&xlb_vstats, vip->vip_id, bytes);
 	xlb_count(&xlb_bstats, t.backend_id, bytes);

@@ -222,7 +222,7 @@ static __always_inline int xlb_encap_ipip(struct xdp_md *ctx, const struct xlb_p
 /*
  * ipip mode: encapsulates a client's packet for its backend (t) and resolves
  * the next hop. Returns 0 with *nhp set and the frame ready to send, or the
- * drop counter.
+ * drop counter (DROP_MTU with *nhp set and the frame unchanged).
  */
 static __always_inline int xlb_ipip_forward(struct xdp_md *ctx, const struct xlb_pkt *pkt,
 					    const struct xlb_config *cfg, const struct xlb_target *t, __u64 now,
@@ -243,6 +243,7 @@ static __always_inline int xlb_ipip_forward(struct xdp_md *ctx, const struct xlb
 	nh = xlb_next_hop(ctx, t->backend_id, be->family, &src, &be->addr, now, &rc);
 	if (!nh)
 		return rc;
+	*nhp = nh; /* also for DROP_MTU: the caller announces the MTU */
 	if (pkt->l3_len + xlb_outer_hdr_len(be->family) > nh->mtu)
 		return XLB_STAT_DROP_MTU;
 	if (xlb_encap_ipip(ctx, pkt, be, &src, nh,

@@ -20,7 +20,8 @@
  * via a gateway is cached with the next hop, so a backend that is not on-link
  * costs a cache lookup per packet, and is looked up again (and may become
  * reachable) when the entry expires. Returns 0 with *nhp set, or the drop
- * counter: DROP_NOT_ON_LINK, DROP_MTU, or a route failure. On success the
+ * counter: DROP_NOT_ON_LINK, DROP_MTU (with *nhp set and the frame
+ * unchanged), or a route failure. On success the
  * frame carries the backend's MAC and is ready to send.
  */
 static __always_inline int xlb_l2dsr_forward(struct xdp_md *ctx, const struct xlb_pkt *pkt,
@@ -39,6 +40,7 @@ static __always_inline int xlb_l2dsr_forward(struct xdp_md *ctx, const struct xl
 		return rc;
 	if (nh->flags & XLB_NH_F_GATEWAY)
 		return XLB_STAT_DROP_NOT_ON_LINK;
+	*nhp = nh; /* also for DROP_MTU: the caller announces the MTU */
 	if (pkt->l3_len > nh->mtu)
 		return XLB_STAT_DROP_MTU;
 	if (xlb_frame_set_macs(ctx, nh))

@@ -470,7 +470,9 @@ static __always_inline int xlb_nat_forward(struct xdp_md *ctx, const struct xlb_
 	nh = xlb_next_hop(ctx, t->backend_id, be->family, src, &be->addr, now, &rc);
 	if (!nh)
 		return rc;
-	/* Same size as received: only the path MTU can refuse it. */
+	/* Same size as received: only the path MTU can refuse it (the
+	 * caller announces it from *nhp; the frame is unchanged). */
+	*nhp = nh;
 	if (pkt->l3_len > nh->mtu)
 		return XLB_STAT_DROP_MTU;
 	if (xlb_nat_rewrite(ctx, pkt, src, sport, &be->addr, xlb_backend_port(be, pkt->key.dport)) ||

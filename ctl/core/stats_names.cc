@@ -41,6 +41,9 @@ const char* const xlb_stat_names[] = {
     "rst_stateless",
     "drop_rst_no_flow",
     "syn_rescheduled",
+    "icmp_frag_needed",
+    "icmp_pkt_too_big",
+    "dsr_icmp",
 };
 static_assert(sizeof(xlb_stat_names) / sizeof(xlb_stat_names[0]) == XLB_STAT_MAX,
               "enum xlb_stat changed: update xlb_stat_names");

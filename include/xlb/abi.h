@@ -299,6 +299,9 @@ enum xlb_stat {
 	XLB_STAT_RST_STATELESS,       /* TCP RST without entry, forwarded by the hash, no entry made */
 	XLB_STAT_DROP_RST_NO_FLOW,    /* TCP RST without entry, scheduler not stateless-safe */
 	XLB_STAT_SYN_RESCHEDULED,     /* SYN on an entry of a draining/removed backend: scheduled afresh */
+	XLB_STAT_ICMP_FRAG_NEEDED,    /* IPv4 packet too big for the backend's path: "fragmentation needed" sent */
+	XLB_STAT_ICMP_PKT_TOO_BIG,    /* IPv6 packet too big for the backend's path: "packet too big" sent */
+	XLB_STAT_DSR_ICMP,            /* ICMP error about an ipip/l2dsr flow's reply forwarded to its backend */
 	XLB_STAT_MAX,
 };
 

@@ -14,6 +14,9 @@
   Paths: GET /close answers with "Connection: close" and then closes the
   connection (the server sends the first FIN); GET /rst answers and then
   resets the connection (SO_LINGER 0). Any other path keeps it open.
+  Bulk transfers (path MTU tests): GET /bytes/N answers N bytes of "x";
+  POST (any path) reads the request body (Content-Length) and answers with
+  its length in bytes, "<n>\n".
 - UDP on port 53. A datagram whose payload starts with "{" is a JSON
   request {"id": ...}: it is answered with one JSON object
     {"backend": "<name>", "id": <the request's id>, "peer": ADDR,
@@ -62,6 +65,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     timeout = 3600
 
     def do_GET(self):
+        if self.path.startswith("/bytes/"):
+            return self._send_bytes()
         body = (self.server.backend_name + "\n").encode()
         peer = self.client_address
         local = self.connection.getsockname()
@@ -85,6 +90,33 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):  # quiet: tests open hundreds of connections
         pass
+
+    # ---- bulk transfers (path MTU tests) ----
+    def _answer(self, body):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Backend", self.server.backend_name)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _send_bytes(self):
+        try:
+            n = int(self.path.split("?", 1)[0][len("/bytes/"):])
+        except ValueError:
+            n = 0
+        self._answer(b"x" * max(0, min(n, 64 << 20)))
+
+    def do_POST(self):
+        left = int(self.headers.get("Content-Length") or 0)
+        got = 0
+        while left > 0:
+            chunk = self.rfile.read(min(left, 65536))
+            if not chunk:
+                break
+            got += len(chunk)
+            left -= len(chunk)
+        self._answer(f"{got}\n".encode())
 
 
 class DualStackServer(http.server.ThreadingHTTPServer):
