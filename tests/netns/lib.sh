@@ -1603,6 +1603,17 @@ _rig_lbd_xdp_mode_verify() {
 
 # ---- nat reply-tuple reuse (test_nat_port_reuse, test_nat_port_clash) -------
 
+# nat_twin_vips PORT: lbd's VIPs for the reply-tuple tests, in both
+# families: VIP:80 -> b1:PORT and VIP:PORT -> b1:PORT (two VIP ports on one
+# backend port, so one client port gives both flows one reply tuple).
+nat_twin_vips() {
+	local port=$1
+	mode_vip_setup "$RIG_VIP4:80" tcp nat --port "$port" "$(rig_b4 1)" &&
+		mode_vip_setup "$RIG_VIP4:$port" tcp nat "$(rig_b4 1)" &&
+		mode_vip_setup "[$RIG_VIP6]:80" tcp nat --port "$port" "$(rig_b6 1)" &&
+		mode_vip_setup "[$RIG_VIP6]:$port" tcp nat "$(rig_b6 1)"
+}
+
 # client_connect VIP PORT SPORT [client.py connect options...]: one TCP
 # connection from the fixed source port SPORT to VIP:PORT, a GET, and a full
 # close (both FINs through) before it returns; prints the JSON of

@@ -17,10 +17,7 @@ ALT=$RIG_PORT_ALT_TCP
 
 step "lbd; nat VIPs :80 -> b1:$ALT and :$ALT -> b1:$ALT, both families"
 lbd_start || { fail "lbd starts"; rig_finish; }
-mode_vip_setup "$RIG_VIP4:80" tcp nat --port "$ALT" "$(rig_b4 1)" || rig_finish
-mode_vip_setup "$RIG_VIP4:$ALT" tcp nat "$(rig_b4 1)" || rig_finish
-mode_vip_setup "[$RIG_VIP6]:80" tcp nat --port "$ALT" "$(rig_b6 1)" || rig_finish
-mode_vip_setup "[$RIG_VIP6]:$ALT" tcp nat "$(rig_b6 1)" || rig_finish
+nat_twin_vips "$ALT" || rig_finish
 lb_stats "$RIG_TMP/s0.json" || fail "lbctl stats --json"
 
 for vip in "$RIG_VIP4" "$RIG_VIP6"; do
