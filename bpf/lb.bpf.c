@@ -84,6 +84,18 @@ static __always_inline struct xlb_vip_meta *xlb_vip_lookup(const struct xlb_pkt 
 	return bpf_map_lookup_elem(&xlb_vips, &vkey);
 }
 
+/* Whether the packet's destination carries some VIP (xlb_vip_addrs): what
+ * tells a VIP address's unserved traffic from other hosts' traffic. */
+static __always_inline int xlb_is_vip_addr(const struct xlb_pkt *pkt)
+{
+	struct xlb_vip_addr_key akey = {
+		.addr = pkt->key.dst,
+		.family = pkt->key.family,
+	};
+
+	return bpf_map_lookup_elem(&xlb_vip_addrs, &akey) != NULL;
+}
+
 /*
  * A packet for no VIP: other traffic passes to the kernel. A VIP address on
  * a port or protocol that no VIP serves is dropped and counted: the
@@ -94,13 +106,9 @@ static __always_inline struct xlb_vip_meta *xlb_vip_lookup(const struct xlb_pkt 
  */
 static __always_inline int xlb_unserved(const struct xlb_pkt *pkt, __u64 bytes)
 {
-	struct xlb_vip_addr_key akey = {
-		.addr = pkt->key.dst,
-		.family = pkt->key.family,
-	};
 	struct xlb_config *cfg;
 
-	if (!bpf_map_lookup_elem(&xlb_vip_addrs, &akey))
+	if (!xlb_is_vip_addr(pkt))
 		return xlb_pass(XLB_STAT_PASS_NOT_VIP, bytes);
 	cfg = xlb_config_get();
 	if (cfg && (cfg->flags & XLB_CFG_F_PASS_UNSERVED))
@@ -139,12 +147,7 @@ static __always_inline int xlb_not_vip(struct xdp_md *ctx, const struct xlb_pkt 
  * unless it is for a VIP address (xlb_unserved). */
 static __always_inline int xlb_other_l4(const struct xlb_pkt *pkt, __u64 bytes)
 {
-	struct xlb_vip_addr_key akey = {
-		.addr = pkt->key.dst,
-		.family = pkt->key.family,
-	};
-
-	if (!bpf_map_lookup_elem(&xlb_vip_addrs, &akey))
+	if (!xlb_is_vip_addr(pkt))
 		return xlb_pass(XLB_STAT_PASS_OTHER_L4, bytes);
 	return xlb_unserved(pkt, bytes);
 }
@@ -154,12 +157,7 @@ static __always_inline int xlb_other_l4(const struct xlb_pkt *pkt, __u64 bytes)
  * malformed. */
 static __always_inline int xlb_bad_exthdr(const struct xlb_pkt *pkt, __u64 bytes)
 {
-	struct xlb_vip_addr_key akey = {
-		.addr = pkt->key.dst,
-		.family = pkt->key.family,
-	};
-
-	if (!bpf_map_lookup_elem(&xlb_vip_addrs, &akey))
+	if (!xlb_is_vip_addr(pkt))
 		return xlb_pass(XLB_STAT_PASS_MALFORMED, bytes);
 	return xlb_drop(XLB_STAT_DROP_BAD_EXTHDR, bytes);
 }
@@ -203,18 +201,13 @@ __noinline int xlb_icmp_path(struct xdp_md *ctx, const struct xlb_pkt *pkt, __u6
 #define XLB_NOT_ECHO (-1)
 __noinline int xlb_icmp_echo_path(struct xdp_md *ctx, const struct xlb_pkt *pkt, __u64 bytes)
 {
-	struct xlb_vip_addr_key akey = {};
 	struct xlb_icmp_head *ih;
 	struct xlb_config *cfg;
 
 	if (!pkt)
 		return XDP_ABORTED;
 	ih = xlb_echo_request(ctx, pkt);
-	if (!ih)
-		return XLB_NOT_ECHO;
-	akey.addr = pkt->key.dst;
-	akey.family = pkt->key.family;
-	if (!bpf_map_lookup_elem(&xlb_vip_addrs, &akey))
+	if (!ih || !xlb_is_vip_addr(pkt))
 		return XLB_NOT_ECHO;
 	cfg = xlb_config_get();
 	if (cfg && (cfg->flags & XLB_CFG_F_NO_ICMP_ECHO))
