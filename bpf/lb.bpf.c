@@ -292,7 +292,13 @@ static __always_inline int xlb_backend_for(const struct xlb_pkt *pkt, const stru
 		t->be = xlb_backend_get(t->backend_id);
 		if (t->be && xlb_flow_fits_mode(flow, vip->mode) && !xlb_flow_syn_leaves(pkt, t->be)) {
 			t->nat_port = flow->nat_port;
-			xlb_flow_touch(flow, pkt, t->be, now);
+			/* Once a second, a nat flow's reply entry is checked
+			 * (it may have been evicted): off the per-packet path. */
+			if (xlb_flow_touch(flow, pkt, t->be, now) && (flow->flags & XLB_FLOW_F_NAT)) {
+				rc = xlb_nat_rev_check(pkt, t->backend_id, t->nat_port);
+				if (rc)
+					return rc;
+			}
 			xlb_count_stat(XLB_STAT_FLOW_HIT, bytes);
 			return 0;
 		}

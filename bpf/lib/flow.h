@@ -134,9 +134,11 @@ static __always_inline __u32 xlb_flow_state_units(__u8 state)
 /*
  * Refreshes a known flow's state, count units and timestamp for a packet
  * going to backend be. Writes only on change: the entry is shared by all
- * CPUs, so a write per packet would bounce its cache line.
+ * CPUs, so a write per packet would bounce its cache line. Returns 1 when it
+ * refreshed last_seen (at most once per XLB_FLOW_TOUCH_NS), the moment for
+ * once-a-second checks such as xlb_nat_rev_check; else 0.
  */
-static __always_inline void xlb_flow_touch(struct xlb_flow *flow, const struct xlb_pkt *pkt,
+static __always_inline int xlb_flow_touch(struct xlb_flow *flow, const struct xlb_pkt *pkt,
 					   const struct xlb_backend *be, __u64 now)
 {
 	if (pkt->key.proto == IPPROTO_TCP) {
@@ -162,8 +164,11 @@ static __always_inline void xlb_flow_touch(struct xlb_flow *flow, const struct x
 		if (have & ~want)
 			xlb_conn_account(&pkt->key, be, 0, xlb_flow_flags_clear(flow, have & ~want));
 	}
-	if (now - flow->last_seen_ns >= XLB_FLOW_TOUCH_NS)
+	if (now - flow->last_seen_ns >= XLB_FLOW_TOUCH_NS) {
 		flow->last_seen_ns = now;
+		return 1;
+	}
+	return 0;
 }
 
 /*

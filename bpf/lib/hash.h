@@ -71,4 +71,18 @@ static __always_inline __u32 xlb_addr_hash(const struct xlb_addr *addr, __u32 se
 	return c;
 }
 
+/* The probe'th pseudo-random value of a sequence started by hash h
+ * (murmur3's finalizer over h and the probe number): deterministic, so the
+ * same h always walks the same values. */
+static __always_inline __u32 xlb_hash_probe(__u32 h, __u32 probe)
+{
+	h += probe * 0x9e3779b1u;
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
 #endif /* XLB_BPF_HASH_H */

@@ -69,15 +69,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_flows SEC(".maps");
 
-/* Reply tuple of a nat/fullnat flow -> the client's flow (struct
- * xlb_nat_rev explains why this is not an LRU). lbd sizes it like xlb_flows
- * (--flow-table-size) before load. */
+/* Reply tuple of a nat/fullnat flow -> the client's flow. An LRU like
+ * xlb_flows (struct xlb_nat_rev says why), so preallocated: LRU maps take no
+ * BPF_F_NO_PREALLOC. lbd sizes it like xlb_flows (--flow-table-size) before
+ * load. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XLB_DEFAULT_FLOWS);
 	__type(key, struct xlb_flow_key);
 	__type(value, struct xlb_nat_rev);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_nat_rev SEC(".maps");
 

@@ -25,9 +25,14 @@
  *    is answered with a RST by the caller, nat_refuse.h).
  *  - fullnat: the port is claimed first, by inserting the reverse entry for
  *    it, then the forward entry is created; a CPU that loses the forward
- *    entry to another deletes its own claim and follows the winner's entry.
+ *    entry to another follows the winner's entry, and deletes its claim
+ *    unless the winner uses it too. The first port probed is a hash of the
+ *    client's flow and the backend, so a flow whose forward entry was
+ *    evicted finds its own reverse entry again and keeps its port.
  * lbd's reaper deletes reverse entries whose forward entry is gone or points
- * elsewhere (another backend or port), which frees fullnat ports.
+ * elsewhere (another backend or port), which frees fullnat ports. The table
+ * is an LRU, so a flood cannot fill it; a live flow whose entry it evicted
+ * gets it back within a second (xlb_nat_rev_check).
  *
  * Addresses and ports change with incremental checksum updates (csum.h);
  * the packet's size does not change. TTL / hop limit are left alone, as
@@ -300,19 +305,26 @@ static __always_inline int xlb_nat_rev_claim(struct xlb_nat_scratch *s, const st
  * unique, and the range serves that many flows per backend instead of in
  * total.
  *
- * Probing starts at a random port. A range of at most XLB_SNAT_PORT_TRIES
- * ports is walked whole, each port once, so a free port is always found; a
- * larger one gets XLB_SNAT_PORT_TRIES random probes (random rather than
- * consecutive, so taken ports do not cluster and lengthen later searches).
- * Returns 0 with rk->dport set to the port, or the drop counter:
- * DROP_NAT_PORTS when every probe found its port taken.
+ * Probing starts at the port the hash picks (a hash of the client's flow
+ * and the backend, xlb_nat_flow_new), so the same client flow probes the
+ * same ports every time. A range of at most XLB_SNAT_PORT_TRIES ports is
+ * walked whole, each port once, so a free port is always found; a larger
+ * one gets XLB_SNAT_PORT_TRIES pseudo-random probes derived from the hash
+ * (scattered rather than consecutive, so taken ports do not cluster and
+ * lengthen later searches). A port whose entry already names this very
+ * client flow is its own: left there when the flow's forward entry was
+ * evicted (or claimed this moment by another CPU for the same new flow),
+ * and taken as it is. Returns 0 with rk->dport set to the port, or the drop
+ * counter: DROP_NAT_PORTS when every probe found its port taken.
  *
  * A global function: the verifier walks the probe loop once, not once per
  * path into it.
  */
-__noinline int xlb_snat_claim(const struct xlb_config *cfg, struct xlb_flow_key *rk, const struct xlb_nat_rev *rev)
+__noinline int xlb_snat_claim(const struct xlb_config *cfg, struct xlb_flow_key *rk, const struct xlb_nat_rev *rev,
+			      __u32 hash)
 {
 	__u32 min, max, range, off;
+	struct xlb_nat_rev *cur;
 	long err;
 
 	if (!cfg || !rk || !rev)
@@ -324,12 +336,12 @@ __noinline int xlb_snat_claim(const struct xlb_config *cfg, struct xlb_flow_key 
 	if (max < min)
 		return XLB_STAT_DROP_NAT_PORTS;
 	range = max - min + 1;
-	off = bpf_get_prandom_u32() % range;
+	off = hash % range;
 
 	for (__u32 i = 0; i < XLB_SNAT_PORT_TRIES; i++) {
 		if (range > XLB_SNAT_PORT_TRIES) {
 			if (i)
-				off = bpf_get_prandom_u32() % range;
+				off = xlb_hash_probe(hash, i) % range;
 		} else if (i >= range) {
 			break;
 		} else if (i && ++off >= range) {
@@ -341,6 +353,12 @@ __noinline int xlb_snat_claim(const struct xlb_config *cfg, struct xlb_flow_key 
 			return 0;
 		if (err != -XLB_EEXIST)
 			return xlb_nat_insert_error(err);
+		cur = bpf_map_lookup_elem(&xlb_nat_rev, rk);
+		if (cur && xlb_flow_key_equal(&cur->fwd, &rev->fwd)) {
+			if (cur->backend_id != rev->backend_id)
+				cur->backend_id = rev->backend_id;
+			return 0;
+		}
 	}
 	return XLB_STAT_DROP_NAT_PORTS;
 }
@@ -370,6 +388,7 @@ __noinline int xlb_nat_flow_new(const struct xlb_pkt *pkt, __u32 backend_id, __u
 	struct xlb_nat_scratch *s = bpf_map_lookup_elem(&xlb_nat_scratch, &zero);
 	struct xlb_flow_key *rk;
 	struct xlb_flow *flow;
+	__u32 hash;
 	__u8 state;
 	int rc;
 
@@ -410,7 +429,12 @@ __noinline int xlb_nat_flow_new(const struct xlb_pkt *pkt, __u32 backend_id, __u
 		rk->dst = *snat;
 		if (pkt->key.family == XLB_AF_INET)
 			rk->dst.v6[1] = rk->dst.v6[2] = rk->dst.v6[3] = 0; /* as replies parse */
-		rc = xlb_snat_claim(cfg, rk, &s->rev);
+		/* Not random: the same client flow to the same backend
+		 * starts probing at the same port, so if its forward entry
+		 * is evicted, its next packet finds its own reverse entry
+		 * and keeps the port the backend knows. */
+		hash = xlb_flow_hash(&pkt->key, cfg->hash_seed ^ xlb_addr_hash(&be->addr, cfg->hash_seed + rk->sport));
+		rc = xlb_snat_claim(cfg, rk, &s->rev, hash);
 		if (rc)
 			return rc;
 		flow->nat_port = rk->dport;
@@ -418,9 +442,13 @@ __noinline int xlb_nat_flow_new(const struct xlb_pkt *pkt, __u32 backend_id, __u
 		t->uncounted = !xlb_conn_account(&pkt->key, be, units, 0);
 		if (bpf_map_update_elem(&xlb_flows, &pkt->key, flow, replace ? BPF_ANY : BPF_NOEXIST)) {
 			xlb_conn_account(&pkt->key, be, 0, units);
-			/* Ours alone since the insert: no one else can have it. */
-			bpf_map_delete_elem(&xlb_nat_rev, rk);
-			return replace ? XLB_STAT_DROP_INTERNAL : xlb_flow_adopt(&pkt->key, t);
+			rc = replace ? XLB_STAT_DROP_INTERNAL : xlb_flow_adopt(&pkt->key, t);
+			/* The claim names only this client flow. The winner
+			 * probed the same ports, so it mostly uses the same
+			 * entry (found as its own): that one stays. */
+			if (rc || t->backend_id != backend_id || t->nat_port != rk->dport)
+				bpf_map_delete_elem(&xlb_nat_rev, rk);
+			return rc;
 		}
 		t->backend_id = backend_id;
 		t->nat_port = flow->nat_port;
@@ -442,6 +470,83 @@ __noinline int xlb_nat_flow_new(const struct xlb_pkt *pkt, __u32 backend_id, __u
 	t->backend_id = backend_id;
 	t->nat_port = 0;
 	return 0;
+}
+
+/*
+ * A live nat/fullnat flow's reverse entry (the flow of pkt, sent to
+ * backend_id, from the source port nat_port for fullnat, 0 for nat), checked
+ * when xlb_flow_touch refreshes the flow's last_seen: at most once a second
+ * per flow, never on the per-packet path. xlb_nat_rev is an LRU, and lbd's
+ * reaper may have judged the entry stale in the moment a flow was
+ * re-created; either way the entry can be missing while the flow lives:
+ *  - missing: put back (BPF_NOEXIST, so it never overwrites another flow's
+ *    claim made in between), counted as NAT_REV_RESTORED;
+ *  - owned by another client flow (it claimed the tuple while it was
+ *    free): two flows must never share a reply tuple, so this one ends
+ *    here: its forward entry gives back its units and is deleted, and the
+ *    packet is dropped (DROP_NAT_REV_LOST). Its next packet is a new flow:
+ *    fullnat probes past the taken port to a free one; nat meets the owner
+ *    (DROP_NAT_CONFLICT, a SYN gets a RST) until it is finished.
+ * Returns 0 or DROP_NAT_REV_LOST. Anything else (no memory, a map missing)
+ * leaves the flow alone; the check comes again in a second.
+ */
+__noinline int xlb_nat_rev_check(const struct xlb_pkt *pkt, __u32 backend_id, __u32 nat_port)
+{
+	__u32 zero = 0;
+	struct xlb_backend *be = xlb_backend_get(backend_id);
+	struct xlb_config *cfg = bpf_map_lookup_elem(&xlb_config, &zero);
+	struct xlb_nat_scratch *s = bpf_map_lookup_elem(&xlb_nat_scratch, &zero);
+	const struct xlb_addr *snat;
+	struct xlb_nat_rev *cur;
+	struct xlb_flow_key *rk;
+	struct xlb_flow *flow;
+	long err;
+
+	if (!pkt || !be || !cfg || !s)
+		return 0;
+	rk = &s->rk;
+	/* The tuple xlb_nat_flow_new gave the flow. */
+	__builtin_memset(rk, 0, sizeof(*rk));
+	rk->src = be->addr;
+	rk->sport = xlb_backend_port(be, pkt->key.dport);
+	rk->dst = pkt->key.src;
+	rk->dport = pkt->key.sport;
+	rk->proto = pkt->key.proto;
+	rk->family = pkt->key.family;
+	if (nat_port) {
+		snat = xlb_snat_addr(cfg, pkt->key.family);
+		if (!snat)
+			return 0;
+		rk->dst = *snat;
+		if (pkt->key.family == XLB_AF_INET)
+			rk->dst.v6[1] = rk->dst.v6[2] = rk->dst.v6[3] = 0;
+		rk->dport = (__be16)nat_port;
+	}
+
+	cur = bpf_map_lookup_elem(&xlb_nat_rev, rk);
+	if (!cur) {
+		xlb_nat_rev_make(&s->rev, &pkt->key, backend_id);
+		err = bpf_map_update_elem(&xlb_nat_rev, rk, &s->rev, BPF_NOEXIST);
+		if (!err) {
+			xlb_count_stat(XLB_STAT_NAT_REV_RESTORED, pkt->l2_len + pkt->l3_len);
+			return 0;
+		}
+		if (err != -XLB_EEXIST)
+			return 0;
+		cur = bpf_map_lookup_elem(&xlb_nat_rev, rk);
+		if (!cur)
+			return 0;
+	}
+	if (xlb_flow_key_equal(&cur->fwd, &pkt->key)) {
+		if (cur->backend_id != backend_id)
+			cur->backend_id = backend_id;
+		return 0;
+	}
+	flow = bpf_map_lookup_elem(&xlb_flows, &pkt->key);
+	if (flow && flow->backend_id == backend_id)
+		xlb_flow_release(flow, &pkt->key, be);
+	bpf_map_delete_elem(&xlb_flows, &pkt->key);
+	return XLB_STAT_DROP_NAT_REV_LOST;
 }
 
 /*

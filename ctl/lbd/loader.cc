@@ -108,6 +108,14 @@ void reuse_pinned_maps(bpf_object* obj) {
     // Both sized by --flow-table-size when created.
     bool flows = std::strcmp(bpf_map__name(map), XLB_MAP_FLOWS) == 0 ||
                  std::strcmp(bpf_map__name(map), XLB_MAP_NAT_REV) == 0;
+    // xlb_nat_rev became an LRU (it was a plain hash): a kernel map can't
+    // change type, so the old one can't be taken over; say what to do.
+    if (std::strcmp(bpf_map__name(map), XLB_MAP_NAT_REV) == 0 && info.type == BPF_MAP_TYPE_HASH &&
+        bpf_map__type(map) == BPF_MAP_TYPE_LRU_HASH)
+      throw SystemError(std::string("pinned map ") + path +
+                        " is the plain hash of an xlb older than its LRU nat reply table, and can't be reused; "
+                        "run `lbd --detach IFNAME` and start lbd again (open nat/fullnat connections through "
+                        "this load balancer are lost; see docs/operations.md, \"Restarts and upgrades\")");
     if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
         info.value_size != bpf_map__value_size(map) ||
         (!flows && info.max_entries != bpf_map__max_entries(map)) ||

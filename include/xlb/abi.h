@@ -207,10 +207,14 @@ struct xlb_flow {
  * flow, which gives the VIP to answer from, the client to answer to, and
  * the forward entry whose TCP state and counts the reply updates.
  *
- * A plain hash, not an LRU: an entry is what reserves a fullnat source port,
- * so it may only disappear when lbd's reaper finds its forward flow gone (or
- * pointing at another backend). The data path inserts with BPF_NOEXIST, so
- * two flows can never own the same reply tuple.
+ * An LRU, so a flood of new flows can never fill it: the entries it evicts
+ * first are those never looked up again (a flood's), while a live flow's is
+ * looked up on every reply. lbd's reaper still deletes entries whose forward
+ * flow is gone (or points at another backend), which frees fullnat ports;
+ * a live flow whose entry was evicted puts it back within a second
+ * (xlb_nat_rev_check, nat.h). The data path inserts with BPF_NOEXIST, so two
+ * flows can never own the same reply tuple (docs/design.md, "nat reply
+ * tuples").
  */
 struct xlb_nat_rev {
 	struct xlb_flow_key fwd; /* the client's flow key (xlb_flows) */
@@ -287,7 +291,7 @@ enum xlb_stat {
 	XLB_STAT_NAT_ICMP,            /* ICMP error of a nat/fullnat flow translated */
 	XLB_STAT_DROP_NAT_PORTS,      /* fullnat: no free source port in the range */
 	XLB_STAT_DROP_NAT_CONFLICT,   /* nat: the reply tuple belongs to another flow */
-	XLB_STAT_DROP_NAT_TABLE_FULL, /* xlb_nat_rev is full */
+	XLB_STAT_DROP_NAT_TABLE_FULL, /* xlb_nat_rev insert failed for memory (an LRU: no longer for being full) */
 	XLB_STAT_DROP_NOT_ON_LINK,    /* l2dsr: the backend is not a direct neighbour */
 	XLB_STAT_TX,                  /* sent with XDP_TX */
 	XLB_STAT_REDIRECT,            /* sent with a devmap redirect */
@@ -302,6 +306,8 @@ enum xlb_stat {
 	XLB_STAT_ICMP_FRAG_NEEDED,    /* IPv4 packet too big for the backend's path: "fragmentation needed" sent */
 	XLB_STAT_ICMP_PKT_TOO_BIG,    /* IPv6 packet too big for the backend's path: "packet too big" sent */
 	XLB_STAT_DSR_ICMP,            /* ICMP error about an ipip/l2dsr flow's reply forwarded to its backend */
+	XLB_STAT_NAT_REV_RESTORED,    /* nat/fullnat: a live flow's evicted reply entry put back */
+	XLB_STAT_DROP_NAT_REV_LOST,   /* nat/fullnat: a live flow's reply tuple now owned by another flow: flow ended */
 	XLB_STAT_MAX,
 };
 

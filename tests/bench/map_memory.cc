@@ -5,10 +5,10 @@
 //
 //   xlb_map_memory [entries (default 1000000)] [--json]
 //
-// xlb_flows is a preallocated LRU: its memory is fixed at creation, so the
-// figure per entry is the table's size divided by max_entries, full or not.
-// xlb_nat_rev (nat/fullnat reply entries) allocates per entry, so it is
-// filled with `entries` entries first and measured empty too.
+// xlb_flows and xlb_nat_rev (nat/fullnat reply entries) are preallocated
+// LRUs: their memory is fixed at creation, so the figure per entry is the
+// table's size divided by max_entries, full or not. xlb_nat_rev is filled
+// with `entries` entries all the same, and measured empty too, to show that.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -99,20 +99,20 @@ int main(int argc, char** argv) {
   }
   unsigned long long rev_full = memlock_bytes(rev_fd);
   double per_flow = static_cast<double>(flows_bytes) / entries;
-  double per_rev = static_cast<double>(rev_full - rev_empty) / entries;
+  double per_rev = static_cast<double>(rev_full) / entries;
   if (json) {
     std::printf("{\"name\":\"xlb_flows (per entry, preallocated)\",\"entries\":%u,\"bytes\":%llu,"
                 "\"bytes_per_entry\":%.1f}\n",
                 entries, flows_bytes, per_flow);
-    std::printf("{\"name\":\"xlb_nat_rev (per entry held, nat/fullnat only)\",\"entries\":%u,\"bytes\":%llu,"
+    std::printf("{\"name\":\"xlb_nat_rev (per entry, preallocated)\",\"entries\":%u,\"bytes\":%llu,"
                 "\"bytes_per_entry\":%.1f}\n",
                 entries, rev_full, per_rev);
   } else {
     std::printf("xlb_flows:   %u entries preallocated: %llu bytes, %.1f bytes per entry\n", entries, flows_bytes,
                 per_flow);
-    std::printf("xlb_nat_rev: %llu bytes empty, %llu with %u entries: %.1f bytes per entry held\n", rev_empty,
+    std::printf("xlb_nat_rev: %llu bytes empty, %llu with %u entries: %.1f bytes per entry, preallocated\n", rev_empty,
                 rev_full, entries, per_rev);
-    std::printf("a nat/fullnat flow costs both: %.1f bytes\n", per_flow + per_rev);
+    std::printf("the two tables together: %.1f bytes\n", per_flow + per_rev);
   }
   lb_bpf__destroy(skel);
   return rc;

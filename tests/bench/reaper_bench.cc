@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   bpf_map* map;
   bpf_object__for_each_map(map, skel->obj) bpf_map__set_pin_path(map, nullptr);  // private maps
   bpf_map__set_max_entries(skel->maps.xlb_flows, table);
+  bpf_map__set_max_entries(skel->maps.xlb_nat_rev, table);  // a preallocated LRU: sized as lbd does
   if (int err = lb_bpf__load(skel)) {
     std::printf("reaper_bench: SKIPPED: cannot load the lb object: %s\n", std::strerror(-err));
     lb_bpf__destroy(skel);

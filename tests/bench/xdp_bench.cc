@@ -150,6 +150,7 @@ class Lb {
     bpf_map* map;
     bpf_object__for_each_map(map, skel_->obj) bpf_map__set_pin_path(map, nullptr);
     bpf_map__set_max_entries(skel_->maps.xlb_flows, flow_entries);
+    bpf_map__set_max_entries(skel_->maps.xlb_nat_rev, flow_entries);  // as lbd sizes it
     if (lb_bpf__load(skel_)) return false;
     xlb_config cfg{};
     // lbd's default since issue 10: a per-flow IPv4 source in 172.16.0.0/16

@@ -40,8 +40,8 @@
 // Seeded and reproducible: packet i is generated from (seed, i) alone, and
 // the map state is reset every kResetEvery packets, so
 //   XLB_FUZZ_SEED=S XLB_FUZZ_PACKETS=N build/tests/bpf/xlb_bpf_tests --gtest_filter='Fuzz.*'
-// sends the same packets again (only fullnat's random source ports, chosen
-// by the kernel, can make the map state differ). A failure prints the seed, the packet index, the seed frame
+// sends the same packets again (fullnat's source ports too: they are a hash
+// of the flow, probed in a fixed order). A failure prints the seed, the packet index, the seed frame
 // and mutations, the reason, and hex dumps of the input and output.
 // Without XLB_FUZZ_PACKETS / XLB_FUZZ_SEED the ctest run uses
 // kDefaultPackets and kDefaultSeed; XLB_FUZZ_SEED=random explores.

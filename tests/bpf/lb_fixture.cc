@@ -58,6 +58,8 @@ void LbFixture::SetUp() {
   bpf_map* map;
   bpf_object__for_each_map(map, skel_->obj) bpf_map__set_pin_path(map, nullptr);
   bpf_map__set_max_entries(skel_->maps.xlb_flows, flow_table_entries_);
+  // An LRU is preallocated: sized like lbd does, not at the default million.
+  bpf_map__set_max_entries(skel_->maps.xlb_nat_rev, nat_rev_entries_ ? nat_rev_entries_ : flow_table_entries_);
   ASSERT_EQ(lb_bpf__load(skel_), 0);
   set_config("198.18.0.1", 32, "fd00:18::1", 128);
 }

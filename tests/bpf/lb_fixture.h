@@ -81,6 +81,8 @@ class LbFixture : public ::testing::Test {
   // xlb_flows' max_entries, set before load: a subclass may change it in
   // its constructor.
   uint32_t flow_table_entries_ = 4096;
+  // xlb_nat_rev's max_entries, set before load (0: flow_table_entries_).
+  uint32_t nat_rev_entries_ = 0;
   lb_bpf* skel_ = nullptr;
   int ifindex_ = 0;
   std::vector<int> ring_fds_;

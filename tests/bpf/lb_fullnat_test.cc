@@ -1,9 +1,9 @@
 // Packet tests of fullnat VIPs: C:cp -> VIP:vp becomes S:sp -> B:bp, with
 // sp claimed from the configured range by inserting the reply tuple's
 // reverse entry; replies B:bp -> S:sp become VIP:vp -> C:cp. The port is the
-// program's (random) choice: tests read it from the flow entry, check it
-// against the range and the reverse table, and build the expected frames
-// with it from scratch.
+// program's choice (a hash of the flow and the backend, then probes): tests
+// read it from the flow entry, check it against the range and the reverse
+// table, and build the expected frames with it from scratch.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
@@ -100,7 +100,7 @@ TEST_F(FullNat, TrafficToTheSourceAddressThatIsNoReplyPasses) {
 }
 
 TEST_F(FullNat, FlowsToOneBackendGetDistinctPortsInTheRange) {
-  nat_config(20000, 20099);  // more than XLB_SNAT_PORT_TRIES: random probes
+  nat_config(20000, 20099);  // more than XLB_SNAT_PORT_TRIES: scattered probes
   vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_FULLNAT, 1, kV4.backend, 0);
   std::set<uint16_t> ports;
   for (uint16_t i = 0; i < 50; i++) {

@@ -463,32 +463,8 @@ TEST_F(Nat, LeftoverReverseEntryOfTheSameFlowIsTakenOver) {
   EXPECT_EQ(nat_revs().size(), 1u);
 }
 
-TEST_F(Nat, ReverseTableFullDropsAndUndoes) {
-  // A reverse table of one entry, taken by another flow.
-  lb_bpf__destroy(skel_);
-  skel_ = lb_bpf__open();
-  ASSERT_NE(skel_, nullptr);
-  bpf_map* map;
-  bpf_object__for_each_map(map, skel_->obj) bpf_map__set_pin_path(map, nullptr);
-  bpf_map__set_max_entries(skel_->maps.xlb_flows, flow_table_entries_);
-  bpf_map__set_max_entries(skel_->maps.xlb_nat_rev, 1);
-  ASSERT_EQ(lb_bpf__load(skel_), 0);
-  for (int fd : ring_fds_) close(fd);
-  ring_fds_.clear();
-  vip_keys_.clear();
-  set_config("198.18.0.1", 32, "fd00:18::1", 128);
-  nat_config();
-  vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_NAT, 1, kV4.backend, 0);
-  put_nat_rev(flow_key(kV4.backend, 80, kV4.client2, 1, IPPROTO_TCP),
-              flow_key(kV4.client2, 1, kV4.vip, 80, IPPROTO_TCP), 1);
-
-  Pkt in = client_packet(kV4);
-  EXPECT_EQ(run(build(in)).verdict, XDP_DROP);
-  EXPECT_EQ(gstat(XLB_STAT_DROP_NAT_TABLE_FULL).packets, 1u);
-  EXPECT_EQ(flow_count(), 0u);
-  EXPECT_EQ(conns(1).active, 0);
-  EXPECT_EQ(conns(1).half_open, 0);
-}
+// A full reverse table no longer drops new flows (it is an LRU): see
+// lb_nat_rev_test.cc, NatRevFlood.
 
 // ---- rescheduling -------------------------------------------------------------------
 
