@@ -120,6 +120,42 @@ TEST_F(LoaderTest, AnAdoptingAttachRepinsMapsWhosePinsAreGone) {
   EXPECT_TRUE(exists(pin_dir + "/" + XLB_CONN_ADJUST_PROG_NAME));
 }
 
+// An xlb from before the LRU reply table left its plain-hash xlb_nat_rev
+// pinned (and no program attached, e.g. after a failed start). A map can't
+// change type: the attach refuses with a message naming the way out, and
+// that way out (detach, then start again) works.
+TEST_F(LoaderTest, APinnedReplyTableOfTheOldTypeIsRefusedUntilDetach) {
+  ASSERT_EQ(run_cmd("mkdir -p " + pin_dir), 0);
+  LIBBPF_OPTS(bpf_map_create_opts, mopts, .map_flags = BPF_F_NO_PREALLOC);
+  int fd = bpf_map_create(BPF_MAP_TYPE_HASH, XLB_MAP_NAT_REV, sizeof(xlb_flow_key), sizeof(xlb_nat_rev), 4096,
+                          &mopts);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(bpf_obj_pin(fd, (pin_dir + "/" + XLB_MAP_NAT_REV).c_str()), 0);
+  close(fd);
+  try {
+    attach_or_adopt(opts);
+    ADD_FAILURE() << "attached over the old xlb_nat_rev";
+  } catch (const SystemError& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("xlb_nat_rev"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("lbd --detach"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("LRU"), std::string::npos) << "not the message that says why: " << msg;
+  }
+  EXPECT_FALSE(find_attached(ifindex).has_value());
+
+  detach(kIf, pin_root);
+  Attachment a = attach_or_adopt(opts);
+  EXPECT_FALSE(a.adopted);
+  fd = bpf_obj_get((pin_dir + "/" + XLB_MAP_NAT_REV).c_str());
+  ASSERT_GE(fd, 0);
+  bpf_map_info info{};
+  uint32_t len = sizeof info;
+  ASSERT_EQ(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+  close(fd);
+  EXPECT_EQ(info.type, BPF_MAP_TYPE_LRU_HASH);
+  EXPECT_EQ(info.max_entries, 4096u);
+}
+
 TEST_F(LoaderTest, SkbModeIsTheModeAttached) {
   opts.xdp_mode = "skb";
   Attachment a = attach_or_adopt(opts);
