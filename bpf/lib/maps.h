@@ -71,8 +71,8 @@ struct {
 
 /* Reply tuple of a nat/fullnat flow -> the client's flow. An LRU like
  * xlb_flows (struct xlb_nat_rev says why), so preallocated: LRU maps take no
- * BPF_F_NO_PREALLOC. lbd sizes it like xlb_flows (--flow-table-size) before
- * load. */
+ * BPF_F_NO_PREALLOC. lbd sizes it before load: --nat-table-size, by default
+ * the size of xlb_flows (--flow-table-size). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XLB_DEFAULT_FLOWS);

@@ -92,7 +92,7 @@ bool with_attached(int ifindex, const std::function<void(xdp_multiprog*, xdp_pro
 // would do this itself but refuses a devmap: the kernel adds
 // BPF_F_RDONLY_PROG to its flags, so the pinned map never looks compatible.
 // Checked here instead, ignoring that flag; the pinned flow table keeps its
-// size (--flow-table-size only applies to a new one).
+// size (--flow-table-size and --nat-table-size only apply to a new one).
 void reuse_pinned_maps(bpf_object* obj) {
   bpf_map* map;
   bpf_object__for_each_map(map, obj) {
@@ -105,7 +105,7 @@ void reuse_pinned_maps(bpf_object* obj) {
     int err = bpf_obj_get_info_by_fd(fd.get(), &info, &len);
     if (err) throw SystemError(std::string("cannot inspect ") + path + ": " + errstr(err));
     const uint32_t ignored = BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG;
-    // Both sized by --flow-table-size when created.
+    // Sized by --flow-table-size and --nat-table-size when created.
     bool flows = std::strcmp(bpf_map__name(map), XLB_MAP_FLOWS) == 0 ||
                  std::strcmp(bpf_map__name(map), XLB_MAP_NAT_REV) == 0;
     // xlb_nat_rev became an LRU (it was a plain hash): a kernel map can't
@@ -125,7 +125,7 @@ void reuse_pinned_maps(bpf_object* obj) {
                         "`lbd --detach IFNAME`");
     if (flows && info.max_entries != bpf_map__max_entries(map))
       log_line(std::string("reusing the pinned ") + bpf_map__name(map) + " of " + std::to_string(info.max_entries) +
-               " entries (--flow-table-size applies only to a new one)");
+               " entries (--flow-table-size and --nat-table-size apply only to a new one)");
     err = bpf_map__reuse_fd(map, fd.get());
     if (err) throw SystemError(std::string("cannot reuse ") + path + ": " + errstr(err));
   }
@@ -225,7 +225,7 @@ std::unique_ptr<LoadedProgram> load_and_attach(const AttachOptions& o, const std
   lb_bpf* skel = lp->skel;
   int err = bpf_map__set_max_entries(skel->maps.xlb_flows, o.flow_table_size);
   if (err) throw SystemError("cannot size xlb_flows: " + errstr(err));
-  err = bpf_map__set_max_entries(skel->maps.xlb_nat_rev, o.flow_table_size);
+  err = bpf_map__set_max_entries(skel->maps.xlb_nat_rev, o.nat_table_size ? o.nat_table_size : o.flow_table_size);
   if (err) throw SystemError("cannot size xlb_nat_rev: " + errstr(err));
   reuse_pinned_maps(skel->obj);
 

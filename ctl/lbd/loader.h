@@ -27,6 +27,9 @@ struct AttachOptions {
   std::string pin_root = "/sys/fs/bpf/xlb";
   std::string xdp_mode = "auto";  // native | skb | auto, for each interface
   uint32_t flow_table_size = 1048576;
+  // xlb_nat_rev entries (nat/fullnat reply tuples); 0: flow_table_size. A
+  // preallocated LRU: its memory is taken whether NAT is used or not.
+  uint32_t nat_table_size = 0;
 };
 
 struct IfaceAttachment {

@@ -52,6 +52,7 @@ struct Options {
   std::string xdp_mode = "auto";
   std::string pin_root = "/sys/fs/bpf/xlb";
   uint32_t flow_table_size = XLB_DEFAULT_FLOWS;
+  uint32_t nat_table_size = 0;  // 0: flow_table_size
   bool verbose = false;
   bool check_kernel = false;
   std::string detach;
@@ -71,7 +72,7 @@ int run_daemon(const Options& o) {
   std::string pin_dir = pin_dir_of(o.pin_root, first);
   Fd lock = lock_pin_dir(pin_dir, first);
 
-  AttachOptions ao{o.ifaces, o.pin_root, o.xdp_mode, o.flow_table_size};
+  AttachOptions ao{o.ifaces, o.pin_root, o.xdp_mode, o.flow_table_size, o.nat_table_size};
   Attachment att = attach_or_adopt(ao);
   for (const auto& w : forwarding_warnings(o.ifaces)) log_warn(w);
   int ports = fill_tx_ports(att.pin_dir);
@@ -160,6 +161,10 @@ int main(int argc, char** argv) {
   app.add_option("--pin-root", o.pin_root, "maps are pinned in <pin-root>/<ifname>/")->capture_default_str();
   app.add_option("--flow-table-size", o.flow_table_size, "flow-table entries; only used when the maps are created")
       ->capture_default_str()
+      ->check(CLI::Range(1u, 1u << 30));
+  app.add_option("--nat-table-size", o.nat_table_size,
+                 "nat/fullnat reply-table entries (preallocated); default: --flow-table-size; only used when the "
+                 "maps are created")
       ->check(CLI::Range(1u, 1u << 30));
   app.add_flag("--verbose", o.verbose, "libbpf and libxdp debug output");
   auto* detach = app.add_option("--detach", o.detach,

@@ -156,6 +156,26 @@ TEST_F(LoaderTest, APinnedReplyTableOfTheOldTypeIsRefusedUntilDetach) {
   EXPECT_EQ(info.max_entries, 4096u);
 }
 
+// The reply table is sized on its own when asked, else like the flow table.
+TEST_F(LoaderTest, TheReplyTableTakesItsOwnSizeOrTheFlowTables) {
+  auto max_entries = [&](const char* name) {
+    int fd = bpf_obj_get((pin_dir + "/" + name).c_str());
+    bpf_map_info info{};
+    uint32_t len = sizeof info;
+    EXPECT_EQ(bpf_obj_get_info_by_fd(fd, &info, &len), 0) << name;
+    close(fd);
+    return info.max_entries;
+  };
+  attach_or_adopt(opts);
+  EXPECT_EQ(max_entries(XLB_MAP_FLOWS), 4096u);
+  EXPECT_EQ(max_entries(XLB_MAP_NAT_REV), 4096u);
+  detach(kIf, pin_root);
+  opts.nat_table_size = 1024;
+  attach_or_adopt(opts);
+  EXPECT_EQ(max_entries(XLB_MAP_FLOWS), 4096u);
+  EXPECT_EQ(max_entries(XLB_MAP_NAT_REV), 1024u);
+}
+
 TEST_F(LoaderTest, SkbModeIsTheModeAttached) {
   opts.xdp_mode = "skb";
   Attachment a = attach_or_adopt(opts);

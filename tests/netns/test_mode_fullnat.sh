@@ -8,7 +8,9 @@
 # and spread, UDP replies from the VIP, the backends see S (not the client)
 # with source ports in the range, at their own address on the remapped
 # port. Then port exhaustion: with a range of 8 ports and one backend, 8
-# held connections work, the 9th fails and lbd counts drop_nat_ports; once
+# held connections work, the 9th fails and lbd counts drop_nat_ports; their
+# forward entries deleted from the pinned flow table (an eviction), the 8
+# keep working on the same source ports (issue 10); once
 # they are closed and the reaper has freed their ports (tcp_closing 1 s,
 # reap interval 200 ms), new connections work again.
 #
@@ -125,6 +127,46 @@ if lbd_real; then
 fi
 out=$(hold_cmd ex check)
 check "the 8 held connections still answer" int_eq "$(json_get - answered <<<"$out")" 8
+
+# evict_all_flows MAP: deletes every entry of the pinned flow table MAP, as
+# the LRU does when it evicts (one bpftool batch); prints how many.
+evict_all_flows() {
+	local map=$1 batch="$RIG_TMP/evict.batch"
+	bpftool -j map dump pinned "$map" | python3 -c '
+import json, sys
+for e in json.load(sys.stdin):
+    print("map delete pinned %s key hex %s" % (sys.argv[1], " ".join(b[2:] for b in e["key"])))
+' "$map" >"$batch"
+	[[ -s "$batch" ]] && bpftool batch file "$batch" >/dev/null
+	wc -l <"$batch"
+}
+if lbd_real; then
+	step "evict the held connections' forward entries: their next packets find their reply entries, keep their source ports, and they keep working"
+	# A long reap interval for this step only: the reaper would delete a
+	# reply entry whose flow stayed gone for two sweeps.
+	config $EX_MIN $EX_MAX
+	cfg_set reap_interval_ms 10000
+	cfg_vip "$RIG_VIP4:80" tcp fullnat
+	cfg_backend "$RIG_VIP4:80" tcp "$(rig_b4 1)" "$ALT"
+	cfg_apply || rig_finish
+	lb_stats "$RIG_TMP/v0.json"
+	n=$(evict_all_flows "$RIG_PIN_ROOT/${RIG_LB_IFACES[0]}/xlb_flows")
+	check "the 8 forward entries deleted ($n)" int_eq "$n" 8
+	check "none left" int_eq "$(lbctl_ flows --json | json_get - total)" 0
+	# With a new source port, b1 would answer the next segment with a RST.
+	out=$(hold_cmd ex check)
+	check "the 8 held connections still answer" int_eq "$(json_get - answered <<<"$out")" 8
+	check "their 8 flows are back" int_eq "$(lbctl_ flows --json | json_get - total)" 8
+	got=$(lbctl_ flows --json | json_get - "sorted(f['nat_port'] for f in d['flows'])")
+	check "on the same 8 source ports ($got)" [ "$got" = "$ports" ]
+	lb_stats "$RIG_TMP/v1.json"
+	lb_stats_delta "$RIG_TMP/v0.json" "$RIG_TMP/v1.json" >"$RIG_TMP/vdelta.json"
+	check "no drop counter moved ($(lb_drops "$RIG_TMP/vdelta.json"))" [ "$(lb_drops "$RIG_TMP/vdelta.json")" = "{}" ]
+	config $EX_MIN $EX_MAX
+	cfg_vip "$RIG_VIP4:80" tcp fullnat
+	cfg_backend "$RIG_VIP4:80" tcp "$(rig_b4 1)" "$ALT"
+	cfg_apply || rig_finish
+fi
 
 step "close the 8; after the closing timeout and a reaper sweep the ports are free again"
 out=$(hold_cmd ex close 8)
