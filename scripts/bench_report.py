@@ -159,9 +159,8 @@ def main():
                               s.get("reaper", [])), ""]
     parts += [generic_section("Kernel memory per flow entry",
                               "`xlb_map_memory`: the kernel's own accounting (`memlock` in the map's fdinfo) of "
-                              "the flow table, preallocated at its full size whether used or not, and of the "
-                              "reply table of nat/fullnat flows, which grows per entry (its bucket array is "
-                              "preallocated: the figure is the growth per entry held).", s.get("memory", [])), ""]
+                              "the flow table and of the reply table of nat/fullnat flows, both LRUs "
+                              "preallocated at their full size whether used or not.", s.get("memory", [])), ""]
     with open(os.path.join(docs, "benchmarks.md"), "w") as f:
         f.write("\n".join(parts))
     if lc:
