@@ -147,6 +147,16 @@ def main():
     ]
     xdp, lc, occ = xdp_section(s.get("xdp", []))
     parts += [xdp, "", "![cost against backends](bench-backends.png)", "", "![cost against flows](bench-flows.png)", ""]
+    parts += [generic_section(
+        "SYN flood",
+        "`xlb_flood_bench`: a flow table of 65,536 entries holds 16,384 established connections to a VIP "
+        "with 8 backends; 1,000,000 SYNs from distinct spoofed sources follow, one BPF_PROG_TEST_RUN each on "
+        "CPU 0 (the fastest one CPU can feed the program, above the rig generator's per-core rate), with a "
+        "packet of one connection, in turn, after every 16. `kept_pct`: connections whose next packet "
+        "still finds its entry and reaches its backend afterwards. `guard`: the new-flow flood guard at "
+        "its default (125,000 new flows per second per CPU) or off (docs/design.md, \"New-flow flood "
+        "guard\"). `entries`: flow-table entries afterwards; `flood_stateless`, `flood_windows`: the "
+        "counters.", s.get("flood", [])), ""]
     parts += [tput_section(s.get("tput", [])), ""]
     parts += [generic_section("Maglev ring build", "Google Benchmark, `xlb_maglev_bench` (target: 1000 backends at "
                               "M=65537 in <= 2 ms).", s.get("maglev", [])), ""]
