@@ -32,6 +32,29 @@ using xlb::test::Tcp;
 
 inline const Mac kClientMac = {0x02, 0x00, 0x00, 0x00, 0xcc, 0x01};
 
+// Enters a private netns with the packet tests' FIB fixture and returns the
+// fixture's ifindex, or 0 with *exit_code set to main's status: 0 when the
+// machine can't run BPF (a skip, said on stdout), 1 on an error (stderr).
+inline int enter_bench_fixture(const char* tool, int* exit_code) {
+  std::string why;
+  *exit_code = 1;
+  if (!xlb::test::bpf_tests_can_run(&why)) {
+    std::printf("%s: skipped: needs root and BPF (%s)\n", tool, why.c_str());
+    *exit_code = 0;
+    return 0;
+  }
+  if (!xlb::test::enter_private_netns(&why)) {
+    std::fprintf(stderr, "%s: %s\n", tool, why.c_str());
+    return 0;
+  }
+  int ifindex = xlb::test::setup_fib_fixture(&why);
+  if (ifindex <= 0) {
+    std::fprintf(stderr, "%s: fixture: %s\n", tool, why.c_str());
+    return 0;
+  }
+  return ifindex;
+}
+
 inline xlb_addr addr_of(const std::string& text) {
   xlb_addr a{};
   if (inet_pton(AF_INET, text.c_str(), &a.v4) != 1) inet_pton(AF_INET6, text.c_str(), a.v6);

@@ -167,20 +167,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  std::string why;
-  if (!bpf_tests_can_run(&why)) {
-    std::printf("flood_bench: skipped: needs root and BPF (%s)\n", why.c_str());
-    return 0;
-  }
-  if (!enter_private_netns(&why)) {
-    std::fprintf(stderr, "flood_bench: %s\n", why.c_str());
-    return 1;
-  }
-  int ifindex = setup_fib_fixture(&why);
-  if (ifindex <= 0) {
-    std::fprintf(stderr, "flood_bench: fixture: %s\n", why.c_str());
-    return 1;
-  }
+  int exit_code = 0;
+  int ifindex = enter_bench_fixture("flood_bench", &exit_code);
+  if (!ifindex) return exit_code;
   cpu_set_t one;
   CPU_ZERO(&one);
   CPU_SET(0, &one);

@@ -197,20 +197,9 @@ int main(int argc, char** argv) {
       g_runs = static_cast<int>(v);
     }
   }
-  std::string why;
-  if (!bpf_tests_can_run(&why)) {
-    std::printf("xdp_bench: skipped: needs root and BPF (%s)\n", why.c_str());
-    return 0;
-  }
-  if (!enter_private_netns(&why)) {
-    std::fprintf(stderr, "xdp_bench: %s\n", why.c_str());
-    return 1;
-  }
-  int ifindex = setup_fib_fixture(&why);
-  if (ifindex <= 0) {
-    std::fprintf(stderr, "xdp_bench: fixture: %s\n", why.c_str());
-    return 1;
-  }
+  int exit_code = 0;
+  int ifindex = enter_bench_fixture("xdp_bench", &exit_code);
+  if (!ifindex) return exit_code;
   int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
   if (stats_fd < 0) {
     std::fprintf(stderr, "xdp_bench: bpf_enable_stats: %s\n", std::strerror(errno));
