@@ -44,6 +44,8 @@ const char* const xlb_stat_names[] = {
     "icmp_frag_needed",
     "icmp_pkt_too_big",
     "dsr_icmp",
+    "flood_stateless",
+    "flood_windows",
     "nat_rev_restored",
     "drop_nat_rev_lost",
 };
