@@ -311,17 +311,21 @@ static __always_inline int xlb_nat_rev_claim(struct xlb_nat_scratch *s, const st
  * walked whole, each port once, so a free port is always found; a larger
  * one gets XLB_SNAT_PORT_TRIES pseudo-random probes derived from the hash
  * (scattered rather than consecutive, so taken ports do not cluster and
- * lengthen later searches). A port whose entry already names this very
- * client flow is its own: left there when the flow's forward entry was
- * evicted (or claimed this moment by another CPU for the same new flow),
- * and taken as it is. Returns 0 with rk->dport set to the port, or the drop
- * counter: DROP_NAT_PORTS when every probe found its port taken.
+ * lengthen later searches). With own set, a port whose entry already
+ * names this very client flow is its own: left there when the flow's
+ * forward entry was evicted (or claimed this moment by another CPU for the
+ * same new flow), and taken as it is. That takes a lookup of each taken
+ * port, and a lookup marks an LRU entry as used: a TCP SYN (a new
+ * connection, and what a flood sends) passes own = 0, so its probes leave
+ * other flows' entries as the LRU found them. Returns 0 with rk->dport set
+ * to the port, or the drop counter: DROP_NAT_PORTS when every probe found
+ * its port taken.
  *
  * A global function: the verifier walks the probe loop once, not once per
  * path into it.
  */
 __noinline int xlb_snat_claim(const struct xlb_config *cfg, struct xlb_flow_key *rk, const struct xlb_nat_rev *rev,
-			      __u32 hash)
+			      __u32 hash, __u32 own)
 {
 	__u32 min, max, range, off;
 	struct xlb_nat_rev *cur;
@@ -353,6 +357,8 @@ __noinline int xlb_snat_claim(const struct xlb_config *cfg, struct xlb_flow_key 
 			return 0;
 		if (err != -XLB_EEXIST)
 			return xlb_nat_insert_error(err);
+		if (!own)
+			continue;
 		cur = bpf_map_lookup_elem(&xlb_nat_rev, rk);
 		if (cur && xlb_flow_key_equal(&cur->fwd, &rev->fwd)) {
 			if (cur->backend_id != rev->backend_id)
@@ -434,7 +440,8 @@ __noinline int xlb_nat_flow_new(const struct xlb_pkt *pkt, __u32 backend_id, __u
 		 * is evicted, its next packet finds its own reverse entry
 		 * and keeps the port the backend knows. */
 		hash = xlb_flow_hash(&pkt->key, cfg->hash_seed ^ xlb_addr_hash(&be->addr, cfg->hash_seed + rk->sport));
-		rc = xlb_snat_claim(cfg, rk, &s->rev, hash);
+		rc = xlb_snat_claim(cfg, rk, &s->rev, hash,
+				    pkt->key.proto != IPPROTO_TCP || !xlb_tcp_is_syn(pkt->tcp_flags));
 		if (rc)
 			return rc;
 		flow->nat_port = rk->dport;
