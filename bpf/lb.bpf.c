@@ -137,7 +137,7 @@ static __always_inline int xlb_not_vip(struct xdp_md *ctx, const struct xlb_pkt 
 			/* Replies are not the VIP's or backend's forwarded
 			 * traffic: only this global counter has them. */
 			xlb_count_stat(XLB_STAT_NAT_REPLY, bytes);
-			return xlb_xmit(ctx, nh->ifindex, bytes);
+			return xlb_xmit_nh(ctx, pkt, nh, bytes);
 		}
 	}
 	return xlb_unserved(pkt, bytes);
@@ -181,7 +181,7 @@ __noinline int xlb_icmp_path(struct xdp_md *ctx, const struct xlb_pkt *pkt, __u6
 		if (rc || !nh)
 			return xlb_drop(rc ? rc : XLB_STAT_DROP_INTERNAL, bytes);
 		xlb_count_stat(XLB_STAT_DSR_ICMP, bytes);
-		return xlb_xmit(ctx, nh->ifindex, bytes);
+		return xlb_xmit_nh(ctx, pkt, nh, bytes);
 	}
 	if (!(cfg->flags & XLB_CFG_F_NAT))
 		return xlb_pass(XLB_STAT_PASS_ICMP, bytes);
@@ -191,7 +191,7 @@ __noinline int xlb_icmp_path(struct xdp_md *ctx, const struct xlb_pkt *pkt, __u6
 	if (rc)
 		return xlb_drop(rc, bytes);
 	xlb_count_stat(XLB_STAT_NAT_ICMP, bytes);
-	return xlb_xmit(ctx, nh->ifindex, bytes);
+	return xlb_xmit_nh(ctx, pkt, nh, bytes);
 }
 
 /* Echo requests to a VIP address: answered (icmp_echo.h), or, with
@@ -424,7 +424,7 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, const struct xlb_pkt 
 
 	xlb_count(&xlb_vstats, vip->vip_id, bytes);
 	xlb_count(&xlb_bstats, t.backend_id, bytes);
-	return xlb_xmit(ctx, nh->ifindex, bytes);
+	return xlb_xmit_nh(ctx, pkt, nh, bytes);
 }
 
 SEC("xdp")

@@ -139,7 +139,9 @@ struct {
 } xlb_bstats SEC(".maps");
 
 /* ifindex -> ifindex: egress devices for XDP_REDIRECT (when the next hop is
- * not on the ingress interface). lbd inserts every interface of its netns. */
+ * not on the ingress interface). lbd inserts the interfaces of its netns
+ * that can transmit XDP frames (physical NICs, veth); a next hop on any
+ * other device is dropped as drop_egress_not_xdp (xmit.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
 	__uint(max_entries, 256);
@@ -147,5 +149,17 @@ struct {
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_tx_ports SEC(".maps");
+
+/* ifindex of a VLAN device -> the real device and the tags a frame routed
+ * out of it carries (struct xlb_egress). lbd describes every VLAN device
+ * of its netns; the next-hop lookups (nexthop.h) read it, so the per-packet
+ * cost of a cached next hop is only the L2 rewrite (xmit.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, struct xlb_egress);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_egress SEC(".maps");
 
 #endif /* XLB_BPF_MAPS_H */

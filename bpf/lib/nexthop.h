@@ -21,6 +21,7 @@
 #include <linux/if_ether.h>
 #include <bpf/bpf_helpers.h>
 #include "xlb/abi.h"
+#include "maps.h"
 #include "nexthop_entry.h"
 
 #define XLB_AF_INET_KERNEL  2  /* AF_INET, as bpf_fib_lookup wants it */
@@ -111,6 +112,29 @@ static __always_inline int xlb_fib_via_gateway(const struct bpf_fib_lookup *fib,
 	       (fib->ipv6_dst[3] ^ dst->v6[3]);
 }
 
+/*
+ * The device the FIB chose (nh->ifindex, as it answered), as the frame must
+ * leave: a VLAN device that lbd described in xlb_egress leaves on its real
+ * device with its tags, any other device untagged (docs/design.md,
+ * "VLANs"). Written into nh with the rest of the answer, so a cached next
+ * hop costs no lookup here. The key is read from nh, a map value: a copy
+ * on the stack would grow the frames of call chains that are at the
+ * 512-byte limit already.
+ */
+static __always_inline void xlb_nh_set_egress(struct xlb_nexthop *nh)
+{
+	struct xlb_egress *e = bpf_map_lookup_elem(&xlb_egress, &nh->ifindex);
+
+	if (!e || e->ntags > XLB_EGRESS_MAX_TAGS) {
+		nh->ntags = 0;
+		return;
+	}
+	nh->ifindex = e->lower_ifindex;
+	nh->ntags = e->ntags;
+	nh->tags[0] = e->tags[0];
+	nh->tags[1] = e->tags[1];
+}
+
 static __always_inline int xlb_fib_drop_reason(long rc)
 {
 	switch (rc) {
@@ -149,6 +173,7 @@ __noinline int xlb_next_hop_resolve(struct xdp_md *ctx, __u32 backend_id, __u32 
 		return xlb_fib_drop_reason(rc);
 	}
 	nh->ifindex = fib->ifindex;
+	xlb_nh_set_egress(nh);
 	__builtin_memcpy(nh->smac, fib->smac, ETH_ALEN);
 	__builtin_memcpy(nh->dmac, fib->dmac, ETH_ALEN);
 	nh->flags = xlb_fib_via_gateway(fib, family, dst) ? XLB_NH_F_GATEWAY : 0;
@@ -215,6 +240,7 @@ static __always_inline struct xlb_nexthop *xlb_route(struct xdp_md *ctx, __u8 fa
 	s->route.ifindex = s->fib.ifindex;
 	__builtin_memcpy(s->route.smac, s->fib.smac, ETH_ALEN);
 	__builtin_memcpy(s->route.dmac, s->fib.dmac, ETH_ALEN);
+	xlb_nh_set_egress(&s->route);
 	return &s->route;
 }
 

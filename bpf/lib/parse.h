@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Header parsing: Ethernet (with at most one 802.1Q/802.1ad tag), IPv4 (options
+ * Header parsing: Ethernet (with at most two 802.1Q/802.1ad tags), IPv4 (options
  * skipped by IHL), IPv6 (up to XLB_IPV6_MAX_EXT hop-by-hop, routing,
  * destination-options and authentication headers skipped), TCP and UDP. The result is the
  * flow key plus the offsets the forwarding code needs. Parsing never writes to
@@ -48,7 +48,7 @@ struct xlb_vlan_hdr {
 
 struct xlb_pkt {
 	struct xlb_flow_key key; /* the client's 5-tuple, zero padded */
-	__u32 l2_len;            /* 14, or 18 with a VLAN tag */
+	__u32 l2_len;            /* 14, 18 with a VLAN tag, 22 with two (QinQ) */
 	__u32 l3_len;            /* length of the IP packet per its own header */
 	__u8 tcp_flags;
 	__u8 tos;                /* IPv4 TOS / IPv6 traffic class, copied outward */
@@ -223,6 +223,9 @@ static __always_inline int xlb_parse(void *data, void *end, struct xlb_pkt *pkt)
 		return XLB_PARSE_MALFORMED;
 	proto = eth->h_proto;
 	pkt->l2_len = sizeof(*eth);
+	/* An outer tag (802.1Q or 802.1ad), and inside it at most one 802.1Q
+	 * tag (QinQ). A third tag leaves the ethertype a TPID: not IP for us
+	 * (pass_not_ip), documented. */
 	if (proto == bpf_htons(XLB_ETH_P_8021Q) || proto == bpf_htons(XLB_ETH_P_8021AD)) {
 		struct xlb_vlan_hdr *vh = (void *)(eth + 1);
 
@@ -230,6 +233,13 @@ static __always_inline int xlb_parse(void *data, void *end, struct xlb_pkt *pkt)
 			return XLB_PARSE_MALFORMED;
 		proto = vh->encap_proto;
 		pkt->l2_len += sizeof(*vh);
+		if (proto == bpf_htons(XLB_ETH_P_8021Q)) {
+			vh++;
+			if ((void *)(vh + 1) > end)
+				return XLB_PARSE_MALFORMED;
+			proto = vh->encap_proto;
+			pkt->l2_len += sizeof(*vh);
+		}
 	}
 	if (proto == bpf_htons(ETH_P_IP))
 		return xlb_parse_ipv4(data + pkt->l2_len, end, pkt);

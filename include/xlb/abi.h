@@ -302,7 +302,30 @@ enum xlb_stat {
 	XLB_STAT_ICMP_FRAG_NEEDED,    /* IPv4 packet too big for the backend's path: "fragmentation needed" sent */
 	XLB_STAT_ICMP_PKT_TOO_BIG,    /* IPv6 packet too big for the backend's path: "packet too big" sent */
 	XLB_STAT_DSR_ICMP,            /* ICMP error about an ipip/l2dsr flow's reply forwarded to its backend */
+	XLB_STAT_DROP_EGRESS_NOT_XDP, /* next hop's device not in xlb_tx_ports (cannot send XDP frames) */
 	XLB_STAT_MAX,
+};
+
+/* ---- egress devices ----------------------------------------------------- */
+
+/* One 802.1Q/802.1ad tag as it is on the wire: TPID, then TCI (PCP, DEI,
+ * VLAN id), both in network byte order. */
+struct xlb_vlan_tag {
+	__be16 tpid;
+	__be16 tci;
+};
+
+#define XLB_EGRESS_MAX_TAGS 2
+
+/* Value of xlb_egress (key: __u32 ifindex of a VLAN device): a frame the
+ * FIB sends out of that device leaves on the real device lower_ifindex
+ * with these tags, outer first, as the kernel would send it. lbd fills it
+ * from netlink (ctl/lbd/egress.h). */
+struct xlb_egress {
+	__u32 lower_ifindex;
+	__u8 ntags; /* 0..XLB_EGRESS_MAX_TAGS */
+	__u8 pad[3];
+	struct xlb_vlan_tag tags[XLB_EGRESS_MAX_TAGS];
 };
 
 /* ---- backend-side decapsulation --------------------------------------- */
@@ -367,6 +390,7 @@ XLB_STATIC_ASSERT((XLB_VIP_LIST_MAX & (XLB_VIP_LIST_MAX - 1)) == 0, "list size i
 XLB_STATIC_ASSERT(sizeof(struct xlb_nat_rev) == 48, "xlb_nat_rev");
 XLB_STATIC_ASSERT(sizeof(struct xlb_config) == 80, "xlb_config");
 XLB_STATIC_ASSERT(sizeof(struct xlb_counter) == 16, "xlb_counter");
+XLB_STATIC_ASSERT(sizeof(struct xlb_egress) == 16, "xlb_egress");
 XLB_STATIC_ASSERT(sizeof(struct xlb_decap_addr_key) == 20, "xlb_decap_addr_key");
 XLB_STATIC_ASSERT(sizeof(struct xlb_decap_allow_key) == 24, "xlb_decap_allow_key");
 XLB_STATIC_ASSERT(sizeof(struct xlb_decap_config) == 8, "xlb_decap_config");
@@ -386,6 +410,7 @@ XLB_STATIC_ASSERT(sizeof(struct xlb_decap_config) == 8, "xlb_decap_config");
 #define XLB_MAP_CONNS     "xlb_conns"
 #define XLB_MAP_VIP_LISTS "xlb_vip_lists"
 #define XLB_MAP_NAT_REV   "xlb_nat_rev"
+#define XLB_MAP_EGRESS    "xlb_egress"
 #define XLB_CONN_ADJUST_PROG_NAME "xlb_conn_adjust"
 #define XLB_PROG_NAME     "xlb_lb"
 #define XLB_DECAP_PROG_NAME "xlb_decap"
