@@ -3,21 +3,17 @@
 # tagged and must leave for the backends with the tags of the device the
 # route chose, here none.
 #
-# The rig's switch becomes a VLAN-aware bridge (vlan_filtering 1; this
-# kernel has no 802.1Q devices, but bridge VLANs need none):
-#  - the client's port is an access port of VLAN 100 (its frames enter
-#    VLAN 100), and also an untagged member of VLAN 1 so that the backends'
-#    direct replies reach it;
-#  - the LB's port is a tagged member of VLAN 100 and an untagged one of
-#    VLAN 1: the client's packets reach the LB tagged 100, and the LB
-#    reaches the backends (VLAN 1) untagged;
-#  - the backends stay in VLAN 1.
-# The LB has no VLAN device, so the kernel cannot answer the client's
-# tagged ARP: the client gets a static neighbour entry for the LB, and the
-# backends one for the client (its answers to their ARP come in VLAN 100).
-# ipip mode with xlb-decap on the backends: real TCP connections to the VIP
-# succeed only if the LB strips the tag (kept, the frame would stay in VLAN
-# 100, where no backend is). Checks also that lbd put only the LB's veth in
+# This kernel has neither 802.1Q devices nor bridge VLAN filtering, so the
+# client tags its own IPv4 packets: a tc program on its veth pushes VLAN
+# 100 onto every IPv4 packet it sends (ARP stays untagged, so neighbour
+# resolution works as in every rig). The plain bridge forwards the tagged
+# frames by MAC, and the LB's switch port inserts the tag into the frame
+# (tx VLAN offload off), so the LB's XDP program gets it tagged. The LB
+# has no VLAN device: its routes to the backends go out of its plain veth,
+# so the frames must leave untagged. Kept, the tag would reach the
+# backends, whose kernels drop a frame of a VLAN they have no device for.
+# ipip mode with xlb-decap on the backends: real TCP connections to the
+# VIP succeed. Checks also that lbd put only the LB's veth in
 # xlb_tx_ports, not a macvlan of the LB's namespace.
 . "$(dirname "$0")/lib.sh"
 rig_init "${1:-}"
@@ -25,23 +21,32 @@ rig_create 2
 VIP="$RIG_VIP4:80"
 N=40
 SW=$RIG_NS_SW
-C_PORT="sc$RIG_S"
 LB_PORT="sl$RIG_S"
 
-mac_of() { ip -n "$1" -j link show "$2" | json_get - "d[0]['address']"; }
+# _vlan_push_obj: a tc program pushing VLAN 100 (802.1Q) onto IPv4
+# packets, compiled into $RIG_TMP (no headers: helper 18 is
+# bpf_skb_vlan_push, the constants are in network byte order on a
+# little-endian host).
+_vlan_push_obj() {
+	local o="$RIG_TMP/vlan_push.o"
+	printf '%s\n' \
+		'struct __sk_buff { unsigned int len, pkt_type, mark, queue_mapping, protocol; };' \
+		'static long (*vlan_push)(void *skb, unsigned short proto, unsigned short tci) = (void *)18;' \
+		'__attribute__((section("tc"), used)) int push(struct __sk_buff *skb)' \
+		'{ if (skb->protocol == 0x0008) vlan_push(skb, 0x0081, 100); return 0; }' \
+		'__attribute__((section("license"), used)) char _license[] = "GPL";' |
+		clang -O2 -target bpf -x c -c - -o "$o" || die "cannot compile the VLAN push program"
+	echo "$o"
+}
 
-step "switch: VLAN-aware bridge; client in VLAN 100, LB tagged in VLAN 100"
-ip -n "$SW" link set "$RIG_BR" type bridge vlan_filtering 1 || die "cannot turn on vlan_filtering"
-bridge -n "$SW" vlan add vid 100 dev "$C_PORT" pvid untagged || die "cannot make $C_PORT an access port"
-bridge -n "$SW" vlan add vid 1 dev "$C_PORT" untagged || die "cannot add VLAN 1 to $C_PORT"
-bridge -n "$SW" vlan add vid 100 dev "$LB_PORT" || die "cannot add tagged VLAN 100 to $LB_PORT"
-bridge -n "$SW" vlan show
-lb_mac=$(mac_of "$RIG_NS_LB" "$RIG_IF_LB")
-c_mac=$(mac_of "$RIG_NS_C" "$RIG_IF_C")
-ip -n "$RIG_NS_C" neigh replace "$RIG_LB4" lladdr "$lb_mac" dev "$RIG_IF_C" nud permanent
-for i in 1 2; do
-	ip -n "$(rig_ns_b $i)" neigh replace "$RIG_CLIENT4" lladdr "$c_mac" dev "$(rig_if_b $i)" nud permanent
-done
+step "client: every IPv4 packet it sends carries VLAN tag 100"
+in_ns "$RIG_NS_C" tc qdisc add dev "$RIG_IF_C" clsact || die "cannot add clsact to $RIG_IF_C"
+in_ns "$RIG_NS_C" tc filter add dev "$RIG_IF_C" egress bpf direct-action obj "$(_vlan_push_obj)" sec tc ||
+	die "cannot attach the VLAN push program"
+# The tag goes into the frame on the LB's switch port (it would otherwise
+# ride in the skb's metadata, where an XDP program does not see it).
+in_ns "$SW" ethtool -K "$LB_PORT" txvlan off >/dev/null || die "cannot turn off txvlan on $LB_PORT"
+
 # A device of the LB's namespace that cannot transmit XDP frames.
 ip -n "$RIG_NS_LB" link add "xm$RIG_S" link "$RIG_IF_LB" type macvlan mode bridge || die "cannot add a macvlan"
 
