@@ -392,6 +392,11 @@ int main(int argc, char** argv) {
            baseline);
     report("ipip: established flow, IPv6", frames({syn_frame("fd00:1::1", 40000, "fd00:100::1", kTcpAck)}),
            baseline);
+    // Tagged in, leaving untagged (the fixture's device is no VLAN device):
+    // the L2 rewrite of docs/design.md "VLANs", on top of the line above.
+    Bytes tagged = syn_frame("198.18.1.1", 40001, "198.18.100.1", kTcpAck);
+    tagged.insert(tagged.begin() + 12, {0x81, 0x00, 0x00, 0x64});
+    report("ipip: established flow, IPv4, VLAN 100 in, untagged out", frames({tagged}), baseline);
     report("ipip: new TCP flow, maglev", frames(distinct_flows(g_runs, "198.18.100.1")), baseline);
   }
 
