@@ -31,7 +31,7 @@
 #define XLB_IPV6_DSTOPTS  60
 /* Extension headers walked before the L4 header (Cilium's IPV6_MAX_HEADERS),
  * and their total length at most: a longer chain is refused, so l4_off stays
- * below 18 + 40 + 256 (nat.h masks it with 0x1ff). */
+ * below 22 + 40 + 256 (nat.h masks it with 0x1ff). */
 #define XLB_IPV6_MAX_EXT     4
 #define XLB_IPV6_MAX_EXT_LEN 256
 

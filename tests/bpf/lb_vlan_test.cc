@@ -240,6 +240,48 @@ TEST_F(Vlan, RepliesToTheSenderKeepTheIngressTags) {
   EXPECT_EQ(gstat(XLB_STAT_ICMP_FRAG_NEEDED).packets, 3u);
 }
 
+// A router's "fragmentation needed" about an ipip flow's reply (sent to the
+// VIP) goes to the flow's backend (dsr_icmp.h) with the egress device's
+// tags, whatever tags it came with: the same frame as for an untagged one.
+TEST_F(Vlan, ForwardedIcmpErrorsFollowTheEgressDevice) {
+  vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_IPIP, 1, kV4.backend, 0);
+  Pkt syn = client_packet(kV4, 40000, 80);
+  ASSERT_EQ(run(build(syn)).verdict, XDP_TX);
+  // The backend's reply, quoted by the router.
+  Pkt reply = syn;
+  std::swap(reply.src, reply.dst);
+  std::swap(reply.sport, reply.dport);
+  reply.flags = kTcpAck;
+  Bytes q = build(reply);
+  q.erase(q.begin(), q.begin() + 14);
+  Ipv4 ip;
+  ip.src = kV4.router;
+  ip.dst = kV4.vip;
+  ip.proto = IPPROTO_ICMP;
+  Bytes err = Frame().eth(kPeerMac, kFixtureMac).ipv4(ip).payload(icmp4_message(3, 4, 1400, q)).build();
+  uint64_t n = 0;
+  for (const Tags* out : {&kNone, &kVlan200}) {
+    xlbt0_tags(*out);
+    expire_all();
+    RunResult plain = run(err);
+    ASSERT_EQ(plain.verdict, XDP_TX);
+    n++;
+    for (const Tags* in : {&kVlan100, &kQinQ}) {
+      SCOPED_TRACE("in " + tags_name(*in) + " out " + tags_name(*out));
+      RunResult r = run(tagged(err, *in));
+      ASSERT_EQ(r.verdict, XDP_TX);
+      n++;
+      Bytes want = plain.out;
+      if (!out->empty()) {
+        // The untagged error left tagged too: the same frame.
+        ASSERT_EQ(want[12], 0x81);
+      }
+      EXPECT_EQ(r.out, want) << hexdump_diff(want, r.out);
+    }
+  }
+  EXPECT_EQ(gstat(XLB_STAT_DSR_ICMP).packets, n);
+}
+
 // A next hop on a device that cannot transmit XDP frames (a macvlan here;
 // a VLAN, bridge or bond device alike) is dropped and counted, never
 // counted as sent. Described as a VLAN device on a device lbd put in the
