@@ -440,6 +440,8 @@ int xlb_lb(struct xdp_md *ctx)
 	xlb_count_stat(XLB_STAT_RX, bytes);
 	__builtin_memset(&pkt, 0, sizeof(pkt));
 	rc = xlb_parse(data, end, &pkt);
+	if (pkt.l2_len != sizeof(struct ethhdr))
+		xlb_note_tagged_src(data, end);
 	if (rc == XLB_PARSE_ICMP)
 		return xlb_icmp(ctx, &pkt, bytes);
 	/* Neither TCP nor UDP: the addresses are parsed, so one for a VIP

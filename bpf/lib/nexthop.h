@@ -56,6 +56,8 @@ static __always_inline int xlb_addr_equal(const struct xlb_addr *a, const struct
 struct xlb_fib_scratch {
 	struct bpf_fib_lookup fib;
 	struct xlb_nexthop route;
+	__u8 tagged_src[ETH_ALEN]; /* a VLAN-tagged frame's sender (xmit.h) */
+	__u8 pad[2];
 };
 
 struct {
@@ -90,6 +92,20 @@ static __always_inline long xlb_fib_lookup_proto(struct xdp_md *ctx, __u8 family
 		__builtin_memcpy(fib->ipv6_dst, dst->v6, sizeof(fib->ipv6_dst));
 	}
 	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+}
+
+/* Notes the sender of a VLAN-tagged frame (data: its Ethernet header,
+ * within end), before any path rewrites the MACs: xlb_l2_retag (xmit.h)
+ * keeps the tags of a frame routed straight back to its sender. Called for
+ * tagged frames only. */
+static __always_inline void xlb_note_tagged_src(void *data, void *end)
+{
+	struct xlb_fib_scratch *s = xlb_fib_scratch_get();
+	struct ethhdr *eth = data;
+
+	if (!s || (void *)(eth + 1) > end)
+		return;
+	__builtin_memcpy(s->tagged_src, eth->h_source, ETH_ALEN);
 }
 
 /* Lookup for an encapsulated packet (the protocol only matters to policy

@@ -8,10 +8,11 @@
  * Tags follow the egress device, as the kernel would send the frame: the
  * next hop (nexthop.h) carries the tags of the device the FIB chose (none
  * for a device that is not a VLAN device lbd described in xlb_egress), and
- * the frame's own tags, those it came in with, are replaced by them. Frames
- * answered back to their sender without a route lookup (echo replies, ICMP
- * "too big", the nat RST) return with XDP_TX as they came, tags included:
- * they do not come here.
+ * the frame's own tags, those it came in with, are replaced by them, unless
+ * the frame is routed straight back to its sender out of the plain device
+ * it came in on (xlb_l2_retag). Frames answered back to their sender
+ * without a route lookup (echo replies, ICMP "too big", the nat RST) return
+ * with XDP_TX as they came, tags included: they do not come here.
  */
 #ifndef XLB_BPF_XMIT_H
 #define XLB_BPF_XMIT_H
@@ -69,6 +70,19 @@ static __always_inline void xlb_put_tag(void *p, const struct xlb_vlan_tag *t)
 	((__be16 *)p)[1] = t->tci;
 }
 
+/* Whether nh's MAC is the sender of the tagged frame being handled
+ * (xlb_note_tagged_src). */
+static __always_inline int xlb_back_to_sender(const struct xlb_nexthop *nh)
+{
+	struct xlb_fib_scratch *s = xlb_fib_scratch_get();
+
+	if (!s)
+		return 0;
+	const __u16 *a = (const __u16 *)s->tagged_src, *b = (const __u16 *)nh->dmac;
+
+	return !((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]));
+}
+
 /*
  * Rewrites the frame's L2 header from in_tags VLAN tags (the 14 + 4 *
  * in_tags bytes it came with; MACs already set) to nh's tags. The head
@@ -93,6 +107,12 @@ __noinline int xlb_l2_retag(struct xdp_md *ctx, __u32 in_tags, const struct xlb_
 	out_tags = nh->ntags;
 	if (in_tags > XLB_EGRESS_MAX_TAGS || out_tags > XLB_EGRESS_MAX_TAGS)
 		return -1;
+	/* Routed straight back to the host that sent it, out of the plain
+	 * (not VLAN) device it came in on: that host is on the tagged segment
+	 * the frame came from (a router on a trunk, say), so the frame keeps
+	 * its tags, as an answer to the sender does. */
+	if (!out_tags && nh->ifindex == ctx->ingress_ifindex && xlb_back_to_sender(nh))
+		return 0;
 	if (data + sizeof(struct ethhdr) + 2 * sizeof(struct xlb_vlan_tag) > end)
 		return -1;
 	mac_lo = *(__u64 *)data;

@@ -240,6 +240,45 @@ TEST_F(Vlan, RepliesToTheSenderKeepTheIngressTags) {
   EXPECT_EQ(gstat(XLB_STAT_ICMP_FRAG_NEEDED).packets, 3u);
 }
 
+// A tagged frame routed straight back to its sender (the next hop's MAC is
+// the frame's source) out of the plain device it came in on keeps its tags:
+// that sender, a router on a trunk say, is on the tagged segment. From
+// another sender, or towards a VLAN device, the egress device's tags rule.
+TEST_F(Vlan, RoutedBackToItsSenderOnAPlainDeviceKeepsTheTags) {
+  const char* be = "198.19.0.5";  // fixture: 198.19.0.0/16 via neighbour 2
+  vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_IPIP, 1, be, 0);
+  uint16_t sport = 40000;
+  for (const Tags* in : {&kVlan100, &kQinQ}) {
+    SCOPED_TRACE(tags_name(*in));
+    Pkt p = client_packet(kV4, ++sport);
+    p.smac = fixture_neigh_mac(2);  // the router the backend is behind
+    Bytes plain = build(p);
+    RunResult r = run(tagged(plain, *in));
+    ASSERT_EQ(r.verdict, XDP_TX);
+    Bytes want = tagged(expect_encap4(plain, be, 2), *in);
+    EXPECT_EQ(r.out, want) << hexdump_diff(want, r.out);
+
+    // Another sender: untagged.
+    p.smac = kPeerMac;
+    p.sport = ++sport;
+    plain = build(p);
+    r = run(tagged(plain, *in));
+    ASSERT_EQ(r.verdict, XDP_TX);
+    want = expect_encap4(plain, be, 2);
+    EXPECT_EQ(r.out, want) << hexdump_diff(want, r.out);
+  }
+  // The egress is a VLAN device: its tags, even back to the sender.
+  xlbt0_tags(kVlan200);
+  expire_all();
+  Pkt p = client_packet(kV4, ++sport);
+  p.smac = fixture_neigh_mac(2);
+  Bytes plain = build(p);
+  RunResult r = run(tagged(plain, kVlan100));
+  ASSERT_EQ(r.verdict, XDP_TX);
+  Bytes want = tagged(expect_encap4(plain, be, 2), kVlan200);
+  EXPECT_EQ(r.out, want) << hexdump_diff(want, r.out);
+}
+
 // A router's "fragmentation needed" about an ipip flow's reply (sent to the
 // VIP) goes to the flow's backend (dsr_icmp.h) with the egress device's
 // tags, whatever tags it came with: the same frame as for an untagged one.
