@@ -44,6 +44,8 @@ const char* const xlb_stat_names[] = {
     "icmp_frag_needed",
     "icmp_pkt_too_big",
     "dsr_icmp",
+    "flood_stateless",
+    "flood_windows",
     "drop_egress_not_xdp",
 };
 static_assert(sizeof(xlb_stat_names) / sizeof(xlb_stat_names[0]) == XLB_STAT_MAX,
