@@ -33,7 +33,7 @@ static __always_inline void xlb_set_macs(void *data, const struct xlb_nexthop *n
 	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
 }
 
-/* Sets the MACs of the frame in ctx (a VLAN tag, if any, stays as it is).
+/* Sets the MACs of the frame in ctx (its VLAN tags stay: xlb_xmit_nh sets them).
  * Returns 0, or -1 if the frame is shorter than an Ethernet header. */
 static __always_inline int xlb_frame_set_macs(struct xdp_md *ctx, const struct xlb_nexthop *nh)
 {
