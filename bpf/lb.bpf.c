@@ -17,6 +17,8 @@
  * An echo request to a VIP address is answered (icmp_echo.h). Other packets
  * for a VIP address are dropped and counted (unserved port or protocol,
  * refused IPv6 extension headers) unless the config passes unserved ones.
+ * Fragments of VIP traffic follow their datagram's first fragment to its
+ * flow's backend (frag.h).
  * Anything else leaves with XDP_PASS, untouched. docs/design.md describes the
  * data path, the maps, and what happens to every kind of packet.
  *
@@ -38,6 +40,7 @@
 #include "lib/dsr_icmp.h"
 #include "lib/encap.h"
 #include "lib/flow.h"
+#include "lib/frag.h"
 #include "lib/hash.h"
 #include "lib/icmp_echo.h"
 #include "lib/icmp_too_big.h"
@@ -371,6 +374,57 @@ __noinline int xlb_too_big_path(struct xdp_md *ctx, const struct xlb_pkt *pkt, _
 	return XDP_TX;
 }
 
+/* xlb_frag_path's answer for a first fragment: forward it as the packet of
+ * its 5-tuple, on the main path. */
+#define XLB_FRAG_FIRST_FORWARD (-1)
+
+/*
+ * A fragment (parse.h's kind: XLB_PARSE_FRAGMENT, _FRAG_FIRST or
+ * _FRAG_SHORT), see frag.h. Other hosts' fragments pass as they always did;
+ * for a VIP address, a fragment is never passed: a first fragment records
+ * its ports and returns XLB_FRAG_FIRST_FORWARD, a later one of a known
+ * datagram goes to its flow's backend (xlb_frag_forward), and the rest is
+ * dropped and counted, or unserved traffic (xlb_unserved) if no VIP serves
+ * its protocol or port. Returns the XDP action otherwise. A global
+ * function, so unfragmented packets pay nothing for it.
+ */
+__noinline int xlb_frag_path(struct xdp_md *ctx, struct xlb_pkt *pkt, int kind, __u64 bytes)
+{
+	struct xlb_vip_meta *vip;
+	struct xlb_config *cfg;
+
+	if (!pkt)
+		return XDP_ABORTED;
+	if (!xlb_is_vip_addr(pkt))
+		return xlb_pass(XLB_STAT_PASS_FRAGMENT, bytes);
+	if (pkt->key.proto != IPPROTO_TCP && pkt->key.proto != IPPROTO_UDP)
+		return xlb_unserved(pkt, bytes);
+	if (kind == XLB_PARSE_FRAG_SHORT)
+		return xlb_drop(XLB_STAT_DROP_FRAG_SHORT, bytes);
+	if (kind == XLB_PARSE_FRAGMENT && xlb_frag_ports(pkt)) {
+		/* A host that serves its VIP addresses' other ports itself
+		 * ("unserved": "pass") may be this fragment's destination. */
+		cfg = xlb_config_get();
+		if (cfg && (cfg->flags & XLB_CFG_F_PASS_UNSERVED))
+			return xlb_pass(XLB_STAT_PASS_VIP_UNSERVED, bytes);
+		return xlb_drop(XLB_STAT_DROP_FRAG_UNKNOWN, bytes);
+	}
+	vip = xlb_vip_lookup(pkt);
+	if (!vip)
+		return xlb_unserved(pkt, bytes);
+	/* Recorded for nat VIPs too, so their later fragments are counted as
+	 * what they are. */
+	if (kind == XLB_PARSE_FRAG_FIRST)
+		xlb_frag_record(pkt);
+	if (vip->mode == XLB_MODE_NAT || vip->mode == XLB_MODE_FULLNAT)
+		return xlb_drop(XLB_STAT_DROP_FRAG_NAT, bytes);
+	if (kind == XLB_PARSE_FRAG_FIRST) {
+		xlb_count_stat(XLB_STAT_FRAG_FIRST, bytes);
+		return XLB_FRAG_FIRST_FORWARD;
+	}
+	return xlb_frag_forward(ctx, pkt, vip, bytes);
+}
+
 /* A client's packet for a VIP: to its flow's backend, by the VIP's mode. */
 static __always_inline int xlb_forward(struct xdp_md *ctx, const struct xlb_pkt *pkt,
 				       const struct xlb_vip_meta *vip, __u64 bytes)
@@ -448,8 +502,13 @@ int xlb_lb(struct xdp_md *ctx)
 		return xlb_other_l4(&pkt, bytes);
 	if (rc == XLB_PARSE_BAD_EXTHDR)
 		return xlb_bad_exthdr(&pkt, bytes);
-	if (rc != XLB_PARSED)
-		return xlb_pass(rc, bytes);
+	if (rc != XLB_PARSED) {
+		if (!xlb_parse_is_frag(rc))
+			return xlb_pass(rc, bytes);
+		rc = xlb_frag_path(ctx, &pkt, rc, bytes);
+		if (rc != XLB_FRAG_FIRST_FORWARD)
+			return rc;
+	}
 
 	vip = xlb_vip_lookup(&pkt);
 	if (!vip)

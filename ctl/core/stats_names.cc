@@ -44,6 +44,11 @@ const char* const xlb_stat_names[] = {
     "icmp_frag_needed",
     "icmp_pkt_too_big",
     "dsr_icmp",
+    "frag_first",
+    "frag_forwarded",
+    "drop_frag_unknown",
+    "drop_frag_nat",
+    "drop_frag_short",
 };
 static_assert(sizeof(xlb_stat_names) / sizeof(xlb_stat_names[0]) == XLB_STAT_MAX,
               "enum xlb_stat changed: update xlb_stat_names");
