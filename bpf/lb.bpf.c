@@ -14,6 +14,9 @@
  * error about an ipip or l2dsr flow's reply (a router's "fragmentation
  * needed" sent to the VIP) goes to the flow's backend (dsr_icmp.h).
  *
+ * Past a per-CPU rate of new flows, ipip and l2dsr VIPs forward new flows
+ * by their ring without recording them (flood.h).
+ *
  * An echo request to a VIP address is answered (icmp_echo.h). Other packets
  * for a VIP address are dropped and counted (unserved port or protocol,
  * refused IPv6 extension headers) unless the config passes unserved ones.
@@ -39,6 +42,7 @@
 
 #include "lib/dsr_icmp.h"
 #include "lib/encap.h"
+#include "lib/flood.h"
 #include "lib/flow.h"
 #include "lib/frag.h"
 #include "lib/hash.h"
@@ -252,6 +256,41 @@ static __always_inline __u32 xlb_pick(const struct xlb_pkt *pkt, const struct xl
 }
 
 /*
+ * The pick for a packet that will have no flow entry, or whose connection
+ * has lost it: one that is a function of the flow alone, so every packet of
+ * the flow gets it. maglev and src-hash pick that way anyway; the other
+ * schedulers' picks depend on counts, a cursor or chance, and give way to
+ * the VIP's Maglev ring (lbd builds one for every VIP) indexed by the flow
+ * hash, as maglev's would be. A VIP without a ring (never one lbd made)
+ * falls back to its scheduler.
+ */
+static __always_inline __u32 xlb_stateless_pick(const struct xlb_pkt *pkt, const struct xlb_vip_meta *vip,
+						__u32 seed)
+{
+	__u32 id;
+
+	if (vip->sched == XLB_SCHED_MAGLEV || vip->sched == XLB_SCHED_SRC_HASH)
+		return xlb_pick(pkt, vip, seed);
+	id = xlb_select_ring(vip, xlb_flow_hash(&pkt->key, seed));
+	return id != XLB_RING_EMPTY ? id : xlb_pick(pkt, vip, seed);
+}
+
+/* Fills *t for a packet forwarded without a flow entry, counted as stat.
+ * Returns 0, or the drop counter. */
+static __always_inline int xlb_stateless_target(const struct xlb_pkt *pkt, const struct xlb_vip_meta *vip,
+						__u32 seed, enum xlb_stat stat, __u64 bytes, struct xlb_target *t)
+{
+	t->backend_id = xlb_stateless_pick(pkt, vip, seed);
+	t->be = xlb_backend_get(t->backend_id);
+	if (!t->be)
+		return XLB_STAT_DROP_NO_BACKEND;
+	t->nat_port = 0;
+	t->uncounted = 0;
+	xlb_count_stat(stat, bytes);
+	return 0;
+}
+
+/*
  * A TCP RST with no flow entry creates none: a reset needs no state, and an
  * entry per forged RST would only fill the table. Where the scheduler's
  * pick is a function of the flow alone (maglev, src-hash) and forwarding
@@ -266,28 +305,28 @@ static __always_inline int xlb_rst_without_flow(const struct xlb_pkt *pkt, const
 {
 	if ((vip->sched != XLB_SCHED_MAGLEV && vip->sched != XLB_SCHED_SRC_HASH) || vip->mode == XLB_MODE_FULLNAT)
 		return XLB_STAT_DROP_RST_NO_FLOW;
-	t->backend_id = xlb_pick(pkt, vip, seed);
-	t->be = xlb_backend_get(t->backend_id);
-	if (!t->be)
-		return XLB_STAT_DROP_NO_BACKEND;
-	t->nat_port = 0;
-	xlb_count_stat(XLB_STAT_RST_STATELESS, bytes);
-	return 0;
+	return xlb_stateless_target(pkt, vip, seed, XLB_STAT_RST_STATELESS, bytes, t);
+}
+
+static __always_inline int xlb_mode_translates(__u8 mode)
+{
+	return mode == XLB_MODE_NAT || mode == XLB_MODE_FULLNAT;
 }
 
 /*
  * The backend for this packet: the flow's recorded backend if the flow is
  * known (its backend still exists, and the entry suits the VIP's mode), else
- * a fresh pick by the VIP's scheduler, recorded as a new flow (with its nat
- * reply mapping for nat/fullnat VIPs). Returns 0 with *t filled, or the drop
- * counter.
+ * a fresh pick by the VIP's scheduler (by the ring for a TCP packet that is
+ * not a SYN), recorded as a new flow (with its nat reply mapping for
+ * nat/fullnat VIPs), unless the CPU is under a new-flow flood. Returns 0
+ * with *t filled, or the drop counter.
  */
 static __always_inline int xlb_backend_for(const struct xlb_pkt *pkt, const struct xlb_vip_meta *vip,
 					   const struct xlb_config *cfg, __u64 now, __u64 bytes,
 					   struct xlb_target *t)
 {
 	struct xlb_flow *flow;
-	int stale = 0, rc;
+	int stale = 0, midstream = 0, rc;
 
 	flow = bpf_map_lookup_elem(&xlb_flows, &pkt->key);
 	if (flow) {
@@ -314,17 +353,27 @@ static __always_inline int xlb_backend_for(const struct xlb_pkt *pkt, const stru
 		stale = 1;
 	} else if (pkt->key.proto == IPPROTO_TCP && (pkt->tcp_flags & XLB_TCP_RST)) {
 		return xlb_rst_without_flow(pkt, vip, cfg->hash_seed, bytes, t);
-	} else if (pkt->key.proto == IPPROTO_TCP && !xlb_tcp_is_syn(pkt->tcp_flags)) {
-		xlb_count_stat(XLB_STAT_FLOW_RESCHEDULED, bytes);
+	} else {
+		/* A new flow, or a connection without its entry (a non-SYN):
+		 * past the flood threshold, ipip and l2dsr VIPs forward it
+		 * without one (flood.h), by the pick its later packets will
+		 * get again. */
+		midstream = pkt->key.proto == IPPROTO_TCP && !xlb_tcp_is_syn(pkt->tcp_flags);
+		if (midstream)
+			xlb_count_stat(XLB_STAT_FLOW_RESCHEDULED, bytes);
+		if (xlb_under_flood(cfg, now) && !xlb_mode_translates(vip->mode))
+			return xlb_stateless_target(pkt, vip, cfg->hash_seed, XLB_STAT_FLOOD_STATELESS, bytes, t);
 	}
 
-	t->backend_id = xlb_pick(pkt, vip, cfg->hash_seed);
+	/* A connection without its entry may have been forwarded statelessly
+	 * during a flood: it goes where that put it. */
+	t->backend_id = midstream ? xlb_stateless_pick(pkt, vip, cfg->hash_seed) : xlb_pick(pkt, vip, cfg->hash_seed);
 	t->be = xlb_backend_get(t->backend_id);
 	if (!t->be)
 		return XLB_STAT_DROP_NO_BACKEND;
 	t->nat_port = 0;
 	t->uncounted = 0;
-	if (vip->mode == XLB_MODE_NAT || vip->mode == XLB_MODE_FULLNAT)
+	if (xlb_mode_translates(vip->mode))
 		rc = xlb_nat_flow_new(pkt, t->backend_id, vip->mode | (stale ? XLB_NAT_NEW_REPLACE : 0), now, t);
 	else
 		rc = xlb_flow_record(pkt, t, now, stale);

@@ -13,7 +13,8 @@
 #                               # bench.smoke runs it, so the benchmarks cannot
 #                               # break unnoticed); no figure is judged.
 #
-# Sections: per-packet cost of the XDP program (xlb_xdp_bench), rig
+# Sections: per-packet cost of the XDP program (xlb_xdp_bench), what a SYN
+# flood does to established flows (xlb_flood_bench), rig
 # throughput against a trivial forwarder and nftables (scripts/bench_tput.sh),
 # Maglev ring builds (xlb_maglev_bench), add-backend latency (a rig with lbd),
 # the reaper on 1M flows (xlb_reaper_bench), kernel memory per flow entry
@@ -39,6 +40,7 @@ fi
 # The size of every section: the real run's, or the smoke run's tiny one.
 if ((SMOKE)); then
 	XDP_ARGS=(--runs 20)
+	FLOOD_ARGS=(--table 1024 --established 64 --flood 2000)
 	TPUT_ARGS=(--duration 0.3 --warmup 0.1 --rounds 1 --flows 64)
 	MAGLEV_ARGS=(--benchmark_min_time=0.001)
 	REAPER_ARGS=(2000 8192)
@@ -47,6 +49,7 @@ if ((SMOKE)); then
 	LBCTL_CALLS=5
 else
 	XDP_ARGS=()
+	FLOOD_ARGS=()
 	TPUT_ARGS=()
 	MAGLEV_ARGS=()
 	REAPER_ARGS=()
@@ -86,6 +89,9 @@ EOF
 
 echo "== per-packet cost of xlb_lb (BPF_PROG_TEST_RUN, run-time stats, trivial XDP_TX subtracted)"
 "$BUILD/tests/bench/xlb_xdp_bench" --json "${XDP_ARGS[@]}" | tee /dev/stderr | record xdp || FAILED+=(xdp)
+
+echo "== SYN flood against established flows (flood guard on and off; BPF_PROG_TEST_RUN on CPU 0)"
+"$BUILD/tests/bench/xlb_flood_bench" --json "${FLOOD_ARGS[@]}" | tee /dev/stderr | record flood || FAILED+=(flood)
 
 echo "== rig throughput (live-frames generator; trivial forwarder, xlb, nftables DNAT)"
 if [[ -x scripts/bench_tput.sh ]]; then
@@ -141,7 +147,7 @@ if ((SMOKE)); then
 	python3 - "$RESULTS" <<'EOF' || exit 1
 import collections, json, sys
 got = collections.Counter(json.loads(l).get("section") for l in open(sys.argv[1]) if l.strip())
-want = ["machine", "xdp", "tput", "maglev", "reaper", "memory", "latency"]
+want = ["machine", "xdp", "flood", "tput", "maglev", "reaper", "memory", "latency"]
 missing = [s for s in want if not got[s]]
 print("bench smoke: records per section:", dict(got))
 if missing:

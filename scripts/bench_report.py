@@ -147,6 +147,18 @@ def main():
     ]
     xdp, lc, occ = xdp_section(s.get("xdp", []))
     parts += [xdp, "", "![cost against backends](bench-backends.png)", "", "![cost against flows](bench-flows.png)", ""]
+    parts += [generic_section(
+        "SYN flood",
+        "`xlb_flood_bench`: a flow table of 524,288 entries holds 32,768 established connections to a VIP "
+        "with 8 backends; 1,000,000 SYNs from distinct spoofed sources follow, one BPF_PROG_TEST_RUN each on "
+        "CPU 0 (the fastest one CPU can feed the program, above the rig generator's per-core rate), with a "
+        "packet of one connection, in turn, after every 16 (`active` connections) or none (`idle`). `in_table_pct`: connections with a flow "
+        "entry after the flood; `survived_pct`: connections whose next packet still reaches the backend they "
+        "had (by their entry, or by the pick an entry-less packet gets). `guard`: the new-flow flood guard at "
+        "its default (125,000 new flows per second per CPU) or off (docs/design.md, \"New-flow flood "
+        "guard\"); `flood_stateless`, `flood_windows`: its counters. The syscall bounds the flood's rate "
+        "here, below what XDP takes at line rate: a real flood evicts more with the guard off and is cut "
+        "harder with it on.", s.get("flood", [])), ""]
     parts += [tput_section(s.get("tput", [])), ""]
     parts += [generic_section("Maglev ring build", "Google Benchmark, `xlb_maglev_bench` (target: 1000 backends at "
                               "M=65537 in <= 2 ms).", s.get("maglev", [])), ""]

@@ -376,11 +376,12 @@ void Balancer::update_vip_addr(const IpAddr& addr) {
 
 uint16_t policy_flags(const Config& config) {
   return static_cast<uint16_t>((config.pass_unserved ? XLB_CFG_F_PASS_UNSERVED : 0) |
-                               (config.icmp_echo ? 0 : XLB_CFG_F_NO_ICMP_ECHO));
+                               (config.icmp_echo ? 0 : XLB_CFG_F_NO_ICMP_ECHO) |
+                               (config.flood_threshold ? 0 : XLB_CFG_F_NO_FLOOD_GUARD));
 }
 
 xlb_config Balancer::desired_config(const EncapConfig& encap, const FullnatConfig& fullnat, uint32_t hash_seed,
-                                    bool nat, uint16_t policy) const {
+                                    bool nat, uint16_t policy, uint32_t flood_threshold) const {
   xlb_config c;
   std::memset(&c, 0, sizeof c);
   // IPv4: a per-flow source in a prefix unless told otherwise (entropy for
@@ -408,6 +409,7 @@ xlb_config Balancer::desired_config(const EncapConfig& encap, const FullnatConfi
   c.snat_port_max = fullnat.port_max;
   c.flags = static_cast<uint16_t>((nat ? XLB_CFG_F_NAT : 0) | policy);
   c.hash_seed = hash_seed;
+  c.flood_rate = flood_threshold;  // 0 with XLB_CFG_F_NO_FLOOD_GUARD: off
   return c;
 }
 
@@ -470,6 +472,7 @@ Config Balancer::current_config() const {
   c.hash_seed = config_.hash_seed;
   c.pass_unserved = pass_unserved();
   c.icmp_echo = icmp_echo();
+  c.flood_threshold = flood_threshold();
   for (const auto& [id, v] : vips_) {
     VipConfig vc;
     vc.vip = v.vip;

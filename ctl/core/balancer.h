@@ -207,6 +207,11 @@ class Balancer {
   bool nat_flag() const { return config_.flags & XLB_CFG_F_NAT; }
   bool pass_unserved() const { return config_.flags & XLB_CFG_F_PASS_UNSERVED; }
   bool icmp_echo() const { return !(config_.flags & XLB_CFG_F_NO_ICMP_ECHO); }
+  // New flows per second per CPU; 0: the flood guard is off.
+  uint32_t flood_threshold() const {
+    if (config_.flags & XLB_CFG_F_NO_FLOOD_GUARD) return 0;
+    return config_.flood_rate ? config_.flood_rate : XLB_FLOOD_DEFAULT_RATE;
+  }
   uint32_t hash_seed() const { return config_.hash_seed; }
   size_t vip_count() const { return vips_.size(); }
   size_t backend_count() const;
@@ -285,8 +290,9 @@ class Balancer {
   void update_vip_addr(const IpAddr& addr);
   uint32_t vips_on_addr(const IpAddr& addr) const;
   // policy: the XLB_CFG_F_* bits that follow config settings (policy_flags).
+  // flood_threshold: xlb_config.flood_rate (0 with the guard off).
   xlb_config desired_config(const EncapConfig& encap, const FullnatConfig& fullnat, uint32_t hash_seed,
-                            bool nat, uint16_t policy = 0) const;
+                            bool nat, uint16_t policy = 0, uint32_t flood_threshold = 0) const;
   void write_config(const xlb_config& cfg);
   // Throws unless a VIP in this mode and family can be served with cfg:
   // fullnat needs a source address of the VIP's family.

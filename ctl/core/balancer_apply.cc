@@ -98,7 +98,8 @@ ApplyResult Balancer::apply(const Config& config) {
   }
 
   // The config entry to end with; fullnat VIPs need its source of their family.
-  xlb_config cfg = desired_config(config.encap, config.fullnat, config.hash_seed, want_nat, policy_flags(config));
+  xlb_config cfg = desired_config(config.encap, config.fullnat, config.hash_seed, want_nat, policy_flags(config),
+                                  config.flood_threshold);
   for (const auto& vc : config.vips) check_source(vc.mode, vc.vip, vc.proto, cfg);
 
   // Capacity, counted before anything is written: ids freed by deleted VIPs

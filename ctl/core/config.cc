@@ -131,7 +131,8 @@ void check_reaper_settings(const Timeouts& t, uint32_t reap_interval_ms) {
 }
 
 Config parse_config(const Json& json) {
-  jf::check_object(json, {"encap", "fullnat", "hash_seed", "unserved", "icmp_echo", "timeouts", "reap_interval_ms", "vips"},
+  jf::check_object(json, {"encap", "fullnat", "hash_seed", "unserved", "icmp_echo", "flood_threshold", "timeouts",
+                          "reap_interval_ms", "vips"},
                    "");
   Config config;
   if (json.contains("encap")) config.encap = parse_encap(json["encap"], "encap");
@@ -145,6 +146,8 @@ Config parse_config(const Json& json) {
     if (*echo != "reply" && *echo != "off") throw InputError("icmp_echo: must be reply or off");
     config.icmp_echo = *echo == "reply";
   }
+  config.flood_threshold = static_cast<uint32_t>(
+      jf::opt_uint(json, "flood_threshold", "", 0, kMaxFloodThreshold).value_or(XLB_FLOOD_DEFAULT_RATE));
   if (json.contains("timeouts")) config.timeouts = parse_timeouts(json["timeouts"], "timeouts");
   config.reap_interval_ms = static_cast<uint32_t>(
       jf::opt_uint(json, "reap_interval_ms", "", kMinReapIntervalMs, kMaxReapIntervalMs)
@@ -206,6 +209,7 @@ Json config_to_json(const Config& config) {
           {"hash_seed", config.hash_seed},
           {"unserved", unserved_name(config.pass_unserved)},
           {"icmp_echo", icmp_echo_name(config.icmp_echo)},
+          {"flood_threshold", config.flood_threshold},
           {"timeouts", timeouts_json(config.timeouts)},
           {"reap_interval_ms", config.reap_interval_ms},
           {"vips", vips}};

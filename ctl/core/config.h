@@ -82,6 +82,9 @@ constexpr uint32_t kMaxTimeoutS = 7 * 24 * 3600;
 constexpr uint32_t kDefaultReapIntervalMs = 1000;
 constexpr uint32_t kMinReapIntervalMs = 100;  // a sweep reads the whole flow table
 constexpr uint32_t kMaxReapIntervalMs = 3600 * 1000;
+// A flood threshold above what one CPU can forward would never trigger;
+// the bound only catches typos (and keeps the value clear of UINT32_MAX).
+constexpr uint32_t kMaxFloodThreshold = 100000000;
 
 struct Config {
   EncapConfig encap;
@@ -94,6 +97,10 @@ struct Config {
   // "icmp_echo": echo requests to VIP addresses are answered by the load
   // balancer ("reply", the default) or are unserved traffic ("off").
   bool icmp_echo = true;
+  // "flood_threshold": new flows per second per CPU past which ipip and
+  // l2dsr VIPs forward new flows by their ring without a flow entry
+  // (bpf/lib/flood.h); 0 turns the guard off.
+  uint32_t flood_threshold = XLB_FLOOD_DEFAULT_RATE;
   // Daemon settings, not kept in the maps: a restarted lbd uses the
   // defaults until a config gives them again.
   Timeouts timeouts;

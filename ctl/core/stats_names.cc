@@ -44,6 +44,8 @@ const char* const xlb_stat_names[] = {
     "icmp_frag_needed",
     "icmp_pkt_too_big",
     "dsr_icmp",
+    "flood_stateless",
+    "flood_windows",
     "frag_first",
     "frag_forwarded",
     "drop_frag_unknown",

@@ -90,10 +90,11 @@ std::vector<std::string> ordered_keys(const Json& object, const std::vector<std:
 
 // The order docs/api.md lists them in; timeouts and reaper came with issue 3,
 // ifaces and fullnat with the NAT modes.
-// unserved and icmp_echo came with issue 10.
+// unserved, icmp_echo and flood_threshold came with issue 10.
 const std::vector<std::string> kStatusOrder = {
-    "iface",    "ifindex", "xdp_mode", "prog_id", "ifaces",   "pin_dir",   "vips",     "backends", "flows",
-    "flow_table_size", "uptime_s", "version", "encap", "fullnat", "unserved", "icmp_echo", "timeouts", "reaper"};
+    "iface",    "ifindex",   "xdp_mode",        "prog_id",  "ifaces",  "pin_dir", "vips",
+    "backends", "flows",     "flow_table_size", "uptime_s", "version", "encap",   "fullnat",
+    "unserved", "icmp_echo", "flood_threshold", "timeouts", "reaper"};
 
 // The same for the nested status objects, by their dotted key.
 const std::map<std::string, std::vector<std::string>> kNestedStatusOrder = {

@@ -269,6 +269,7 @@ Json Api::status() {
              {"fullnat", fullnat_json(lb_.fullnat())},
              {"unserved", unserved_name(lb_.pass_unserved())},
              {"icmp_echo", icmp_echo_name(lb_.icmp_echo())},
+             {"flood_threshold", lb_.flood_threshold()},
              {"timeouts", timeouts_json(reaper ? reaper->timeouts : Timeouts{})},
              {"reaper", reaper ? reaper_json(*reaper) : Json(nullptr)}});
 }

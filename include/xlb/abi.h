@@ -262,7 +262,11 @@ struct xlb_config {
 	struct xlb_addr snat_src_v6;
 	__u16 snat_port_min;
 	__u16 snat_port_max;
-	__u32 reserved;
+	/* New flows per second per CPU above which non-nat VIPs forward new
+	 * flows statelessly by their ring (bpf/lib/flood.h); 0 means
+	 * XLB_FLOOD_DEFAULT_RATE, so a fresh map has the guard on.
+	 * XLB_CFG_F_NO_FLOOD_GUARD turns it off. */
+	__u32 flood_rate;
 };
 
 /* A nat or fullnat VIP exists: packets to no VIP are looked up in
@@ -275,6 +279,18 @@ struct xlb_config {
 /* Echo requests to VIP addresses are not answered (config "icmp_echo":
  * "off"): they are then unserved traffic like any other. */
 #define XLB_CFG_F_NO_ICMP_ECHO (1u << 2)
+/* The new-flow flood guard is off (config "flood_threshold": 0). */
+#define XLB_CFG_F_NO_FLOOD_GUARD (1u << 3)
+/* The guard's rate when xlb_config.flood_rate is 0, as Katran's default
+ * max_conn_rate: new flows per second per CPU. */
+#define XLB_FLOOD_DEFAULT_RATE 125000
+
+/* The single entry of the per-CPU xlb_flood array: this CPU's new flows in
+ * the current one-second window. */
+struct xlb_flood_window {
+	__u64 start_ns; /* bpf_ktime_get_coarse_ns() when the window began */
+	__u64 new_flows;
+};
 
 /* ---- statistics -------------------------------------------------------- */
 
@@ -291,7 +307,7 @@ enum xlb_stat {
 	XLB_STAT_PASS_NOT_IP,         /* ARP, LLDP, ... */
 	XLB_STAT_PASS_NOT_VIP,        /* IP traffic to no VIP address */
 	XLB_STAT_PASS_VIP_UNSERVED,   /* VIP address, port/protocol not served */
-	XLB_STAT_PASS_FRAGMENT,       /* IPv4 fragment / IPv6 fragment header */
+	XLB_STAT_PASS_FRAGMENT,       /* IPv4 fragment / IPv6 fragment header, to no VIP address */
 	XLB_STAT_PASS_ICMP,           /* ICMP/ICMPv6 not tied to a flow */
 	XLB_STAT_PASS_MALFORMED,      /* truncated or inconsistent headers */
 	XLB_STAT_PASS_OTHER_L4,       /* neither TCP nor UDP */
@@ -326,6 +342,8 @@ enum xlb_stat {
 	XLB_STAT_ICMP_FRAG_NEEDED,    /* IPv4 packet too big for the backend's path: "fragmentation needed" sent */
 	XLB_STAT_ICMP_PKT_TOO_BIG,    /* IPv6 packet too big for the backend's path: "packet too big" sent */
 	XLB_STAT_DSR_ICMP,            /* ICMP error about an ipip/l2dsr flow's reply forwarded to its backend */
+	XLB_STAT_FLOOD_STATELESS,     /* new flow past the flood threshold: forwarded by the ring, no entry */
+	XLB_STAT_FLOOD_WINDOWS,       /* one-second windows in which a CPU crossed the flood threshold */
 	XLB_STAT_FRAG_FIRST,          /* first fragment to a VIP: its ports recorded (xlb_frags) */
 	XLB_STAT_FRAG_FORWARDED,      /* later fragment sent to its flow's backend (ipip, l2dsr) */
 	XLB_STAT_DROP_FRAG_UNKNOWN,   /* later fragment to a VIP address, its first fragment or flow unknown */
@@ -398,6 +416,7 @@ XLB_STATIC_ASSERT(sizeof(struct xlb_frag_key) == 40, "xlb_frag_key");
 XLB_STATIC_ASSERT(sizeof(struct xlb_frag) == 4, "xlb_frag");
 XLB_STATIC_ASSERT(sizeof(struct xlb_config) == 80, "xlb_config");
 XLB_STATIC_ASSERT(sizeof(struct xlb_counter) == 16, "xlb_counter");
+XLB_STATIC_ASSERT(sizeof(struct xlb_flood_window) == 16, "xlb_flood_window");
 XLB_STATIC_ASSERT(sizeof(struct xlb_decap_addr_key) == 20, "xlb_decap_addr_key");
 XLB_STATIC_ASSERT(sizeof(struct xlb_decap_allow_key) == 24, "xlb_decap_allow_key");
 XLB_STATIC_ASSERT(sizeof(struct xlb_decap_config) == 8, "xlb_decap_config");
@@ -417,6 +436,7 @@ XLB_STATIC_ASSERT(sizeof(struct xlb_decap_config) == 8, "xlb_decap_config");
 #define XLB_MAP_CONNS     "xlb_conns"
 #define XLB_MAP_VIP_LISTS "xlb_vip_lists"
 #define XLB_MAP_NAT_REV   "xlb_nat_rev"
+#define XLB_MAP_FLOOD     "xlb_flood"
 #define XLB_MAP_FRAGS     "xlb_frags"
 #define XLB_CONN_ADJUST_PROG_NAME "xlb_conn_adjust"
 #define XLB_PROG_NAME     "xlb_lb"

@@ -426,6 +426,29 @@ TEST_F(BalancerTest, IcmpEchoOffIsAConfigFlag) {
   EXPECT_EQ(maps->config.flags, XLB_CFG_F_PASS_UNSERVED);
 }
 
+// The flood threshold lives in xlb_config: a rate, or XLB_CFG_F_NO_FLOOD_GUARD
+// for 0; a fresh map's zero rate reads as the default.
+TEST_F(BalancerTest, FloodThresholdIsWrittenToTheConfigEntry) {
+  EXPECT_EQ(lb->flood_threshold(), uint32_t(XLB_FLOOD_DEFAULT_RATE));  // fresh maps
+  ApplyResult r = lb->apply(config_of(R"({"flood_threshold": 2000})"));
+  EXPECT_EQ(r.changed, 1u);
+  EXPECT_EQ(maps->config.flood_rate, 2000u);
+  EXPECT_EQ(maps->config.flags & XLB_CFG_F_NO_FLOOD_GUARD, 0);
+  EXPECT_EQ(make()->flood_threshold(), 2000u);  // kept across a restart
+  EXPECT_EQ(lb->current_config().flood_threshold, 2000u);
+  EXPECT_EQ(lb->apply(config_of(R"({"flood_threshold": 2000})")).changed, 0u);
+
+  r = lb->apply(config_of(R"({"flood_threshold": 0})"));
+  EXPECT_EQ(r.changed, 1u);
+  EXPECT_EQ(maps->config.flags & XLB_CFG_F_NO_FLOOD_GUARD, XLB_CFG_F_NO_FLOOD_GUARD);
+  EXPECT_EQ(lb->flood_threshold(), 0u);
+  EXPECT_EQ(make()->current_config().flood_threshold, 0u);
+
+  lb->apply(config_of("{}"));
+  EXPECT_EQ(lb->flood_threshold(), uint32_t(XLB_FLOOD_DEFAULT_RATE));
+  EXPECT_EQ(maps->config.flags & XLB_CFG_F_NO_FLOOD_GUARD, 0);
+}
+
 TEST_F(BalancerTest, ApplyAddsChangesRemovesAndIsIdempotent) {
   const char* v1 = R"({"hash_seed": 9, "vips": [
     {"vip": "198.18.100.1:80", "proto": "tcp", "ring_size": 1009,

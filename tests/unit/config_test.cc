@@ -86,6 +86,19 @@ TEST(Config, IcmpEchoIsReplyUnlessOff) {
   EXPECT_EQ(error_of(R"({"icmp_echo": "on"})"), "icmp_echo: must be reply or off");
 }
 
+TEST(Config, FloodThresholdDefaultsToKatransRateAndZeroIsOff) {
+  EXPECT_EQ(parse_config_text("{}").flood_threshold, uint32_t(XLB_FLOOD_DEFAULT_RATE));
+  EXPECT_EQ(XLB_FLOOD_DEFAULT_RATE, 125000);
+  EXPECT_EQ(parse_config_text(R"({"flood_threshold": 0})").flood_threshold, 0u);
+  Config c = parse_config_text(R"({"flood_threshold": 50000})");
+  EXPECT_EQ(c.flood_threshold, 50000u);
+  EXPECT_EQ(config_to_json(c)["flood_threshold"], 50000);
+  EXPECT_EQ(parse_config(config_to_json(c)).flood_threshold, 50000u);
+  EXPECT_NE(error_of(R"({"flood_threshold": -1})").find("flood_threshold"), std::string::npos);
+  EXPECT_NE(error_of(R"({"flood_threshold": 100000001})").find("flood_threshold"), std::string::npos);
+  EXPECT_NE(error_of(R"({"flood_threshold": "high"})").find("flood_threshold"), std::string::npos);
+}
+
 TEST(Config, PrefixSources) {
   Config c = parse_config_text(R"({"encap": {"source_v4": "198.18.64.0/24", "source_v6": "fd00:1::/64"}})");
   EXPECT_EQ(c.encap.source_v4->len, 24);

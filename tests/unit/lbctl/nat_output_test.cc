@@ -97,7 +97,7 @@ TEST(NatOutputTest, StatusShowsInterfacesFullnatAndReplyReaping) {
                {"name": "eth1", "ifindex": 3, "xdp_mode": "skb", "prog_id": 41}],
     "pin_dir": "/sys/fs/bpf/xlb/eth0",
     "fullnat": {"port_max": 32767, "port_min": 1024, "source_v4": "198.18.3.1"},
-    "unserved": "pass", "icmp_echo": "off",
+    "unserved": "pass", "icmp_echo": "off", "flood_threshold": 0,
     "reaper": {"nat_rev_reaped_total": 12, "sweeps": 3,
                "last_sweep": {"nat_rev_reaped": 2, "nat_rev_entries": 40, "scanned": 41}}})"));
   CliResult result = run_cli(lbd, {"status"});
@@ -114,6 +114,7 @@ TEST(NatOutputTest, StatusShowsInterfacesFullnatAndReplyReaping) {
             "fullnat.port_max:                  32767\n"
             "unserved:                          pass\n"
             "icmp_echo:                         off\n"
+            "flood_threshold:                   0\n"
             "reaper.sweeps:                     3\n"
             "reaper.last_sweep.scanned:         41\n"
             "reaper.last_sweep.nat_rev_entries: 40\n"
