@@ -423,6 +423,18 @@ __noinline int xlb_too_big_path(struct xdp_md *ctx, const struct xlb_pkt *pkt, _
 	return XDP_TX;
 }
 
+/* xlb_stateless_pick for a VIP with a ring (lbd makes one for every VIP),
+ * without its fallback to the VIP's scheduler: from the fragment path, a
+ * call to least-conn's pick would take the call chain past the 512 bytes
+ * of stack. XLB_RING_EMPTY without a ring. */
+static __always_inline __u32 xlb_frag_ring_pick(const struct xlb_pkt *pkt, const struct xlb_vip_meta *vip,
+						__u32 seed)
+{
+	if (vip->sched == XLB_SCHED_SRC_HASH)
+		return xlb_select_ring(vip, xlb_addr_hash(&pkt->key.src, seed));
+	return xlb_select_ring(vip, xlb_flow_hash(&pkt->key, seed));
+}
+
 /* xlb_frag_path's answer for a first fragment: forward it as the packet of
  * its 5-tuple, on the main path. */
 #define XLB_FRAG_FIRST_FORWARD (-1)
@@ -439,8 +451,10 @@ __noinline int xlb_too_big_path(struct xdp_md *ctx, const struct xlb_pkt *pkt, _
  */
 __noinline int xlb_frag_path(struct xdp_md *ctx, struct xlb_pkt *pkt, int kind, __u64 bytes)
 {
+	struct xlb_target t = {};
 	struct xlb_vip_meta *vip;
 	struct xlb_config *cfg;
+	struct xlb_flow *flow;
 
 	if (!pkt)
 		return XDP_ABORTED;
@@ -471,7 +485,19 @@ __noinline int xlb_frag_path(struct xdp_md *ctx, struct xlb_pkt *pkt, int kind, 
 		xlb_count_stat(XLB_STAT_FRAG_FIRST, bytes);
 		return XLB_FRAG_FIRST_FORWARD;
 	}
-	return xlb_frag_forward(ctx, pkt, vip, bytes);
+	cfg = xlb_config_get();
+	if (!cfg)
+		return xlb_drop(XLB_STAT_DROP_INTERNAL, bytes);
+	/* The flow's backend. Without an entry (the first fragment came
+	 * during a flood and got none, or it was evicted), where a packet of
+	 * the flow without its entry goes: where the first fragment went. No
+	 * entry is made, and the flow's state and counts are left alone. */
+	flow = bpf_map_lookup_elem(&xlb_flows, &pkt->key);
+	t.backend_id = flow ? flow->backend_id : xlb_frag_ring_pick(pkt, vip, cfg->hash_seed);
+	t.be = xlb_backend_get(t.backend_id);
+	if (!t.be)
+		return xlb_drop(XLB_STAT_DROP_FRAG_UNKNOWN, bytes);
+	return xlb_frag_forward(ctx, pkt, vip, cfg, &t, bytes);
 }
 
 /* A client's packet for a VIP: to its flow's backend, by the VIP's mode. */

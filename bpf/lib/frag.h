@@ -12,7 +12,11 @@
  *    tunnel like any packet; l2dsr: to the backend's MAC). It neither
  *    creates a flow nor moves the flow's TCP state or count units: it is
  *    the middle of a packet the first fragment already accounted for;
- *  - later fragment, no entry or no flow (first fragment lost, reordered
+ *  - later fragment, its flow without an entry (the first fragment came
+ *    during a new-flow flood and was forwarded without one, flood.h, or the
+ *    entry was evicted): where a packet of a flow without its entry goes,
+ *    the flow's stateless pick (lb.bpf.c), which is where the first went;
+ *  - later fragment, no xlb_frags entry (first fragment lost, reordered
  *    after it, or evicted): dropped as drop_frag_unknown if it is for a VIP
  *    address, never passed: the kernel could not deliver it either.
  *
@@ -33,7 +37,6 @@
 #include "l2dsr.h"
 #include "maps.h"
 #include "parse.h"
-#include "select.h"
 #include "stats.h"
 #include "xmit.h"
 
@@ -83,53 +86,33 @@ static __always_inline int xlb_frag_ports(struct xlb_pkt *pkt)
 
 /*
  * A later fragment of a known datagram to vip (ipip or l2dsr; pkt->key
- * completed by xlb_frag_ports): to its flow's backend, read-only on the
- * flow. Too big for the path, it is dropped (drop_mtu): the first
- * fragment, as large as any, already got the ICMP error that tells the
- * client. Returns the XDP action. Inlined into the fragment path's global
- * function (lb.bpf.c): a call of its own would make the call chain down to
- * xlb_next_hop_resolve one frame deeper than the 512 bytes of stack allow.
+ * completed by xlb_frag_ports), to the backend t the caller found for its
+ * flow (lb.bpf.c, xlb_frag_path). Read-only on the flow. Too big for the
+ * path, it is dropped (drop_mtu): the first fragment, as large as any,
+ * already got the ICMP error that tells the client. Returns the XDP
+ * action. Inlined into the fragment path's global function: a call of its
+ * own would make the call chain down to xlb_next_hop_resolve one frame
+ * deeper than the 512 bytes of stack allow.
  */
 static __always_inline int xlb_frag_forward(struct xdp_md *ctx, const struct xlb_pkt *pkt,
-					    const struct xlb_vip_meta *vip, __u64 bytes)
+					    const struct xlb_vip_meta *vip, const struct xlb_config *cfg,
+					    const struct xlb_target *t, __u64 bytes)
 {
 	struct xlb_nexthop *nh = NULL;
-	struct xlb_config *cfg;
-	struct xlb_flow *flow;
-	struct xlb_target t = {};
-	__u32 zero = 0;
-	__u64 now;
+	__u64 now = bpf_ktime_get_coarse_ns();
 	int rc;
 
-	cfg = bpf_map_lookup_elem(&xlb_config, &zero);
-	if (!cfg) {
-		xlb_count_stat(XLB_STAT_DROP_INTERNAL, bytes);
-		return XDP_DROP;
-	}
-	flow = bpf_map_lookup_elem(&xlb_flows, &pkt->key);
-	if (flow) {
-		t.backend_id = flow->backend_id;
-		t.be = xlb_backend_get(t.backend_id);
-	}
-	/* No flow (evicted, or its first fragment found no backend), or its
-	 * backend purged: a fresh pick could differ from the first
-	 * fragment's, and the backend could not reassemble the datagram. */
-	if (!t.be) {
-		xlb_count_stat(XLB_STAT_DROP_FRAG_UNKNOWN, bytes);
-		return XDP_DROP;
-	}
-	now = bpf_ktime_get_coarse_ns();
 	if (vip->mode == XLB_MODE_L2DSR)
-		rc = xlb_l2dsr_forward(ctx, pkt, &t, now, &nh);
+		rc = xlb_l2dsr_forward(ctx, pkt, t, now, &nh);
 	else
-		rc = xlb_ipip_forward(ctx, pkt, cfg, &t, now, &nh);
+		rc = xlb_ipip_forward(ctx, pkt, cfg, t, now, &nh);
 	if (rc || !nh) {
 		xlb_count_stat(rc ? rc : XLB_STAT_DROP_INTERNAL, bytes);
 		return XDP_DROP;
 	}
 	xlb_count_stat(XLB_STAT_FRAG_FORWARDED, bytes);
 	xlb_count(&xlb_vstats, vip->vip_id, bytes);
-	xlb_count(&xlb_bstats, t.backend_id, bytes);
+	xlb_count(&xlb_bstats, t->backend_id, bytes);
 	return xlb_xmit(ctx, nh->ifindex, bytes);
 }
 

@@ -346,7 +346,7 @@ enum xlb_stat {
 	XLB_STAT_FLOOD_WINDOWS,       /* one-second windows in which a CPU crossed the flood threshold */
 	XLB_STAT_FRAG_FIRST,          /* first fragment to a VIP: its ports recorded (xlb_frags) */
 	XLB_STAT_FRAG_FORWARDED,      /* later fragment sent to its flow's backend (ipip, l2dsr) */
-	XLB_STAT_DROP_FRAG_UNKNOWN,   /* later fragment to a VIP address, its first fragment or flow unknown */
+	XLB_STAT_DROP_FRAG_UNKNOWN,   /* later fragment to a VIP address, its first fragment unknown */
 	XLB_STAT_DROP_FRAG_NAT,       /* fragment to a nat/fullnat VIP: ports of later ones can't be rewritten */
 	XLB_STAT_DROP_FRAG_SHORT,     /* first fragment to a VIP address too short for its L4 header */
 	XLB_STAT_MAX,

@@ -7,9 +7,11 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
+#include <sched.h>
 
 #include <cstring>
 #include <set>
+#include <vector>
 
 #include "encap_ref.h"
 #include "nat_fixture.h"
@@ -247,8 +249,9 @@ TEST_F(Frag, LaterFragmentWithoutItsFirstIsDropped) {
   EXPECT_EQ(packets(XLB_STAT_PASS_FRAGMENT), 0u);
 }
 
-// A later fragment never makes a flow: with the first fragment's flow gone
-// (evicted), it is dropped, and no entry appears.
+// A later fragment never makes a flow. With the first fragment's entry gone
+// (evicted), it goes where a packet of the flow without its entry goes, the
+// flow's stateless pick (maglev: the same backend), and no entry appears.
 TEST_F(Frag, LaterFragmentCreatesNoFlow) {
   for (const Family* f : {&kV4, &kV6}) {
     SCOPED_TRACE(f->name);
@@ -258,13 +261,75 @@ TEST_F(Frag, LaterFragmentCreatesNoFlow) {
     d.f = f;
     ASSERT_EQ(run(first_frag(d)).verdict, XDP_TX);
     delete_flow(key_of(d));
-    uint64_t before = packets(XLB_STAT_DROP_FRAG_UNKNOWN);
-    RunResult r = run(later_frag(d));
-    EXPECT_EQ(r.verdict, XDP_DROP) << xdp_verdict_name(r.verdict);
-    EXPECT_EQ(packets(XLB_STAT_DROP_FRAG_UNKNOWN), before + 1);
+    Bytes in = later_frag(d);
+    RunResult r = run(in);
+    ASSERT_EQ(r.verdict, XDP_TX) << xdp_verdict_name(r.verdict);
+    EXPECT_EQ(r.out, encap(d, in, f->backend, 10));
     EXPECT_EQ(flow_count(), 0u);
   }
   EXPECT_EQ(packets(XLB_STAT_NEW_FLOW), 2u);
+  EXPECT_EQ(packets(XLB_STAT_FRAG_FORWARDED), 2u);
+}
+
+// Keeps the calling thread on one CPU while it lives: the flood guard's
+// window is per CPU.
+class PinnedToOneCpu {
+ public:
+  PinnedToOneCpu() {
+    ok_ = sched_getaffinity(0, sizeof(saved_), &saved_) == 0;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    ok_ = ok_ && sched_setaffinity(0, sizeof(one), &one) == 0;
+  }
+  ~PinnedToOneCpu() {
+    if (ok_) sched_setaffinity(0, sizeof(saved_), &saved_);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  cpu_set_t saved_;
+  bool ok_ = false;
+};
+
+// During a new-flow flood (flood.h) a first fragment's flow is forwarded by
+// the ring without an entry; the later fragments follow it there, not to
+// the scheduler's pick, and make no entry either. least-conn would pick
+// backend 1; the ring holds only backend 2.
+TEST_F(Frag, LaterFragmentsFollowAFirstForwardedDuringAFlood) {
+  PinnedToOneCpu pin;
+  ASSERT_TRUE(pin.ok());
+  uint32_t v = add_vip(kV4.vip, 53, IPPROTO_UDP, 13, XLB_SCHED_LEAST_CONN);
+  add_backend(1, v, kV4.backend);
+  add_backend(2, v, kV4.backend2);
+  set_list(v, {1, 2});
+  fill_ring(v, 2);
+  ASSERT_EQ(adjust(2, 100, 0), 0);
+  int fd = bpf_map__fd(skel_->maps.xlb_config);
+  uint32_t zero = 0;
+  xlb_config cfg;
+  ASSERT_EQ(bpf_map_lookup_elem(fd, &zero, &cfg), 0);
+  cfg.flood_rate = 1;
+  ASSERT_EQ(bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY), 0);
+  std::vector<xlb_flood_window> w(libbpf_num_possible_cpus());  // every window long over
+  ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_flood), &zero, w.data(), BPF_ANY), 0);
+
+  Datagram a;
+  a.f = &kV4;
+  a.sport = 42000;
+  RunResult r = run(whole(a));  // within the rate: least-conn, recorded
+  ASSERT_EQ(r.verdict, XDP_TX);
+  EXPECT_EQ(outer_dst(r.out, false), kV4.backend);
+  Datagram d = a;
+  d.sport = 42001;
+  for (const Bytes& in : {first_frag(d), later_frag(d)}) {
+    r = run(in);
+    ASSERT_EQ(r.verdict, XDP_TX) << xdp_verdict_name(r.verdict);
+    EXPECT_EQ(r.out, encap(d, in, kV4.backend2, 11));
+  }
+  EXPECT_EQ(packets(XLB_STAT_FLOOD_STATELESS), 1u);
+  EXPECT_EQ(packets(XLB_STAT_FRAG_FORWARDED), 1u);
+  EXPECT_EQ(flow_count(), 1u);
 }
 
 // TCP: the first fragment of a SYN opens the flow like the SYN would; a later
