@@ -75,6 +75,9 @@ def xdp_section(rows):
 def tput_section(rows):
     title = "## Rig throughput"
     summary = next((r for r in rows if r.get("summary")), None)
+    skipped = next((r["skipped"] for r in rows if r.get("skipped")), None)
+    if skipped:
+        return f"{title}\n\n(not measured in this run: {skipped})"
     if not summary:
         return f"{title}\n\n(not measured in this run)"
     lines = [title, "",

@@ -91,6 +91,8 @@ LBD="$BUILD/ctl/lbd/lbd"
 LBCTL="$BUILD/ctl/lbctl/lbctl"
 TRAFGEN="$BUILD/tests/bench/tput/trafgen"
 for b in "$LBD" "$LBCTL" "$TRAFGEN"; do [[ -x "$b" ]] || skip "$b not built"; done
+# The generator needs live-frames test runs, which some kernels refuse.
+PROBE=$("$TRAFGEN" --probe 2>&1) || skip "${PROBE:-trafgen --probe failed}"
 if ! mountpoint -q /sys/fs/bpf; then mount -t bpf bpf /sys/fs/bpf || skip "cannot mount bpffs"; fi
 
 if [[ -z "$CPUS" ]]; then CPUS="0-$(($(nproc) - 1))"; fi

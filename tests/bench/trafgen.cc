@@ -111,6 +111,7 @@ struct Options {
 void usage() {
   std::fputs(
       "usage: trafgen --gen-if IF --dst-mac MAC --sink-if IF [options]\n"
+      "       trafgen --probe    exit 0 if this kernel runs live-frames test runs, 77 if not\n"
       "  --gen-ns NS        namespace of --gen-if (/run/netns/NS)\n"
       "  --gen-if IF        the generator's veth: frames go to its peer\n"
       "  --dst-mac MAC      destination MAC of the frames (the peer's)\n"
@@ -434,7 +435,44 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list ap) {
 
 }  // namespace
 
+// Whether the kernel runs BPF_PROG_TEST_RUN in live-frames mode: one run of
+// a program that drops, on the loopback device of a fresh network namespace.
+// Some kernels refuse it (EPERM seen on 6.18 builds where the normal test
+// run works), and then no rig throughput can be measured: exit 77 with the
+// reason, so scripts/bench_tput.sh skips instead of failing.
+int probe_live_frames() {
+  if (unshare(CLONE_NEWNET) != 0) {
+    std::fprintf(stderr, "trafgen: probe: unshare(CLONE_NEWNET): %s\n", std::strerror(errno));
+    return 77;
+  }
+  bpf_insn drop[] = {
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_DROP},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "probe_drop", "GPL", drop, 2, nullptr);
+  if (fd < 0) {
+    std::fprintf(stderr, "trafgen: probe: loading an XDP program: %s\n", std::strerror(errno));
+    return 77;
+  }
+  uint8_t frame[60] = {};
+  frame[12] = 0x08;  // IPv4 ethertype; the program looks at nothing
+  xdp_md ctx{};
+  ctx.data_end = sizeof frame;
+  ctx.ingress_ifindex = 1;  // lo, in the new namespace
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = sizeof frame, .ctx_in = &ctx,
+              .ctx_size_in = sizeof ctx, .repeat = 1, .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+  int rc = bpf_prog_test_run_opts(fd, &opts);
+  int err = errno;
+  close(fd);
+  if (rc != 0) {
+    std::fprintf(stderr, "trafgen: this kernel refuses live-frames BPF_PROG_TEST_RUN (%s)\n", std::strerror(err));
+    return 77;
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc == 2 && std::strcmp(argv[1], "--probe") == 0) return probe_live_frames();
   Options o = parse_args(argc, argv);
   if (o.verbose) setenv("TRAFGEN_VERBOSE", "1", 1);
   libbpf_set_print(libbpf_print);

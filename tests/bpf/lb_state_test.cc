@@ -231,7 +231,9 @@ TEST_P(StateRst, BareRstCreatesNoEntry) {
     RunResult r = run(rst);
     if (c.forwarded) {
       ASSERT_EQ(r.verdict, XDP_TX) << xdp_verdict_name(r.verdict);
-      if (c.mode == XLB_MODE_IPIP) EXPECT_EQ(r.out, expect_encap4(rst, kBe4, 10));
+      if (c.mode == XLB_MODE_IPIP) {
+        EXPECT_EQ(r.out, expect_encap4(rst, kBe4, 10));
+      }
     } else {
       ASSERT_EQ(r.verdict, XDP_DROP) << xdp_verdict_name(r.verdict);
     }
