@@ -47,6 +47,11 @@ const char* const xlb_stat_names[] = {
     "flood_stateless",
     "flood_windows",
     "drop_egress_not_xdp",
+    "frag_first",
+    "frag_forwarded",
+    "drop_frag_unknown",
+    "drop_frag_nat",
+    "drop_frag_short",
 };
 static_assert(sizeof(xlb_stat_names) / sizeof(xlb_stat_names[0]) == XLB_STAT_MAX,
               "enum xlb_stat changed: update xlb_stat_names");

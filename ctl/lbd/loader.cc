@@ -298,7 +298,7 @@ uint32_t pinned_map_id(const std::string& pin_dir, const char* name) {
 const char* const kMapNames[] = {XLB_MAP_VIPS,   XLB_MAP_VIP_ADDRS, XLB_MAP_RINGS,  XLB_MAP_BACKENDS,
                                  XLB_MAP_FLOWS,  XLB_MAP_CONFIG,    XLB_MAP_GSTATS, XLB_MAP_VSTATS,
                                  XLB_MAP_BSTATS, XLB_MAP_TX_PORTS,  XLB_MAP_CONNS,  XLB_MAP_VIP_LISTS,
-                                 XLB_MAP_NAT_REV, XLB_MAP_EGRESS};
+                                 XLB_MAP_NAT_REV, XLB_MAP_EGRESS, XLB_MAP_FRAGS};
 
 bool pinned(const std::string& pin_dir, const char* name) {
   struct stat st {};

@@ -172,11 +172,13 @@ TEST_F(Lb, EverythingElsePassesUntouched) {
   add_backend(1, vip, kBe4);
   fill_ring(vip, 1);
 
+  // Fragments for no VIP address (a VIP address's fragments follow their
+  // flow or are dropped: lb_frag_test.cc).
   Ipv4 frag;
-  frag.dst = kVip4;
+  frag.dst = "198.18.0.99";
   frag.mf = true;
   Ipv4 later_frag;
-  later_frag.dst = kVip4;
+  later_frag.dst = "198.18.0.99";
   later_frag.frag_offset = 10;
   later_frag.proto = IPPROTO_TCP;
   Ipv4 icmp;
@@ -189,8 +191,10 @@ TEST_F(Lb, EverythingElsePassesUntouched) {
   icmp6.dst = kVip6;
   icmp6.next_header = 58;
   Ipv6 frag6;
-  frag6.dst = kVip6;
+  frag6.dst = kVip6;  // no VIP of this test on it
   frag6.next_header = 44;
+  // UDP, offset 0, M set, id 7, then 8 bytes of the UDP header.
+  Bytes frag6_payload = {17, 0, 0, 1, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0};
   Ipv4 bad_len;
   bad_len.dst = kVip4;
   bad_len.total_len = 400;  // longer than the frame
@@ -223,7 +227,7 @@ TEST_F(Lb, EverythingElsePassesUntouched) {
        XLB_STAT_PASS_ICMP},
       {"ICMPv6 to VIP", Frame().eth(kClientMac, kFixtureMac).ipv6(icmp6).payload(Bytes(8, 0)).build(),
        XLB_STAT_PASS_ICMP},
-      {"IPv6 fragment header", Frame().eth(kClientMac, kFixtureMac).ipv6(frag6).payload(Bytes(16, 0)).build(),
+      {"IPv6 fragment header", Frame().eth(kClientMac, kFixtureMac).ipv6(frag6).payload(frag6_payload).build(),
        XLB_STAT_PASS_FRAGMENT},
       {"GRE to no VIP", Frame().eth(kClientMac, kFixtureMac).ipv4(gre).payload(Bytes(8, 0)).build(),
        XLB_STAT_PASS_OTHER_L4},
