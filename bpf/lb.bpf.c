@@ -20,6 +20,8 @@
  * An echo request to a VIP address is answered (icmp_echo.h). Other packets
  * for a VIP address are dropped and counted (unserved port or protocol,
  * refused IPv6 extension headers) unless the config passes unserved ones.
+ * Fragments of VIP traffic follow their datagram's first fragment to its
+ * flow's backend (frag.h).
  * Anything else leaves with XDP_PASS, untouched. docs/design.md describes the
  * data path, the maps, and what happens to every kind of packet.
  *
@@ -42,6 +44,7 @@
 #include "lib/encap.h"
 #include "lib/flood.h"
 #include "lib/flow.h"
+#include "lib/frag.h"
 #include "lib/hash.h"
 #include "lib/icmp_echo.h"
 #include "lib/icmp_too_big.h"
@@ -141,7 +144,7 @@ static __always_inline int xlb_not_vip(struct xdp_md *ctx, const struct xlb_pkt 
 			/* Replies are not the VIP's or backend's forwarded
 			 * traffic: only this global counter has them. */
 			xlb_count_stat(XLB_STAT_NAT_REPLY, bytes);
-			return xlb_xmit(ctx, nh->ifindex, bytes);
+			return xlb_xmit_nh(ctx, pkt, nh, bytes);
 		}
 	}
 	return xlb_unserved(pkt, bytes);
@@ -185,7 +188,7 @@ __noinline int xlb_icmp_path(struct xdp_md *ctx, const struct xlb_pkt *pkt, __u6
 		if (rc || !nh)
 			return xlb_drop(rc ? rc : XLB_STAT_DROP_INTERNAL, bytes);
 		xlb_count_stat(XLB_STAT_DSR_ICMP, bytes);
-		return xlb_xmit(ctx, nh->ifindex, bytes);
+		return xlb_xmit_nh(ctx, pkt, nh, bytes);
 	}
 	if (!(cfg->flags & XLB_CFG_F_NAT))
 		return xlb_pass(XLB_STAT_PASS_ICMP, bytes);
@@ -195,7 +198,7 @@ __noinline int xlb_icmp_path(struct xdp_md *ctx, const struct xlb_pkt *pkt, __u6
 	if (rc)
 		return xlb_drop(rc, bytes);
 	xlb_count_stat(XLB_STAT_NAT_ICMP, bytes);
-	return xlb_xmit(ctx, nh->ifindex, bytes);
+	return xlb_xmit_nh(ctx, pkt, nh, bytes);
 }
 
 /* Echo requests to a VIP address: answered (icmp_echo.h), or, with
@@ -426,6 +429,83 @@ __noinline int xlb_too_big_path(struct xdp_md *ctx, const struct xlb_pkt *pkt, _
 	return XDP_TX;
 }
 
+/* xlb_stateless_pick for a VIP with a ring (lbd makes one for every VIP),
+ * without its fallback to the VIP's scheduler: from the fragment path, a
+ * call to least-conn's pick would take the call chain past the 512 bytes
+ * of stack. XLB_RING_EMPTY without a ring. */
+static __always_inline __u32 xlb_frag_ring_pick(const struct xlb_pkt *pkt, const struct xlb_vip_meta *vip,
+						__u32 seed)
+{
+	if (vip->sched == XLB_SCHED_SRC_HASH)
+		return xlb_select_ring(vip, xlb_addr_hash(&pkt->key.src, seed));
+	return xlb_select_ring(vip, xlb_flow_hash(&pkt->key, seed));
+}
+
+/* xlb_frag_path's answer for a first fragment: forward it as the packet of
+ * its 5-tuple, on the main path. */
+#define XLB_FRAG_FIRST_FORWARD (-1)
+
+/*
+ * A fragment (parse.h's kind: XLB_PARSE_FRAGMENT, _FRAG_FIRST or
+ * _FRAG_SHORT), see frag.h. Other hosts' fragments pass as they always did;
+ * for a VIP address, a fragment is never passed: a first fragment records
+ * its ports and returns XLB_FRAG_FIRST_FORWARD, a later one of a known
+ * datagram goes to its flow's backend (xlb_frag_forward), and the rest is
+ * dropped and counted, or unserved traffic (xlb_unserved) if no VIP serves
+ * its protocol or port. Returns the XDP action otherwise. A global
+ * function, so unfragmented packets pay nothing for it.
+ */
+__noinline int xlb_frag_path(struct xdp_md *ctx, struct xlb_pkt *pkt, int kind, __u64 bytes)
+{
+	struct xlb_target t = {};
+	struct xlb_vip_meta *vip;
+	struct xlb_config *cfg;
+	struct xlb_flow *flow;
+
+	if (!pkt)
+		return XDP_ABORTED;
+	if (!xlb_is_vip_addr(pkt))
+		return xlb_pass(XLB_STAT_PASS_FRAGMENT, bytes);
+	if (pkt->key.proto != IPPROTO_TCP && pkt->key.proto != IPPROTO_UDP)
+		return xlb_unserved(pkt, bytes);
+	if (kind == XLB_PARSE_FRAG_SHORT)
+		return xlb_drop(XLB_STAT_DROP_FRAG_SHORT, bytes);
+	if (kind == XLB_PARSE_FRAGMENT && xlb_frag_ports(pkt)) {
+		/* A host that serves its VIP addresses' other ports itself
+		 * ("unserved": "pass") may be this fragment's destination. */
+		cfg = xlb_config_get();
+		if (cfg && (cfg->flags & XLB_CFG_F_PASS_UNSERVED))
+			return xlb_pass(XLB_STAT_PASS_VIP_UNSERVED, bytes);
+		return xlb_drop(XLB_STAT_DROP_FRAG_UNKNOWN, bytes);
+	}
+	vip = xlb_vip_lookup(pkt);
+	if (!vip)
+		return xlb_unserved(pkt, bytes);
+	/* Recorded for nat VIPs too, so their later fragments are counted as
+	 * what they are. */
+	if (kind == XLB_PARSE_FRAG_FIRST)
+		xlb_frag_record(pkt);
+	if (vip->mode == XLB_MODE_NAT || vip->mode == XLB_MODE_FULLNAT)
+		return xlb_drop(XLB_STAT_DROP_FRAG_NAT, bytes);
+	if (kind == XLB_PARSE_FRAG_FIRST) {
+		xlb_count_stat(XLB_STAT_FRAG_FIRST, bytes);
+		return XLB_FRAG_FIRST_FORWARD;
+	}
+	cfg = xlb_config_get();
+	if (!cfg)
+		return xlb_drop(XLB_STAT_DROP_INTERNAL, bytes);
+	/* The flow's backend. Without an entry (the first fragment came
+	 * during a flood and got none, or it was evicted), where a packet of
+	 * the flow without its entry goes: where the first fragment went. No
+	 * entry is made, and the flow's state and counts are left alone. */
+	flow = bpf_map_lookup_elem(&xlb_flows, &pkt->key);
+	t.backend_id = flow ? flow->backend_id : xlb_frag_ring_pick(pkt, vip, cfg->hash_seed);
+	t.be = xlb_backend_get(t.backend_id);
+	if (!t.be)
+		return xlb_drop(XLB_STAT_DROP_FRAG_UNKNOWN, bytes);
+	return xlb_frag_forward(ctx, pkt, vip, cfg, &t, bytes);
+}
+
 /* A client's packet for a VIP: to its flow's backend, by the VIP's mode. */
 static __always_inline int xlb_forward(struct xdp_md *ctx, const struct xlb_pkt *pkt,
 				       const struct xlb_vip_meta *vip, __u64 bytes)
@@ -479,7 +559,7 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, const struct xlb_pkt 
 
 	xlb_count(&xlb_vstats, vip->vip_id, bytes);
 	xlb_count(&xlb_bstats, t.backend_id, bytes);
-	return xlb_xmit(ctx, nh->ifindex, bytes);
+	return xlb_xmit_nh(ctx, pkt, nh, bytes);
 }
 
 SEC("xdp")
@@ -495,6 +575,8 @@ int xlb_lb(struct xdp_md *ctx)
 	xlb_count_stat(XLB_STAT_RX, bytes);
 	__builtin_memset(&pkt, 0, sizeof(pkt));
 	rc = xlb_parse(data, end, &pkt);
+	if (pkt.l2_len != sizeof(struct ethhdr))
+		xlb_note_tagged_src(data, end);
 	if (rc == XLB_PARSE_ICMP)
 		return xlb_icmp(ctx, &pkt, bytes);
 	/* Neither TCP nor UDP: the addresses are parsed, so one for a VIP
@@ -503,8 +585,13 @@ int xlb_lb(struct xdp_md *ctx)
 		return xlb_other_l4(&pkt, bytes);
 	if (rc == XLB_PARSE_BAD_EXTHDR)
 		return xlb_bad_exthdr(&pkt, bytes);
-	if (rc != XLB_PARSED)
-		return xlb_pass(rc, bytes);
+	if (rc != XLB_PARSED) {
+		if (!xlb_parse_is_frag(rc))
+			return xlb_pass(rc, bytes);
+		rc = xlb_frag_path(ctx, &pkt, rc, bytes);
+		if (rc != XLB_FRAG_FIRST_FORWARD)
+			return rc;
+	}
 
 	vip = xlb_vip_lookup(&pkt);
 	if (!vip)

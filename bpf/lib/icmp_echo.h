@@ -45,7 +45,7 @@ static __always_inline struct xlb_icmp_head *xlb_echo_request(struct xdp_md *ctx
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	/* The parser bounds l4_off (IPv4: 18 + 60 at most); masking makes
+	/* The parser bounds l4_off (IPv4: 22 + 60 at most); masking makes
 	 * that visible to the verifier. */
 	__u32 off = pkt->l4_off & 0xff;
 	struct xlb_icmp_head *ih = data + off;

@@ -89,8 +89,7 @@ static __always_inline int xlb_too_big_build(struct xdp_md *ctx, const struct xl
 	__u8 v4 = pkt->key.family == XLB_AF_INET;
 	__u32 quote_max = v4 ? XLB_ICMP4_QUOTE_MAX : XLB_ICMP6_QUOTE_MAX;
 	__u32 hdr = v4 ? XLB_ICMP_ERR_HDR4 : XLB_ICMP_ERR_HDR6;
-	__u32 l2_len = pkt->l2_len == sizeof(struct ethhdr) ? sizeof(struct ethhdr) :
-			sizeof(struct ethhdr) + sizeof(struct xlb_vlan_hdr);
+	__u32 l2_len = xlb_l2_len_fixed(pkt->l2_len);
 	__u32 quote = (pkt->l3_len < quote_max ? pkt->l3_len : quote_max) & ~1u;
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;

@@ -81,6 +81,28 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_nat_rev SEC(".maps");
 
+/*
+ * A client's fragmented datagram (source, destination, protocol, IP ID) ->
+ * its ports, recorded by the first fragment for the later ones (frag.h).
+ * Shared, not per-CPU: a NIC hashes fragments on the addresses only, or
+ * not at all, so fragments of one datagram may reach different CPUs. An
+ * entry is only needed from the first fragment to the last, milliseconds
+ * apart, so the LRU's size is the number of datagrams in flight in
+ * fragments at once: 8192 of them is 8192 x 64 KiB at the largest, far
+ * more than the kernel itself will hold for reassembly (ipfrag_high_thresh,
+ * 4 MiB by default), in 8192 x (40 + 4) bytes of entries plus the LRU's
+ * overhead, about 1 MiB. An entry evicted early only costs the rest of its
+ * datagram (drop_frag_unknown); its sender retransmits.
+ */
+#define XLB_FRAGS_MAX 8192
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_FRAGS_MAX);
+	__type(key, struct xlb_frag_key);
+	__type(value, struct xlb_frag);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_frags SEC(".maps");
+
 /* Backend identity -> connection counts (least-conn). lbd creates an entry
  * (zero counts, never overwriting one) when it learns a backend, and deletes
  * it only once the backend is forgotten and its counts are zero; the data
@@ -139,7 +161,9 @@ struct {
 } xlb_bstats SEC(".maps");
 
 /* ifindex -> ifindex: egress devices for XDP_REDIRECT (when the next hop is
- * not on the ingress interface). lbd inserts every interface of its netns. */
+ * not on the ingress interface). lbd inserts the interfaces of its netns
+ * that can transmit XDP frames (physical NICs, veth); a next hop on any
+ * other device is dropped as drop_egress_not_xdp (xmit.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
 	__uint(max_entries, 256);
@@ -147,5 +171,17 @@ struct {
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_tx_ports SEC(".maps");
+
+/* ifindex of a VLAN device -> the real device and the tags a frame routed
+ * out of it carries (struct xlb_egress). lbd describes every VLAN device
+ * of its netns; the next-hop lookups (nexthop.h) read it, so the per-packet
+ * cost of a cached next hop is only the L2 rewrite (xmit.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, struct xlb_egress);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_egress SEC(".maps");
 
 #endif /* XLB_BPF_MAPS_H */

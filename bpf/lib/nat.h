@@ -92,7 +92,7 @@ struct {
 } xlb_nat_scratch SEC(".maps");
 
 /* Offsets masked so the verifier can bound packet pointers built from them
- * (the values are at most 18, and 18 + 60 or 18 + 40 + 256 with IPv6
+ * (the values are at most 22, and 22 + 60 or 22 + 40 + 256 with IPv6
  * extension headers: parse.h). */
 static __always_inline __u32 xlb_l3_off(const struct xlb_pkt *pkt)
 {

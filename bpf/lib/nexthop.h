@@ -21,6 +21,7 @@
 #include <linux/if_ether.h>
 #include <bpf/bpf_helpers.h>
 #include "xlb/abi.h"
+#include "maps.h"
 #include "nexthop_entry.h"
 
 #define XLB_AF_INET_KERNEL  2  /* AF_INET, as bpf_fib_lookup wants it */
@@ -55,6 +56,8 @@ static __always_inline int xlb_addr_equal(const struct xlb_addr *a, const struct
 struct xlb_fib_scratch {
 	struct bpf_fib_lookup fib;
 	struct xlb_nexthop route;
+	__u8 tagged_src[ETH_ALEN]; /* a VLAN-tagged frame's sender (xmit.h) */
+	__u8 pad[2];
 };
 
 struct {
@@ -91,6 +94,20 @@ static __always_inline long xlb_fib_lookup_proto(struct xdp_md *ctx, __u8 family
 	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 }
 
+/* Notes the sender of a VLAN-tagged frame (data: its Ethernet header,
+ * within end), before any path rewrites the MACs: xlb_l2_retag (xmit.h)
+ * keeps the tags of a frame routed straight back to its sender. Called for
+ * tagged frames only. */
+static __always_inline void xlb_note_tagged_src(void *data, void *end)
+{
+	struct xlb_fib_scratch *s = xlb_fib_scratch_get();
+	struct ethhdr *eth = data;
+
+	if (!s || (void *)(eth + 1) > end)
+		return;
+	__builtin_memcpy(s->tagged_src, eth->h_source, ETH_ALEN);
+}
+
 /* Lookup for an encapsulated packet (the protocol only matters to policy
  * routing; the cache serves every mode with the same answer). */
 static __always_inline long xlb_fib_lookup(struct xdp_md *ctx, __u8 family, const struct xlb_addr *src,
@@ -109,6 +126,29 @@ static __always_inline int xlb_fib_via_gateway(const struct bpf_fib_lookup *fib,
 		return fib->ipv4_dst != dst->v4;
 	return (fib->ipv6_dst[0] ^ dst->v6[0]) | (fib->ipv6_dst[1] ^ dst->v6[1]) | (fib->ipv6_dst[2] ^ dst->v6[2]) |
 	       (fib->ipv6_dst[3] ^ dst->v6[3]);
+}
+
+/*
+ * The device the FIB chose (nh->ifindex, as it answered), as the frame must
+ * leave: a VLAN device that lbd described in xlb_egress leaves on its real
+ * device with its tags, any other device untagged (docs/design.md,
+ * "VLANs"). Written into nh with the rest of the answer, so a cached next
+ * hop costs no lookup here. The key is read from nh, a map value: a copy
+ * on the stack would grow the frames of call chains that are at the
+ * 512-byte limit already.
+ */
+static __always_inline void xlb_nh_set_egress(struct xlb_nexthop *nh)
+{
+	struct xlb_egress *e = bpf_map_lookup_elem(&xlb_egress, &nh->ifindex);
+
+	if (!e || e->ntags > XLB_EGRESS_MAX_TAGS) {
+		nh->ntags = 0;
+		return;
+	}
+	nh->ifindex = e->lower_ifindex;
+	nh->ntags = e->ntags;
+	nh->tags[0] = e->tags[0];
+	nh->tags[1] = e->tags[1];
 }
 
 static __always_inline int xlb_fib_drop_reason(long rc)
@@ -149,6 +189,7 @@ __noinline int xlb_next_hop_resolve(struct xdp_md *ctx, __u32 backend_id, __u32 
 		return xlb_fib_drop_reason(rc);
 	}
 	nh->ifindex = fib->ifindex;
+	xlb_nh_set_egress(nh);
 	__builtin_memcpy(nh->smac, fib->smac, ETH_ALEN);
 	__builtin_memcpy(nh->dmac, fib->dmac, ETH_ALEN);
 	nh->flags = xlb_fib_via_gateway(fib, family, dst) ? XLB_NH_F_GATEWAY : 0;
@@ -215,6 +256,7 @@ static __always_inline struct xlb_nexthop *xlb_route(struct xdp_md *ctx, __u8 fa
 	s->route.ifindex = s->fib.ifindex;
 	__builtin_memcpy(s->route.smac, s->fib.smac, ETH_ALEN);
 	__builtin_memcpy(s->route.dmac, s->fib.dmac, ETH_ALEN);
+	xlb_nh_set_egress(&s->route);
 	return &s->route;
 }
 

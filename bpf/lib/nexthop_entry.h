@@ -22,15 +22,17 @@
 struct xlb_nexthop {
 	struct xlb_addr dst; /* the backend address this was resolved for */
 	__u64 expires_ns;
-	__u32 ifindex;
+	__u32 ifindex;       /* the device the frame leaves on (a VLAN device's real one) */
 	__u16 mtu;           /* path MTU towards dst (outer IP packet size) */
 	__u8 family;
 	__u8 flags;          /* XLB_NH_F_* */
 	__u8 smac[ETH_ALEN];
 	__u8 dmac[ETH_ALEN];
-	__u32 pad2;
+	__u8 ntags;          /* VLAN tags the frame leaves with (xlb_egress), 0..2 */
+	__u8 pad2[3];
+	struct xlb_vlan_tag tags[XLB_EGRESS_MAX_TAGS]; /* outer first */
 };
 
-XLB_STATIC_ASSERT(sizeof(struct xlb_nexthop) == 48, "xlb_nexthop");
+XLB_STATIC_ASSERT(sizeof(struct xlb_nexthop) == 56, "xlb_nexthop");
 
 #endif /* XLB_BPF_NEXTHOP_ENTRY_H */

@@ -46,6 +46,12 @@ const char* const xlb_stat_names[] = {
     "dsr_icmp",
     "flood_stateless",
     "flood_windows",
+    "drop_egress_not_xdp",
+    "frag_first",
+    "frag_forwarded",
+    "drop_frag_unknown",
+    "drop_frag_nat",
+    "drop_frag_short",
     "nat_rev_restored",
     "drop_nat_rev_lost",
 };

@@ -17,11 +17,13 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "core/error.h"
 #include "lb.skel.h"
 #include "log.h"
+#include "links.h"
 #include "netif.h"
 #include "xlb/abi.h"
 
@@ -304,7 +306,7 @@ uint32_t pinned_map_id(const std::string& pin_dir, const char* name) {
 const char* const kMapNames[] = {XLB_MAP_VIPS,   XLB_MAP_VIP_ADDRS, XLB_MAP_RINGS,  XLB_MAP_BACKENDS,
                                  XLB_MAP_FLOWS,  XLB_MAP_CONFIG,    XLB_MAP_GSTATS, XLB_MAP_VSTATS,
                                  XLB_MAP_BSTATS, XLB_MAP_TX_PORTS,  XLB_MAP_CONNS,  XLB_MAP_VIP_LISTS,
-                                 XLB_MAP_NAT_REV};
+                                 XLB_MAP_NAT_REV, XLB_MAP_EGRESS, XLB_MAP_FRAGS};
 
 bool pinned(const std::string& pin_dir, const char* name) {
   struct stat st {};
@@ -492,20 +494,66 @@ Attachment attach_or_adopt(const AttachOptions& o) {
   return a;
 }
 
-int fill_tx_ports(const std::string& pin_dir, bool quiet) {
-  std::string path = pin_dir + "/" + XLB_MAP_TX_PORTS;
+namespace {
+
+// Removes every key of the map at fd that is not in keep.
+void delete_other_keys(int fd, const std::set<uint32_t>& keep) {
+  std::vector<uint32_t> stale;
+  uint32_t key = 0, next = 0;
+  uint32_t* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    if (!keep.count(next)) stale.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  for (uint32_t k : stale) (void)bpf_map_delete_elem(fd, &k);
+}
+
+Fd open_pinned(const std::string& pin_dir, const char* name) {
+  std::string path = pin_dir + "/" + name;
   Fd fd(bpf_obj_get(path.c_str()));
   if (!fd) throw SystemError("cannot open pinned map " + path + ": " + std::strerror(errno));
-  int n = 0;
-  for (const auto& [idx, name] : non_loopback_interfaces()) {
-    uint32_t key = static_cast<uint32_t>(idx), value = key;
-    int err = bpf_map_update_elem(fd.get(), &key, &value, BPF_ANY);
+  return fd;
+}
+
+}  // namespace
+
+EgressFill fill_tx_ports(const std::string& pin_dir, bool quiet) {
+  Fd ports = open_pinned(pin_dir, XLB_MAP_TX_PORTS);
+  Fd egress = open_pinned(pin_dir, XLB_MAP_EGRESS);
+  std::vector<LinkInfo> links = list_links();
+  EgressFill n;
+
+  std::set<uint32_t> keep;
+  for (const auto& link : links) {
+    if (!can_transmit_xdp(link)) continue;
+    uint32_t key = static_cast<uint32_t>(link.ifindex), value = key;
+    int err = bpf_map_update_elem(ports.get(), &key, &value, BPF_ANY);
     if (err) {
-      if (!quiet) log_warn("cannot add " + name + " to " + XLB_MAP_TX_PORTS + ": " + errstr(err) + " (skipped)");
+      if (!quiet)
+        log_warn("cannot add " + link.name + " to " + XLB_MAP_TX_PORTS + ": " + errstr(err) + " (skipped)");
       continue;
     }
-    n++;
+    keep.insert(key);
+    n.tx_ports++;
   }
+  delete_other_keys(ports.get(), keep);
+
+  std::vector<std::string> warnings;
+  keep.clear();
+  for (const auto& e : egress_entries(links, &warnings)) {
+    int err = bpf_map_update_elem(egress.get(), &e.ifindex, &e.value, BPF_ANY);
+    if (err) {
+      if (!quiet) log_warn("cannot add ifindex " + std::to_string(e.ifindex) + " to " + XLB_MAP_EGRESS + ": " +
+                           errstr(err) + " (skipped)");
+      continue;
+    }
+    keep.insert(e.ifindex);
+    n.vlans++;
+  }
+  delete_other_keys(egress.get(), keep);
+  if (!quiet)
+    for (const auto& w : warnings) log_warn(w);
   return n;
 }
 

@@ -72,10 +72,19 @@ Attachment attach_or_adopt(const AttachOptions& opts);
 // The xlb_lb program attached to ifindex, if any: {mode, prog id}.
 std::optional<std::pair<std::string, uint32_t>> find_attached(int ifindex);
 
-// Inserts every interface of the namespace but lo into xlb_tx_ports (the
-// egress devices for XDP_REDIRECT). Devices that refuse are logged and
-// skipped. Returns how many were inserted.
-int fill_tx_ports(const std::string& pin_dir, bool quiet = false);
+// What fill_tx_ports put in the maps.
+struct EgressFill {
+  int tx_ports = 0;  // devices in xlb_tx_ports
+  int vlans = 0;     // VLAN devices in xlb_egress
+};
+
+// Makes xlb_tx_ports (the egress devices for XDP_REDIRECT) hold exactly the
+// interfaces of the namespace that can transmit XDP frames, and xlb_egress
+// describe exactly its VLAN devices (egress.h); entries of devices that are
+// gone or no longer qualify are removed. Devices that refuse, and VLAN
+// devices that cannot be described, are logged (unless quiet) and skipped.
+// Throws SystemError if a map or the interface list cannot be read.
+EgressFill fill_tx_ports(const std::string& pin_dir, bool quiet = false);
 
 // Detaches xlb_lb from iface (if attached) and from every other interface
 // whose xlb_lb uses the same maps (those pinned for iface, or, if the pins

@@ -75,8 +75,9 @@ int run_daemon(const Options& o) {
   AttachOptions ao{o.ifaces, o.pin_root, o.xdp_mode, o.flow_table_size, o.nat_table_size};
   Attachment att = attach_or_adopt(ao);
   for (const auto& w : forwarding_warnings(o.ifaces)) log_warn(w);
-  int ports = fill_tx_ports(att.pin_dir);
-  log_line("xlb_tx_ports: " + std::to_string(ports) + " interfaces");
+  EgressFill egress = fill_tx_ports(att.pin_dir);
+  log_line("xlb_tx_ports: " + std::to_string(egress.tx_ports) + " interfaces; xlb_egress: " +
+           std::to_string(egress.vlans) + " VLAN devices");
 
   Balancer lb(std::make_unique<BpfMapIo>(att.pin_dir), interface_addresses(o.ifaces));
   for (const auto& note : lb.recover()) log_line("recovery: " + note);

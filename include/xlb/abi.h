@@ -222,6 +222,30 @@ struct xlb_nat_rev {
 	__u32 reserved;
 };
 
+/* ---- fragments --------------------------------------------------------- */
+
+/*
+ * Key of xlb_frags: one fragmented datagram of a client, as every one of its
+ * fragments names it (RFC 791 / RFC 8200: source, destination, protocol and
+ * identification). The first fragment, which holds the L4 header, records
+ * the datagram's ports under this key; the later ones, which have none, look
+ * them up to find their flow.
+ */
+struct xlb_frag_key {
+	struct xlb_addr src;
+	struct xlb_addr dst;
+	__u32 id;     /* IPv4: the 16-bit ID; IPv6: the 32-bit identification (host order) */
+	__u8 proto;   /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;  /* XLB_AF_INET or XLB_AF_INET6 */
+	__u8 pad[2];
+};
+
+/* Value of xlb_frags: the datagram's ports, from its first fragment. */
+struct xlb_frag {
+	__be16 sport;
+	__be16 dport;
+};
+
 /* ---- load-balancer configuration -------------------------------------- */
 
 /* Single entry of the xlb_config array. Written by lbd, read per packet. */
@@ -287,7 +311,7 @@ enum xlb_stat {
 	XLB_STAT_PASS_NOT_IP,         /* ARP, LLDP, ... */
 	XLB_STAT_PASS_NOT_VIP,        /* IP traffic to no VIP address */
 	XLB_STAT_PASS_VIP_UNSERVED,   /* VIP address, port/protocol not served */
-	XLB_STAT_PASS_FRAGMENT,       /* IPv4 fragment / IPv6 fragment header */
+	XLB_STAT_PASS_FRAGMENT,       /* IPv4 fragment / IPv6 fragment header, to no VIP address */
 	XLB_STAT_PASS_ICMP,           /* ICMP/ICMPv6 not tied to a flow */
 	XLB_STAT_PASS_MALFORMED,      /* truncated or inconsistent headers */
 	XLB_STAT_PASS_OTHER_L4,       /* neither TCP nor UDP */
@@ -324,9 +348,37 @@ enum xlb_stat {
 	XLB_STAT_DSR_ICMP,            /* ICMP error about an ipip/l2dsr flow's reply forwarded to its backend */
 	XLB_STAT_FLOOD_STATELESS,     /* new flow past the flood threshold: forwarded by the ring, no entry */
 	XLB_STAT_FLOOD_WINDOWS,       /* one-second windows in which a CPU crossed the flood threshold */
+	XLB_STAT_DROP_EGRESS_NOT_XDP, /* next hop's device not in xlb_tx_ports (cannot send XDP frames) */
+	XLB_STAT_FRAG_FIRST,          /* first fragment to a VIP: its ports recorded (xlb_frags) */
+	XLB_STAT_FRAG_FORWARDED,      /* later fragment sent to its flow's backend (ipip, l2dsr) */
+	XLB_STAT_DROP_FRAG_UNKNOWN,   /* later fragment to a VIP address, its first fragment unknown */
+	XLB_STAT_DROP_FRAG_NAT,       /* fragment to a nat/fullnat VIP: ports of later ones can't be rewritten */
+	XLB_STAT_DROP_FRAG_SHORT,     /* first fragment to a VIP address too short for its L4 header */
 	XLB_STAT_NAT_REV_RESTORED,    /* nat/fullnat: a live flow's evicted reply entry put back */
 	XLB_STAT_DROP_NAT_REV_LOST,   /* nat/fullnat: a live flow's reply tuple now owned by another flow: flow ended */
 	XLB_STAT_MAX,
+};
+
+/* ---- egress devices ----------------------------------------------------- */
+
+/* One 802.1Q/802.1ad tag as it is on the wire: TPID, then TCI (PCP, DEI,
+ * VLAN id), both in network byte order. */
+struct xlb_vlan_tag {
+	__be16 tpid;
+	__be16 tci;
+};
+
+#define XLB_EGRESS_MAX_TAGS 2
+
+/* Value of xlb_egress (key: __u32 ifindex of a VLAN device): a frame the
+ * FIB sends out of that device leaves on the real device lower_ifindex
+ * with these tags, outer first, as the kernel would send it. lbd fills it
+ * from netlink (ctl/lbd/egress.h). */
+struct xlb_egress {
+	__u32 lower_ifindex;
+	__u8 ntags; /* 0..XLB_EGRESS_MAX_TAGS */
+	__u8 pad[3];
+	struct xlb_vlan_tag tags[XLB_EGRESS_MAX_TAGS];
 };
 
 /* ---- backend-side decapsulation --------------------------------------- */
@@ -389,9 +441,12 @@ XLB_STATIC_ASSERT(sizeof(struct xlb_conn_count) == 16, "xlb_conn_count");
 XLB_STATIC_ASSERT(sizeof(struct xlb_conn_adjust) == 64, "xlb_conn_adjust");
 XLB_STATIC_ASSERT((XLB_VIP_LIST_MAX & (XLB_VIP_LIST_MAX - 1)) == 0, "list size is a power of 2");
 XLB_STATIC_ASSERT(sizeof(struct xlb_nat_rev) == 48, "xlb_nat_rev");
+XLB_STATIC_ASSERT(sizeof(struct xlb_frag_key) == 40, "xlb_frag_key");
+XLB_STATIC_ASSERT(sizeof(struct xlb_frag) == 4, "xlb_frag");
 XLB_STATIC_ASSERT(sizeof(struct xlb_config) == 80, "xlb_config");
 XLB_STATIC_ASSERT(sizeof(struct xlb_counter) == 16, "xlb_counter");
 XLB_STATIC_ASSERT(sizeof(struct xlb_flood_window) == 16, "xlb_flood_window");
+XLB_STATIC_ASSERT(sizeof(struct xlb_egress) == 16, "xlb_egress");
 XLB_STATIC_ASSERT(sizeof(struct xlb_decap_addr_key) == 20, "xlb_decap_addr_key");
 XLB_STATIC_ASSERT(sizeof(struct xlb_decap_allow_key) == 24, "xlb_decap_allow_key");
 XLB_STATIC_ASSERT(sizeof(struct xlb_decap_config) == 8, "xlb_decap_config");
@@ -412,6 +467,8 @@ XLB_STATIC_ASSERT(sizeof(struct xlb_decap_config) == 8, "xlb_decap_config");
 #define XLB_MAP_VIP_LISTS "xlb_vip_lists"
 #define XLB_MAP_NAT_REV   "xlb_nat_rev"
 #define XLB_MAP_FLOOD     "xlb_flood"
+#define XLB_MAP_EGRESS    "xlb_egress"
+#define XLB_MAP_FRAGS     "xlb_frags"
 #define XLB_CONN_ADJUST_PROG_NAME "xlb_conn_adjust"
 #define XLB_PROG_NAME     "xlb_lb"
 #define XLB_DECAP_PROG_NAME "xlb_decap"

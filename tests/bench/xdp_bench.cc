@@ -211,7 +211,8 @@ int main(int argc, char** argv) {
   if (!g_json) std::printf("%-44s %11s %11s\n", "path", "gross", "net");
   report("baseline (trivial XDP_TX)", [&] { return baseline; }, baseline);
 
-  if (wanted("pass") || wanted("ipip: established") || wanted("ipip: new TCP flow, maglev")) {
+  if (wanted("pass") || wanted("ipip: established") || wanted("ipip: new TCP flow, maglev") ||
+      wanted("ipip: fragment")) {
     Lb lb;
     if (!lb.open(1 << 21)) {
       std::fprintf(stderr, "xdp_bench: cannot load lb\n");
@@ -225,7 +226,33 @@ int main(int argc, char** argv) {
            baseline);
     report("ipip: established flow, IPv6", frames({syn_frame("fd00:1::1", 40000, "fd00:100::1", kTcpAck)}),
            baseline);
+    // Tagged in, leaving untagged (the fixture's device is no VLAN device):
+    // the L2 rewrite of docs/design.md "VLANs", on top of the line above.
+    Bytes tagged = syn_frame("198.18.1.1", 40001, "198.18.100.1", kTcpAck);
+    tagged.insert(tagged.begin() + 12, {0x81, 0x00, 0x00, 0x64});
+    report("ipip: established flow, IPv4, VLAN 100 in, untagged out", frames({tagged}), baseline);
     report("ipip: new TCP flow, maglev", frames(distinct_flows(g_runs, "198.18.100.1")), baseline);
+    // Fragments (bpf/lib/frag.h): the first fragment of a known flow (its
+    // ports recorded, then the established path) and a later one (its
+    // ports looked up, then to the flow's backend).
+    if (wanted("ipip: fragment")) {
+      Ipv4 fr;
+      fr.src = "198.18.1.2";
+      fr.dst = "198.18.100.1";
+      fr.id = 7;
+      fr.mf = true;
+      Tcp tcp;
+      tcp.flags = kTcpAck;
+      Bytes first = Frame().eth(kClientMac, kFixtureMac).ipv4(fr).tcp(tcp).payload(std::string(32, 'x')).build();
+      fr.mf = false;
+      fr.frag_offset = 7;
+      fr.proto = IPPROTO_TCP;
+      Bytes later = Frame().eth(kClientMac, kFixtureMac).ipv4(fr).payload(std::string(32, 'y')).build();
+      if (!sends(lb.prog_fd(), ifindex, first, "first fragment") || !sends(lb.prog_fd(), ifindex, later, "later fragment"))
+        return 1;
+      report("ipip: fragment, first, flow known, IPv4", frames({first}), baseline);
+      report("ipip: fragment, later, IPv4", frames({later}), baseline);
+    }
   }
 
   // The other modes. Clients are in 198.19/16 and fd00:19::/64, which the

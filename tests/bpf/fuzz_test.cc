@@ -728,6 +728,29 @@ class Fuzz : public nat::NatFixture {
         wr16(f6, 14 + 4, uint16_t(rd16(f6, 14 + 4) + 8));
         add("IPv6 extension header " + std::to_string(kind) + " to VIP", f6);
       }
+      // The rest of the datagrams whose first fragments are seeds (frag.h):
+      // a later fragment follows its first to the flow's backend when the
+      // first ran before it, and is dropped otherwise.
+      for (int m : {0, 1}) {
+        Ipv4 fr;
+        fr.src = kV4.client;
+        fr.dst = kModes[m].v4;
+        fr.id = uint16_t(78 + m);
+        fr.mf = true;
+        add(std::string("IPv4 first fragment to ") + kModes[m].v4,
+            Frame().eth(nat::kPeerMac, kFixtureMac).ipv4(fr).tcp(t).payload("frag").build());
+        fr.mf = false;
+        fr.frag_offset = 3;
+        fr.proto = kTcp;
+        add(std::string("IPv4 later fragment to ") + kModes[m].v4,
+            Frame().eth(nat::kPeerMac, kFixtureMac).ipv4(fr).payload("tail of it").build());
+      }
+      Bytes later6 = tcp_or_udp(kV6.client, 40000, kModes[0].v6, 80, IPPROTO_TCP);
+      later6[14 + 6] = kFragment;
+      later6.resize(14 + 40 + 8);  // 8 bytes of data after the fragment header
+      insert_at(later6, 14 + 40, Bytes{kTcp, 0, 0, 24, 0, 0, 0, 9});  // offset 24, last; id 9
+      wr16(later6, 14 + 4, 16);
+      add("IPv6 later fragment to VIP", later6);
     }
     add("ARP", Frame().eth(nat::kPeerMac, kFixtureMac).ethertype(0x0806).payload(Bytes(28, 1)).build());
     return s;
@@ -906,7 +929,7 @@ class Fuzz : public nat::NatFixture {
   // Clears flows, nat reply entries and connection counts, then runs the
   // seeds once (checked like any packet) so replies find their flows.
   void reset_state(const std::function<void(const Seed&, const Bytes&)>& run_one) {
-    for (bpf_map* m : {skel_->maps.xlb_flows, skel_->maps.xlb_nat_rev}) {
+    for (bpf_map* m : {skel_->maps.xlb_flows, skel_->maps.xlb_nat_rev, skel_->maps.xlb_frags}) {
       int fd = bpf_map__fd(m);
       std::vector<uint8_t> key(bpf_map__key_size(m)), next(key.size());
       while (bpf_map_get_next_key(fd, nullptr, next.data()) == 0) bpf_map_delete_elem(fd, next.data());
@@ -1036,11 +1059,16 @@ TEST_F(Fuzz, MutatedPackets) {
   os << "; forwarded:";
   for (auto& [k, v] : st.forwarded) os << " " << k << "=" << v;
   os << "; every checksum valid: " << st.checked_sums;
+  os << "; fragments: first=" << gstat(XLB_STAT_FRAG_FIRST).packets
+     << " forwarded=" << gstat(XLB_STAT_FRAG_FORWARDED).packets
+     << " unknown=" << gstat(XLB_STAT_DROP_FRAG_UNKNOWN).packets << " nat=" << gstat(XLB_STAT_DROP_FRAG_NAT).packets
+     << " short=" << gstat(XLB_STAT_DROP_FRAG_SHORT).packets << " passed=" << gstat(XLB_STAT_PASS_FRAGMENT).packets;
   std::cout << os.str() << std::endl;
   // The mix must reach every outcome, or the mutations have gone stale.
   if (packets >= 5000) {
     for (const char* v : {"XDP_TX", "XDP_PASS", "XDP_DROP"}) EXPECT_GT(st.lb[v], 0u) << v;
     EXPECT_GT(st.decap["XDP_PASS"], 0u);
+    EXPECT_GT(gstat(XLB_STAT_FRAG_FORWARDED).packets, 0u) << "no later fragment reached its backend";
   }
 }
 

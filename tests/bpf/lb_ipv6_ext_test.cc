@@ -14,6 +14,7 @@
 
 #include <vector>
 
+#include "encap_ref.h"
 #include "nat_fixture.h"
 
 namespace xlb::test::nat {
@@ -169,13 +170,54 @@ TEST_F(Ipv6Ext, RefusedChainsAreDroppedForAVipAndPassOtherwise) {
   EXPECT_EQ(flow_count(), 0u);
 }
 
-TEST_F(Ipv6Ext, FragmentHeaderBehindOthersIsAFragment) {
+// The fragment header is found behind the others: a first fragment (offset
+// 0, M set) has its ports read after it and is balanced, and a later one
+// (offset 256) follows it to its backend (frag.h; lb_frag_test.cc has the
+// rest). An atomic fragment (offset 0, M clear) is a whole packet (RFC 6946).
+TEST_F(Ipv6Ext, FragmentHeaderBehindOthersIsFound) {
   vip_with_backend(kV6.vip, 80, IPPROTO_TCP, XLB_MODE_IPIP, 1, kV6.backend, 0);
   Pkt in = client_packet(kV6);
   Bytes b = with_ext(build(in), {{kHopByHop, 0}, {kFragment, 0}});
-  RunResult r = run(b);
-  EXPECT_EQ(r.verdict, XDP_PASS) << xdp_verdict_name(r.verdict);
-  EXPECT_EQ(gstat(XLB_STAT_PASS_FRAGMENT).packets, 1u);
+  size_t frag = l2_header_len(b) + 40 + 8;
+  auto set_frag = [&](Bytes& f, uint16_t off_m, uint32_t id) {
+    f[frag + 2] = off_m >> 8;
+    f[frag + 3] = off_m & 0xff;
+    f[frag + 4] = id >> 24;
+    f[frag + 5] = id >> 16;
+    f[frag + 6] = id >> 8;
+    f[frag + 7] = id;
+  };
+  Bytes first = b;
+  set_frag(first, 0x0001, 77);
+  Bytes later = b;
+  set_frag(later, 0x0100, 77);  // offset 256, M clear: the last fragment
+  Bytes atomic = b;
+  set_frag(atomic, 0, 78);
+  for (const Bytes* f : {&first, &later, &atomic}) {
+    RunResult r = run(*f);
+    ASSERT_EQ(r.verdict, XDP_TX) << xdp_verdict_name(r.verdict);
+    Bytes want = encap_ipv6(*f, kFixtureAddr6, kV6.backend);
+    xlb_config cfg{};
+    uint32_t zero = 0;
+    ASSERT_EQ(bpf_map_lookup_elem(bpf_map__fd(skel_->maps.xlb_config), &zero, &cfg), 0);
+    set_outer_flow_label(want, ref_flow_label(flow_key(kV6.client, in.sport, kV6.vip, 80, IPPROTO_TCP),
+                                              cfg.hash_seed));
+    set_macs(want, fixture_neigh_mac(10), kFixtureMac);
+    EXPECT_EQ(r.out, want) << hexdump_diff(want, r.out);
+  }
+  EXPECT_EQ(gstat(XLB_STAT_FRAG_FIRST).packets, 1u);
+  EXPECT_EQ(gstat(XLB_STAT_FRAG_FORWARDED).packets, 1u);
+  EXPECT_EQ(gstat(XLB_STAT_FLOW_HIT).packets, 1u);  // the atomic fragment
+  EXPECT_EQ(gstat(XLB_STAT_PASS_FRAGMENT).packets, 0u);
+  // The fragment header cut short is a truncated chain.
+  Bytes cut = b;
+  cut.resize(frag + 4);
+  size_t l3 = l2_header_len(cut);
+  cut[l3 + 4] = 0;
+  cut[l3 + 5] = 8 + 4;
+  RunResult r = run(cut);
+  EXPECT_EQ(r.verdict, XDP_DROP) << xdp_verdict_name(r.verdict);
+  EXPECT_EQ(gstat(XLB_STAT_DROP_BAD_EXTHDR).packets, 1u);
 }
 
 }  // namespace

@@ -113,17 +113,20 @@ TEST_F(Lb, EncapsulatesEachFamilyExactly) {
   }
 }
 
-TEST_F(Lb, VlanTagIsKeptInFrontOfTheOuterHeader) {
+// Tags follow the egress device (lb_vlan_test.cc): the fixture's xlbt0 is
+// no VLAN device, so the ingress tag does not go on to the backend.
+TEST_F(Lb, VlanTagIsNotCarriedToAnUntaggedEgress) {
   uint32_t vip = add_vip(kVip4, 80, IPPROTO_TCP);
   add_backend(1, vip, kBe4);
   fill_ring(vip, 1);
   Ipv4 ip;
   ip.dst = kVip4;
   Bytes in = Frame().eth(kClientMac, kFixtureMac).vlan(0x0064).ipv4(ip).tcp().build();
+  Bytes untagged = Frame().eth(kClientMac, kFixtureMac).ipv4(ip).tcp().build();
 
   RunResult r = run(in);
   ASSERT_EQ(r.verdict, XDP_TX);
-  Bytes want = expect_encap4(in, kBe4, 10);
+  Bytes want = expect_encap4(untagged, kBe4, 10);
   EXPECT_EQ(r.out, want) << hexdump_diff(want, r.out);
 }
 
@@ -169,11 +172,13 @@ TEST_F(Lb, EverythingElsePassesUntouched) {
   add_backend(1, vip, kBe4);
   fill_ring(vip, 1);
 
+  // Fragments for no VIP address (a VIP address's fragments follow their
+  // flow or are dropped: lb_frag_test.cc).
   Ipv4 frag;
-  frag.dst = kVip4;
+  frag.dst = "198.18.0.99";
   frag.mf = true;
   Ipv4 later_frag;
-  later_frag.dst = kVip4;
+  later_frag.dst = "198.18.0.99";
   later_frag.frag_offset = 10;
   later_frag.proto = IPPROTO_TCP;
   Ipv4 icmp;
@@ -186,8 +191,10 @@ TEST_F(Lb, EverythingElsePassesUntouched) {
   icmp6.dst = kVip6;
   icmp6.next_header = 58;
   Ipv6 frag6;
-  frag6.dst = kVip6;
+  frag6.dst = kVip6;  // no VIP of this test on it
   frag6.next_header = 44;
+  // UDP, offset 0, M set, id 7, then 8 bytes of the UDP header.
+  Bytes frag6_payload = {17, 0, 0, 1, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0};
   Ipv4 bad_len;
   bad_len.dst = kVip4;
   bad_len.total_len = 400;  // longer than the frame
@@ -220,7 +227,7 @@ TEST_F(Lb, EverythingElsePassesUntouched) {
        XLB_STAT_PASS_ICMP},
       {"ICMPv6 to VIP", Frame().eth(kClientMac, kFixtureMac).ipv6(icmp6).payload(Bytes(8, 0)).build(),
        XLB_STAT_PASS_ICMP},
-      {"IPv6 fragment header", Frame().eth(kClientMac, kFixtureMac).ipv6(frag6).payload(Bytes(16, 0)).build(),
+      {"IPv6 fragment header", Frame().eth(kClientMac, kFixtureMac).ipv6(frag6).payload(frag6_payload).build(),
        XLB_STAT_PASS_FRAGMENT},
       {"GRE to no VIP", Frame().eth(kClientMac, kFixtureMac).ipv4(gre).payload(Bytes(8, 0)).build(),
        XLB_STAT_PASS_OTHER_L4},
@@ -530,9 +537,11 @@ TEST_F(Lb, OtherEgressInterfaceIsRedirectedThroughTheDevmap) {
   fill_ring(vip, 1);
   Bytes in = tcp4("198.18.1.1", 40000, kVip4, 80, kTcpSyn);
 
-  // Without a devmap entry for the egress device: dropped and counted.
+  // Without a devmap entry for the egress device: dropped and counted,
+  // not counted as sent.
   EXPECT_EQ(run(in).verdict, XDP_DROP);
-  EXPECT_EQ(gstat(XLB_STAT_DROP_NO_ROUTE).packets, 1u);
+  EXPECT_EQ(gstat(XLB_STAT_DROP_EGRESS_NOT_XDP).packets, 1u);
+  EXPECT_EQ(gstat(XLB_STAT_REDIRECT).packets, 0u);
 
   uint32_t peer = fixture_peer_ifindex();
   ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_tx_ports), &peer, &peer, BPF_ANY), 0);

@@ -11,10 +11,13 @@
 #include <bpf/bpf.h>
 
 #include <random>
+#include <map>
+#include <set>
 #include <string>
 
 #include "core/error.h"
 #include "kit/prog_run.h"
+#include "lbd/links.h"
 #include "lbd/loader.h"
 #include "xlb/abi.h"
 
@@ -63,7 +66,8 @@ class LoaderTest : public ::testing::Test {
       detach(kIf, pin_root);
     } catch (const std::exception&) {
     }
-    run_cmd(std::string("ip link del ") + kIf + " 2>/dev/null");
+    // (The macvlan of FillTxPorts... goes with kIf; its bridge does not.)
+    run_cmd(std::string("ip link del ") + kIf + " 2>/dev/null; ip link del xlbld3 2>/dev/null");
     rmdir(pin_root.c_str());
   }
   int ifindex = 0;
@@ -204,6 +208,67 @@ TEST_F(LoaderTest, CheckIfacesRefusesWhatItCanNotAttachTo) {
   EXPECT_THROW(check_ifaces({}), InputError);
   EXPECT_THROW(check_ifaces({"xlb-no-such0"}), InputError);
   EXPECT_THROW(check_ifaces({kIf, kIf}), InputError);
+}
+
+// The keys of the (ifindex-keyed) map pinned at path.
+std::set<uint32_t> map_keys(const std::string& path) {
+  std::set<uint32_t> out;
+  int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) return out;
+  uint32_t key = 0, next = 0;
+  uint32_t* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    out.insert(next);
+    key = next;
+    prev = &key;
+  }
+  close(fd);
+  return out;
+}
+
+// rtnetlink's view of devices of several kinds, and fill_tx_ports: only
+// devices that can transmit XDP frames in the devmap, stale entries of
+// both maps removed, no VLAN device here to describe (this kernel cannot
+// make one; tests/unit/lbd/egress_test.cc covers the descriptions).
+TEST_F(LoaderTest, FillTxPortsKeepsOnlyDevicesThatTransmitXdpFrames) {
+  // (No dummy devices on this kernel.)
+  ASSERT_EQ(run_cmd(std::string("ip link add xlbld3 type bridge && ip link add xlbld4 link ") + kIf +
+                    " type macvlan"),
+            0);
+  int bridge = if_nametoindex("xlbld3"), macvlan = if_nametoindex("xlbld4");
+  int peer = if_nametoindex(kPeer);
+  std::map<int, LinkInfo> links;
+  for (const auto& l : list_links()) links[l.ifindex] = l;
+  ASSERT_TRUE(links.count(ifindex) && links.count(bridge) && links.count(macvlan));
+  EXPECT_EQ(links[ifindex].kind, "veth");
+  EXPECT_EQ(links[ifindex].name, kIf);
+  EXPECT_EQ(links[bridge].kind, "bridge");
+  EXPECT_EQ(links[macvlan].kind, "macvlan");
+  EXPECT_EQ(links[macvlan].lower, ifindex);
+  EXPECT_TRUE(links[1].loopback);
+
+  attach_or_adopt(opts);
+  // Left by an older lbd: the bridge in the devmap, a VLAN that is gone.
+  std::string ports = pin_dir + "/" + XLB_MAP_TX_PORTS, egress = pin_dir + "/" + XLB_MAP_EGRESS;
+  {
+    int fd = bpf_obj_get(ports.c_str());
+    uint32_t k = bridge;
+    EXPECT_EQ(bpf_map_update_elem(fd, &k, &k, BPF_ANY), 0);
+    close(fd);
+    fd = bpf_obj_get(egress.c_str());
+    uint32_t gone = 4242;
+    xlb_egress e{};
+    EXPECT_EQ(bpf_map_update_elem(fd, &gone, &e, BPF_ANY), 0);
+    close(fd);
+  }
+  EgressFill n = fill_tx_ports(pin_dir, true);
+  std::set<uint32_t> got = map_keys(ports);
+  EXPECT_EQ(n.tx_ports, static_cast<int>(got.size()));
+  EXPECT_TRUE(got.count(ifindex));
+  EXPECT_TRUE(got.count(peer));
+  for (int not_xdp : {1, bridge, macvlan}) EXPECT_FALSE(got.count(not_xdp)) << not_xdp;
+  EXPECT_EQ(n.vlans, 0);
+  EXPECT_TRUE(map_keys(egress).empty());
 }
 
 }  // namespace

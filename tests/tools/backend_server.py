@@ -20,8 +20,10 @@
 - UDP on port 53. A datagram whose payload starts with "{" is a JSON
   request {"id": ...}: it is answered with one JSON object
     {"backend": "<name>", "id": <the request's id>, "peer": ADDR,
-     "peer_port": P, "local": ADDR, "local_port": P}
-  (peer: the source the server saw; local: the address it was sent to).
+     "peer_port": P, "local": ADDR, "local_port": P, "len": N}
+  (peer: the source the server saw; local: the address it was sent to;
+  len: the request's payload length as received, e.g. of a datagram that
+  arrived in fragments and was reassembled).
   Any other payload P is echoed as "<name> P". Either way the answer leaves
   from the address and port the datagram was sent to (the VIP, for DSR).
 
@@ -184,7 +186,7 @@ def udp_answer(name, data, peer, local_addr, local_port):
         rid = None
     return json.dumps({"backend": name, "id": rid, "peer": plain_addr(peer[0]), "peer_port": peer[1],
                        "local": plain_addr(local_addr) if local_addr else None,
-                       "local_port": local_port}).encode()
+                       "local_port": local_port, "len": len(data)}).encode()
 
 
 def udp_echo(sock, name):

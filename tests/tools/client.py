@@ -31,7 +31,7 @@ udp --vip ADDR [--port 53] -n N [--parallel 20] [--timeout 2]
     VIP:port so only replies from the VIP itself count (DSR). Same JSON.
 
 udprr --vip ADDR [--port 53] -n N [--parallel 20] [--timeout 2]
-      [--sport-base P] [--details]
+      [--sport-base P] [--size BYTES] [--details]
     UDP request/response: N requests, each from its own socket and source
     port (all N sockets are bound before the first request, so the ports
     are distinct; with --sport-base request i uses port P+i). A request is
@@ -44,7 +44,10 @@ udprr --vip ADDR [--port 53] -n N [--parallel 20] [--timeout 2]
        "by_peer", "by_local", "errors", "elapsed_s"}
     ("wrong_source": replies from another address or port; "errors" shows
     the first few, e.g. "reply from 198.19.0.11:5353, not 198.18.100.1:53").
-    --details adds "conns" as burst does.
+    --details adds "conns" as burst does. --size pads each request (a "pad"
+    field) to BYTES bytes of UDP payload, e.g. beyond the link MTU so the
+    client's kernel sends it in fragments; a request then only counts as
+    answered if the backend got all of it (the answer's "len").
 
 hold --vip ADDR [--port 80] -n N --control SOCKET_PATH [--timeout 5]
      [--parallel 20] [--max-lifetime 1800] [--sport-base P]
@@ -361,11 +364,21 @@ def same_endpoint(a, b):
         return False
 
 
-def one_udprr(sock, vip, port, timeout, i):
+def udprr_request(i, size):
+    """Request i as JSON, padded to size bytes when size is given."""
+    req = json.dumps({"id": i}).encode()
+    if not size or size <= len(req):
+        return req
+    bare = json.dumps({"id": i, "pad": ""}).encode()
+    return json.dumps({"id": i, "pad": "x" * max(0, size - len(bare))}).encode()
+
+
+def one_udprr(sock, vip, port, timeout, i, size=0):
     sport = sock.getsockname()[1]
+    req = udprr_request(i, size)
     try:
         sock.settimeout(timeout)
-        sock.sendto(json.dumps({"id": i}).encode(), (vip, port))
+        sock.sendto(req, (vip, port))
         data, src = sock.recvfrom(65535)
     except socket.timeout:
         return {"sport": sport, "error": f"timeout: no reply within {timeout} s", "kind": "timeout"}
@@ -381,6 +394,8 @@ def one_udprr(sock, vip, port, timeout, i):
             raise ValueError("wrong id")
     except ValueError:
         return {"sport": sport, "error": f"bad answer {data[:80]!r} to request {i}"}
+    if size and ans.get("len") != len(req):
+        return {"sport": sport, "error": f"the backend got {ans.get('len')} of {len(req)} bytes"}
     return {"sport": sport, "backend": str(ans.get("backend") or "?"),
             **{k: ans.get(k) for k in ("peer", "peer_port", "local", "local_port")}}
 
@@ -398,7 +413,7 @@ def cmd_udprr(a):
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", a.sport_base + i if a.sport_base else 0))
         with cf.ThreadPoolExecutor(max_workers=max(1, min(a.parallel, a.n or 1))) as ex:
-            results = list(ex.map(lambda i: one_udprr(socks[i], a.vip, a.port, a.timeout, i), range(a.n)))
+            results = list(ex.map(lambda i: one_udprr(socks[i], a.vip, a.port, a.timeout, i, a.size), range(a.n)))
     finally:
         for s in socks:
             s.close()
@@ -941,6 +956,8 @@ def main():
     r.add_argument("--details", action="store_true")
     r.add_argument("--sport-base", type=int, default=0,
                    help="request i uses source port SPORT_BASE+i")
+    r.add_argument("--size", type=int, default=0,
+                   help="pad each request to SIZE bytes (answered only if the backend got them all)")
     h = sub.add_parser("hold")
     traffic(h, 80, 5.0)
     h.add_argument("--control", required=True)

@@ -301,8 +301,11 @@ Bytes Frame::build() const {
 size_t l2_header_len(const Bytes& frame) {
   if (frame.size() < 14) return 0;
   uint16_t t = get16(frame, 12);
-  if (t == kEthP8021Q || t == kEthP8021AD) return frame.size() < 18 ? 0 : 18;
-  return 14;
+  if (t != kEthP8021Q && t != kEthP8021AD) return 14;
+  if (frame.size() < 18) return 0;
+  // QinQ: an 802.1Q tag inside the outer one (as bpf/lib/parse.h).
+  if (get16(frame, 16) == kEthP8021Q) return frame.size() < 22 ? 0 : 22;
+  return 18;
 }
 
 uint16_t l2_ethertype(const Bytes& frame) {

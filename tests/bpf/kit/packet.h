@@ -133,10 +133,11 @@ class Frame {
 
 // ---- frame surgery -------------------------------------------------------
 
-// Length of the L2 header of an Ethernet frame: 14, or 18 with one 802.1Q /
-// 802.1ad tag. Returns 0 if the frame is shorter than that.
+// Length of the L2 header of an Ethernet frame: 14, 18 with one 802.1Q /
+// 802.1ad tag, 22 with an 802.1Q tag inside that (QinQ). Returns 0 if the
+// frame is shorter than that.
 size_t l2_header_len(const Bytes& frame);
-// Ethertype after the optional tag (host byte order); 0 if too short.
+// Ethertype after the optional tags (host byte order); 0 if too short.
 uint16_t l2_ethertype(const Bytes& frame);
 // Overwrites the destination and source MAC (bytes 0..11).
 void set_macs(Bytes& frame, const Mac& dst, const Mac& src);
