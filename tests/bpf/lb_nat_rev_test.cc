@@ -123,6 +123,26 @@ TEST_F(NatRev, FullnatFlowThatProbedPastATakenPortFindsItsOwnAgain) {
   EXPECT_TRUE(key_eq(rev.fwd, other)) << "the other flow's port was taken";
 }
 
+// A TCP SYN does not look for its own entry among taken ports (a lookup
+// would mark a flood's entries as used in the LRU, shielding them from
+// eviction): a SYN whose forward entry is gone probes past the entry its
+// flow left, and the old entry is left for the reaper.
+TEST_F(NatRev, ASynProbesPastTakenPortsWithoutLookingAtThem) {
+  nat_config(20000, 29999);
+  vip_with_backend(kV4.vip, 80, IPPROTO_TCP, XLB_MODE_FULLNAT, 1, kV4.backend, 0);
+  Pkt in = client_packet(kV4, 40000, 80);
+  ASSERT_EQ(run(build(in)).verdict, XDP_TX);
+  uint16_t first = port_of(in);
+  delete_flow(flow_key(kV4.client, 40000, kV4.vip, 80, IPPROTO_TCP));
+  RunResult r = run(build(in));  // the SYN again
+  ASSERT_EQ(r.verdict, XDP_TX);
+  uint16_t second = port_of(in);
+  EXPECT_NE(second, first);
+  Bytes want = build(rewritten(in, kV4.snat, second, kV4.backend, 80, 10));
+  EXPECT_EQ(r.out, want) << hexdump_diff(want, r.out);
+  EXPECT_EQ(nat_revs().size(), 2u);
+}
+
 // (b) The reverse entry of a live nat or fullnat flow is evicted: replies
 // miss (they pass, as traffic for no VIP) until the flow's next client
 // packet a second or more after its last refresh puts the entry back.
