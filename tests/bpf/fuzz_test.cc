@@ -954,31 +954,6 @@ class Fuzz : public nat::NatFixture {
   std::set<Mac> l2dsr_macs_;
 };
 
-// Pins the calling thread to one CPU for its lifetime: per-CPU state (the
-// next-hop cache) must not depend on where the scheduler puts it.
-class PinCpu {
- public:
-  PinCpu() {
-    CPU_ZERO(&saved_);
-    ok_ = sched_getaffinity(0, sizeof saved_, &saved_) == 0;
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    for (int c = 0; c < CPU_SETSIZE; c++)
-      if (CPU_ISSET(c, &saved_)) {
-        CPU_SET(c, &one);
-        break;
-      }
-    if (ok_) sched_setaffinity(0, sizeof one, &one);
-  }
-  ~PinCpu() {
-    if (ok_) sched_setaffinity(0, sizeof saved_, &saved_);
-  }
-
- private:
-  cpu_set_t saved_;
-  bool ok_ = false;
-};
-
 TEST_F(Fuzz, MutatedPackets) {
   // A fixed seed by default, so the ctest run judges the same packets every
   // time (docs/testing.md: no chance in a verdict); XLB_FUZZ_SEED=random
@@ -991,7 +966,7 @@ TEST_F(Fuzz, MutatedPackets) {
   const uint64_t max_failures = env_u64("XLB_FUZZ_MAX_FAILURES", 5);
   std::cout << "[ fuzz     ] XLB_FUZZ_SEED=" << seed << " XLB_FUZZ_PACKETS=" << packets << " ("
             << seeds_.size() << " seed frames)" << std::endl;
-  PinCpu pin;
+  PinnedToOneCpu pin;
   Stats st;
   uint64_t failures = 0;
   int decap_fd = bpf_program__fd(decap_->progs.xlb_decap);

@@ -50,6 +50,12 @@ xlb_flow_key key4(uint16_t sport, uint8_t proto = IPPROTO_TCP) {
 
 class Flood : public LbFixture {
  protected:
+  void SetUp() override {
+    LbFixture::SetUp();
+    ASSERT_TRUE(pin_.ok()) << "cannot pin the test to one CPU";
+  }
+  // The guard's window is per CPU: every run of a test on one CPU.
+  PinnedToOneCpu pin_;
   // The guard's rate (new flows per second per CPU), or off.
   void set_flood(uint32_t rate, bool off = false) {
     int fd = bpf_map__fd(skel_->maps.xlb_config);

@@ -271,26 +271,6 @@ TEST_F(Frag, LaterFragmentCreatesNoFlow) {
   EXPECT_EQ(packets(XLB_STAT_FRAG_FORWARDED), 2u);
 }
 
-// Keeps the calling thread on one CPU while it lives: the flood guard's
-// window is per CPU.
-class PinnedToOneCpu {
- public:
-  PinnedToOneCpu() {
-    ok_ = sched_getaffinity(0, sizeof(saved_), &saved_) == 0;
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(sched_getcpu(), &one);
-    ok_ = ok_ && sched_setaffinity(0, sizeof(one), &one) == 0;
-  }
-  ~PinnedToOneCpu() {
-    if (ok_) sched_setaffinity(0, sizeof(saved_), &saved_);
-  }
-  bool ok() const { return ok_; }
-
- private:
-  cpu_set_t saved_;
-  bool ok_ = false;
-};
 
 // During a new-flow flood (flood.h) a first fragment's flow is forwarded by
 // the ring without an entry; the later fragments follow it there, not to

@@ -12,26 +12,6 @@ namespace {
 
 class L2Dsr : public NatFixture {};
 
-// Keeps the calling thread on one CPU while it lives: the next-hop cache is
-// per CPU, so a test of what it remembers must not migrate between runs.
-class PinnedToOneCpu {
- public:
-  PinnedToOneCpu() {
-    ok_ = sched_getaffinity(0, sizeof(saved_), &saved_) == 0;
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(sched_getcpu(), &one);
-    ok_ = ok_ && sched_setaffinity(0, sizeof(one), &one) == 0;
-  }
-  ~PinnedToOneCpu() {
-    if (ok_) sched_setaffinity(0, sizeof(saved_), &saved_);
-  }
-  bool ok() const { return ok_; }
-
- private:
-  cpu_set_t saved_;
-  bool ok_ = false;
-};
 
 // The frame as the backend must get it: same bytes, new MACs.
 Bytes readdressed(Bytes frame, int neigh) {
