@@ -15,7 +15,6 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
-#include <sched.h>
 
 #include <cstring>
 
@@ -277,22 +276,9 @@ TEST_F(NatRev, NatFlowWhoseTupleWasTakenEndsInsteadOfSharingIt) {
 class NatRevFlood : public NatRev {
  protected:
   NatRevFlood() { nat_rev_entries_ = 256; }
-  void SetUp() override {
-    // LRU lists are per CPU: one CPU for the whole test makes its
-    // evictions the same on every run.
-    CPU_ZERO(&saved_);
-    sched_getaffinity(0, sizeof saved_, &saved_);
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(sched_getcpu(), &one);
-    sched_setaffinity(0, sizeof one, &one);
-    NatRev::SetUp();
-  }
-  void TearDown() override {
-    NatRev::TearDown();
-    sched_setaffinity(0, sizeof saved_, &saved_);
-  }
-  cpu_set_t saved_;
+  // LRU free lists are per CPU: one CPU for the whole test makes its
+  // evictions the same on every run.
+  PinnedToOneCpu pin_;
 };
 
 TEST_F(NatRevFlood, FloodNeitherDropsNewFlowsNorBreaksLiveOnes) {
