@@ -170,6 +170,21 @@ static __always_inline __be16 xlb_backend_port(const struct xlb_backend *be, __b
 	return be->port ? be->port : vport;
 }
 
+/* The reply tuple of pkt's flow to backend be as nat gives it: from the
+ * backend's address and port to the client's. fullnat then replaces the
+ * destination with its source address and port. */
+static __always_inline void xlb_nat_reply_tuple(struct xlb_flow_key *rk, const struct xlb_pkt *pkt,
+						const struct xlb_backend *be)
+{
+	__builtin_memset(rk, 0, sizeof(*rk));
+	rk->src = be->addr;
+	rk->sport = xlb_backend_port(be, pkt->key.dport);
+	rk->dst = pkt->key.src;
+	rk->dport = pkt->key.sport;
+	rk->proto = pkt->key.proto;
+	rk->family = pkt->key.family;
+}
+
 /* The fullnat source address of a family, or NULL if none is configured.
  * Only its first word counts for IPv4. */
 static __always_inline const struct xlb_addr *xlb_snat_addr(const struct xlb_config *cfg, __u8 family)
@@ -418,13 +433,7 @@ __noinline int xlb_nat_flow_new(const struct xlb_pkt *pkt, __u32 backend_id, __u
 
 	/* The reply tuple: from the backend's address and port, to the
 	 * client's (nat) or to the source address (fullnat; port below). */
-	__builtin_memset(rk, 0, sizeof(*rk));
-	rk->src = be->addr;
-	rk->sport = xlb_backend_port(be, pkt->key.dport);
-	rk->dst = pkt->key.src;
-	rk->dport = pkt->key.sport;
-	rk->proto = pkt->key.proto;
-	rk->family = pkt->key.family;
+	xlb_nat_reply_tuple(rk, pkt, be);
 	xlb_nat_rev_make(&s->rev, &pkt->key, backend_id);
 
 	if (mode == XLB_MODE_FULLNAT) {
@@ -513,13 +522,7 @@ __noinline int xlb_nat_rev_check(const struct xlb_pkt *pkt, __u32 backend_id, __
 		return 0;
 	rk = &s->rk;
 	/* The tuple xlb_nat_flow_new gave the flow. */
-	__builtin_memset(rk, 0, sizeof(*rk));
-	rk->src = be->addr;
-	rk->sport = xlb_backend_port(be, pkt->key.dport);
-	rk->dst = pkt->key.src;
-	rk->dport = pkt->key.sport;
-	rk->proto = pkt->key.proto;
-	rk->family = pkt->key.family;
+	xlb_nat_reply_tuple(rk, pkt, be);
 	if (nat_port) {
 		snat = xlb_snat_addr(cfg, pkt->key.family);
 		if (!snat)
