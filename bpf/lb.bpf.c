@@ -485,7 +485,7 @@ __noinline int xlb_frag_path(struct xdp_md *ctx, struct xlb_pkt *pkt, int kind, 
 	 * what they are. */
 	if (kind == XLB_PARSE_FRAG_FIRST)
 		xlb_frag_record(pkt);
-	if (vip->mode == XLB_MODE_NAT || vip->mode == XLB_MODE_FULLNAT)
+	if (xlb_mode_translates(vip->mode))
 		return xlb_drop(XLB_STAT_DROP_FRAG_NAT, bytes);
 	if (kind == XLB_PARSE_FRAG_FIRST) {
 		xlb_count_stat(XLB_STAT_FRAG_FIRST, bytes);

@@ -196,6 +196,16 @@ static __always_inline const struct xlb_addr *xlb_snat_addr(const struct xlb_con
 	return (a->v6[0] | a->v6[1] | a->v6[2] | a->v6[3]) ? a : NULL;
 }
 
+/* fullnat: the reply tuple's destination is the source address snat (its
+ * port is the flow's, set by the caller); for IPv4 only its first word, as
+ * replies parse. */
+static __always_inline void xlb_fullnat_reply_dst(struct xlb_flow_key *rk, const struct xlb_addr *snat, __u8 family)
+{
+	rk->dst = *snat;
+	if (family == XLB_AF_INET)
+		rk->dst.v6[1] = rk->dst.v6[2] = rk->dst.v6[3] = 0;
+}
+
 /* The reply tuple (xlb_nat_rev key) of a packet sent as `out`. */
 static __always_inline void xlb_nat_reply_key(struct xlb_flow_key *rk, const struct xlb_flow_key *out)
 {
@@ -441,9 +451,7 @@ __noinline int xlb_nat_flow_new(const struct xlb_pkt *pkt, __u32 backend_id, __u
 
 		if (!snat)
 			return XLB_STAT_DROP_NO_SOURCE;
-		rk->dst = *snat;
-		if (pkt->key.family == XLB_AF_INET)
-			rk->dst.v6[1] = rk->dst.v6[2] = rk->dst.v6[3] = 0; /* as replies parse */
+		xlb_fullnat_reply_dst(rk, snat, pkt->key.family);
 		/* Not random: the same client flow to the same backend
 		 * starts probing at the same port, so if its forward entry
 		 * is evicted, its next packet finds its own reverse entry
@@ -527,9 +535,7 @@ __noinline int xlb_nat_rev_check(const struct xlb_pkt *pkt, __u32 backend_id, __
 		snat = xlb_snat_addr(cfg, pkt->key.family);
 		if (!snat)
 			return 0;
-		rk->dst = *snat;
-		if (pkt->key.family == XLB_AF_INET)
-			rk->dst.v6[1] = rk->dst.v6[2] = rk->dst.v6[3] = 0;
+		xlb_fullnat_reply_dst(rk, snat, pkt->key.family);
 		rk->dport = (__be16)nat_port;
 	}
 
