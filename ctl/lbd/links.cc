@@ -1,114 +1,112 @@
 #include "links.h"
 
 #include <arpa/inet.h>
+#include <libmnl/libmnl.h>
 #include <linux/if_arp.h>
 #include <linux/if_link.h>
-#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include "core/error.h"
-#include "fd.h"
 
 namespace xlb {
 
 namespace {
 
-// The attributes of one RTM_NEWLINK message that matter here.
-void parse_linkinfo(rtattr* info, int len, LinkInfo& out) {
-  for (rtattr* a = info; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-    if (a->rta_type == IFLA_INFO_KIND) {
-      out.kind.assign(static_cast<const char*>(RTA_DATA(a)), strnlen(static_cast<const char*>(RTA_DATA(a)),
-                                                                       RTA_PAYLOAD(a)));
-    } else if (a->rta_type == IFLA_INFO_DATA) {
-      int dlen = static_cast<int>(RTA_PAYLOAD(a));
-      for (rtattr* d = static_cast<rtattr*>(RTA_DATA(a)); RTA_OK(d, dlen); d = RTA_NEXT(d, dlen)) {
-        // IFLA_INFO_DATA's attributes are the kind's own: only read as
-        // VLAN attributes once the kind is known to be "vlan" (the
-        // kernel puts IFLA_INFO_KIND first).
-        if (out.kind != "vlan") break;
-        if (d->rta_type == IFLA_VLAN_ID && RTA_PAYLOAD(d) >= 2) {
-          uint16_t v;
-          std::memcpy(&v, RTA_DATA(d), 2);
-          out.vlan_id = v;
-        } else if (d->rta_type == IFLA_VLAN_PROTOCOL && RTA_PAYLOAD(d) >= 2) {
-          uint16_t v;
-          std::memcpy(&v, RTA_DATA(d), 2);
-          out.vlan_proto = ntohs(v);
-        }
-      }
-    }
-  }
+std::string attr_string(const nlattr* a) {
+  const char* s = static_cast<const char*>(mnl_attr_get_payload(a));
+  return std::string(s, strnlen(s, mnl_attr_get_payload_len(a)));
 }
 
-LinkInfo parse_link(nlmsghdr* h) {
-  LinkInfo out;
-  auto* ifi = static_cast<ifinfomsg*>(NLMSG_DATA(h));
-  out.ifindex = ifi->ifi_index;
-  out.loopback = ifi->ifi_type == ARPHRD_LOOPBACK;
-  out.ether = ifi->ifi_type == ARPHRD_ETHER;
+// IFLA_INFO_DATA of a VLAN device: its id and protocol.
+int vlan_attr(const nlattr* a, void* data) {
+  auto* out = static_cast<LinkInfo*>(data);
+  if (mnl_attr_get_payload_len(a) < 2) return MNL_CB_OK;
+  if (mnl_attr_get_type(a) == IFLA_VLAN_ID) out->vlan_id = mnl_attr_get_u16(a);
+  if (mnl_attr_get_type(a) == IFLA_VLAN_PROTOCOL) out->vlan_proto = ntohs(mnl_attr_get_u16(a));
+  return MNL_CB_OK;
+}
+
+// IFLA_LINKINFO: the kind, then (for "vlan" only: IFLA_INFO_DATA's
+// attributes are the kind's own, and the kernel puts the kind first) the
+// VLAN attributes.
+int linkinfo_attr(const nlattr* a, void* data) {
+  auto* out = static_cast<LinkInfo*>(data);
+  if (mnl_attr_get_type(a) == IFLA_INFO_KIND) out->kind = attr_string(a);
+  if (mnl_attr_get_type(a) == IFLA_INFO_DATA && out->kind == "vlan") mnl_attr_parse_nested(a, vlan_attr, out);
+  return MNL_CB_OK;
+}
+
+struct Parsed {
+  LinkInfo link;
   bool other_netns = false;
-  int len = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi)));
-  for (rtattr* a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-    switch (a->rta_type) {
-      case IFLA_IFNAME:
-        out.name.assign(static_cast<const char*>(RTA_DATA(a)),
-                        strnlen(static_cast<const char*>(RTA_DATA(a)), RTA_PAYLOAD(a)));
-        break;
-      case IFLA_LINK:
-        if (RTA_PAYLOAD(a) >= 4) std::memcpy(&out.lower, RTA_DATA(a), 4);
-        break;
-      case IFLA_LINK_NETNSID:
-        other_netns = true;
-        break;
-      case IFLA_LINKINFO:
-        parse_linkinfo(static_cast<rtattr*>(RTA_DATA(a)), static_cast<int>(RTA_PAYLOAD(a)), out);
-        break;
-    }
+};
+
+int link_attr(const nlattr* a, void* data) {
+  auto* p = static_cast<Parsed*>(data);
+  switch (mnl_attr_get_type(a)) {
+    case IFLA_IFNAME: p->link.name = attr_string(a); break;
+    case IFLA_LINK:
+      if (mnl_attr_get_payload_len(a) >= 4) p->link.lower = static_cast<int>(mnl_attr_get_u32(a));
+      break;
+    case IFLA_LINK_NETNSID: p->other_netns = true; break;
+    case IFLA_LINKINFO: mnl_attr_parse_nested(a, linkinfo_attr, &p->link); break;
   }
+  return MNL_CB_OK;
+}
+
+// One RTM_NEWLINK message of the dump.
+int link_msg(const nlmsghdr* h, void* data) {
+  auto* links = static_cast<std::vector<LinkInfo>*>(data);
+  auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(h));
+  Parsed p;
+  p.link.ifindex = ifi->ifi_index;
+  p.link.loopback = ifi->ifi_type == ARPHRD_LOOPBACK;
+  p.link.ether = ifi->ifi_type == ARPHRD_ETHER;
+  mnl_attr_parse(h, sizeof(*ifi), link_attr, &p);
   // The index is another namespace's: no device of ours.
-  if (other_netns) out.lower = 0;
-  return out;
+  if (p.other_netns) p.link.lower = 0;
+  links->push_back(std::move(p.link));
+  return MNL_CB_OK;
+}
+
+[[noreturn]] void fail(const char* what) {
+  throw SystemError(std::string("cannot list interfaces (rtnetlink ") + what + "): " + std::strerror(errno));
 }
 
 }  // namespace
 
 std::vector<LinkInfo> list_links() {
-  Fd fd(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-  if (!fd) throw SystemError(std::string("cannot open an rtnetlink socket: ") + std::strerror(errno));
-  struct {
-    nlmsghdr h;
-    ifinfomsg ifi;
-  } req{};
-  req.h.nlmsg_len = sizeof(req);
-  req.h.nlmsg_type = RTM_GETLINK;
-  req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  req.h.nlmsg_seq = 1;
-  req.ifi.ifi_family = AF_UNSPEC;
-  if (send(fd.get(), &req, sizeof(req), 0) < 0)
-    throw SystemError(std::string("cannot list interfaces (rtnetlink): ") + std::strerror(errno));
+  std::unique_ptr<mnl_socket, int (*)(mnl_socket*)> nl(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC),
+                                                       mnl_socket_close);
+  if (!nl) fail("socket");
+  if (mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) fail("bind");
 
-  std::vector<LinkInfo> out;
-  std::vector<char> buf(64 * 1024);
+  // 32 KiB, as later libmnl's MNL_SOCKET_DUMP_SIZE: a dump message never
+  // spans two reads, and a page-sized buffer could truncate one.
+  std::vector<char> buf(32768);
+  nlmsghdr* h = mnl_nlmsg_put_header(buf.data());
+  h->nlmsg_type = RTM_GETLINK;
+  h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  h->nlmsg_seq = 1;
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(h, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  if (mnl_socket_sendto(nl.get(), h, h->nlmsg_len) < 0) fail("send");
+
+  std::vector<LinkInfo> links;
+  unsigned portid = mnl_socket_get_portid(nl.get());
   for (;;) {
-    ssize_t n = recv(fd.get(), buf.data(), buf.size(), 0);
+    ssize_t n = mnl_socket_recvfrom(nl.get(), buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw SystemError(std::string("cannot list interfaces (rtnetlink): ") + std::strerror(errno));
+      fail("receive");
     }
-    int len = static_cast<int>(n);
-    for (nlmsghdr* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-      if (h->nlmsg_type == NLMSG_DONE) return out;
-      if (h->nlmsg_type == NLMSG_ERROR) {
-        auto* e = static_cast<nlmsgerr*>(NLMSG_DATA(h));
-        throw SystemError(std::string("cannot list interfaces (rtnetlink): ") + std::strerror(-e->error));
-      }
-      if (h->nlmsg_type == RTM_NEWLINK) out.push_back(parse_link(h));
-    }
+    int rc = mnl_cb_run(buf.data(), static_cast<size_t>(n), 1, portid, link_msg, &links);
+    if (rc == MNL_CB_STOP) return links;  // NLMSG_DONE
+    if (rc < 0) fail("dump");             // NLMSG_ERROR sets errno
   }
 }
 

@@ -1,6 +1,6 @@
 // The interfaces of lbd's network namespace with their kind and, for VLAN
 // devices, lower device, VLAN id and protocol: one RTM_GETLINK dump over
-// plain rtnetlink.
+// rtnetlink, with libmnl.
 #pragma once
 #include <vector>
 
