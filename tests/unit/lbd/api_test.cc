@@ -100,7 +100,8 @@ TEST_F(ApiTest, AFailingMapWriteIsAnErrorAnswer) {
   maps->fail_after = 1;
   Json j = call(R"({"cmd":"add-vip","vip":"198.18.100.1:80","proto":"tcp"})");
   EXPECT_EQ(j["ok"], false);
-  EXPECT_EQ(j["error"], "injected map failure");
+  EXPECT_EQ(j["error"], "injected map failure (nothing was changed)");
+  EXPECT_TRUE(call(R"({"cmd":"list"})")["vips"].empty());
 }
 
 TEST_F(ApiTest, DetachRunsTheCallbackAndAsksTheDaemonToExit) {
