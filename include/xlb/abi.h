@@ -111,6 +111,11 @@ struct xlb_backend {
 
 /* Ring slots (the inner arrays of xlb_rings) hold a backend_id. */
 #define XLB_RING_EMPTY 0xffffffffu
+/* Flags of every ring array (xlb_rings' inner maps): BPF_F_INNER_MAP (each
+ * ring has its own size) | BPF_F_MMAPABLE (lbd maps them to read and write
+ * slots without a syscall each). Spelt as numbers: this header includes
+ * nothing; bpf_map_io.cc checks them against the kernel's names. */
+#define XLB_RING_MAP_FLAGS ((1u << 12) | (1u << 10))
 
 /* Key of xlb_conns: a backend's identity. Connection counts belong to the
  * identity, not to a backend id, ring slot or list position, so they survive
