@@ -1,6 +1,7 @@
 // An operation that fails is exit 1 with one line on stderr saying why.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <iostream>
 
 #include "cli_runner.h"
@@ -110,6 +111,19 @@ TEST(FailureTest, TimeoutMayFollowTheCommandAndTakesWholeSeconds) {
   CliResult result = run_cli(lbd, {"list", "--timeout", "1"});
   EXPECT_EQ(result.code, 1);
   EXPECT_NE(result.err.find("did not answer within 1 s (a long request"), std::string::npos) << result.err;
+}
+
+// lbd answers a client it has no room for at once and closes, unread. A
+// request larger than the socket's buffer then fails to send, and lbctl
+// shows lbd's answer rather than "Broken pipe".
+TEST(FailureTest, AnAnswerBeforeTheRequestIsSentIsShown) {
+  FakeLbd lbd = FakeLbd::answering_at_once({{"ok", false}, {"error", "lbd is busy: 64 clients connected; try again"}});
+  std::string path = lbd.path() + ".json";
+  std::ofstream(path) << "{\"vips\": [], \"padding\": \"" << std::string(4u << 20, 'x') << "\"}";
+  CliResult result = run_cli(lbd, {"apply", "-f", path});
+  ::unlink(path.c_str());
+  EXPECT_EQ(result.code, 1);
+  EXPECT_EQ(result.err, "lbctl: lbd is busy: 64 clients connected; try again\n");
 }
 
 TEST(FailureTest, TheDefaultTimeoutIsTenSeconds) {
