@@ -62,7 +62,7 @@ void add_status(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx, json, verify] {
     Json request{{"cmd", "status"}};
     if (*verify) request["verify"] = true;
-    Json answer = call_lbd(ctx.socket_path, request);
+    Json answer = call_lbd(ctx.socket_path, request, ctx.timeout);
     show(ctx, answer, *json, render_status);
     if (!*verify) return;
     if (!answer.contains("verify") || !answer["verify"].is_object())
