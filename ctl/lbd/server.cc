@@ -28,8 +28,8 @@ sockaddr_un make_addr(const std::string& path) {
 }
 
 const std::string kTooLarge = R"({"ok":false,"error":"request larger than 16 MiB"})";
-const std::string kTooDeep =
-    R"({"ok":false,"error":"request nests arrays and objects deeper than )" + std::to_string(kMaxJsonDepth) + R"( levels"})";
+const std::string kTooDeep = R"({"ok":false,"error":"request nests arrays and objects deeper than )" +
+                             std::to_string(kMaxJsonDepth) + R"( levels"})";
 
 // Enough connections per wakeup to empty a full backlog, and no more, so a
 // flood of connects cannot keep the loop from the connections it has.
