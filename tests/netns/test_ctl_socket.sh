@@ -74,6 +74,34 @@ PY
 check "is refused before parsing: $answer" grep -q '"ok":false.*deeper than 64 levels' <<<"$answer"
 check "lbd still answers" eval 'lbctl_ status >/dev/null'
 
+step "60 clients each holding 16 MiB of an unterminated request"
+pid=$(lbd_pid) || { fail "find lbd's pid"; rig_finish; }
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+rss0=$(rss_kb "$pid")
+# The sender keeps its connections open until told to stop: lbd holds what
+# it buffered until then (their 2 s idle deadline comes later).
+rm -f "$RIG_TMP/sent"
+python3 - "$RIG_SOCK" "$RIG_TMP/sent" <<'PY' &
+import socket, sys, time
+path, done = sys.argv[1], sys.argv[2]
+chunk = b"x" * (16 << 20)
+held = []
+for _ in range(60):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.sendall(chunk)
+    held.append(s)
+open(done, "w").close()
+time.sleep(30)
+PY
+HOLD_PID=$!
+check "lbd reads them all" wait_for 20 [ -e "$RIG_TMP/sent" ]
+rss1=$(rss_kb "$pid")
+# 1 GB before the cap; now at most the 64 MiB budget, and some slack.
+check "lbd's RSS grew by $(((rss1 - rss0) / 1024)) MiB (at most 96)" int_le $((rss1 - rss0)) $((96 * 1024))
+hold_stop
+check "lbd still answers" wait_for 10 eval 'lbctl_ status >/dev/null 2>&1'
+
 step "apply -f /dev/zero"
 out=$(lbctl_ apply -f /dev/zero 2>&1)
 rc=$?
