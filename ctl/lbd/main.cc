@@ -16,6 +16,7 @@
 #include "bpf_map_io.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "fd_limit.h"
 #include "kernel_features.h"
 #include "loader.h"
 #include "log.h"
@@ -64,6 +65,7 @@ int run_daemon(const Options& o) {
   std::optional<Config> startup;
   if (!o.config.empty()) startup = parse_config_text(read_file(o.config), o.config);
 
+  log_line(raise_fd_limit());  // before the rings' fds are opened
   check_ifaces(o.ifaces);  // unknown or repeated interfaces: before anything is touched
   const std::string& first = o.ifaces.front();
   // An old kernel: say what it lacks, not what the verifier thought of it.
