@@ -193,7 +193,10 @@ class Balancer {
   void set_backend(const Endpoint& vip, uint8_t proto, const BackendRef& backend, uint32_t weight);
   // Applies the VIPs, encap, fullnat settings and hash seed; the config's
   // timeouts are the reaper's, which the caller hands over.
-  ApplyResult apply(const Config& config);
+  // progress (optional) is called before each of the config's VIPs with
+  // (VIPs done, VIPs in all): lbd logs a long apply's progress with it.
+  using ApplyProgress = std::function<void(size_t done, size_t total)>;
+  ApplyResult apply(const Config& config, const ApplyProgress& progress = {});
 
   // ---- for the reaper (docs/design.md, "The reaper")
   // The identity of every bound backend id.

@@ -83,7 +83,7 @@ bool same_settings(xlb_config a, xlb_config b) {
 
 }  // namespace
 
-ApplyResult Balancer::apply(const Config& config) {
+ApplyResult Balancer::apply(const Config& config, const ApplyProgress& progress) {
   ensure_in_sync();
   validate(config);
 
@@ -146,7 +146,9 @@ ApplyResult Balancer::apply(const Config& config) {
       it = next;
     }
 
+    size_t done = 0;
     for (const auto& vc : config.vips) {
+      if (progress) progress(done++, config.vips.size());
       auto it = vips_.find({vc.vip, vc.proto});
       if (it == vips_.end()) {
         do_add_vip({vc.vip, vc.proto, vc.sched, vc.mode, vc.ring_size}, vc.backends);

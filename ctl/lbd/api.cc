@@ -28,6 +28,8 @@ uint64_t monotonic_ns() {
 
 namespace {
 
+constexpr int kApplyProgressSeconds = 2;
+
 Endpoint req_vip(const Json& r) {
   std::string text = jf::req_string(r, "vip", "");
   return jf::at("vip", [&] { return Endpoint::parse(text); });
@@ -227,7 +229,17 @@ Json Api::dispatch(const Json& r) {
     if (!r.contains("config")) throw InputError("config: missing");
     if (!r["config"].is_object()) throw InputError("config: must be an object");
     Config config = parse_config(r["config"]);
-    ApplyResult res = lb_.apply(config);
+    // A long apply (large rings, many VIPs) logs where it is every few
+    // seconds: lbd answers nothing else meanwhile.
+    auto start = std::chrono::steady_clock::now();
+    auto last = start;
+    ApplyResult res = lb_.apply(config, [&](size_t done, size_t total) {
+      auto now = std::chrono::steady_clock::now();
+      if (now - last < std::chrono::seconds(kApplyProgressSeconds)) return;
+      last = now;
+      log_line("applying a config: " + std::to_string(done) + " of " + std::to_string(total) + " VIPs done, " +
+               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - start).count()) + " s");
+    });
     if (reaper_) reaper_->configure(config.timeouts, config.reap_interval_ms);
     prime_neighbours(lb_.backend_addresses());
     log_line("applied a config: " + std::to_string(res.added) + " added, " + std::to_string(res.removed) +
