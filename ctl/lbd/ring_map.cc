@@ -13,7 +13,7 @@ namespace xlb {
 
 std::optional<RingMap> RingMap::open(int fd, uint32_t max_entries) {
   long page = sysconf(_SC_PAGESIZE);
-  size_t bytes = (size_t(max_entries) * sizeof(uint32_t) + page - 1) / page * page;
+  size_t bytes = (size_t(max_entries) * kStride * sizeof(uint32_t) + page - 1) / page * page;
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) {
     // EINVAL: created without BPF_F_MMAPABLE (an older xlb_lb's ring).
@@ -21,6 +21,12 @@ std::optional<RingMap> RingMap::open(int fd, uint32_t max_entries) {
     throw SystemError(std::string("xlb_ring: mmap: ") + std::strerror(errno));
   }
   return RingMap(static_cast<uint32_t*>(p), max_entries, bytes);
+}
+
+std::vector<uint32_t> RingMap::read() const {
+  std::vector<uint32_t> out(size_);
+  for (uint32_t i = 0; i < size_; i++) out[i] = slots_[size_t(i) * kStride];
+  return out;
 }
 
 RingMap::RingMap(RingMap&& o) noexcept : slots_(o.slots_), size_(o.size_), bytes_(o.bytes_) {

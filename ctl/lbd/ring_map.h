@@ -25,11 +25,15 @@ class RingMap {
   RingMap(const RingMap&) = delete;
   ~RingMap();
 
-  std::vector<uint32_t> read() const { return {slots_, slots_ + size_}; }
-  void write(uint32_t slot, uint32_t id) { slots_[slot] = id; }
+  std::vector<uint32_t> read() const;
+  void write(uint32_t slot, uint32_t id) { slots_[size_t(slot) * kStride] = id; }
   uint32_t size() const { return size_; }
 
  private:
+  // An array map stores each value in round_up(value_size, 8) bytes: a
+  // 4-byte slot every 8 bytes, in the first half (any byte order: the
+  // value's bytes are the first four of its element).
+  static constexpr size_t kStride = 2;  // in uint32_t
   RingMap(uint32_t* slots, uint32_t size, size_t bytes) : slots_(slots), size_(size), bytes_(bytes) {}
   uint32_t* slots_;
   uint32_t size_;

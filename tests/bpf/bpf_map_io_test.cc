@@ -191,6 +191,25 @@ TEST_F(RealMaps, RingsAreMemoryMappedAndTheDataPathSeesTheStores) {
   EXPECT_EQ(info.map_flags, uint32_t(XLB_RING_MAP_FLAGS));
   ASSERT_TRUE(RingMap::open(ring.get(), info.max_entries).has_value());
 
+  // Each slot as the kernel reads it (a lookup, not the mapping) holds
+  // what lbd stored there: an array keeps a 4-byte value every 8 bytes.
+  std::vector<uint32_t> distinct(13);
+  for (uint32_t i = 0; i < distinct.size(); i++) distinct[i] = 100 + i;
+  io->install_ring(vip, distinct);
+  ASSERT_EQ(bpf_map_lookup_elem(bpf_map__fd(skel_->maps.xlb_rings), &vip, &map_id), 0);
+  Fd installed(bpf_map_get_fd_by_id(map_id));
+  auto kernel_view = [&] {
+    std::vector<uint32_t> out(13);
+    for (uint32_t i = 0; i < 13; i++) EXPECT_EQ(bpf_map_lookup_elem(installed.get(), &i, &out[i]), 0);
+    return out;
+  };
+  EXPECT_EQ(kernel_view(), distinct);
+  io->write_ring_slots(vip, {{4, 7}, {12, 8}});
+  distinct[4] = 7;
+  distinct[12] = 8;
+  EXPECT_EQ(kernel_view(), distinct);
+  EXPECT_EQ(io->read_ring(vip), distinct);
+
   std::vector<maglev::SlotChange> all;
   for (uint32_t i = 0; i < 13; i++) all.push_back({i, 2});
   io->write_ring_slots(vip, all);
