@@ -106,7 +106,7 @@ std::string Api::handle(const std::string& request) {
     bool may_clash = cmd == "add-backend" || cmd == "set-backend" || cmd == "apply";
     auto warnings = [this] {
       std::vector<std::string> w = lb_.nat_clash_warnings();
-      for (auto& r : lb_.ring_warnings()) w.push_back(std::move(r));
+      for (auto& ring : lb_.ring_warnings()) w.push_back(std::move(ring));
       return w;
     };
     std::vector<std::string> before;
