@@ -32,6 +32,7 @@ check "and tcp_established 3600, tcp_closing 45, udp 90" \
 	[ "$(status_field "[d['timeouts'][k] for k in ('tcp_established', 'tcp_closing', 'udp')]")" = "[3600, 45, 90]" ]
 check "and the reaper's interval 250 ms" int_eq "$(status_field "d['reaper']['interval_ms']")" 250
 check "the VIP is still there" int_eq "$(status_field "d['vips']")" 1
+check "lbctl status --verify: model and maps agree" lbctl_quiet status --verify
 
 step "refused addresses"
 # expect_refused DESC WANT ARGS...: lbctl exits 1 and its message contains WANT.
