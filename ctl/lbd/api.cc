@@ -102,14 +102,20 @@ std::string Api::handle(const std::string& request) {
       throw InputError(std::string("invalid JSON: ") + e.what());
     }
     if (r.is_object() && r.contains("cmd") && r["cmd"].is_string()) cmd = r["cmd"].get<std::string>();
-    // Requests that can make two nat VIPs send to one backend port: the
-    // answer carries every such clash, and the log the new ones.
+    // Requests that can make two nat VIPs send to one backend port, or give
+    // a VIP more active backends than ring slots: the answer carries every
+    // such warning, and the log the new ones.
     bool may_clash = cmd == "add-backend" || cmd == "set-backend" || cmd == "apply";
+    auto warnings = [this] {
+      std::vector<std::string> w = lb_.nat_clash_warnings();
+      for (auto& ring : lb_.ring_warnings()) w.push_back(std::move(ring));
+      return w;
+    };
     std::vector<std::string> before;
-    if (may_clash) before = lb_.nat_clash_warnings();
+    if (may_clash) before = warnings();
     answer = dispatch(r);
     if (may_clash) {
-      std::vector<std::string> after = lb_.nat_clash_warnings();
+      std::vector<std::string> after = warnings();
       for (const auto& w : after)
         if (std::find(before.begin(), before.end(), w) == before.end()) log_warn(w);
       if (!after.empty()) answer["warnings"] = after;

@@ -93,10 +93,12 @@ int run_daemon(const Options& o) {
   }
 
   for (const auto& w : lb.nat_clash_warnings()) log_warn(w);
+  for (const auto& w : lb.ring_warnings()) log_warn(w);
 
   // The reaper sweeps in its own thread, over map fds of its own.
   ReaperThread reaper(std::make_unique<BpfMapIo>(att.pin_dir));
-  if (startup) reaper.configure(startup->timeouts, startup->reap_interval_ms);
+  // The config's settings, or without --config those kept in the maps.
+  reaper.configure(lb.timeouts(), lb.reap_interval_ms());
 
   Server server(o.socket);
   DaemonInfo info;

@@ -571,7 +571,7 @@ TEST_F(BalancerTest, RecoveryReproducesTheState) {
   // A restarted lbd: new balancer over the same maps, other interface
   // defaults (the maps' config wins).
   uint64_t writes = maps->writes;
-  auto again = make(EncapDefaults{ip("10.0.0.1"), std::nullopt});
+  auto again = make(EncapDefaults{ip("10.0.0.1"), std::nullopt, {}});
   EXPECT_EQ(maps->writes, writes);  // consistent maps: nothing to repair
   EXPECT_EQ(list_json(again->list()), before);
   EXPECT_EQ(config_to_json(again->current_config()), config_to_json(config_before));
