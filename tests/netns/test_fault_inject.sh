@@ -131,7 +131,7 @@ sweep() {
 	for n in $(points "$k"); do
 		$setup
 		before=$(shape)
-		strace_start -e inject=bpf:error=ENOMEM:when="$n" || return
+		strace_start -e inject=bpf:error="$INJECT_ERR":when="$n" || return
 		lbctl_ "$@" >"$RIG_TMP/op.out" 2>&1
 		rc=$?
 		strace_stop
@@ -160,6 +160,7 @@ sweep() {
 }
 
 reset_base() { lbctl_quiet apply -f "$BASE" >/dev/null 2>&1; }
+INJECT_ERR=ENOMEM
 unchanged() { [[ "$(shape)" == "$1" ]]; }
 
 step "add-vip"
@@ -170,6 +171,11 @@ reset_add_vip() {
 }
 vip_shown() { listing | grep -q '"198.18.102.1:80"'; }
 sweep add-vip reset_add_vip vip_shown unchanged -- add-vip 198.18.102.1:80 --proto tcp --ring-size 1021
+
+step "add-vip out of file descriptors (EMFILE)"
+# What once left a phantom VIP: "already exists" on re-add, "no ring
+# installed" on add-backend.
+INJECT_ERR=EMFILE sweep add-vip-emfile reset_add_vip vip_shown unchanged -- add-vip 198.18.102.1:80 --proto tcp --ring-size 1021
 
 step "add-backend"
 b3_active() { has_backend "$VIP:80" "$B3" active; }
