@@ -78,6 +78,13 @@ class AtomicTest : public BalancerTest {
     add_flow("198.18.0.2:40003", "198.18.100.1:80", TCP, id_of("198.18.100.1:80", "198.19.0.3"));
   }
 
+  // lbd's model and the maps agree, and a restarted lbd lists the same.
+  void expect_agreement() {
+    EXPECT_EQ(lb->verify(), std::vector<std::string>{});
+    auto restarted = make();
+    EXPECT_EQ(listing(*restarted), listing(*lb));
+  }
+
   void fresh() {
     maps = std::make_shared<FakeMaps>();
     lb = make();
@@ -112,10 +119,7 @@ class AtomicTest : public BalancerTest {
       EXPECT_NE(std::find(acceptable_after_failure.begin(), acceptable_after_failure.end(), now),
                 acceptable_after_failure.end())
           << "the maps are neither as before the request nor after a step of it";
-      EXPECT_EQ(lb->verify(), std::vector<std::string>{});
-      // A restarted lbd reads the same state from the maps.
-      auto restarted = make();
-      EXPECT_EQ(listing(*restarted), listing(*lb));
+      expect_agreement();
       // The request goes through once the kernel takes it.
       ASSERT_NO_THROW(retry(*lb));
       EXPECT_EQ(lb->verify(), std::vector<std::string>{});
@@ -256,9 +260,7 @@ TEST_F(AtomicTest, AFailedUndoRereadsTheMaps) {
   }
   maps->fail_also.clear();
   EXPECT_FALSE(lb->out_of_sync());
-  EXPECT_EQ(lb->verify(), std::vector<std::string>{});
-  auto restarted = make();
-  EXPECT_EQ(listing(*restarted), listing(*lb));
+  expect_agreement();
 }
 
 TEST_F(AtomicTest, WhenEvenRereadingFailsTheNextRequestRetriesIt) {
@@ -272,9 +274,7 @@ TEST_F(AtomicTest, WhenEvenRereadingFailsTheNextRequestRetriesIt) {
   maps->fail_also.clear();
   EXPECT_NO_THROW(lb->list());
   EXPECT_FALSE(lb->out_of_sync());
-  EXPECT_EQ(lb->verify(), std::vector<std::string>{});
-  auto restarted = make();
-  EXPECT_EQ(listing(*restarted), listing(*lb));
+  expect_agreement();
 }
 
 TEST_F(AtomicTest, VerifyNamesWhatDiffers) {
