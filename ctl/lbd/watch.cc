@@ -1,0 +1,46 @@
+#include "watch.h"
+
+#include <net/if.h>
+
+#include "loader.h"
+#include "log.h"
+#include "xlb/abi.h"
+
+namespace xlb {
+
+DataPathWatch::DataPathWatch(std::string pin_dir, uint32_t config_id, std::vector<Iface> ifaces)
+    : pin_dir_(std::move(pin_dir)),
+      config_id_(config_id),
+      ifaces_(std::move(ifaces)),
+      states_(ifaces_.size(), IfState::kOk) {}
+
+void DataPathWatch::check() {
+  if (problem_.empty()) {
+    uint32_t pinned = pinned_map_id(pin_dir_, XLB_MAP_CONFIG);
+    if (pinned != config_id_) {
+      problem_ = pinned ? "the data path's pins under " + pin_dir_ + " were replaced (" + XLB_MAP_CONFIG +
+                              " is map id " + std::to_string(pinned) + ", this lbd's is " +
+                              std::to_string(config_id_) + "): restart lbd"
+                        : "the data path's maps were removed (pins under " + pin_dir_ + " are gone): restart lbd";
+      log_error(problem_ + "; refusing changes until then");
+    }
+  }
+  for (size_t i = 0; i < ifaces_.size(); i++) {
+    const Iface& f = ifaces_[i];
+    int idx = static_cast<int>(if_nametoindex(f.name.c_str()));
+    IfState now = !idx ? IfState::kGone
+                       : attached_config_id(idx) == config_id_ ? IfState::kOk
+                                                               : IfState::kNotOurs;
+    if (now == states_[i]) continue;
+    states_[i] = now;
+    if (now == IfState::kGone)
+      log_error("interface " + f.name + " is gone: " + XLB_PROG_NAME + " no longer runs there");
+    else if (now == IfState::kNotOurs)
+      log_error("interface " + f.name + " (ifindex " + std::to_string(idx) + ") no longer carries this lbd's " +
+                XLB_PROG_NAME + ": traffic there is not balanced; restart lbd to attach it again");
+    else
+      log_line("interface " + f.name + " carries this lbd's " + XLB_PROG_NAME + " again");
+  }
+}
+
+}  // namespace xlb

@@ -1,0 +1,37 @@
+// What a running lbd checks on its tick (about once a second) about the
+// data path it drives: that its pins are still the maps it writes (pinned
+// xlb_config has the id it started with), and that its interfaces exist and
+// still carry its xlb_lb. Changes are logged once each way. Pins that are
+// gone or replaced are a lasting problem: lbd's map fds keep the old maps
+// alive, but nothing a restarted lbd or lbctl's readers see would match
+// what it writes, so the API refuses changes from then on (api.h,
+// DaemonInfo::health) until lbd is restarted.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace xlb {
+
+class DataPathWatch {
+ public:
+  struct Iface {
+    std::string name;
+    int ifindex = 0;
+  };
+  DataPathWatch(std::string pin_dir, uint32_t config_id, std::vector<Iface> ifaces);
+
+  void check();
+  // Why changes are refused; empty while the pins are ours.
+  const std::string& problem() const { return problem_; }
+
+ private:
+  enum class IfState { kOk, kGone, kNotOurs };
+  std::string pin_dir_;
+  uint32_t config_id_;
+  std::vector<Iface> ifaces_;
+  std::vector<IfState> states_;
+  std::string problem_;
+};
+
+}  // namespace xlb
