@@ -49,7 +49,8 @@ void on_signal(int sig) {
 // libbpf and libxdp messages: everything with --verbose; otherwise only
 // warnings, as log lines, without libbpf's memlock hint ("try raising
 // 'ulimit -l'"), which it prints for any EPERM (here: libxdp's dispatcher,
-// which this kernel refuses, before libxdp falls back to a plain attach).
+// which this kernel refuses, before libxdp falls back to a plain attach),
+// and without its account of that dispatcher's failure.
 int print_lib(bool warning, const char* fmt, va_list ap) {
   if (g_verbose) return std::vfprintf(stderr, fmt, ap);
   if (!warning) return 0;
@@ -62,6 +63,12 @@ int print_lib(bool warning, const char* fmt, va_list ap) {
   std::vsnprintf(text.data(), text.size(), fmt, ap);
   text.resize(static_cast<size_t>(n));
   if (text.find("ulimit -l") != std::string::npos || text.find("RLIMIT_MEMLOCK") != std::string::npos) return 0;
+  // libxdp tries its dispatcher first and falls back by itself (saying so
+  // if the fallback fails too): libbpf's account of that first failure is
+  // noise.
+  if (text.find("xdp-dispatcher") != std::string::npos || text.find("prog 'xdp_pass'") != std::string::npos ||
+      text.find("prog 'xdp_dispatcher'") != std::string::npos)
+    return 0;
   size_t pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
@@ -100,6 +107,13 @@ struct Options {
   std::string detach;
 };
 
+// The path as another process, in another directory, can use it.
+std::string absolute(const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  char cwd[4096];
+  return getcwd(cwd, sizeof cwd) ? std::string(cwd) + "/" + path : path;
+}
+
 int run_daemon(const Options& o) {
   using namespace xlb;
   // Parse the config before touching anything: a typo must not half-start lbd.
@@ -118,11 +132,17 @@ int run_daemon(const Options& o) {
   OwnerLock owner;
   AttachOptions ao{o.ifaces, o.pin_root, o.xdp_mode, o.flow_table_size, o.nat_table_size, {}};
   ao.claim = [&](uint32_t config_id) {
-    owner = OwnerLock::take(config_id, pin_dir, o.ifaces,
-                            "stop that lbd first (or manage the data path through it: lbctl --socket ...); two lbds "
-                            "must never drive the same maps");
+    owner = OwnerLock::take(config_id, {pin_dir, o.ifaces, absolute(o.socket)},
+                            "stop that lbd first, or manage the data path through it (`lbctl --socket SOCKET`); two "
+                            "lbds must never drive the same maps");
   };
-  Attachment att = attach_or_adopt(ao);
+  Attachment att;
+  try {
+    att = attach_or_adopt(ao);
+  } catch (...) {
+    rmdir(pin_dir.c_str());  // made for the lock; left only if something was pinned in it
+    throw;
+  }
   if (att.adopted || att.reused) {
     uint32_t nat = o.nat_table_size ? o.nat_table_size : o.flow_table_size_given ? o.flow_table_size : 0;
     for (const auto& w : table_size_warnings(att.pin_dir, first, o.flow_table_size_given ? o.flow_table_size : 0, nat))
@@ -226,7 +246,7 @@ int run_detach(const Options& o) {
     if (int ifindex = static_cast<int>(if_nametoindex(o.detach.c_str()))) config_id = attached_config_id(ifindex);
   OwnerLock owner;
   if (config_id)
-    owner = OwnerLock::take(config_id, dir, {o.detach},
+    owner = OwnerLock::take(config_id, {dir, {o.detach}, ""},
                             "stop that lbd first, or detach through it with `lbctl --socket SOCKET detach`");
   if (!detach(o.detach, o.pin_root)) log_line("nothing to detach on " + o.detach);
   owner.remove();

@@ -35,9 +35,10 @@ std::string read_all(int fd) {
   return out;
 }
 
-// "pid 123, pins in /sys/fs/bpf/xlb/eth0, interfaces eth0, eth1" from the
-// holder's "key=value" lines.
-std::string describe_holder(const std::string& text) {
+// "pid 123, pins in /sys/fs/bpf/xlb/eth0, interfaces eth0, eth1, socket
+// /run/xlb/lbd.sock" from the holder's "key=value" lines; its socket in
+// *socket.
+std::string describe_holder(const std::string& text, std::string* socket) {
   std::string out;
   size_t pos = 0;
   while (pos < text.size()) {
@@ -50,7 +51,9 @@ std::string describe_holder(const std::string& text) {
     std::string part = key == "pid" ? "pid " + value
                        : key == "pin_dir" ? "pins in " + value
                        : key == "ifaces" ? "interfaces " + value
+                       : key == "socket" && !value.empty() ? "socket " + value
                                          : "";
+    if (key == "socket" && !value.empty()) *socket = value;
     if (!part.empty()) out += (out.empty() ? "" : ", ") + part;
   }
   return out.empty() ? "pid unknown" : out;
@@ -67,8 +70,8 @@ std::string owner_lock_path(uint32_t config_id, const std::string& dir) {
   return dir + "/datapath-" + std::to_string(config_id) + ".lock";
 }
 
-OwnerLock OwnerLock::take(uint32_t config_id, const std::string& pin_dir, const std::vector<std::string>& ifaces,
-                          const std::string& advice, const std::string& dir) {
+OwnerLock OwnerLock::take(uint32_t config_id, const OwnerInfo& me, const std::string& advice,
+                          const std::string& dir) {
   mkdir_p(dir);
   OwnerLock l;
   l.config_id_ = config_id;
@@ -80,14 +83,16 @@ OwnerLock OwnerLock::take(uint32_t config_id, const std::string& pin_dir, const 
     if (!fd) throw SystemError("cannot open " + l.path_ + ": " + std::strerror(errno));
     if (flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
       if (errno != EWOULDBLOCK) throw SystemError("cannot lock " + l.path_ + ": " + std::strerror(errno));
+      std::string socket = "SOCKET", holder = describe_holder(read_all(fd.get()), &socket), text = advice;
+      if (size_t at = text.find("SOCKET"); at != std::string::npos) text.replace(at, 6, socket);
       throw SystemError("the data path (xlb_config map id " + std::to_string(config_id) +
-                        ") is owned by another lbd (" + describe_holder(read_all(fd.get())) + "; lock " + l.path_ +
-                        "): " + advice);
+                        ") is owned by another lbd (" + holder + "; lock " + l.path_ + "): " + text);
     }
     if (!same_file(fd.get(), l.path_)) continue;
     std::string names;
-    for (const auto& i : ifaces) names += (names.empty() ? "" : ", ") + i;
-    std::string text = "pid=" + std::to_string(getpid()) + "\npin_dir=" + pin_dir + "\nifaces=" + names + "\n";
+    for (const auto& i : me.ifaces) names += (names.empty() ? "" : ", ") + i;
+    std::string text = "pid=" + std::to_string(getpid()) + "\npin_dir=" + me.pin_dir + "\nifaces=" + names +
+                       "\nsocket=" + me.socket + "\n";
     if (ftruncate(fd.get(), 0) != 0 || pwrite(fd.get(), text.data(), text.size(), 0) < 0)
       throw SystemError("cannot write " + l.path_ + ": " + std::strerror(errno));
     l.fd_ = std::move(fd);

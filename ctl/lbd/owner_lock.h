@@ -19,6 +19,13 @@ namespace xlb {
 
 constexpr const char* kOwnerLockDir = "/run/xlb";
 
+// Who holds a data path, as written into its lock file.
+struct OwnerInfo {
+  std::string pin_dir;
+  std::vector<std::string> ifaces;
+  std::string socket;  // empty: none (lbd --detach)
+};
+
 // The lock file exists while it is held: the holder removes it when it lets
 // go (at exit, after a detach), so /run/xlb does not collect one file per
 // data path ever run. Taking it checks that the file locked is still the one
@@ -40,9 +47,10 @@ class OwnerLock {
   // Takes the lock of the data path whose xlb_config has map id config_id,
   // and records who holds it. If another process holds it, throws
   // SystemError: "... is owned by another lbd (pid N, pins in DIR,
-  // interfaces A, B)" followed by `advice`.
-  static OwnerLock take(uint32_t config_id, const std::string& pin_dir, const std::vector<std::string>& ifaces,
-                        const std::string& advice, const std::string& dir = kOwnerLockDir);
+  // interfaces A, B, socket S)" followed by `advice`, in which "SOCKET" is
+  // replaced by the holder's socket.
+  static OwnerLock take(uint32_t config_id, const OwnerInfo& me, const std::string& advice,
+                        const std::string& dir = kOwnerLockDir);
   bool held() const { return static_cast<bool>(fd_); }
   uint32_t config_id() const { return config_id_; }
   const std::string& path() const { return path_; }
