@@ -415,6 +415,12 @@ std::optional<std::pair<std::string, uint32_t>> find_attached(int ifindex) {
   return std::nullopt;
 }
 
+uint32_t attached_prog_id(int ifindex) {
+  LIBBPF_OPTS(bpf_xdp_query_opts, q);
+  if (bpf_xdp_query(ifindex, 0, &q) != 0) return 0;
+  return q.drv_prog_id ? q.drv_prog_id : q.skb_prog_id ? q.skb_prog_id : q.hw_prog_id;
+}
+
 uint32_t attached_config_id(int ifindex) {
   auto found = find_attached(ifindex);
   return found ? prog_map_named(found->second, XLB_MAP_CONFIG) : 0;

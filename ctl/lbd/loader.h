@@ -91,6 +91,10 @@ std::optional<std::pair<std::string, uint32_t>> find_attached(int ifindex);
 // The id of the map pinned as pin_dir/name; 0 if there is none.
 uint32_t pinned_map_id(const std::string& pin_dir, const char* name);
 
+// The id of the XDP program attached to ifindex in any mode (xlb_lb, a
+// libxdp dispatcher, another program); 0 if none. One netlink query, no fd.
+uint32_t attached_prog_id(int ifindex);
+
 // The id of the xlb_config map of the xlb_lb attached to ifindex; 0 if none.
 uint32_t attached_config_id(int ifindex);
 

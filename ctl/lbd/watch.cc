@@ -12,7 +12,8 @@ DataPathWatch::DataPathWatch(std::string pin_dir, uint32_t config_id, std::vecto
     : pin_dir_(std::move(pin_dir)),
       config_id_(config_id),
       ifaces_(std::move(ifaces)),
-      states_(ifaces_.size(), IfState::kOk) {}
+      states_(ifaces_.size(), IfState::kOk),
+      seen_(ifaces_.size(), {0, 0}) {}
 
 void DataPathWatch::check() {
   if (problem_.empty()) {
@@ -28,9 +29,12 @@ void DataPathWatch::check() {
   for (size_t i = 0; i < ifaces_.size(); i++) {
     const Iface& f = ifaces_[i];
     int idx = static_cast<int>(if_nametoindex(f.name.c_str()));
+    std::pair<int, uint32_t> seen{idx, idx ? attached_prog_id(idx) : 0};
+    if (seen == seen_[i]) continue;
+    seen_[i] = seen;
     IfState now = !idx ? IfState::kGone
-                       : attached_config_id(idx) == config_id_ ? IfState::kOk
-                                                               : IfState::kNotOurs;
+                       : seen.second && attached_config_id(idx) == config_id_ ? IfState::kOk
+                                                                              : IfState::kNotOurs;
     if (now == states_[i]) continue;
     states_[i] = now;
     if (now == IfState::kGone)

@@ -31,6 +31,10 @@ class DataPathWatch {
   uint32_t config_id_;
   std::vector<Iface> ifaces_;
   std::vector<IfState> states_;
+  // What was attached at the last check, {ifindex, prog id}: the program
+  // is only looked into when that changes (behind libxdp's dispatcher
+  // that means asking libxdp, which leaks an fd per question).
+  std::vector<std::pair<int, uint32_t>> seen_;
   std::string problem_;
 };
 
