@@ -13,7 +13,7 @@ DataPathWatch::DataPathWatch(std::string pin_dir, uint32_t config_id, std::vecto
       config_id_(config_id),
       ifaces_(std::move(ifaces)),
       states_(ifaces_.size(), IfState::kOk),
-      seen_(ifaces_.size(), {0, 0}) {}
+      seen_(ifaces_.size(), {-1, 0}) {}  // no ifindex is -1: the first check looks
 
 void DataPathWatch::check() {
   if (problem_.empty()) {
