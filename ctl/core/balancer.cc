@@ -55,8 +55,64 @@ std::string Balancer::ring_identity(const IpAddr& addr, uint16_t port) {
 }
 
 Balancer::Balancer(std::unique_ptr<MapIo> io, EncapDefaults defaults)
-    : io_(std::move(io)), defaults_(std::move(defaults)) {
+    : io_(std::make_unique<MapJournal>(std::move(io))),
+      journal_(static_cast<MapJournal*>(io_.get())),
+      defaults_(std::move(defaults)) {
   std::memset(&config_, 0, sizeof config_);
+}
+
+// ---- all-or-nothing
+
+void Balancer::ensure_in_sync() {
+  if (!out_of_sync_) return;
+  try {
+    recover();
+  } catch (const std::exception& e) {
+    throw SystemError(std::string("lbd's state may differ from the maps after a failed rollback, and re-reading "
+                                  "the maps failed again: ") +
+                      e.what());
+  }
+  out_of_sync_ = false;
+}
+
+void Balancer::atomically(const std::function<void()>& op) {
+  ensure_in_sync();
+  Snapshot saved{vips_, vip_ids_, backend_ids_, config_, removal_gen_};
+  auto restore_model = [&] {
+    vips_ = std::move(saved.vips);
+    vip_ids_ = std::move(saved.vip_ids);
+    backend_ids_ = std::move(saved.backend_ids);
+    config_ = saved.config;
+    removal_gen_ = saved.removal_gen;
+  };
+  journal_->begin();
+  try {
+    op();
+    journal_->commit();
+  } catch (const SystemError& e) {
+    restore_model();
+    std::vector<std::string> failed = journal_->rollback();
+    if (failed.empty()) throw SystemError(std::string(e.what()) + " (nothing was changed)");
+    // The maps are neither as they were nor as asked: take them as they
+    // are, so what lbd shows is what the data plane does.
+    std::string undo = failed.front();
+    if (failed.size() > 1) undo += " (and " + std::to_string(failed.size() - 1) + " more)";
+    try {
+      recover();
+    } catch (const std::exception& again) {
+      out_of_sync_ = true;
+      throw SystemError(std::string(e.what()) + "; undoing it failed too (" + undo +
+                        "), and so did re-reading the maps (" + again.what() + "): the next request retries that");
+    }
+    throw SystemError(std::string(e.what()) + "; undoing it failed too (" + undo +
+                      "), so lbd re-read its state from the maps: check it with `lbctl list`");
+  } catch (...) {
+    // Input errors come before the first write; anything else is undone
+    // all the same.
+    restore_model();
+    if (!journal_->rollback().empty()) out_of_sync_ = true;
+    throw;
+  }
 }
 
 // ---- lookups
@@ -119,6 +175,7 @@ std::vector<IpAddr> Balancer::backend_addresses() const {
 // ---- public operations
 
 void Balancer::add_vip(const VipSpec& spec) {
+  ensure_in_sync();
   if (spec.proto != IPPROTO_TCP && spec.proto != IPPROTO_UDP)
     throw InputError("proto: must be tcp or udp");
   if (spec.vip.port == 0) throw InputError("vip: port must be 1..65535");
@@ -134,19 +191,27 @@ void Balancer::add_vip(const VipSpec& spec) {
   if (vip_ids_.free_count() == 0)
     throw InputError("too many VIPs (at most " + std::to_string(XLB_MAX_VIPS) + ")");
   check_source(spec.mode, spec.vip, spec.proto, config_);
-  // Replies are looked up from the VIP's first packet on.
-  if (mode_translates(spec.mode)) write_nat_flag(true);
-  do_add_vip(spec, {});
+  atomically([&] {
+    // Replies are looked up from the VIP's first packet on.
+    if (mode_translates(spec.mode)) write_nat_flag(true);
+    do_add_vip(spec, {});
+  });
 }
 
 uint64_t Balancer::del_vip(const Endpoint& vip, uint8_t proto) {
-  uint64_t removed = do_del_vip(vip_or_throw(vip, proto));
-  write_nat_flag(nat_vips_exist());
+  ensure_in_sync();
+  VipState& v = vip_or_throw(vip, proto);
+  uint64_t removed = 0;
+  atomically([&] {
+    removed = do_del_vip(v);
+    write_nat_flag(nat_vips_exist());
+  });
   return removed;
 }
 
 void Balancer::add_backend(const Endpoint& vip, uint8_t proto, const IpAddr& backend, uint32_t weight,
                            uint16_t port) {
+  ensure_in_sync();
   VipState& v = vip_or_throw(vip, proto);
   check_backend_family(v.mode, v.vip, backend);
   try {
@@ -169,19 +234,39 @@ void Balancer::add_backend(const Endpoint& vip, uint8_t proto, const IpAddr& bac
   check_list_capacity(v.sched, active_count(v) + 1);
   // A draining or removed backend comes back under its old id, its flows
   // and counts intact.
-  upsert_backend(v, key, weight);
-  sync_vip(v);
+  atomically([&] {
+    upsert_backend(v, key, weight);
+    sync_vip(v);
+  });
 }
 
 uint64_t Balancer::del_backend(const Endpoint& vip, uint8_t proto, const BackendRef& backend, bool purge) {
+  ensure_in_sync();
   VipState& v = vip_or_throw(vip, proto);
   BackendKey key = backend_key_or_throw(v, backend);
-  if (purge) return do_purge_backend(v, key);
-  if (mark_removed(v, key)) sync_vip(v);
-  return 0;
+  // Removed first, as a request of its own: from then on no new flow can
+  // pick it, and a restart finds it removed, whatever happens to the purge.
+  atomically([&] {
+    if (mark_removed(v, key)) sync_vip(v);
+  });
+  if (!purge) return 0;
+  uint64_t removed = 0;
+  try {
+    // Lookups again: a rollback restores the model by copy.
+    atomically([&] {
+      VipState& again = vip_or_throw(vip, proto);
+      removed = do_purge_backend(again, key);
+    });
+  } catch (const SystemError& e) {
+    throw SystemError("backend " + backend_name(key.first, key.second) + " of VIP " + vip_name(vip, proto) +
+                      " was removed, but purging its flows failed: " + e.what() +
+                      "; its remaining flows drain and the reaper frees it, or run del-backend --purge again");
+  }
+  return removed;
 }
 
 void Balancer::set_backend(const Endpoint& vip, uint8_t proto, const BackendRef& backend, uint32_t weight) {
+  ensure_in_sync();
   VipState& v = vip_or_throw(vip, proto);
   BackendKey key = backend_key_or_throw(v, backend);
   const BackendState& b = v.backends.at(key);
@@ -196,7 +281,9 @@ void Balancer::set_backend(const Endpoint& vip, uint8_t proto, const BackendRef&
     throw InputError("backend " + backend_name(key.first, key.second) + " of VIP " + vip_name(vip, proto) +
                      " was deleted (its flows are draining); add it again with add-backend");
   if (weight > 0 && !b.in_ring) check_list_capacity(v.sched, active_count(v) + 1);
-  if (upsert_backend(v, key, weight)) sync_vip(v);
+  atomically([&] {
+    if (upsert_backend(v, key, weight)) sync_vip(v);
+  });
 }
 
 // ---- map writers
@@ -218,8 +305,7 @@ Balancer::VipState& Balancer::do_add_vip(const VipSpec& spec,
 
   // The ring and list are complete before the VIP is visible to the data
   // plane. A free vip_id's list is empty (del-vip clears it).
-  v.ring = build_ring(v);
-  io_->install_ring(id, v.ring);
+  install_ring(v);
   sync_list(v);
   update_vip_addr(spec.vip.ip);
   put_meta(v);
@@ -296,13 +382,10 @@ bool Balancer::mark_removed(VipState& v, const BackendKey& key) {
 }
 
 uint64_t Balancer::do_purge_backend(VipState& v, const BackendKey& key) {
-  BackendState& b = v.backends.at(key);
-  uint32_t id = b.id;
-  // Out of the ring and list first, so no new flow can pick it; then its
-  // flows; only then may its counts, entry and id go.
-  b.in_ring = false;
-  b.weight = 0;
-  sync_vip(v);
+  // It is removed (out of the ring and list, so no new flow can pick it,
+  // and marked so in its entry); now its flows go, and only then may its
+  // counts, entry and id.
+  uint32_t id = v.backends.at(key).id;
   uint64_t removed =
       io_->delete_flows([id](const xlb_flow_key&, const xlb_flow& f) { return f.backend_id == id; });
   delete_nat_rev_of(v, {id});
@@ -323,15 +406,14 @@ void Balancer::delete_nat_rev_of(const VipState& v, const std::unordered_set<uin
 void Balancer::do_resize_ring(VipState& v, uint32_t ring_size) {
   uint32_t old_size = v.ring_size;
   v.ring_size = ring_size;
-  v.ring = build_ring(v);
   // The data plane indexes the ring with hash % meta.ring_size: never let
   // the meta promise more slots than the installed ring has.
   if (ring_size > old_size) {
-    io_->install_ring(v.id, v.ring);
+    install_ring(v);
     put_meta(v);
   } else {
     put_meta(v);
-    io_->install_ring(v.id, v.ring);
+    install_ring(v);
   }
 }
 
@@ -353,9 +435,28 @@ std::vector<uint32_t> Balancer::build_ring(const VipState& v) const {
 
 void Balancer::sync_ring(VipState& v) {
   std::vector<uint32_t> ring = build_ring(v);
-  auto changes = maglev::diff(v.ring, ring);
-  if (!changes.empty()) io_->write_ring_slots(v.id, changes);
-  v.ring = std::move(ring);
+  std::vector<uint32_t> installed = io_->read_ring(v.id);
+  if (installed.size() != ring.size()) {
+    // Missing or of another size (only a damaged map): a new one.
+    io_->install_ring(v.id, ring);
+  } else {
+    auto changes = maglev::diff(installed, ring);
+    if (!changes.empty()) io_->write_ring_slots(v.id, changes);
+  }
+  count_slots(v, ring);
+}
+
+void Balancer::install_ring(VipState& v) {
+  std::vector<uint32_t> ring = build_ring(v);
+  io_->install_ring(v.id, ring);
+  count_slots(v, ring);
+}
+
+void Balancer::count_slots(VipState& v, const std::vector<uint32_t>& ring) {
+  std::vector<uint32_t> slots(XLB_MAX_BACKENDS, 0);
+  for (uint32_t id : ring)
+    if (id < slots.size()) slots[id]++;
+  for (auto& [key, b] : v.backends) b.ring_slots = slots[b.id];
 }
 
 uint32_t Balancer::vips_on_addr(const IpAddr& addr) const {

@@ -4,7 +4,13 @@
 // restarts: recover() rebuilds the model from them.
 //
 // Every operation validates its whole input before the first map write, so
-// an InputError leaves both the model and the maps untouched.
+// an InputError leaves both the model and the maps untouched. Every
+// operation that writes is all-or-nothing: its writes go through an undo
+// journal (map_journal.h), and when the kernel refuses one of them the
+// model is restored and the maps are put back as they were. Should the
+// undo fail too, the model is rebuilt from the maps (recover()), so lbd
+// never shows what the maps don't hold; if even that fails, every later
+// request first retries it. verify() compares the model with the maps.
 //
 // Backend states, as kept in xlb_backends (and so recoverable):
 //   active    USED|IN_RING, weight > 0: in the ring and list, takes new flows;
@@ -40,6 +46,7 @@
 // freeing identities).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -53,6 +60,7 @@
 #include "endpoint.h"
 #include "id_allocator.h"
 #include "map_io.h"
+#include "map_journal.h"
 
 namespace xlb {
 
@@ -166,6 +174,15 @@ class Balancer {
   // unset encap source. Returns one line per repair, for the log.
   std::vector<std::string> recover();
 
+  // The differences between the model and the maps, one line each (empty:
+  // they agree): VIP entries, VIP address counts, rings (every slot names
+  // an active backend of its VIP, as many slots each as the model says),
+  // backend entries, scheduling lists, count entries and the config.
+  std::vector<std::string> verify();
+  // Whether the model may differ from the maps: a rollback failed, and so
+  // did rebuilding the model from the maps. The next request retries that.
+  bool out_of_sync() const { return out_of_sync_; }
+
   void add_vip(const VipSpec& spec);
   uint64_t del_vip(const Endpoint& vip, uint8_t proto);  // returns flows removed
   // port: the backend's own port (nat and fullnat only), 0 for the VIP's.
@@ -228,7 +245,8 @@ class Balancer {
     uint32_t weight = 0;
     bool in_ring = false;
     bool removed = false;
-    uint64_t removed_gen = 0;  // removal_gen_ when removed (0: found by recover())
+    uint64_t removed_gen = 0;  // removal_gen_ when removed (or when recover() found it removed)
+    uint32_t ring_slots = 0;   // slots of the installed ring holding its id
   };
 
   struct VipState {
@@ -239,9 +257,24 @@ class Balancer {
     uint8_t mode = XLB_MODE_IPIP;
     uint32_t ring_size = 0;
     std::map<BackendKey, BackendState> backends;
-    std::vector<uint32_t> ring;  // what the kernel ring holds
+    // The ring itself is not kept (up to 4 MiB a VIP): changes are diffed
+    // against what the kernel holds (MapIo::read_ring), and the backends'
+    // ring_slots say what it held after the last write.
     std::vector<uint32_t> list;  // what xlb_vip_lists[id] holds (empty: len 0)
   };
+
+  // The whole model, as a request found it: what a failed one restores.
+  struct Snapshot {
+    std::map<VipId, VipState> vips;
+    IdAllocator vip_ids{XLB_MAX_VIPS};
+    IdAllocator backend_ids{XLB_MAX_BACKENDS};
+    xlb_config config{};
+    uint64_t removal_gen = 0;
+  };
+  // Runs a request's writes all-or-nothing (see the top of this file).
+  void atomically(const std::function<void()>& op);
+  // Rebuilds the model from the maps if an earlier failure left it unsure.
+  void ensure_in_sync();
 
   // Lookups that throw InputError naming what is missing.
   VipState& vip_or_throw(const Endpoint& vip, uint8_t proto);
@@ -281,6 +314,10 @@ class Balancer {
   std::vector<uint32_t> build_ring(const VipState& v) const;
   std::vector<uint32_t> build_list(const VipState& v) const;  // empty unless a list scheduler
   void sync_ring(VipState& v);  // rebuild, write only the changed slots
+  // Installs a new ring built from the model (a new VIP, a new size).
+  void install_ring(VipState& v);
+  // Sets the backends' ring_slots from a ring as installed.
+  static void count_slots(VipState& v, const std::vector<uint32_t>& ring);
   void sync_list(VipState& v);  // rebuild, write (one update) if it changed
   void sync_vip(VipState& v) {
     sync_ring(v);
@@ -301,13 +338,15 @@ class Balancer {
   // Sets or clears XLB_CFG_F_NAT (one config write, only if it changes).
   void write_nat_flag(bool on);
 
-  std::unique_ptr<MapIo> io_;
+  std::unique_ptr<MapIo> io_;  // the journal, over the maps
+  MapJournal* journal_;        // io_, for begin/commit/rollback
   EncapDefaults defaults_;
   std::map<VipId, VipState> vips_;
   IdAllocator vip_ids_{XLB_MAX_VIPS};
   IdAllocator backend_ids_{XLB_MAX_BACKENDS};
   xlb_config config_{};
   uint64_t removal_gen_ = 0;
+  bool out_of_sync_ = false;
 };
 
 // The Maglev seed of every ring. Fixed, so rings depend only on the backends

@@ -84,6 +84,7 @@ bool same_settings(xlb_config a, xlb_config b) {
 }  // namespace
 
 ApplyResult Balancer::apply(const Config& config) {
+  ensure_in_sync();
   validate(config);
 
   // The VIPs updated in place: in the config with the mode they have. All
@@ -127,58 +128,60 @@ ApplyResult Balancer::apply(const Config& config) {
                      " including draining and removed ones)");
 
   ApplyResult result;
-  if (!same_settings(cfg, config_)) result.changed++;
-  // XLB_CFG_F_NAT stays set until the last nat or fullnat VIP is gone, and
-  // is set before the first one appears.
-  xlb_config first = cfg;
-  if (nat_flag()) first.flags |= XLB_CFG_F_NAT;
-  if (!config_equal(first, config_)) write_config(first);
+  atomically([&] {
+    if (!same_settings(cfg, config_)) result.changed++;
+    // XLB_CFG_F_NAT stays set until the last nat or fullnat VIP is gone, and
+    // is set before the first one appears.
+    xlb_config first = cfg;
+    if (nat_flag()) first.flags |= XLB_CFG_F_NAT;
+    if (!config_equal(first, config_)) write_config(first);
 
-  for (auto it = vips_.begin(); it != vips_.end();) {
-    auto next = std::next(it);
-    if (!kept.count(it->first)) {
-      result.removed++;
-      for (const auto& [k, b] : it->second.backends) result.removed += b.in_ring;
-      do_del_vip(it->second);
+    for (auto it = vips_.begin(); it != vips_.end();) {
+      auto next = std::next(it);
+      if (!kept.count(it->first)) {
+        result.removed++;
+        for (const auto& [k, b] : it->second.backends) result.removed += b.in_ring;
+        do_del_vip(it->second);
+      }
+      it = next;
     }
-    it = next;
-  }
 
-  for (const auto& vc : config.vips) {
-    auto it = vips_.find({vc.vip, vc.proto});
-    if (it == vips_.end()) {
-      do_add_vip({vc.vip, vc.proto, vc.sched, vc.mode, vc.ring_size}, vc.backends);
-      result.added += 1 + static_cast<uint32_t>(vc.backends.size());
-      continue;
-    }
-    VipState& v = it->second;
-    std::set<BackendKey> listed;
-    for (const auto& b : vc.backends) {
-      BackendKey key{b.address, own_port(v, b.port)};
-      listed.insert(key);
-      auto bit = v.backends.find(key);
-      bool was_active = bit != v.backends.end() && bit->second.in_ring;
-      if (upsert_backend(v, key, b.weight)) (was_active ? result.changed : result.added)++;
-    }
-    for (auto& [key, b] : v.backends)
-      if (!listed.count(key) && mark_removed(v, key)) result.removed++;
+    for (const auto& vc : config.vips) {
+      auto it = vips_.find({vc.vip, vc.proto});
+      if (it == vips_.end()) {
+        do_add_vip({vc.vip, vc.proto, vc.sched, vc.mode, vc.ring_size}, vc.backends);
+        result.added += 1 + static_cast<uint32_t>(vc.backends.size());
+        continue;
+      }
+      VipState& v = it->second;
+      std::set<BackendKey> listed;
+      for (const auto& b : vc.backends) {
+        BackendKey key{b.address, own_port(v, b.port)};
+        listed.insert(key);
+        auto bit = v.backends.find(key);
+        bool was_active = bit != v.backends.end() && bit->second.in_ring;
+        if (upsert_backend(v, key, b.weight)) (was_active ? result.changed : result.added)++;
+      }
+      for (auto& [key, b] : v.backends)
+        if (!listed.count(key) && mark_removed(v, key)) result.removed++;
 
-    bool meta_changed = v.sched != vc.sched;  // the mode is the same: kept
-    result.changed += meta_changed;
-    v.sched = vc.sched;
-    // A list the new scheduler reads is complete before the meta names
-    // that scheduler; one it no longer reads is cleared after.
-    if (sched_uses_list(v.sched)) sync_list(v);
-    if (v.ring_size != vc.ring_size) {
-      do_resize_ring(v, vc.ring_size);  // writes the meta
-      result.changed++;
-    } else {
-      sync_ring(v);
-      if (meta_changed) put_meta(v);
+      bool meta_changed = v.sched != vc.sched;  // the mode is the same: kept
+      result.changed += meta_changed;
+      v.sched = vc.sched;
+      // A list the new scheduler reads is complete before the meta names
+      // that scheduler; one it no longer reads is cleared after.
+      if (sched_uses_list(v.sched)) sync_list(v);
+      if (v.ring_size != vc.ring_size) {
+        do_resize_ring(v, vc.ring_size);  // writes the meta
+        result.changed++;
+      } else {
+        sync_ring(v);
+        if (meta_changed) put_meta(v);
+      }
+      if (!sched_uses_list(v.sched)) sync_list(v);
     }
-    if (!sched_uses_list(v.sched)) sync_list(v);
-  }
-  write_nat_flag(want_nat);
+    write_nat_flag(want_nat);
+  });
   return result;
 }
 

@@ -46,21 +46,24 @@ IdentityTable Balancer::identities() const {
 }
 
 std::vector<std::string> Balancer::free_removed(const std::vector<bool>& referenced, uint64_t generation) {
+  ensure_in_sync();
   std::vector<std::string> notes;
-  for (auto& [vid, v] : vips_) {
-    std::vector<BackendKey> doomed;
-    for (const auto& [key, b] : v.backends)
-      // A backend removed after the sweep started may have flows the sweep
-      // passed before they were created (it was still in the ring): only
-      // the sweep's own generation and older ones are decided.
-      if (b.removed && b.removed_gen <= generation && !(b.id < referenced.size() && referenced[b.id]))
-        doomed.push_back(key);
-    for (const auto& key : doomed) {
-      notes.push_back("freed removed backend " + key.first.str() + " of " + vip_name(v.vip, v.proto) +
-                      " (id " + std::to_string(v.backends.at(key).id) + "): no flows left");
-      free_backend(v, key);
+  atomically([&] {
+    for (auto& [vid, v] : vips_) {
+      std::vector<BackendKey> doomed;
+      for (const auto& [key, b] : v.backends)
+        // A backend removed after the sweep started may have flows the sweep
+        // passed before they were created (it was still in the ring): only
+        // the sweep's own generation and older ones are decided.
+        if (b.removed && b.removed_gen <= generation && !(b.id < referenced.size() && referenced[b.id]))
+          doomed.push_back(key);
+      for (const auto& key : doomed) {
+        notes.push_back("freed removed backend " + key.first.str() + " of " + vip_name(v.vip, v.proto) +
+                        " (id " + std::to_string(v.backends.at(key).id) + "): no flows left");
+        free_backend(v, key);
+      }
     }
-  }
+  });
   return notes;
 }
 

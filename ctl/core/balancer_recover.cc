@@ -21,13 +21,17 @@
 #include "balancer.h"
 #include "conn_key.h"
 #include "error.h"
+#include "maglev.h"
 #include "rules.h"
 
 namespace xlb {
 
 std::vector<std::string> Balancer::recover() {
   std::vector<std::string> notes;
-  removal_gen_ = 0;
+  // Backends found removed get a generation of their own, newer than any
+  // sweep already running (recover() also runs mid-life, after a failed
+  // rollback): only a sweep that starts after it may free them.
+  uint64_t found_removed_gen = ++removal_gen_;
   vips_.clear();
   vip_ids_ = IdAllocator(XLB_MAX_VIPS);
   backend_ids_ = IdAllocator(XLB_MAX_BACKENDS);
@@ -96,6 +100,7 @@ std::vector<std::string> Balancer::recover() {
     BackendState b;
     b.id = id;
     b.removed = be.flags & XLB_BACKEND_F_REMOVED;
+    if (b.removed) b.removed_gen = found_removed_gen;
     b.in_ring = !b.removed && (be.flags & XLB_BACKEND_F_IN_RING) && be.weight > 0;
     b.weight = b.in_ring ? be.weight : 0;
     VipState& v = *vit->second;
@@ -143,16 +148,19 @@ std::vector<std::string> Balancer::recover() {
       io_->delete_ring(id);
     }
   for (auto& [vid, v] : vips_) {
-    v.ring = rings.count(v.id) ? io_->read_ring(v.id) : std::vector<uint32_t>{};
-    if (v.ring.size() != v.ring_size) {
+    std::vector<uint32_t> installed = rings.count(v.id) ? io_->read_ring(v.id) : std::vector<uint32_t>{};
+    std::vector<uint32_t> want = build_ring(v);
+    if (installed.size() != v.ring_size) {
       notes.push_back("reinstalled the ring of " + v.vip.str());
-      v.ring = build_ring(v);
-      io_->install_ring(v.id, v.ring);
+      io_->install_ring(v.id, want);
     } else {
-      std::vector<uint32_t> before = v.ring;
-      sync_ring(v);
-      if (before != v.ring) notes.push_back("repaired ring slots of " + v.vip.str());
+      auto changes = maglev::diff(installed, want);
+      if (!changes.empty()) {
+        io_->write_ring_slots(v.id, changes);
+        notes.push_back("repaired ring slots of " + v.vip.str());
+      }
     }
+    count_slots(v, want);
     v.list = io_->read_vip_list(v.id);
     std::vector<uint32_t> before = v.list;
     sync_list(v);

@@ -13,6 +13,7 @@
 namespace xlb {
 
 std::vector<VipView> Balancer::list() {
+  ensure_in_sync();
   BackendKeyMap<xlb_conn_count> counts;
   for (const auto& [key, c] : io_->read_conns()) counts[key] = c;
   std::vector<VipView> out;
@@ -24,8 +25,6 @@ std::vector<VipView> Balancer::list() {
     view.mode = v.mode;
     view.ring_size = v.ring_size;
     view.id = v.id;
-    std::unordered_map<uint32_t, uint32_t> slots;
-    for (uint32_t id : v.ring) slots[id]++;
     for (const auto& [key, b] : v.backends) {
       BackendView bv;
       bv.address = key.first;
@@ -35,8 +34,7 @@ std::vector<VipView> Balancer::list() {
       bv.state = b.removed   ? BackendStatus::kRemoved
                  : b.in_ring ? BackendStatus::kActive
                              : BackendStatus::kDraining;
-      auto it = slots.find(b.id);
-      bv.ring_slots = it == slots.end() ? 0 : it->second;
+      bv.ring_slots = b.ring_slots;
       if (auto c = counts.find(identity(v, key)); c != counts.end()) {
         bv.conns_active = c->second.active;
         bv.conns_half_open = c->second.half_open;

@@ -30,11 +30,13 @@ class MapIo {
   // ---- xlb_vips: (addr, port, proto) -> vip meta
   virtual void put_vip(const xlb_vip_key& key, const xlb_vip_meta& meta) = 0;
   virtual void delete_vip(const xlb_vip_key& key) = 0;
+  virtual std::optional<xlb_vip_meta> lookup_vip(const xlb_vip_key& key) = 0;
   virtual std::vector<std::pair<xlb_vip_key, xlb_vip_meta>> dump_vips() = 0;
 
   // ---- xlb_vip_addrs: VIP address -> number of VIPs on it
   virtual void put_vip_addr(const xlb_vip_addr_key& key, uint32_t count) = 0;
   virtual void delete_vip_addr(const xlb_vip_addr_key& key) = 0;
+  virtual std::optional<uint32_t> lookup_vip_addr(const xlb_vip_addr_key& key) = 0;
   virtual std::vector<std::pair<xlb_vip_addr_key, uint32_t>> dump_vip_addrs() = 0;
 
   // ---- xlb_rings: vip_id -> inner array of ring_size backend ids
@@ -43,7 +45,8 @@ class MapIo {
   virtual void install_ring(uint32_t vip_id, const std::vector<uint32_t>& slots) = 0;
   // Writes only the given slots of the installed ring.
   virtual void write_ring_slots(uint32_t vip_id, const std::vector<maglev::SlotChange>& changes) = 0;
-  // The installed ring's slots; empty if vip_id has no ring.
+  // The installed ring's slots; empty if vip_id has no ring. Read from the
+  // kernel each time: lbd keeps no copy of a ring (up to 4 MiB each).
   virtual std::vector<uint32_t> read_ring(uint32_t vip_id) = 0;
   // The vip_ids that have a ring installed.
   virtual std::vector<uint32_t> ring_ids() = 0;
@@ -52,6 +55,7 @@ class MapIo {
   // ---- xlb_backends: backend_id -> backend
   virtual void put_backend(uint32_t id, const xlb_backend& backend) = 0;
   virtual void clear_backend(uint32_t id) = 0;  // writes an all-zero entry
+  virtual xlb_backend lookup_backend(uint32_t id) = 0;  // all zero if unused
   // Entries with XLB_BACKEND_F_USED set.
   virtual std::vector<std::pair<uint32_t, xlb_backend>> dump_backends() = 0;
 

@@ -92,7 +92,7 @@ std::vector<std::string> ordered_keys(const Json& object, const std::vector<std:
 // ifaces and fullnat with the NAT modes.
 // unserved, icmp_echo and flood_threshold came with issue 10.
 const std::vector<std::string> kStatusOrder = {
-    "iface",    "ifindex",   "xdp_mode",        "prog_id",  "ifaces",  "pin_dir", "vips",
+    "iface",    "ifindex",   "xdp_mode",        "prog_id",  "ifaces",  "pin_dir", "in_sync", "verify", "vips",
     "backends", "flows",     "flow_table_size", "uptime_s", "version", "encap",   "fullnat",
     "unserved", "icmp_echo", "flood_threshold", "timeouts", "reaper"};
 
@@ -101,6 +101,7 @@ const std::map<std::string, std::vector<std::string>> kNestedStatusOrder = {
     {"encap", {"source_v4", "source_v6"}},
     {"fullnat", {"source_v4", "source_v6", "port_min", "port_max"}},
     {"timeouts", {"tcp_established", "tcp_half_open", "tcp_closing", "udp"}},
+    {"verify", {"ok", "differences"}},
     {"reaper",
      {"running", "interval_ms", "sweeps", "last_sweep", "reconciled_total", "backends_freed", "nat_rev_reaped_total",
       "error"}},
@@ -126,6 +127,12 @@ std::string ifaces_text(const Json& ifaces) {
 void flatten(const std::string& key, const Json& value, std::vector<std::pair<std::string, std::string>>& lines) {
   if (key == "ifaces" && value.is_array()) {
     lines.emplace_back(key, ifaces_text(value));
+    return;
+  }
+  if (key == "verify.differences" && value.is_array()) {
+    // One line per difference: they are sentences.
+    if (value.empty()) lines.emplace_back(key, "none");
+    for (const Json& d : value) lines.emplace_back("verify.difference", text(d));
     return;
   }
   if (!value.is_object()) {

@@ -49,6 +49,30 @@ struct FlowsArgs {
   bool json = false;
 };
 
+// status, and with --verify lbd's comparison of what it shows with the
+// maps: exit 1 when they differ, so scripts and tests can rely on it.
+void add_status(CLI::App& app, Context& ctx) {
+  auto json = std::make_shared<bool>(false);
+  auto verify = std::make_shared<bool>(false);
+  CLI::App* cmd = app.add_subcommand("status", "daemon, interface, program, table sizes, timeouts and reaper");
+  cmd->add_flag("--json", *json, "print lbd's answer as JSON");
+  cmd->add_flag("--verify", *verify,
+                "also compare lbd's VIPs, backends, rings, lists, counts and settings with the maps the data plane "
+                "reads; exit 1 if they differ");
+  cmd->callback([&ctx, json, verify] {
+    Json request{{"cmd", "status"}};
+    if (*verify) request["verify"] = true;
+    Json answer = call_lbd(ctx.socket_path, request);
+    show(ctx, answer, *json, render_status);
+    if (!*verify) return;
+    if (!answer.contains("verify") || !answer["verify"].is_object())
+      throw SystemError("lbd did not answer the verification (an older lbd?)");
+    const Json& diffs = answer["verify"].value("differences", Json::array());
+    if (answer["verify"].value("ok", false) && diffs.empty()) return;
+    throw SystemError("lbd and the maps disagree (" + std::to_string(diffs.size()) + " differences)");
+  });
+}
+
 void add_flows(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<FlowsArgs>();
   CLI::App* cmd = app.add_subcommand("flows", "dump the flow table");
@@ -83,7 +107,7 @@ void add_flows(CLI::App& app, Context& ctx) {
 }  // namespace
 
 void add_show_commands(CLI::App& app, Context& ctx) {
-  add_plain_show(app, ctx, "status", "daemon, interface, program, table sizes, timeouts and reaper", render_status);
+  add_status(app, ctx);
   add_plain_show(app, ctx, "list", "VIPs, backends, weights, states, connection counts and ring shares", render_list);
   add_plain_show(app, ctx, "stats", "per-VIP and per-backend packets and bytes, and every pass/drop reason",
                  render_stats);

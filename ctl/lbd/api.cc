@@ -144,8 +144,14 @@ Json Api::dispatch(const Json& r) {
     if (std::string problem = info_.health(); !problem.empty()) throw SystemError(problem);
 
   if (cmd == "status") {
-    jf::check_object(r, {"cmd"}, "");
-    return status();
+    jf::check_object(r, {"cmd", "verify"}, "");
+    Json answer = status();
+    if (jf::opt_bool(r, "verify", "").value_or(false)) {
+      std::vector<std::string> diffs = lb_.verify();
+      answer["verify"] = {{"ok", diffs.empty()}, {"differences", diffs}};
+      if (!diffs.empty()) log_warn("status --verify: lbd and the maps disagree: " + diffs.front());
+    }
+    return answer;
   }
   if (cmd == "list") {
     jf::check_object(r, {"cmd"}, "");
@@ -273,6 +279,7 @@ Json Api::status() {
              {"prog_id", first["prog_id"]},
              {"ifaces", ifaces},
              {"pin_dir", info_.pin_dir},
+             {"in_sync", !lb_.out_of_sync()},
              {"vips", lb_.vip_count()},
              {"backends", lb_.backend_count()},
              {"flows", lb_.flow_count()},

@@ -178,6 +178,12 @@ void BpfMapIo::put_vip(const xlb_vip_key& key, const xlb_vip_meta& meta) {
 
 void BpfMapIo::delete_vip(const xlb_vip_key& key) { remove(vips_.get(), XLB_MAP_VIPS, &key); }
 
+std::optional<xlb_vip_meta> BpfMapIo::lookup_vip(const xlb_vip_key& key) {
+  xlb_vip_meta meta{};
+  if (!lookup(vips_.get(), XLB_MAP_VIPS, &key, &meta)) return std::nullopt;
+  return meta;
+}
+
 std::vector<std::pair<xlb_vip_key, xlb_vip_meta>> BpfMapIo::dump_vips() {
   std::vector<std::pair<xlb_vip_key, xlb_vip_meta>> out;
   dump(vips_.get(), XLB_MAP_VIPS, sizeof(xlb_vip_key), sizeof(xlb_vip_meta), 1024,
@@ -199,6 +205,12 @@ void BpfMapIo::put_vip_addr(const xlb_vip_addr_key& key, uint32_t count) {
 
 void BpfMapIo::delete_vip_addr(const xlb_vip_addr_key& key) {
   remove(vip_addrs_.get(), XLB_MAP_VIP_ADDRS, &key);
+}
+
+std::optional<uint32_t> BpfMapIo::lookup_vip_addr(const xlb_vip_addr_key& key) {
+  uint32_t count = 0;
+  if (!lookup(vip_addrs_.get(), XLB_MAP_VIP_ADDRS, &key, &count)) return std::nullopt;
+  return count;
 }
 
 std::vector<std::pair<xlb_vip_addr_key, uint32_t>> BpfMapIo::dump_vip_addrs() {
@@ -229,26 +241,22 @@ void BpfMapIo::install_ring(uint32_t vip_id, const std::vector<uint32_t>& slots)
   update_many(inner.get(), "xlb_ring", keys.data(), slots.data(), static_cast<uint32_t>(slots.size()),
               sizeof(uint32_t), sizeof(uint32_t));
   // Filled before it is installed: the data plane never sees a partial ring.
+  // The outer map holds the inner one; our fd closes here.
   uint32_t value = static_cast<uint32_t>(inner.get());
   update(rings_.get(), XLB_MAP_RINGS, &vip_id, &value);
-  ring_fds_[vip_id] = std::move(inner);
 }
 
-int BpfMapIo::ring_fd(uint32_t vip_id) {
-  auto it = ring_fds_.find(vip_id);
-  if (it != ring_fds_.end()) return it->second.get();
-  // After a restart: the outer map gives the inner map's id.
+Fd BpfMapIo::ring_fd(uint32_t vip_id) {
   uint32_t map_id = 0;
-  if (!lookup(rings_.get(), XLB_MAP_RINGS, &vip_id, &map_id)) return -1;
+  if (!lookup(rings_.get(), XLB_MAP_RINGS, &vip_id, &map_id)) return Fd();
   int fd = bpf_map_get_fd_by_id(map_id);
   if (fd < 0) fail("xlb_ring", "get fd by id", fd);
-  ring_fds_[vip_id] = Fd(fd);
-  return fd;
+  return Fd(fd);
 }
 
 void BpfMapIo::write_ring_slots(uint32_t vip_id, const std::vector<maglev::SlotChange>& changes) {
-  int fd = ring_fd(vip_id);
-  if (fd < 0) throw SystemError("no ring installed for vip_id " + std::to_string(vip_id));
+  Fd fd = ring_fd(vip_id);
+  if (!fd) throw SystemError("no ring installed for vip_id " + std::to_string(vip_id));
   std::vector<uint32_t> keys, values;
   keys.reserve(changes.size());
   values.reserve(changes.size());
@@ -256,19 +264,19 @@ void BpfMapIo::write_ring_slots(uint32_t vip_id, const std::vector<maglev::SlotC
     keys.push_back(c.slot);
     values.push_back(c.id);
   }
-  update_many(fd, "xlb_ring", keys.data(), values.data(), static_cast<uint32_t>(keys.size()),
+  update_many(fd.get(), "xlb_ring", keys.data(), values.data(), static_cast<uint32_t>(keys.size()),
               sizeof(uint32_t), sizeof(uint32_t));
 }
 
 std::vector<uint32_t> BpfMapIo::read_ring(uint32_t vip_id) {
-  int fd = ring_fd(vip_id);
-  if (fd < 0) return {};
+  Fd fd = ring_fd(vip_id);
+  if (!fd) return {};
   bpf_map_info info{};
   uint32_t len = sizeof info;
-  int err = bpf_obj_get_info_by_fd(fd, &info, &len);
+  int err = bpf_obj_get_info_by_fd(fd.get(), &info, &len);
   if (err) fail("xlb_ring", "info", err);
   std::vector<uint32_t> ring(info.max_entries, XLB_RING_EMPTY);
-  dump(fd, "xlb_ring", sizeof(uint32_t), sizeof(uint32_t), std::max(info.max_entries, 1u),
+  dump(fd.get(), "xlb_ring", sizeof(uint32_t), sizeof(uint32_t), std::max(info.max_entries, 1u),
        [&](const void* k, const void* v) {
          uint32_t slot, id;
          std::memcpy(&slot, k, sizeof slot);
@@ -290,7 +298,6 @@ std::vector<uint32_t> BpfMapIo::ring_ids() {
 
 void BpfMapIo::delete_ring(uint32_t vip_id) {
   remove(rings_.get(), XLB_MAP_RINGS, &vip_id);
-  ring_fds_.erase(vip_id);
 }
 
 // ---- xlb_backends
@@ -303,6 +310,13 @@ void BpfMapIo::clear_backend(uint32_t id) {
   xlb_backend zero;
   std::memset(&zero, 0, sizeof zero);
   update(backends_.get(), XLB_MAP_BACKENDS, &id, &zero);
+}
+
+xlb_backend BpfMapIo::lookup_backend(uint32_t id) {
+  xlb_backend be;
+  std::memset(&be, 0, sizeof be);
+  lookup(backends_.get(), XLB_MAP_BACKENDS, &id, &be);
+  return be;
 }
 
 std::vector<std::pair<uint32_t, xlb_backend>> BpfMapIo::dump_backends() {

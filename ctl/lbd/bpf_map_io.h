@@ -25,10 +25,12 @@ class BpfMapIo : public MapIo {
 
   void put_vip(const xlb_vip_key& key, const xlb_vip_meta& meta) override;
   void delete_vip(const xlb_vip_key& key) override;
+  std::optional<xlb_vip_meta> lookup_vip(const xlb_vip_key& key) override;
   std::vector<std::pair<xlb_vip_key, xlb_vip_meta>> dump_vips() override;
 
   void put_vip_addr(const xlb_vip_addr_key& key, uint32_t count) override;
   void delete_vip_addr(const xlb_vip_addr_key& key) override;
+  std::optional<uint32_t> lookup_vip_addr(const xlb_vip_addr_key& key) override;
   std::vector<std::pair<xlb_vip_addr_key, uint32_t>> dump_vip_addrs() override;
 
   void install_ring(uint32_t vip_id, const std::vector<uint32_t>& slots) override;
@@ -39,6 +41,7 @@ class BpfMapIo : public MapIo {
 
   void put_backend(uint32_t id, const xlb_backend& backend) override;
   void clear_backend(uint32_t id) override;
+  xlb_backend lookup_backend(uint32_t id) override;
   std::vector<std::pair<uint32_t, xlb_backend>> dump_backends() override;
 
   void write_vip_list(uint32_t vip_id, const std::vector<uint32_t>& ids) override;
@@ -74,13 +77,14 @@ class BpfMapIo : public MapIo {
   void write_config(const xlb_config& config) override;
 
  private:
-  int ring_fd(uint32_t vip_id);  // the installed inner array, cached; -1 if none
+  // The installed inner array, opened for this call (lbd holds no fd per
+  // ring, so 1,024 VIPs cost no descriptors); an empty Fd if none.
+  Fd ring_fd(uint32_t vip_id);
   Counter read_percpu(int fd, const char* name, uint32_t key);
   void reset_percpu(int fd, const char* name, uint32_t key);
 
   Fd vips_, vip_addrs_, rings_, backends_, flows_, config_, gstats_, vstats_, bstats_, conns_, lists_, nat_rev_;
   Fd adjust_;  // the xlb_conn_adjust program
-  std::map<uint32_t, Fd> ring_fds_;
   int ncpus_ = 1;
 };
 

@@ -13,6 +13,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -60,6 +62,10 @@ struct FakeMaps {
 
   // Fail the n-th next mutating call with SystemError (0: never).
   uint64_t fail_after = 0;
+  // Mutating calls made (failed ones included), and those of them that
+  // fail (by their number in `calls`): a rollback failing too.
+  uint64_t calls = 0;
+  std::set<uint64_t> fail_also;
   // Plays the data plane acting on an entry between the reaper's read and
   // its delete: called with the entry about to be deleted.
   std::function<void(const xlb_flow_key&, xlb_flow&)> before_delete;
@@ -103,6 +109,11 @@ class FakeMapIo : public MapIo {
     write("delete_vip");
     m_->vips.erase(key);
   }
+  std::optional<xlb_vip_meta> lookup_vip(const xlb_vip_key& key) override {
+    auto it = m_->vips.find(key);
+    if (it == m_->vips.end()) return std::nullopt;
+    return it->second;
+  }
   std::vector<std::pair<xlb_vip_key, xlb_vip_meta>> dump_vips() override {
     return {m_->vips.begin(), m_->vips.end()};
   }
@@ -115,6 +126,11 @@ class FakeMapIo : public MapIo {
     write("delete_vip_addr");
     m_->vip_addrs.erase(key);
   }
+  std::optional<uint32_t> lookup_vip_addr(const xlb_vip_addr_key& key) override {
+    auto it = m_->vip_addrs.find(key);
+    if (it == m_->vip_addrs.end()) return std::nullopt;
+    return it->second;
+  }
   std::vector<std::pair<xlb_vip_addr_key, uint32_t>> dump_vip_addrs() override {
     return {m_->vip_addrs.begin(), m_->vip_addrs.end()};
   }
@@ -125,12 +141,19 @@ class FakeMapIo : public MapIo {
     m_->rings[vip_id] = slots;
   }
   void write_ring_slots(uint32_t vip_id, const std::vector<maglev::SlotChange>& changes) override {
-    write("write_ring_slots");
-    auto& ring = m_->rings.at(vip_id);
-    for (const auto& c : changes) {
-      ring.at(c.slot) = c.id;
+    auto it = m_->rings.find(vip_id);
+    if (it == m_->rings.end()) throw SystemError("no ring installed for vip_id " + std::to_string(vip_id));
+    auto& ring = it->second;
+    // A batch update the kernel refuses may have written its first part,
+    // as BPF_MAP_UPDATE_BATCH does: the failure comes after half the slots.
+    bool fails = failing();
+    size_t n = fails ? changes.size() / 2 : changes.size();
+    for (size_t i = 0; i < n; i++) {
+      ring.at(changes[i].slot) = changes[i].id;
       m_->slot_writes++;
     }
+    if (fails) throw SystemError("injected map failure");
+    logged_write("write_ring_slots");
   }
   std::vector<uint32_t> read_ring(uint32_t vip_id) override {
     auto it = m_->rings.find(vip_id);
@@ -156,6 +179,7 @@ class FakeMapIo : public MapIo {
     m_->backend_writes++;
     std::memset(&m_->backends.at(id), 0, sizeof(xlb_backend));
   }
+  xlb_backend lookup_backend(uint32_t id) override { return m_->backends.at(id); }
   std::vector<std::pair<uint32_t, xlb_backend>> dump_backends() override {
     std::vector<std::pair<uint32_t, xlb_backend>> out;
     for (uint32_t id = 0; id < m_->backends.size(); id++)
@@ -332,10 +356,20 @@ class FakeMapIo : public MapIo {
   }
 
  private:
-  void write(const std::string& op) {
-    if (m_->fail_after && --m_->fail_after == 0) throw SystemError("injected map failure");
+  // Whether this mutating call is one chosen to fail (fail_after counts
+  // down to it; fail_also names later calls, counted from the first).
+  bool failing() {
+    m_->calls++;
+    if (m_->fail_also.count(m_->calls)) return true;
+    return m_->fail_after && --m_->fail_after == 0;
+  }
+  void logged_write(const std::string& op) {
     m_->writes++;
     m_->log.push_back(op);
+  }
+  void write(const std::string& op) {
+    if (failing()) throw SystemError("injected map failure");
+    logged_write(op);
   }
   std::shared_ptr<FakeMaps> m_;
 };

@@ -276,5 +276,42 @@ TEST(WriteOutputTest, RemovalsReportTheFlowsRemoved) {
   EXPECT_EQ(result.out, "flows removed: 3\n");
 }
 
+// status --verify (issue 11): lbd's comparison of what it shows with the
+// maps, one line per difference, and exit 1 when there are any.
+TEST(TableOutputTest, StatusVerifyAsksForItAndPassesWhenTheyAgree) {
+  json answer = status_answer();
+  answer["in_sync"] = true;
+  answer["verify"] = {{"ok", true}, {"differences", json::array()}};
+  FakeLbd lbd = FakeLbd::answering(answer);
+  CliResult result = run_cli(lbd, {"status", "--verify"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_NE(result.out.find("verify.ok:"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("verify.differences: none\n"), std::string::npos) << result.out;
+  ASSERT_EQ(lbd.requests().size(), 1u);
+  EXPECT_EQ(lbd.requests()[0], (json{{"cmd", "status"}, {"verify", true}}));
+}
+
+TEST(TableOutputTest, StatusVerifyListsDifferencesAndExitsOne) {
+  json answer = status_answer();
+  answer["verify"] = {{"ok", false},
+                      {"differences", {"VIP 198.18.100.1:80/tcp is missing from xlb_vips",
+                                       "backend id 7 is missing from xlb_backends"}}};
+  FakeLbd lbd = FakeLbd::answering(answer);
+  CliResult result = run_cli(lbd, {"status", "--verify"});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_NE(result.out.find("verify.difference: VIP 198.18.100.1:80/tcp is missing from xlb_vips\n"),
+            std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("verify.difference: backend id 7 is missing from xlb_backends\n"), std::string::npos);
+  EXPECT_NE(result.err.find("lbd and the maps disagree (2 differences)"), std::string::npos) << result.err;
+}
+
+TEST(TableOutputTest, PlainStatusDoesNotAskToVerify) {
+  FakeLbd lbd = FakeLbd::answering(status_answer());
+  CliResult result = run_cli(lbd, {"status"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(lbd.requests()[0], (json{{"cmd", "status"}}));
+}
+
 }  // namespace
 }  // namespace xlb::lbctl::testing

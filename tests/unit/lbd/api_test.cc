@@ -100,7 +100,22 @@ TEST_F(ApiTest, AFailingMapWriteIsAnErrorAnswer) {
   maps->fail_after = 1;
   Json j = call(R"({"cmd":"add-vip","vip":"198.18.100.1:80","proto":"tcp"})");
   EXPECT_EQ(j["ok"], false);
-  EXPECT_EQ(j["error"], "injected map failure");
+  EXPECT_EQ(j["error"], "injected map failure (nothing was changed)");
+  EXPECT_TRUE(call(R"({"cmd":"list"})")["vips"].empty());
+}
+
+TEST_F(ApiTest, StatusVerifyComparesTheModelWithTheMaps) {
+  ASSERT_TRUE(call(R"({"cmd":"add-vip","vip":"198.18.100.1:80","proto":"tcp"})")["ok"]);
+  Json j = call(R"({"cmd":"status","verify":true})");
+  EXPECT_EQ(j["in_sync"], true);
+  EXPECT_EQ(j["verify"]["ok"], true);
+  EXPECT_TRUE(j["verify"]["differences"].empty());
+  EXPECT_FALSE(call(R"({"cmd":"status"})").contains("verify"));
+  maps->vips.clear();  // behind lbd's back
+  j = call(R"({"cmd":"status","verify":true})");
+  EXPECT_EQ(j["verify"]["ok"], false);
+  ASSERT_EQ(j["verify"]["differences"].size(), 1u);
+  EXPECT_EQ(j["verify"]["differences"][0], "VIP 198.18.100.1:80/tcp is missing from xlb_vips");
 }
 
 TEST_F(ApiTest, DetachRunsTheCallbackAndAsksTheDaemonToExit) {
