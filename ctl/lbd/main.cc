@@ -202,7 +202,8 @@ int run_daemon(const Options& o) {
              [&] {
                reaper.tick(lb);
                auto now = std::chrono::steady_clock::now();
-               if (now - last_watch >= std::chrono::milliseconds(kWatchIntervalMs)) {
+               // (After `lbctl detach` the pins are gone on purpose.)
+               if (!detached && now - last_watch >= std::chrono::milliseconds(kWatchIntervalMs)) {
                  last_watch = now;
                  watch.check();
                }
