@@ -9,7 +9,8 @@
 #    fatal startup error; log lines carry timestamps; a failed request is
 #    logged with the request; a restart logs "recovered"; a table size that
 #    differs from the running maps is warned about;
-#  - an interface that disappears is logged; pins removed under a running
+#  - an interface that disappears or loses the program is logged (and when
+#    it gets it back); pins removed under a running
 #    lbd make it refuse changes, and status says why;
 #  - 300 status calls leave lbd's fd count flat.
 . "$(dirname "$0")/lib.sh"
@@ -90,6 +91,14 @@ kill -HUP "$A"
 check "the log says so" wait_for 5 grep -q "SIGHUP ignored: lbd has no reload yet; use lbctl apply" "$RIG_LBD_LOG"
 check "A still answers" lbctl_ok status
 check "A is still running" kill -0 "$A"
+
+step "$IF_F loses the program, and gets it back"
+prog=$(lbctl_ status --json | json_get - "d['prog_id']")
+ip -n "$RIG_NS_LB" link set dev "$IF_F" xdp off
+check "the log says so" wait_for 5 grep -q "interface $IF_F (ifindex [0-9]*) no longer carries this lbd's xlb_lb" "$RIG_LBD_LOG"
+nsenter --net="/run/netns/$RIG_NS_LB" -- bpftool net attach xdpdrv id "$prog" dev "$IF_F" ||
+	nsenter --net="/run/netns/$RIG_NS_LB" -- bpftool net attach xdpgeneric id "$prog" dev "$IF_F"
+check "  ... and when it is back (prog $prog)" wait_for 5 grep -q "interface $IF_F carries this lbd's xlb_lb again" "$RIG_LBD_LOG"
 
 step "$IF_D disappears"
 ip -n "$RIG_NS_LB" link del "$IF_D"
