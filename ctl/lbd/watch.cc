@@ -1,7 +1,12 @@
 #include "watch.h"
 
+#include <bpf/bpf.h>
 #include <net/if.h>
 
+#include <cerrno>
+#include <optional>
+
+#include "fd.h"
 #include "loader.h"
 #include "log.h"
 #include "xlb/abi.h"
@@ -15,9 +20,26 @@ DataPathWatch::DataPathWatch(std::string pin_dir, uint32_t config_id, std::vecto
       states_(ifaces_.size(), IfState::kOk),
       seen_(ifaces_.size(), {-1, 0}) {}  // no ifindex is -1: the first check looks
 
+namespace {
+
+// The id of the pinned xlb_config: 0 if the pin is gone (ENOENT), nullopt if
+// that can't be told now (any other error: ENOMEM, too many open files, a
+// fault injected by a test), which is no reason to stop lbd.
+std::optional<uint32_t> pinned_config_id(const std::string& pin_dir) {
+  Fd fd(bpf_obj_get((pin_dir + "/" + XLB_MAP_CONFIG).c_str()));
+  if (!fd) return errno == ENOENT ? std::optional<uint32_t>(0) : std::nullopt;
+  bpf_map_info info{};
+  uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) return std::nullopt;
+  return info.id;
+}
+
+}  // namespace
+
 void DataPathWatch::check() {
   if (problem_.empty()) {
-    uint32_t pinned = pinned_map_id(pin_dir_, XLB_MAP_CONFIG);
+    std::optional<uint32_t> found = pinned_config_id(pin_dir_);
+    uint32_t pinned = found.value_or(config_id_);
     if (pinned != config_id_) {
       problem_ = pinned ? "the data path's pins under " + pin_dir_ + " were replaced (" + XLB_MAP_CONFIG +
                               " is map id " + std::to_string(pinned) + ", this lbd's is " +
