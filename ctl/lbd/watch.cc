@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <net/if.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <optional>
@@ -38,8 +39,21 @@ std::optional<uint32_t> pinned_config_id(const std::string& pin_dir) {
 
 void DataPathWatch::check() {
   if (problem_.empty()) {
-    std::optional<uint32_t> found = pinned_config_id(pin_dir_);
-    uint32_t pinned = found.value_or(config_id_);
+    std::string path = pin_dir_ + "/" + XLB_MAP_CONFIG;
+    struct stat st {};
+    bool same_pin = false;
+    std::optional<uint32_t> found;
+    if (stat(path.c_str(), &st) != 0)
+      found = errno == ENOENT ? std::optional<uint32_t>(0) : std::nullopt;
+    else if (st.st_dev == pin_dev_ && st.st_ino == pin_ino_)
+      same_pin = true;
+    else
+      found = pinned_config_id(pin_dir_);
+    uint32_t pinned = same_pin ? config_id_ : found.value_or(config_id_);
+    if (found && *found == config_id_) {
+      pin_dev_ = st.st_dev;
+      pin_ino_ = st.st_ino;
+    }
     if (pinned != config_id_) {
       problem_ = pinned ? "the data path's pins under " + pin_dir_ + " were replaced (" + XLB_MAP_CONFIG +
                               " is map id " + std::to_string(pinned) + ", this lbd's is " +

@@ -35,6 +35,11 @@ class DataPathWatch {
   // is only looked into when that changes (behind libxdp's dispatcher
   // that means asking libxdp, which leaks an fd per question).
   std::vector<std::pair<int, uint32_t>> seen_;
+  // The pinned xlb_config's inode when it last was ours: the pin is
+  // stat()ed each time and asked for its map id (bpf()) only when that
+  // changes, so the check adds no bpf() calls to lbd's main thread (tests
+  // inject faults into those by their number).
+  uint64_t pin_dev_ = 0, pin_ino_ = 0;
   std::string problem_;
 };
 
