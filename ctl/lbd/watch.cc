@@ -19,7 +19,11 @@ DataPathWatch::DataPathWatch(std::string pin_dir, uint32_t config_id, std::vecto
       config_id_(config_id),
       ifaces_(std::move(ifaces)),
       states_(ifaces_.size(), IfState::kOk),
-      seen_(ifaces_.size(), {-1, 0}) {}  // no ifindex is -1: the first check looks
+      seen_(ifaces_.size(), {-1, 0}) {  // no ifindex is -1: the first check looks
+  // The first check asks bpf() about the pin and the programs; later ones
+  // only when those change. Done here, at startup, before lbd serves.
+  check();
+}
 
 namespace {
 

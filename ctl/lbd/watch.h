@@ -19,6 +19,7 @@ class DataPathWatch {
     std::string name;
     int ifindex = 0;
   };
+  // Checks once (silent if all is well).
   DataPathWatch(std::string pin_dir, uint32_t config_id, std::vector<Iface> ifaces);
 
   void check();
