@@ -30,12 +30,14 @@ struct {
 } xlb_vip_addrs SEC(".maps");
 
 /* Template of one VIP's Maglev ring: slot -> backend_id. BPF_F_INNER_MAP lets
- * each VIP's ring have its own size (its own M). lbd creates one array per
- * VIP with the same key/value sizes and flags, and max_entries = M. */
+ * each VIP's ring have its own size (its own M); BPF_F_MMAPABLE lets lbd
+ * read and write slots in its own memory (XLB_RING_MAP_FLAGS). lbd creates
+ * one array per VIP with the same key/value sizes and flags, and
+ * max_entries = M. */
 struct xlb_ring {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(map_flags, XLB_RING_MAP_FLAGS);
 	__type(key, __u32);
 	__type(value, __u32);
 };

@@ -179,6 +179,7 @@ void Balancer::add_vip(const VipSpec& spec) {
   if (spec.proto != IPPROTO_TCP && spec.proto != IPPROTO_UDP)
     throw InputError("proto: must be tcp or udp");
   if (spec.vip.port == 0) throw InputError("vip: port must be 1..65535");
+  check_vip_address(spec.vip.ip, defaults_.local);
   check_sched(spec.sched);
   check_mode(spec.mode);
   try {
@@ -213,6 +214,7 @@ void Balancer::add_backend(const Endpoint& vip, uint8_t proto, const IpAddr& bac
                            uint16_t port) {
   ensure_in_sync();
   VipState& v = vip_or_throw(vip, proto);
+  check_backend_address(backend, v.vip.ip, defaults_.local);
   check_backend_family(v.mode, v.vip, backend);
   try {
     check_backend_port(v.mode, port);
@@ -566,6 +568,32 @@ FullnatConfig Balancer::fullnat() const {
   return f;
 }
 
+void set_reaper_settings(xlb_config& cfg, const Timeouts& t, uint32_t reap_interval_ms) {
+  cfg.timeout_tcp_established = t.tcp_established;
+  cfg.timeout_tcp_half_open = t.tcp_half_open;
+  cfg.timeout_tcp_closing = t.tcp_closing;
+  cfg.timeout_udp = t.udp;
+  cfg.reap_interval_ms = reap_interval_ms;
+}
+
+Timeouts Balancer::timeouts() const {
+  // Maps created before these fields existed, or never given a config,
+  // hold 0: the default, as for anything out of range.
+  auto pick = [](uint32_t stored, uint32_t dflt) { return stored >= 1 && stored <= kMaxTimeoutS ? stored : dflt; };
+  const Timeouts d;
+  Timeouts t;
+  t.tcp_established = pick(config_.timeout_tcp_established, d.tcp_established);
+  t.tcp_half_open = pick(config_.timeout_tcp_half_open, d.tcp_half_open);
+  t.tcp_closing = pick(config_.timeout_tcp_closing, d.tcp_closing);
+  t.udp = pick(config_.timeout_udp, d.udp);
+  return t;
+}
+
+uint32_t Balancer::reap_interval_ms() const {
+  uint32_t v = config_.reap_interval_ms;
+  return v >= kMinReapIntervalMs && v <= kMaxReapIntervalMs ? v : kDefaultReapIntervalMs;
+}
+
 Config Balancer::current_config() const {
   Config c;
   c.encap = encap();
@@ -574,6 +602,8 @@ Config Balancer::current_config() const {
   c.pass_unserved = pass_unserved();
   c.icmp_echo = icmp_echo();
   c.flood_threshold = flood_threshold();
+  c.timeouts = timeouts();
+  c.reap_interval_ms = reap_interval_ms();
   for (const auto& [id, v] : vips_) {
     VipConfig vc;
     vc.vip = v.vip;

@@ -77,6 +77,9 @@ struct VipSpec {
 struct EncapDefaults {
   std::optional<IpAddr> v4;
   std::optional<IpAddr> v6;
+  // Every address of those interfaces: the load balancer's own, refused as
+  // VIPs and backends (rules.h, check_vip_address).
+  std::vector<IpAddr> local;
 };
 
 // ---- read-only views (list, stats, flows)
@@ -161,7 +164,7 @@ struct ApplyResult {
   // with its backends.
   uint32_t added = 0;    // VIPs created, backends added or returned to the ring
   uint32_t removed = 0;  // VIPs deleted, backends removed (draining until freed)
-  uint32_t changed = 0;  // VIP ring sizes, schedulers, backend weights, encap/fullnat/hash seed
+  uint32_t changed = 0;  // VIP ring sizes, schedulers, backend weights, encap/fullnat/hash seed/timeouts
 };
 
 class Balancer {
@@ -193,7 +196,10 @@ class Balancer {
   void set_backend(const Endpoint& vip, uint8_t proto, const BackendRef& backend, uint32_t weight);
   // Applies the VIPs, encap, fullnat settings and hash seed; the config's
   // timeouts are the reaper's, which the caller hands over.
-  ApplyResult apply(const Config& config);
+  // progress (optional) is called before each of the config's VIPs with
+  // (VIPs done, VIPs in all): lbd logs a long apply's progress with it.
+  using ApplyProgress = std::function<void(size_t done, size_t total)>;
+  ApplyResult apply(const Config& config, const ApplyProgress& progress = {});
 
   // ---- for the reaper (docs/design.md, "The reaper")
   // The identity of every bound backend id.
@@ -214,6 +220,9 @@ class Balancer {
   // nat VIPs sending to one backend address, port and protocol (their reply
   // tuples can clash): one warning each, for lbd's log and its answers.
   std::vector<std::string> nat_clash_warnings() const;
+  // VIPs with more active backends than ring slots (some get none): one
+  // warning each, for lbd's log and its answers.
+  std::vector<std::string> ring_warnings() const;
   uint32_t flow_table_size() { return io_->flow_table_size(); }
 
   // The running state as a config (what `apply` of it would keep as is):
@@ -230,6 +239,10 @@ class Balancer {
     return config_.flood_rate ? config_.flood_rate : XLB_FLOOD_DEFAULT_RATE;
   }
   uint32_t hash_seed() const { return config_.hash_seed; }
+  // The reaper's settings as last applied, kept in xlb_config so a restart
+  // keeps them; the defaults where a field is 0 (never applied) or invalid.
+  Timeouts timeouts() const;
+  uint32_t reap_interval_ms() const;
   size_t vip_count() const { return vips_.size(); }
   size_t backend_count() const;
   std::vector<IpAddr> backend_addresses() const;  // distinct, all VIPs
@@ -360,5 +373,7 @@ xlb_backend make_backend(uint32_t vip_id, const IpAddr& addr, uint16_t port, uin
 bool config_equal(const xlb_config& a, const xlb_config& b);
 // The xlb_config flags a config's settings ask for (XLB_CFG_F_NAT aside).
 uint16_t policy_flags(const Config& config);
+// Stores the reaper's settings in xlb_config's user-space-only fields.
+void set_reaper_settings(xlb_config& cfg, const Timeouts& timeouts, uint32_t reap_interval_ms);
 
 }  // namespace xlb

@@ -24,7 +24,7 @@ namespace {
 
 // The rules parse_config enforces, checked again because a Config can also
 // be built in code.
-void validate(const Config& config) {
+void validate(const Config& config, const std::vector<IpAddr>& local) {
   std::set<std::pair<Endpoint, uint8_t>> vips;
   for (const auto& v : config.vips) {
     std::string name = vip_name(v.vip, v.proto);
@@ -33,6 +33,7 @@ void validate(const Config& config) {
       throw InputError(name + ": proto must be tcp or udp");
     if (v.vip.port == 0) throw InputError(name + ": port must be 1..65535");
     try {
+      check_vip_address(v.vip.ip, local);
       check_sched(v.sched);
       check_mode(v.mode);
       check_ring_size(v.ring_size);
@@ -47,6 +48,7 @@ void validate(const Config& config) {
         throw InputError(name + ": duplicate backend " + bname);
       try {
         check_weight(b.weight, true);
+        check_backend_address(b.address, v.vip.ip, local);
         check_backend_family(v.mode, v.vip, b.address);
         check_backend_port(v.mode, b.port);
       } catch (const InputError& e) {
@@ -83,9 +85,9 @@ bool same_settings(xlb_config a, xlb_config b) {
 
 }  // namespace
 
-ApplyResult Balancer::apply(const Config& config) {
+ApplyResult Balancer::apply(const Config& config, const ApplyProgress& progress) {
   ensure_in_sync();
-  validate(config);
+  validate(config, defaults_.local);
 
   // The VIPs updated in place: in the config with the mode they have. All
   // others are deleted, and those of the config not kept (new, or with
@@ -101,6 +103,7 @@ ApplyResult Balancer::apply(const Config& config) {
   // The config entry to end with; fullnat VIPs need its source of their family.
   xlb_config cfg = desired_config(config.encap, config.fullnat, config.hash_seed, want_nat, policy_flags(config),
                                   config.flood_threshold);
+  set_reaper_settings(cfg, config.timeouts, config.reap_interval_ms);
   for (const auto& vc : config.vips) check_source(vc.mode, vc.vip, vc.proto, cfg);
 
   // Capacity, counted before anything is written: ids freed by deleted VIPs
@@ -146,7 +149,9 @@ ApplyResult Balancer::apply(const Config& config) {
       it = next;
     }
 
+    size_t done = 0;
     for (const auto& vc : config.vips) {
+      if (progress) progress(done++, config.vips.size());
       auto it = vips_.find({vc.vip, vc.proto});
       if (it == vips_.end()) {
         do_add_vip({vc.vip, vc.proto, vc.sched, vc.mode, vc.ring_size}, vc.backends);

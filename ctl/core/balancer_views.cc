@@ -134,4 +134,13 @@ std::vector<std::string> Balancer::nat_clash_warnings() const {
   return xlb::nat_clash_warnings(vips);
 }
 
+std::vector<std::string> Balancer::ring_warnings() const {
+  std::vector<std::string> out;
+  for (const auto& [id, v] : vips_) {
+    std::string w = ring_slot_warning(vip_name(v.vip, v.proto), v.sched, active_count(v), v.ring_size);
+    if (!w.empty()) out.push_back(std::move(w));
+  }
+  return out;
+}
+
 }  // namespace xlb

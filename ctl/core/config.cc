@@ -51,6 +51,7 @@ BackendConfig parse_backend(const Json& obj, const std::string& path, const VipC
   std::string field = jf::join(path, "address");
   std::string text = jf::req_string(obj, "address", path);
   be.address = jf::at(field, [&] { return IpAddr::parse(text); });
+  jf::at(field, [&] { check_backend_address(be.address, vip.vip.ip, {}); });
   jf::at(field, [&] { check_backend_family(vip.mode, vip.vip, be.address); });
   if (auto p = jf::opt_uint(obj, "port", path, 1, 65535)) {
     be.port = static_cast<uint16_t>(*p);
@@ -66,6 +67,8 @@ VipConfig parse_vip(const Json& obj, const std::string& path) {
   VipConfig vip;
   std::string text = jf::req_string(obj, "vip", path);
   vip.vip = jf::at(jf::join(path, "vip"), [&] { return Endpoint::parse(text); });
+  // lbd's own addresses are checked when the config is applied.
+  jf::at(jf::join(path, "vip"), [&] { check_vip_address(vip.vip.ip, {}); });
   text = jf::req_string(obj, "proto", path);
   vip.proto = jf::at(jf::join(path, "proto"), [&] { return parse_proto(text); });
   if (auto s = jf::opt_string(obj, "sched", path))

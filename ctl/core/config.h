@@ -101,8 +101,8 @@ struct Config {
   // l2dsr VIPs forward new flows by their ring without a flow entry
   // (bpf/lib/flood.h); 0 turns the guard off.
   uint32_t flood_threshold = XLB_FLOOD_DEFAULT_RATE;
-  // Daemon settings, not kept in the maps: a restarted lbd uses the
-  // defaults until a config gives them again.
+  // The reaper's settings: kept in xlb_config's user-space-only fields, so
+  // a restarted lbd keeps them (Balancer::timeouts()).
   Timeouts timeouts;
   uint32_t reap_interval_ms = kDefaultReapIntervalMs;
   std::vector<VipConfig> vips;

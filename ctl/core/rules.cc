@@ -1,5 +1,10 @@
 #include "rules.h"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
+
 #include "error.h"
 #include "maglev.h"
 
@@ -96,6 +101,61 @@ void check_backend_port(uint8_t mode, uint16_t port) {
   if (port != 0 && !mode_translates(mode))
     throw InputError("mode " + mode_name(mode) +
                      " cannot remap ports: the backend gets the VIP's port (only nat and fullnat can)");
+}
+
+std::string special_address_class(const IpAddr& addr) {
+  if (addr.is_v4()) {
+    uint32_t a = ntohl(addr.addr.v4);
+    if ((a >> 24) == 0) return "an unspecified address (0.0.0.0/8)";
+    if (a == 0xffffffffu) return "the broadcast address";
+    if ((a >> 28) == 0xe) return "a multicast address (224.0.0.0/4)";
+    if ((a >> 24) == 127) return "a loopback address (127.0.0.0/8)";
+    return "";
+  }
+  uint8_t b[16];
+  std::memcpy(b, addr.addr.v6, sizeof b);
+  static const uint8_t kZero[16] = {};
+  if (std::memcmp(b, kZero, 15) == 0 && b[15] <= 1)
+    return b[15] ? "the loopback address (::1)" : "the unspecified address (::)";
+  if (b[0] == 0xff) return "a multicast address (ff00::/8)";
+  if (std::memcmp(b, kZero, 10) == 0 && b[10] == 0xff && b[11] == 0xff)
+    return "an IPv4-mapped address (::ffff:0:0/96; write the IPv4 address instead)";
+  return "";
+}
+
+namespace {
+bool is_local(const IpAddr& addr, const std::vector<IpAddr>& local) {
+  return std::find(local.begin(), local.end(), addr) != local.end();
+}
+}  // namespace
+
+void check_vip_address(const IpAddr& addr, const std::vector<IpAddr>& local) {
+  std::string what = special_address_class(addr);
+  if (!what.empty()) throw InputError(addr.str() + " cannot be a VIP: it is " + what);
+  if (is_local(addr, local))
+    throw InputError(addr.str() +
+                     " cannot be a VIP: it is the load balancer's own address (on an interface lbd serves)");
+}
+
+void check_backend_address(const IpAddr& addr, const IpAddr& vip, const std::vector<IpAddr>& local) {
+  std::string what = special_address_class(addr);
+  if (!what.empty()) throw InputError(addr.str() + " cannot be a backend: it is " + what);
+  if (addr == vip)
+    throw InputError(addr.str() + " cannot be a backend of its own VIP: packets would loop back to the load balancer");
+  if (is_local(addr, local))
+    throw InputError(addr.str() +
+                     " cannot be a backend: it is the load balancer's own address (on an interface lbd serves)");
+}
+
+std::string ring_slot_warning(const std::string& vip, uint8_t sched, size_t active, uint32_t ring_size) {
+  if (active <= ring_size) return "";
+  // List schedulers pick from their list; their ring only serves while the
+  // flood guard forwards new flows statelessly (docs/design.md).
+  std::string effect = sched_uses_list(sched) ? "no new flows while the flood guard forwards by the ring"
+                                              : "no new flows";
+  return "VIP " + vip + ": " + std::to_string(active) + " active backends but ring_size " +
+         std::to_string(ring_size) + ": at least " + std::to_string(active - ring_size) + " get no ring slot (" +
+         effect + "); raise ring_size";
 }
 
 std::string backend_name(const IpAddr& addr, uint16_t port) {

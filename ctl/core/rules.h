@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "endpoint.h"
 
@@ -42,6 +43,31 @@ void check_backend_family(uint8_t mode, const Endpoint& vip, const IpAddr& backe
 // nat and fullnat rewrite the destination port; ipip and l2dsr deliver the
 // client's packet with the VIP's port.
 void check_backend_port(uint8_t mode, uint16_t port);
+
+// Addresses that can be neither a VIP nor a backend, whatever the mode:
+// unspecified (0.0.0.0/8, ::), broadcast (255.255.255.255), multicast
+// (224.0.0.0/4, ff00::/8), loopback (127.0.0.0/8, ::1) and IPv4-mapped IPv6
+// (::ffff:0:0/96, written as IPv4 instead). Returns what the address is
+// ("a loopback address (127.0.0.0/8)"), or "" if it is none of them.
+std::string special_address_class(const IpAddr& addr);
+
+// Throws unless `addr` can be a VIP: not a special address (above) and not
+// one of `local`, the addresses of the interfaces lbd serves (the load
+// balancer's own: a VIP there would capture traffic meant for the host).
+void check_vip_address(const IpAddr& addr, const std::vector<IpAddr>& local);
+
+// Throws unless `addr` can be a backend of the VIP at `vip`: not a special
+// address, not one of `local` (the load balancer would forward to itself),
+// and not the VIP's own address, in any mode and on any port: ipip and l2dsr
+// would deliver the packet back to the load balancer, and nat or fullnat
+// would rewrite it to an address the load balancer itself answers for.
+void check_backend_address(const IpAddr& addr, const IpAddr& vip, const std::vector<IpAddr>& local);
+
+// A Maglev ring of ring_size slots gives each backend at most one slot once
+// backends outnumber slots: at least active - ring_size of them then get
+// none. Returns the warning naming the VIP, or "" when every active
+// backend can have a slot.
+std::string ring_slot_warning(const std::string& vip, uint8_t sched, size_t active, uint32_t ring_size);
 
 // "198.19.0.11" for a backend without a port of its own (port 0: the VIP's),
 // "198.19.0.11:8080" or "[fd00:19::11]:8080" otherwise, as used in messages.

@@ -6,7 +6,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <iterator>
 #include <cstring>
 #include <stdexcept>
 
@@ -52,6 +54,7 @@ sockaddr_un socket_address(const std::string& path) {
 std::string connect_hint(int err) {
   if (err == ENOENT || err == ECONNREFUSED) return " (is lbd running?)";
   if (err == EACCES || err == EPERM) return " (the socket is root's only: run lbctl as root)";
+  if (err == EAGAIN) return " (lbd is not accepting connections: is it out of file descriptors?)";
   return "";
 }
 
@@ -80,8 +83,11 @@ bool wait_ready(const Socket& sock, short events, Clock::time_point deadline) {
   }
 }
 
-void send_all(const Socket& sock, const std::string& data, Clock::time_point deadline,
-              const std::string& what_timed_out) {
+// Returns 0 once everything is sent, or the errno of lbd closing the
+// connection early: it may have answered first (busy, request too large),
+// and that answer is worth more than the error.
+int send_all(const Socket& sock, const std::string& data, Clock::time_point deadline,
+             const std::string& what_timed_out) {
   size_t sent = 0;
   while (sent < data.size()) {
     if (!wait_ready(sock, POLLOUT, deadline)) throw SystemError(what_timed_out);
@@ -89,10 +95,12 @@ void send_all(const Socket& sock, const std::string& data, Clock::time_point dea
     ssize_t n = ::send(sock.fd(), data.data() + sent, data.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) continue;
+      if (errno == EPIPE || errno == ECONNRESET) return errno;
       throw SystemError(std::string("cannot send the request to lbd: ") + std::strerror(errno));
     }
     sent += static_cast<size_t>(n);
   }
+  return 0;
 }
 
 // Reads up to the first newline or EOF, whichever comes first.
@@ -127,15 +135,42 @@ Json parse_answer(const std::string& line) {
   throw std::runtime_error(answer["error"].get<std::string>());
 }
 
+// The commands that only read: a timeout on them leaves nothing to check.
+bool reads_only(const Json& request) {
+  static const char* const kReads[] = {"status", "list", "stats", "flows"};
+  if (!request.contains("cmd") || !request["cmd"].is_string()) return false;
+  auto cmd = request["cmd"].get<std::string>();
+  return std::any_of(std::begin(kReads), std::end(kReads), [&cmd](const char* r) { return cmd == r; });
+}
+
+// A change that timed out may still complete, or may have completed already
+// (a large apply takes lbd seconds): the message says the outcome is unknown
+// and how to learn it. what: "answer", or "read the request" when lbd did not
+// even take it all.
+std::string timeout_message(const std::string& socket_path, const Json& request, milliseconds timeout,
+                            const std::string& what) {
+  std::string head = "lbd at " + socket_path + " did not " + what + " within " + describe(timeout);
+  if (reads_only(request)) return head + " (a long request may keep it busy: try again, or raise --timeout)";
+  return head + ": the request may still complete; check with 'lbctl list' before retrying (--timeout gives lbd longer)";
+}
+
 }  // namespace
 
 Json call_lbd(const std::string& socket_path, const Json& request, milliseconds timeout) {
   Clock::time_point deadline = Clock::now() + timeout;
-  std::string timed_out = "lbd at " + socket_path + " did not answer within " + describe(timeout);
   Socket sock;
   connect_to(sock, socket_path, timeout);
-  send_all(sock, request.dump() + "\n", deadline, timed_out);
-  return parse_answer(receive_line(sock, deadline, timed_out));
+  std::string not_read = timeout_message(socket_path, request, timeout, "read the request");
+  int send_err = send_all(sock, request.dump() + "\n", deadline, not_read);
+  std::string line;
+  try {
+    line = receive_line(sock, deadline, timeout_message(socket_path, request, timeout, "answer"));
+  } catch (const SystemError&) {
+    if (!send_err) throw;
+  }
+  if (line.empty() && send_err)
+    throw SystemError(std::string("cannot send the request to lbd: ") + std::strerror(send_err));
+  return parse_answer(line);
 }
 
 }  // namespace xlb::lbctl

@@ -3,6 +3,7 @@
 // sends it and prints the answer.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <ostream>
 #include <string>
 
@@ -16,6 +17,9 @@ struct Context {
   std::string socket_path;
   std::ostream& out;
   std::ostream& err;  // warnings (the command still succeeds)
+  // The global --timeout: how long lbd has to answer. Read it only once
+  // parsing is done, like socket_path.
+  std::chrono::milliseconds timeout = kDefaultTimeout;
 };
 
 // call_lbd for a request that changes something: lbd's "warnings" (nat VIPs

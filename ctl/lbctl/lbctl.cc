@@ -1,6 +1,8 @@
 #include "lbctl/lbctl.h"
 
 #include <CLI/CLI.hpp>
+#include <chrono>
+#include <cmath>
 #include <exception>
 #include <string>
 #include <vector>
@@ -32,7 +34,7 @@ std::string usage_error(const CLI::App* app, const CLI::Error& e) {
 }  // namespace
 
 Json change_lbd(const Context& ctx, const Json& request) {
-  Json answer = call_lbd(ctx.socket_path, request);
+  Json answer = call_lbd(ctx.socket_path, request, ctx.timeout);
   if (answer.contains("warnings") && answer["warnings"].is_array())
     for (const auto& w : answer["warnings"])
       if (w.is_string()) ctx.err << "lbctl: warning: " << w.get<std::string>() << '\n';
@@ -46,6 +48,11 @@ int run_lbctl(int argc, const char* const* argv, std::ostream& out, std::ostream
   app.fallthrough();  // --socket may also follow the command
   app.failure_message(usage_error);
   app.add_option("--socket", ctx.socket_path, "lbd's control socket")->envname("XLB_SOCKET")->capture_default_str();
+  app.add_option_function<double>(
+         "--timeout", [&ctx](double s) { ctx.timeout = std::chrono::milliseconds(std::llround(s * 1000)); },
+         "seconds lbd has to answer (default 10); a change that times out may still complete")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0.001, 86400.0));
   add_show_commands(app, ctx);
   add_vip_commands(app, ctx);
   add_backend_commands(app, ctx);

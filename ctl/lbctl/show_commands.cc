@@ -36,7 +36,7 @@ void add_plain_show(CLI::App& app, Context& ctx, const std::string& name, const 
   CLI::App* cmd = app.add_subcommand(name, description);
   cmd->add_flag("--json", *json, "print lbd's answer as JSON");
   cmd->callback([&ctx, name, json, render] {
-    show(ctx, call_lbd(ctx.socket_path, Json{{"cmd", name}}), *json, render);
+    show(ctx, call_lbd(ctx.socket_path, Json{{"cmd", name}}, ctx.timeout), *json, render);
   });
 }
 
@@ -62,7 +62,7 @@ void add_status(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx, json, verify] {
     Json request{{"cmd", "status"}};
     if (*verify) request["verify"] = true;
-    Json answer = call_lbd(ctx.socket_path, request);
+    Json answer = call_lbd(ctx.socket_path, request, ctx.timeout);
     show(ctx, answer, *json, render_status);
     if (!*verify) return;
     if (!answer.contains("verify") || !answer["verify"].is_object())
@@ -100,7 +100,7 @@ void add_flows(CLI::App& app, Context& ctx) {
     if (backend->count() > 0) request["backend"] = args->backend;
     if (backend_port->count() > 0) request["backend_port"] = args->backend_port;
     if (limit->count() > 0) request["limit"] = args->limit;
-    show(ctx, call_lbd(ctx.socket_path, request), args->json, render_flows);
+    show(ctx, call_lbd(ctx.socket_path, request, ctx.timeout), args->json, render_flows);
   });
 }
 

@@ -36,8 +36,9 @@ void add_del_vip(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<VipArgs>();
   CLI::App* cmd = app.add_subcommand("del-vip", "remove a VIP, its backends and its flows");
   add_vip_args(*cmd, *args);
-  cmd->callback(
-      [&ctx, args] { render_flows_removed(call_lbd(ctx.socket_path, vip_request("del-vip", *args)), ctx.out); });
+  cmd->callback([&ctx, args] {
+    render_flows_removed(call_lbd(ctx.socket_path, vip_request("del-vip", *args), ctx.timeout), ctx.out);
+  });
 }
 
 }  // namespace

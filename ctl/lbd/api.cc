@@ -28,6 +28,8 @@ uint64_t monotonic_ns() {
 
 namespace {
 
+constexpr int kApplyProgressSeconds = 2;
+
 Endpoint req_vip(const Json& r) {
   std::string text = jf::req_string(r, "vip", "");
   return jf::at("vip", [&] { return Endpoint::parse(text); });
@@ -113,14 +115,20 @@ std::string Api::handle(const std::string& request) {
       throw InputError(std::string("invalid JSON: ") + e.what());
     }
     if (r.is_object() && r.contains("cmd") && r["cmd"].is_string()) cmd = r["cmd"].get<std::string>();
-    // Requests that can make two nat VIPs send to one backend port: the
-    // answer carries every such clash, and the log the new ones.
+    // Requests that can make two nat VIPs send to one backend port, or give
+    // a VIP more active backends than ring slots: the answer carries every
+    // such warning, and the log the new ones.
     bool may_clash = cmd == "add-backend" || cmd == "set-backend" || cmd == "apply";
+    auto warnings = [this] {
+      std::vector<std::string> w = lb_.nat_clash_warnings();
+      for (auto& ring : lb_.ring_warnings()) w.push_back(std::move(ring));
+      return w;
+    };
     std::vector<std::string> before;
-    if (may_clash) before = lb_.nat_clash_warnings();
+    if (may_clash) before = warnings();
     answer = dispatch(r);
     if (may_clash) {
-      std::vector<std::string> after = lb_.nat_clash_warnings();
+      std::vector<std::string> after = warnings();
       for (const auto& w : after)
         if (std::find(before.begin(), before.end(), w) == before.end()) log_warn(w);
       if (!after.empty()) answer["warnings"] = after;
@@ -241,7 +249,17 @@ Json Api::dispatch(const Json& r) {
     if (!r.contains("config")) throw InputError("config: missing");
     if (!r["config"].is_object()) throw InputError("config: must be an object");
     Config config = parse_config(r["config"]);
-    ApplyResult res = lb_.apply(config);
+    // A long apply (large rings, many VIPs) logs where it is every few
+    // seconds: lbd answers nothing else meanwhile.
+    auto start = std::chrono::steady_clock::now();
+    auto last = start;
+    ApplyResult res = lb_.apply(config, [&](size_t done, size_t total) {
+      auto now = std::chrono::steady_clock::now();
+      if (now - last < std::chrono::seconds(kApplyProgressSeconds)) return;
+      last = now;
+      log_line("applying a config: " + std::to_string(done) + " of " + std::to_string(total) + " VIPs done, " +
+               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - start).count()) + " s");
+    });
     if (reaper_) reaper_->configure(config.timeouts, config.reap_interval_ms);
     prime_neighbours(lb_.backend_addresses());
     log_line("applied a config: " + std::to_string(res.added) + " added, " + std::to_string(res.removed) +

@@ -11,8 +11,11 @@
 #include <memory>
 
 #include "core/error.h"
+#include "ring_map.h"
 
 namespace xlb {
+
+static_assert(XLB_RING_MAP_FLAGS == (BPF_F_INNER_MAP | BPF_F_MMAPABLE), "abi.h's ring flags are the kernel's");
 
 namespace {
 
@@ -228,22 +231,56 @@ std::vector<std::pair<xlb_vip_addr_key, uint32_t>> BpfMapIo::dump_vip_addrs() {
 
 // ---- xlb_rings
 
-void BpfMapIo::install_ring(uint32_t vip_id, const std::vector<uint32_t>& slots) {
-  // Same key/value sizes and flags as the struct xlb_ring template in
-  // bpf/lib/maps.h; BPF_F_INNER_MAP lets max_entries (M) differ per VIP.
-  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
-  int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_ring", sizeof(uint32_t), sizeof(uint32_t),
-                          static_cast<uint32_t>(slots.size()), &opts);
+namespace {
+
+uint32_t ring_slots(int fd) {
+  bpf_map_info info{};
+  uint32_t len = sizeof info;
+  int err = bpf_obj_get_info_by_fd(fd, &info, &len);
+  if (err) fail("xlb_ring", "info", err);
+  return info.max_entries;
+}
+
+Fd create_ring(uint32_t slots, uint32_t flags) {
+  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = flags);
+  int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_ring", sizeof(uint32_t), sizeof(uint32_t), slots, &opts);
   if (fd < 0) fail("xlb_ring", "create", fd);
-  Fd inner(fd);
+  return Fd(fd);
+}
+
+void fill_ring(int fd, const std::vector<uint32_t>& slots) {
+  if (auto mapped = RingMap::open(fd, static_cast<uint32_t>(slots.size()))) {
+    for (uint32_t i = 0; i < slots.size(); i++) mapped->write(i, slots[i]);
+    return;
+  }
   std::vector<uint32_t> keys(slots.size());
   for (uint32_t i = 0; i < keys.size(); i++) keys[i] = i;
-  update_many(inner.get(), "xlb_ring", keys.data(), slots.data(), static_cast<uint32_t>(slots.size()),
-              sizeof(uint32_t), sizeof(uint32_t));
-  // Filled before it is installed: the data plane never sees a partial ring.
-  // The outer map holds the inner one; our fd closes here.
-  uint32_t value = static_cast<uint32_t>(inner.get());
-  update(rings_.get(), XLB_MAP_RINGS, &vip_id, &value);
+  update_many(fd, "xlb_ring", keys.data(), slots.data(), static_cast<uint32_t>(slots.size()), sizeof(uint32_t),
+              sizeof(uint32_t));
+}
+
+}  // namespace
+
+void BpfMapIo::install_ring(uint32_t vip_id, const std::vector<uint32_t>& slots) {
+  // Same key/value sizes and flags as the struct xlb_ring template in
+  // bpf/lib/maps.h (BPF_F_INNER_MAP lets max_entries, M, differ per VIP),
+  // or, for maps pinned by an xlb_lb from before mmapable rings, the
+  // flags their template had: the kernel refuses an inner map whose flags
+  // differ from the template's (EINVAL).
+  for (;;) {
+    Fd inner = create_ring(static_cast<uint32_t>(slots.size()), ring_flags_);
+    // Filled before it is installed: the data plane never sees a partial
+    // ring. The outer map holds the inner one; our fd closes here.
+    fill_ring(inner.get(), slots);
+    uint32_t value = static_cast<uint32_t>(inner.get());
+    int err = bpf_map_update_elem(rings_.get(), &vip_id, &value, BPF_ANY);
+    if (!err) return;
+    if (err == -EINVAL && ring_flags_ != kLegacyRingFlags) {
+      ring_flags_ = kLegacyRingFlags;
+      continue;
+    }
+    fail(XLB_MAP_RINGS, "update", err);
+  }
 }
 
 Fd BpfMapIo::ring_fd(uint32_t vip_id) {
@@ -257,6 +294,15 @@ Fd BpfMapIo::ring_fd(uint32_t vip_id) {
 void BpfMapIo::write_ring_slots(uint32_t vip_id, const std::vector<maglev::SlotChange>& changes) {
   Fd fd = ring_fd(vip_id);
   if (!fd) throw SystemError("no ring installed for vip_id " + std::to_string(vip_id));
+  if (changes.empty()) return;
+  uint32_t size = ring_slots(fd.get());
+  for (const auto& c : changes)
+    if (c.slot >= size) throw SystemError("xlb_ring: slot " + std::to_string(c.slot) + " beyond the ring's " +
+                                          std::to_string(size));
+  if (auto mapped = RingMap::open(fd.get(), size)) {
+    for (const auto& c : changes) mapped->write(c.slot, c.id);
+    return;
+  }
   std::vector<uint32_t> keys, values;
   keys.reserve(changes.size());
   values.reserve(changes.size());
@@ -271,12 +317,10 @@ void BpfMapIo::write_ring_slots(uint32_t vip_id, const std::vector<maglev::SlotC
 std::vector<uint32_t> BpfMapIo::read_ring(uint32_t vip_id) {
   Fd fd = ring_fd(vip_id);
   if (!fd) return {};
-  bpf_map_info info{};
-  uint32_t len = sizeof info;
-  int err = bpf_obj_get_info_by_fd(fd.get(), &info, &len);
-  if (err) fail("xlb_ring", "info", err);
-  std::vector<uint32_t> ring(info.max_entries, XLB_RING_EMPTY);
-  dump(fd.get(), "xlb_ring", sizeof(uint32_t), sizeof(uint32_t), std::max(info.max_entries, 1u),
+  uint32_t size = ring_slots(fd.get());
+  if (auto mapped = RingMap::open(fd.get(), size)) return mapped->read();
+  std::vector<uint32_t> ring(size, XLB_RING_EMPTY);
+  dump(fd.get(), "xlb_ring", sizeof(uint32_t), sizeof(uint32_t), std::max(size, 1u),
        [&](const void* k, const void* v) {
          uint32_t slot, id;
          std::memcpy(&slot, k, sizeof slot);

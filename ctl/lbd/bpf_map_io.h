@@ -85,6 +85,10 @@ class BpfMapIo : public MapIo {
 
   Fd vips_, vip_addrs_, rings_, backends_, flows_, config_, gstats_, vstats_, bstats_, conns_, lists_, nat_rev_;
   Fd adjust_;  // the xlb_conn_adjust program
+  // Flags of the rings this lbd creates: mmapable, unless the pinned
+  // xlb_rings comes from an xlb_lb whose template was not (ring_map.h).
+  static constexpr uint32_t kLegacyRingFlags = XLB_RING_MAP_FLAGS & ~(1u << 10);
+  uint32_t ring_flags_ = XLB_RING_MAP_FLAGS;
   int ncpus_ = 1;
 };
 

@@ -17,6 +17,7 @@
 #include "bpf_map_io.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "fd_limit.h"
 #include "kernel_features.h"
 #include "loader.h"
 #include "log.h"
@@ -120,6 +121,7 @@ int run_daemon(const Options& o) {
   std::optional<Config> startup;
   if (!o.config.empty()) startup = parse_config_text(read_file(o.config), o.config);
 
+  log_line(raise_fd_limit());  // before the rings' fds are opened
   check_ifaces(o.ifaces);  // unknown or repeated interfaces: before anything is touched
   const std::string& first = o.ifaces.front();
   // An old kernel: say what it lacks, not what the verifier thought of it.
@@ -165,10 +167,12 @@ int run_daemon(const Options& o) {
   }
 
   for (const auto& w : lb.nat_clash_warnings()) log_warn(w);
+  for (const auto& w : lb.ring_warnings()) log_warn(w);
 
   // The reaper sweeps in its own thread, over map fds of its own.
   ReaperThread reaper(std::make_unique<BpfMapIo>(att.pin_dir));
-  if (startup) reaper.configure(startup->timeouts, startup->reap_interval_ms);
+  // The config's settings, or without --config those kept in the maps.
+  reaper.configure(lb.timeouts(), lb.reap_interval_ms());
 
   Server server(o.socket);
   DaemonInfo info;

@@ -24,19 +24,20 @@ EncapDefaults interface_addresses(const std::vector<std::string>& ifnames) {
   for (const std::string& ifname : ifnames) {
     for (ifaddrs* a = list; a; a = a->ifa_next) {
       if (!a->ifa_addr || ifname != a->ifa_name) continue;
-      if (a->ifa_addr->sa_family == AF_INET && !d.v4) {
+      if (a->ifa_addr->sa_family == AF_INET) {
         IpAddr ip;
         ip.family = XLB_AF_INET;
         ip.addr.v4 = reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr;
-        d.v4 = ip;
-      } else if (a->ifa_addr->sa_family == AF_INET6 && !d.v6) {
+        d.local.push_back(ip);
+        if (!d.v4) d.v4 = ip;
+      } else if (a->ifa_addr->sa_family == AF_INET6) {
         const in6_addr& a6 = reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr;
-        // A link-local source would not be routable to backends elsewhere.
-        if (IN6_IS_ADDR_LINKLOCAL(&a6)) continue;
         IpAddr ip;
         ip.family = XLB_AF_INET6;
         std::memcpy(ip.addr.v6, &a6, 16);
-        d.v6 = ip;
+        d.local.push_back(ip);
+        // A link-local source would not be routable to backends elsewhere.
+        if (!d.v6 && !IN6_IS_ADDR_LINKLOCAL(&a6)) d.v6 = ip;
       }
     }
   }

@@ -13,7 +13,8 @@ int ifindex_of(const std::string& ifname);
 
 // The first IPv4 and the first global IPv6 address on the interfaces, the
 // first interface that has one of the family winning: the default
-// encapsulation and fullnat sources.
+// encapsulation and fullnat sources. `local` lists every address on them
+// (read once, at start), which lbd refuses as VIPs and backends.
 EncapDefaults interface_addresses(const std::vector<std::string>& ifnames);
 
 // Warnings about sysctls that make the data plane drop what it should

@@ -111,6 +111,11 @@ struct xlb_backend {
 
 /* Ring slots (the inner arrays of xlb_rings) hold a backend_id. */
 #define XLB_RING_EMPTY 0xffffffffu
+/* Flags of every ring array (xlb_rings' inner maps): BPF_F_INNER_MAP (each
+ * ring has its own size) | BPF_F_MMAPABLE (lbd maps them to read and write
+ * slots without a syscall each). Spelt as numbers: this header includes
+ * nothing; bpf_map_io.cc checks them against the kernel's names. */
+#define XLB_RING_MAP_FLAGS ((1u << 12) | (1u << 10))
 
 /* Key of xlb_conns: a backend's identity. Connection counts belong to the
  * identity, not to a backend id, ring slot or list position, so they survive
@@ -271,6 +276,16 @@ struct xlb_config {
 	 * XLB_FLOOD_DEFAULT_RATE, so a fresh map has the guard on.
 	 * XLB_CFG_F_NO_FLOOD_GUARD turns it off. */
 	__u32 flood_rate;
+	/* User space only, never read by the data plane: the reaper's idle
+	 * timeouts in seconds and its sweep interval, kept in the map so that
+	 * an lbd restarted without --config keeps them. 0: the default. The
+	 * data path reads xlb_config through the map's pointer, never copying
+	 * it, so this tail costs it nothing. */
+	__u32 timeout_tcp_established;
+	__u32 timeout_tcp_half_open;
+	__u32 timeout_tcp_closing;
+	__u32 timeout_udp;
+	__u32 reap_interval_ms;
 };
 
 /* A nat or fullnat VIP exists: packets to no VIP are looked up in
@@ -443,7 +458,7 @@ XLB_STATIC_ASSERT((XLB_VIP_LIST_MAX & (XLB_VIP_LIST_MAX - 1)) == 0, "list size i
 XLB_STATIC_ASSERT(sizeof(struct xlb_nat_rev) == 48, "xlb_nat_rev");
 XLB_STATIC_ASSERT(sizeof(struct xlb_frag_key) == 40, "xlb_frag_key");
 XLB_STATIC_ASSERT(sizeof(struct xlb_frag) == 4, "xlb_frag");
-XLB_STATIC_ASSERT(sizeof(struct xlb_config) == 80, "xlb_config");
+XLB_STATIC_ASSERT(sizeof(struct xlb_config) == 100, "xlb_config");
 XLB_STATIC_ASSERT(sizeof(struct xlb_counter) == 16, "xlb_counter");
 XLB_STATIC_ASSERT(sizeof(struct xlb_flood_window) == 16, "xlb_flood_window");
 XLB_STATIC_ASSERT(sizeof(struct xlb_egress) == 16, "xlb_egress");

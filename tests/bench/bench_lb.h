@@ -135,7 +135,7 @@ class Lb {
     meta.ring_size = XLB_DEFAULT_RING_SIZE;
     meta.sched = sched;
     meta.mode = mode;
-    LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+    LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = XLB_RING_MAP_FLAGS);
     int ring = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bench_ring", 4, 4, meta.ring_size, &opts);
     rings_.push_back(ring);
     bpf_map_update_elem(bpf_map__fd(skel_->maps.xlb_rings), &vip_id, &ring, BPF_ANY);

@@ -17,6 +17,7 @@
 #include "core/conn_key.h"
 #include "lb_fixture.h"
 #include "lbd/bpf_map_io.h"
+#include "lbd/ring_map.h"
 
 namespace xlb::test {
 namespace {
@@ -171,6 +172,77 @@ TEST_F(RealMaps, RingRoundTripsAndIsFoundAgainAfterARestart) {
   io2->delete_ring(7);
   EXPECT_TRUE(io2->read_ring(7).empty());
   EXPECT_TRUE(open_io()->ring_ids().empty());
+}
+
+// Rings are mmapable: lbd reads and writes their slots in its own memory
+// (ring_map.h), and the data path sees what it stored.
+TEST_F(RealMaps, RingsAreMemoryMappedAndTheDataPathSeesTheStores) {
+  auto io = open_io();
+  uint32_t vip = add_vip(kVip, 80, IPPROTO_TCP);
+  add_backend(1, vip, "198.18.0.10");
+  add_backend(2, vip, "198.18.0.11");
+  io->install_ring(vip, std::vector<uint32_t>(13, 1));
+  uint32_t map_id = 0;
+  ASSERT_EQ(bpf_map_lookup_elem(bpf_map__fd(skel_->maps.xlb_rings), &vip, &map_id), 0);
+  Fd ring(bpf_map_get_fd_by_id(map_id));
+  bpf_map_info info{};
+  uint32_t len = sizeof info;
+  ASSERT_EQ(bpf_obj_get_info_by_fd(ring.get(), &info, &len), 0);
+  EXPECT_EQ(info.map_flags, uint32_t(XLB_RING_MAP_FLAGS));
+  ASSERT_TRUE(RingMap::open(ring.get(), info.max_entries).has_value());
+
+  // Each slot as the kernel reads it (a lookup, not the mapping) holds
+  // what lbd stored there: an array keeps a 4-byte value every 8 bytes.
+  std::vector<uint32_t> distinct(13);
+  for (uint32_t i = 0; i < distinct.size(); i++) distinct[i] = 100 + i;
+  io->install_ring(vip, distinct);
+  ASSERT_EQ(bpf_map_lookup_elem(bpf_map__fd(skel_->maps.xlb_rings), &vip, &map_id), 0);
+  Fd installed(bpf_map_get_fd_by_id(map_id));
+  auto kernel_view = [&] {
+    std::vector<uint32_t> out(13);
+    for (uint32_t i = 0; i < 13; i++) EXPECT_EQ(bpf_map_lookup_elem(installed.get(), &i, &out[i]), 0);
+    return out;
+  };
+  EXPECT_EQ(kernel_view(), distinct);
+  io->write_ring_slots(vip, {{4, 7}, {12, 8}});
+  distinct[4] = 7;
+  distinct[12] = 8;
+  EXPECT_EQ(kernel_view(), distinct);
+  EXPECT_EQ(io->read_ring(vip), distinct);
+
+  std::vector<maglev::SlotChange> all;
+  for (uint32_t i = 0; i < 13; i++) all.push_back({i, 2});
+  io->write_ring_slots(vip, all);
+  Bytes syn = tcp(40000, kTcpSyn);
+  RunResult r = run(syn);
+  ASSERT_EQ(r.verdict, XDP_TX);
+  EXPECT_EQ(r.out, expect_encap4(syn, "198.18.0.11", 11));
+  EXPECT_THROW(io->write_ring_slots(vip, {{13, 1}}), SystemError);  // beyond the ring
+}
+
+// Maps pinned by an xlb_lb from before mmapable rings: their xlb_rings only
+// takes rings created with the template's old flags. lbd falls back to
+// those, and to reading and writing slots through bpf().
+TEST_F(RealMaps, RingsOfAnOlderTemplateAreWrittenThroughBpf) {
+  LIBBPF_OPTS(bpf_map_create_opts, inner_opts, .map_flags = BPF_F_INNER_MAP);
+  Fd tmpl(bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_ring", 4, 4, 1, &inner_opts));
+  ASSERT_TRUE(tmpl);
+  LIBBPF_OPTS(bpf_map_create_opts, outer_opts, .inner_map_fd = static_cast<uint32_t>(tmpl.get()));
+  Fd legacy(bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "xlb_rings", 4, 4, XLB_MAX_VIPS, &outer_opts));
+  ASSERT_TRUE(legacy);
+  BpfMapIo io([&](const char* name) {
+    if (std::strcmp(name, XLB_MAP_RINGS) == 0) return Fd(dup(legacy.get()));
+    int fd = std::strcmp(name, XLB_CONN_ADJUST_PROG_NAME) == 0
+                 ? bpf_program__fd(skel_->progs.xlb_conn_adjust)
+                 : bpf_map__fd(bpf_object__find_map_by_name(skel_->obj, name));
+    return Fd(dup(fd));
+  });
+  std::vector<uint32_t> slots(13, 1);
+  io.install_ring(3, slots);
+  EXPECT_EQ(io.read_ring(3), slots);
+  io.write_ring_slots(3, {{5, 2}});
+  slots[5] = 2;
+  EXPECT_EQ(io.read_ring(3), slots);
 }
 
 // What install_ring writes is what the data path picks from.

@@ -94,7 +94,7 @@ uint32_t LbFixture::add_vip(const std::string& addr, uint16_t port, uint8_t prot
   meta.sched = sched;
   vip_keys_.push_back(key);
 
-  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = XLB_RING_MAP_FLAGS);
   int ring_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "test_ring", 4, 4, ring_size, &opts);
   EXPECT_GE(ring_fd, 0) << strerror(errno);
   ring_fds_.push_back(ring_fd);

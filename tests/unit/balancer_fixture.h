@@ -24,7 +24,11 @@ inline constexpr uint8_t UDP = IPPROTO_UDP;
 inline Endpoint ep(const std::string& s) { return Endpoint::parse(s); }
 inline IpAddr ip(const std::string& s) { return IpAddr::parse(s); }
 
-inline EncapDefaults iface_defaults() { return {ip("198.18.0.1"), ip("fd00::1")}; }
+// As lbd passes them: the interface's first addresses, and all of them as
+// the load balancer's own (refused as VIPs and backends).
+inline EncapDefaults iface_defaults() {
+  return {ip("198.18.0.1"), ip("fd00::1"), {ip("198.18.0.1"), ip("fd00::1")}};
+}
 
 class BalancerTest : public ::testing::Test {
  protected:

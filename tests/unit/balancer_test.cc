@@ -571,7 +571,7 @@ TEST_F(BalancerTest, RecoveryReproducesTheState) {
   // A restarted lbd: new balancer over the same maps, other interface
   // defaults (the maps' config wins).
   uint64_t writes = maps->writes;
-  auto again = make(EncapDefaults{ip("10.0.0.1"), std::nullopt});
+  auto again = make(EncapDefaults{ip("10.0.0.1"), std::nullopt, {}});
   EXPECT_EQ(maps->writes, writes);  // consistent maps: nothing to repair
   EXPECT_EQ(list_json(again->list()), before);
   EXPECT_EQ(config_to_json(again->current_config()), config_to_json(config_before));
@@ -710,3 +710,24 @@ TEST_F(BalancerTest, FlowsFilterAndLimit) {
 
 }  // namespace
 }  // namespace xlb
+
+namespace xlb::testing {
+namespace {
+
+// A long apply reports where it is (lbd logs it): once before each VIP.
+TEST_F(BalancerTest, ApplyReportsProgressBeforeEachVip) {
+  Config c;
+  for (int i = 1; i <= 4; i++) {
+    VipConfig v;
+    v.vip = ep("198.18.100." + std::to_string(i) + ":80");
+    v.proto = TCP;
+    v.ring_size = kSmallRing;
+    c.vips.push_back(v);
+  }
+  std::vector<std::pair<size_t, size_t>> seen;
+  lb->apply(c, [&](size_t done, size_t total) { seen.push_back({done, total}); });
+  EXPECT_EQ(seen, (std::vector<std::pair<size_t, size_t>>{{0, 4}, {1, 4}, {2, 4}, {3, 4}}));
+}
+
+}  // namespace
+}  // namespace xlb::testing

@@ -221,7 +221,7 @@ TEST_F(NatBalancerTest, SnatFieldsComeFromTheInterfaceOrTheConfig) {
 
 TEST_F(NatBalancerTest, FullnatNeedsASourceOfTheVipsFamily) {
   maps = std::make_shared<FakeMaps>();
-  lb = make(EncapDefaults{ip("198.18.0.1"), std::nullopt});  // no IPv6 address on the interface
+  lb = make(EncapDefaults{ip("198.18.0.1"), std::nullopt, {}});  // no IPv6 address on the interface
   std::string snap = snapshot();
   uint64_t writes = maps->writes;
   VipSpec s{ep("[fd00:100::1]:80"), TCP, XLB_SCHED_MAGLEV, XLB_MODE_FULLNAT, kSmallRing};
@@ -366,7 +366,7 @@ TEST_F(NatBalancerTest, RecoveryRestoresModesPortsAndFullnatSettings) {
                                                       "port_min": 5000, "port_max": 5999})"));
 
   uint64_t writes = maps->writes;
-  auto again = make(EncapDefaults{ip("10.0.0.1"), ip("fd00:99::1")});  // the maps' settings win
+  auto again = make(EncapDefaults{ip("10.0.0.1"), ip("fd00:99::1"), {}});  // the maps' settings win
   EXPECT_EQ(maps->writes, writes);
   EXPECT_EQ(list_json(again->list()), before);
   EXPECT_EQ(config_to_json(again->current_config()), config_before);

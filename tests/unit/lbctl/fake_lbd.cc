@@ -21,7 +21,7 @@ void check(bool ok, const char* what) {
 
 }  // namespace
 
-FakeLbd::FakeLbd(std::optional<std::string> reply) : reply_(std::move(reply)) {
+FakeLbd::FakeLbd(std::optional<std::string> reply, bool at_once) : reply_(std::move(reply)), at_once_(at_once) {
   char dir[] = "/tmp/xlb-lbctl-test-XXXXXX";
   check(::mkdtemp(dir) != nullptr, "mkdtemp");
   dir_ = dir;
@@ -58,7 +58,10 @@ void FakeLbd::serve() {
     if (::poll(&pfd, 1, kPollMs) <= 0) continue;
     int conn = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (conn < 0) continue;
-    handle(conn);
+    if (at_once_)
+      ::send(conn, reply_->data(), reply_->size(), MSG_NOSIGNAL);
+    else
+      handle(conn);
     ::close(conn);
   }
 }

@@ -17,9 +17,12 @@ class FakeLbd {
   // reply is written as is after a request is read (the caller adds the
   // newline, or leaves it out to test EOF framing); "" closes without a word;
   // nullopt keeps the connection open and silent until the fake is destroyed.
-  explicit FakeLbd(std::optional<std::string> reply);
+  explicit FakeLbd(std::optional<std::string> reply, bool at_once = false);
   // Answers with answer.dump() and a newline, as lbd does.
   static FakeLbd answering(const nlohmann::json& answer) { return FakeLbd(answer.dump() + "\n"); }
+  // Answers as soon as a client connects, without reading its request, and
+  // closes: what lbd does when it is busy.
+  static FakeLbd answering_at_once(const nlohmann::json& answer) { return FakeLbd(answer.dump() + "\n", true); }
   ~FakeLbd();
   FakeLbd(FakeLbd&&) = delete;  // the serving thread holds `this`
 
@@ -32,6 +35,7 @@ class FakeLbd {
   void handle(int conn);
 
   std::optional<std::string> reply_;
+  bool at_once_;
   std::string dir_;
   std::string path_;
   int listen_fd_ = -1;

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "cli_runner.h"
+#include "core/request_limits.h"
 
 namespace xlb::lbctl::testing {
 namespace {
@@ -85,6 +86,9 @@ const UsageCase kCases[] = {
      "--port"},
     {"flows_backend_port_without_backend", {"flows", "--backend-port", "8080"}, "--backend"},
     {"flows_backend_port_zero", {"flows", "--backend", "198.19.0.11", "--backend-port", "0"}, "--backend-port"},
+    {"timeout_zero", {"--timeout", "0", "status"}, "--timeout"},
+    {"timeout_negative", {"--timeout", "-1", "status"}, "--timeout"},
+    {"timeout_not_a_number", {"--timeout", "soon", "status"}, "--timeout"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Arguments, UsageTest, ::testing::ValuesIn(kCases),
@@ -109,6 +113,40 @@ TEST(UsageTest, ApplyOfJsonThatIsNotAnObjectIsBadUsage) {
   ::unlink(path.c_str());
   EXPECT_EQ(result.code, 2);
   EXPECT_NE(result.err.find("must hold a JSON object"), std::string::npos) << result.err;
+  EXPECT_TRUE(lbd.requests().empty());
+}
+
+// lbd refuses requests over 16 MiB: lbctl reads one byte more and stops,
+// where it read /dev/zero until memory ran out.
+TEST(UsageTest, ApplyOfAFileOverLbdsRequestCapIsBadUsage) {
+  FakeLbd lbd = FakeLbd::answering({{"ok", true}});
+  CliResult result = run_cli(lbd, {"apply", "-f", "/dev/zero"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "lbctl: config file /dev/zero is larger than 16 MiB, the most lbd takes in one request\n");
+  EXPECT_TRUE(lbd.requests().empty());
+}
+
+TEST(UsageTest, ApplyOfAFileAtLbdsRequestCapIsSent) {
+  // 16 MiB exactly, mostly blanks around a config: read whole, and the
+  // request made of it (blanks dropped) is within the cap.
+  FakeLbd lbd = FakeLbd::answering({{"ok", true}, {"added", 0}, {"removed", 0}, {"changed", 0}});
+  std::string path = lbd.path() + ".json";
+  std::string config = "{\"vips\": []}";
+  std::ofstream(path) << config << std::string(kMaxRequestBytes - config.size(), ' ');
+  CliResult result = run_cli(lbd, {"apply", "-f", path});
+  ::unlink(path.c_str());
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(lbd.requests().size(), 1u);
+}
+
+TEST(UsageTest, ApplyOfAFileNestedDeeperThanLbdTakesIsBadUsage) {
+  FakeLbd lbd = FakeLbd::answering({{"ok", true}});
+  std::string path = lbd.path() + ".json";
+  std::ofstream(path) << "{\"vips\": " << std::string(100, '[') << std::string(100, ']') << "}";
+  CliResult result = run_cli(lbd, {"apply", "-f", path});
+  ::unlink(path.c_str());
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "lbctl: config file " + path + " nests arrays and objects deeper than 64 levels, the most lbd takes\n");
   EXPECT_TRUE(lbd.requests().empty());
 }
 

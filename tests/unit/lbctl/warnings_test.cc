@@ -2,6 +2,9 @@
 // clash): lbctl prints each on stderr and still succeeds; read commands and
 // answers without warnings print none.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
 
 #include "cli_runner.h"
 
@@ -28,6 +31,21 @@ TEST(WarningsTest, AChangeAnsweredWithWarningsPrintsThemAndSucceeds) {
               "lbctl: warning: second\n")
         << args[0];
   }
+}
+
+TEST(WarningsTest, ApplyPrintsARingSlotWarningAndSucceeds) {
+  const std::string warning =
+      "VIP 198.18.100.1:80/tcp: 2001 active backends but ring_size 251: at least 1750 get no ring slot (no new "
+      "flows); raise ring_size";
+  FakeLbd lbd =
+      FakeLbd::answering({{"ok", true}, {"added", 2002}, {"removed", 0}, {"changed", 0}, {"warnings", {warning}}});
+  std::string path = lbd.path() + ".json";  // inside the fake's temp dir
+  std::ofstream(path) << R"({"vips": [{"vip": "198.18.100.1:80", "proto": "tcp", "ring_size": 251}]})";
+  CliResult r = run_cli(lbd, {"apply", "-f", path});
+  ::unlink(path.c_str());
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "added 2002, removed 0, changed 0\n");
+  EXPECT_EQ(r.err, "lbctl: warning: " + warning + "\n");
 }
 
 TEST(WarningsTest, NoWarningsNoOutput) {

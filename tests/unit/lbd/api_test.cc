@@ -96,6 +96,35 @@ TEST_F(ApiTest, ChangesThatMakeNatVipsShareABackendPortCarryWarnings) {
   EXPECT_FALSE(call(R"({"cmd":"list"})").contains("warnings"));
 }
 
+TEST_F(ApiTest, BackendsOutnumberingTheRingCarryAWarning) {
+  ASSERT_TRUE(call(R"({"cmd":"add-vip","vip":"198.18.100.1:80","proto":"tcp","ring_size":2})")["ok"]);
+  for (const char* be : {"198.19.0.11", "198.19.0.12"}) {
+    Json a = call(std::string(R"({"cmd":"add-backend","vip":"198.18.100.1:80","proto":"tcp","backend":")") + be +
+                  R"("})");
+    EXPECT_TRUE(a["ok"]);
+    EXPECT_FALSE(a.contains("warnings"));
+  }
+  Json third = call(R"({"cmd":"add-backend","vip":"198.18.100.1:80","proto":"tcp","backend":"198.19.0.13"})");
+  EXPECT_TRUE(third["ok"]);
+  ASSERT_EQ(third["warnings"].size(), 1u);
+  EXPECT_EQ(third["warnings"][0],
+            "VIP 198.18.100.1:80/tcp: 3 active backends but ring_size 2: at least 1 get no ring slot (no new "
+            "flows); raise ring_size");
+  // apply answers carry it too.
+  Json applied = call(R"({"cmd":"apply","config":{"vips":[{"vip":"198.18.100.1:80","proto":"tcp","ring_size":2,
+      "backends":[{"address":"198.19.0.11"},{"address":"198.19.0.12"},{"address":"198.19.0.13"}]}]}})");
+  EXPECT_TRUE(applied["ok"]);
+  ASSERT_EQ(applied["warnings"].size(), 1u);
+}
+
+TEST_F(ApiTest, RefusedAddressesAreErrorAnswers) {
+  ASSERT_TRUE(call(R"({"cmd":"add-vip","vip":"198.18.100.1:80","proto":"tcp"})")["ok"]);
+  EXPECT_EQ(refused(R"({"cmd":"add-vip","vip":"127.0.0.1:80","proto":"tcp"})"),
+            "127.0.0.1 cannot be a VIP: it is a loopback address (127.0.0.0/8)");
+  EXPECT_EQ(refused(R"({"cmd":"add-backend","vip":"198.18.100.1:80","proto":"tcp","backend":"198.18.100.1"})"),
+            "198.18.100.1 cannot be a backend of its own VIP: packets would loop back to the load balancer");
+}
+
 TEST_F(ApiTest, AFailingMapWriteIsAnErrorAnswer) {
   maps->fail_after = 1;
   Json j = call(R"({"cmd":"add-vip","vip":"198.18.100.1:80","proto":"tcp"})");
