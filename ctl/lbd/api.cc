@@ -55,6 +55,19 @@ BackendRef req_backend_ref(const Json& r) { return {req_backend(r), opt_port(r, 
 
 std::string ref_name(const BackendRef& b) { return backend_name(b.address, b.port.value_or(0)); }
 
+// The request as one log line of at most ~200 bytes.
+std::string log_excerpt(const std::string& request) {
+  std::string out;
+  for (char c : request.substr(0, 200)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
+  return request.size() > 200 ? out + "... (" + std::to_string(request.size()) + " bytes)" : out;
+}
+
+// Requests that change the maps.
+bool changes_maps(const std::string& cmd) {
+  return cmd == "add-vip" || cmd == "del-vip" || cmd == "add-backend" || cmd == "del-backend" ||
+         cmd == "drain-backend" || cmd == "set-backend" || cmd == "apply";
+}
+
 Json ok(Json body = Json::object()) {
   Json out = {{"ok", true}};
   for (auto& [k, v] : body.items()) out[k] = v;
@@ -123,12 +136,11 @@ std::string Api::handle(const std::string& request) {
   } catch (const InputError& e) {
     answer = {{"ok", false}, {"error", e.what()}};
   } catch (const SystemError& e) {
-    log_warn(cmd + ": " + e.what());
     answer = {{"ok", false}, {"error", e.what()}};
   } catch (const std::exception& e) {
-    log_warn(cmd + ": internal error: " + e.what());
     answer = {{"ok", false}, {"error", std::string("internal error: ") + e.what()}};
   }
+  if (!answer.value("ok", false)) log_warn("request failed: " + log_excerpt(request) + ": " + answer["error"].get<std::string>());
   // Replace invalid UTF-8 (echoed from a bad request) instead of throwing.
   return answer.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
@@ -136,6 +148,8 @@ std::string Api::handle(const std::string& request) {
 Json Api::dispatch(const Json& r) {
   if (!r.is_object()) throw InputError("request must be a JSON object");
   std::string cmd = jf::req_string(r, "cmd", "");
+  if (changes_maps(cmd) && info_.health)
+    if (std::string problem = info_.health(); !problem.empty()) throw SystemError(problem);
 
   if (cmd == "status") {
     jf::check_object(r, {"cmd", "verify"}, "");
@@ -296,7 +310,8 @@ Json Api::status() {
              {"icmp_echo", icmp_echo_name(lb_.icmp_echo())},
              {"flood_threshold", lb_.flood_threshold()},
              {"timeouts", timeouts_json(reaper ? reaper->timeouts : Timeouts{})},
-             {"reaper", reaper ? reaper_json(*reaper) : Json(nullptr)}});
+             {"reaper", reaper ? reaper_json(*reaper) : Json(nullptr)},
+             {"data_path_error", info_.health && !info_.health().empty() ? Json(info_.health()) : Json(nullptr)}});
 }
 
 }  // namespace xlb

@@ -29,6 +29,10 @@ struct DaemonInfo {
   // Current {xdp mode, prog id} of the program attached to an ifindex (may
   // change when other programs join the dispatcher); empty mode if none.
   std::function<std::pair<std::string, uint32_t>(int ifindex)> attachment;
+  // Why the data path can't be changed (its pins vanished: watch.h); empty
+  // if it can. Non-empty: every changing request fails with it, and status
+  // shows it as data_path_error. May be unset.
+  std::function<std::string()> health;
 };
 
 class Api {

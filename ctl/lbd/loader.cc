@@ -125,9 +125,6 @@ void reuse_pinned_maps(bpf_object* obj) {
       throw SystemError(std::string("pinned map ") + path +
                         " does not match this lbd's program (left by another xlb version?); remove it with "
                         "`lbd --detach IFNAME`");
-    if (flows && info.max_entries != bpf_map__max_entries(map))
-      log_line(std::string("reusing the pinned ") + bpf_map__name(map) + " of " + std::to_string(info.max_entries) +
-               " entries (--flow-table-size and --nat-table-size apply only to a new one)");
     err = bpf_map__reuse_fd(map, fd.get());
     if (err) throw SystemError(std::string("cannot reuse ") + path + ": " + errstr(err));
   }
@@ -297,11 +294,14 @@ uint32_t prog_map_named(uint32_t prog_id, const char* name) {
   return 0;
 }
 
-// The id of the map pinned as pin_dir/name; 0 if there is none.
+}  // namespace
+
 uint32_t pinned_map_id(const std::string& pin_dir, const char* name) {
   Fd fd(bpf_obj_get((pin_dir + "/" + name).c_str()));
   return fd ? map_id_of(fd.get()) : 0;
 }
+
+namespace {
 
 const char* const kMapNames[] = {XLB_MAP_VIPS,   XLB_MAP_VIP_ADDRS, XLB_MAP_RINGS,  XLB_MAP_BACKENDS,
                                  XLB_MAP_FLOWS,  XLB_MAP_CONFIG,    XLB_MAP_GSTATS, XLB_MAP_VSTATS,
@@ -379,11 +379,68 @@ Fd lock_pin_dir(const std::string& pin_dir, const std::string& iface) {
   return fd;
 }
 
+namespace {
+
+// The name of the program with this id ("" if it is gone).
+std::string prog_name(uint32_t id) {
+  Fd fd(bpf_prog_get_fd_by_id(id));
+  if (!fd) return "";
+  bpf_prog_info info{};
+  uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) return "";
+  return std::string(info.name, strnlen(info.name, sizeof info.name));
+}
+
+}  // namespace
+
 std::optional<std::pair<std::string, uint32_t>> find_attached(int ifindex) {
-  std::optional<std::pair<std::string, uint32_t>> out;
-  with_attached(ifindex, [&](xdp_multiprog* mp, xdp_program* p) {
-    out = std::make_pair(attach_mode_name(xdp_multiprog__attach_mode(mp)), xdp_program__id(p));
-  });
+  LIBBPF_OPTS(bpf_xdp_query_opts, q);
+  if (bpf_xdp_query(ifindex, 0, &q) != 0) return std::nullopt;
+  const std::pair<uint32_t, const char*> attached[] = {
+      {q.drv_prog_id, "native"}, {q.skb_prog_id, "skb"}, {q.hw_prog_id, "hw"}};
+  for (const auto& [id, mode] : attached) {
+    if (!id) continue;
+    std::string name = prog_name(id);
+    if (name == XLB_PROG_NAME) return std::make_pair(std::string(mode), id);
+    // Behind libxdp's dispatcher (which can't load on some kernels): only
+    // libxdp knows its programs.
+    if (name == "xdp_dispatcher") {
+      std::optional<std::pair<std::string, uint32_t>> out;
+      with_attached(ifindex, [&](xdp_multiprog* mp, xdp_program* p) {
+        out = std::make_pair(attach_mode_name(xdp_multiprog__attach_mode(mp)), xdp_program__id(p));
+      });
+      if (out) return out;
+    }
+  }
+  return std::nullopt;
+}
+
+uint32_t attached_prog_id(int ifindex) {
+  LIBBPF_OPTS(bpf_xdp_query_opts, q);
+  if (bpf_xdp_query(ifindex, 0, &q) != 0) return 0;
+  return q.drv_prog_id ? q.drv_prog_id : q.skb_prog_id ? q.skb_prog_id : q.hw_prog_id;
+}
+
+uint32_t attached_config_id(int ifindex) {
+  auto found = find_attached(ifindex);
+  return found ? prog_map_named(found->second, XLB_MAP_CONFIG) : 0;
+}
+
+std::vector<std::string> table_size_warnings(const std::string& pin_dir, const std::string& iface, uint32_t flows,
+                                             uint32_t nat) {
+  std::vector<std::string> out;
+  auto check = [&](const char* map, const char* option, uint32_t wanted) {
+    if (!wanted) return;
+    Fd fd(bpf_obj_get((pin_dir + "/" + map).c_str()));
+    bpf_map_info info{};
+    uint32_t len = sizeof info;
+    if (!fd || bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0 || info.max_entries == wanted) return;
+    out.push_back(std::string(option) + " " + std::to_string(wanted) + " differs from the running " + map + " (" +
+                  std::to_string(info.max_entries) + " entries): the maps keep their size; to resize, stop lbd, run `lbd --detach " +
+                  iface + "` and start lbd with the new size (every open flow is lost)");
+  };
+  check(XLB_MAP_FLOWS, "--flow-table-size", flows);
+  check(XLB_MAP_NAT_REV, "--nat-table-size", nat);
   return out;
 }
 
@@ -408,7 +465,7 @@ void adopt_first(const AttachOptions& o, Attachment& a, const std::pair<std::str
   first.xdp_mode = found.first;
   first.prog_id = found.second;
   log_line("adopting " + std::string(XLB_PROG_NAME) + " (prog id " + std::to_string(first.prog_id) + ", " +
-           first.xdp_mode + " mode) already attached to " + first.iface);
+           first.xdp_mode + " mode) already attached to " + first.iface + " with its maps (recovered)");
   bool missing = false;
   for (const char* name : kMapNames) missing = missing || !pinned(a.pin_dir, name);
   if (missing) repin_from_program(first.prog_id, a.pin_dir);
@@ -436,6 +493,25 @@ std::unique_ptr<LoadedProgram> attach_first(const AttachOptions& o, Attachment& 
   throw SystemError("no XDP mode to try");  // modes is never empty
 }
 
+bool detach_one(int ifindex, const std::string& name);
+
+// Detaches our xlb_lb from interfaces that were not given: a restart with
+// fewer --iface leaves it there, still driving our maps with nobody to
+// manage it (and a later `lbd --detach` of it would take ours down too).
+void detach_dropped(Attachment& a, uint32_t config_id) {
+  if (!config_id) return;
+  for (const auto& [idx, name] : non_loopback_interfaces()) {
+    bool given = std::any_of(a.ifaces.begin(), a.ifaces.end(), [&](const IfaceAttachment& ia) { return ia.ifindex == idx; });
+    if (given) continue;
+    auto found = find_attached(idx);
+    if (!found || !prog_uses_map(found->second, config_id)) continue;
+    detach_one(idx, name);
+    log_warn(name + " carried this lbd's " + XLB_PROG_NAME + " but is not among --iface: detached it from " + name +
+             " (nothing would manage it; give --iface " + name + " to keep it)");
+    a.dropped.push_back(name);
+  }
+}
+
 }  // namespace
 
 Attachment attach_or_adopt(const AttachOptions& o) {
@@ -446,14 +522,26 @@ Attachment attach_or_adopt(const AttachOptions& o) {
   for (size_t i = 0; i < o.ifaces.size(); i++) a.ifaces.push_back({o.ifaces[i], ifindexes[i], "", 0, false});
 
   std::unique_ptr<LoadedProgram> loaded;
-  if (auto found = find_attached(ifindexes.front()))
+  uint32_t config_id = 0;
+  if (auto found = find_attached(ifindexes.front())) {
+    // Whose maps these are decides whether we may adopt them at all.
+    config_id = prog_map_named(found->second, XLB_MAP_CONFIG);
+    if (o.claim && config_id) o.claim(config_id);
     adopt_first(o, a, *found);
-  else
+  } else {
+    // Pinned maps but no program (detached by hand, a failed start): the
+    // state they hold is recovered by attaching over them.
+    config_id = pinned_map_id(a.pin_dir, XLB_MAP_CONFIG);
+    a.reused = config_id != 0;
+    if (o.claim && config_id) o.claim(config_id);
     loaded = attach_first(o, a, modes);
+  }
 
   // The program's maps, by id: what tells our xlb_lb on another interface
   // from another lbd's.
-  uint32_t config_id = pinned_map_id(a.pin_dir, XLB_MAP_CONFIG);
+  uint32_t pinned_config = pinned_map_id(a.pin_dir, XLB_MAP_CONFIG);
+  if (o.claim && pinned_config != config_id) o.claim(pinned_config);  // new maps: claimed as soon as they exist
+  config_id = a.config_id = pinned_config;
   for (size_t i = 1; i < a.ifaces.size(); i++) {
     IfaceAttachment& ia = a.ifaces[i];
     if (auto found = find_attached(ia.ifindex)) {
@@ -480,6 +568,7 @@ Attachment attach_or_adopt(const AttachOptions& o) {
   }
   loaded.reset();  // closing it detaches nothing
   ensure_adjust_program(a.pin_dir);
+  detach_dropped(a, config_id);
 
   // With the dispatcher, the mode libxdp ended up using is the dispatcher's.
   for (auto& ia : a.ifaces) {
@@ -488,8 +577,9 @@ Attachment attach_or_adopt(const AttachOptions& o) {
       ia.prog_id = found->second;
     }
     if (!ia.adopted)
-      log_line("attached " + std::string(XLB_PROG_NAME) + " to " + ia.iface + " (prog id " +
-               std::to_string(ia.prog_id) + ", " + ia.xdp_mode + " mode), maps pinned in " + a.pin_dir);
+      log_line((a.reused ? "re-attached " : "attached ") + std::string(XLB_PROG_NAME) + " to " + ia.iface +
+               " (prog id " + std::to_string(ia.prog_id) + ", " + ia.xdp_mode + " mode), maps pinned in " +
+               a.pin_dir + (a.reused ? " (recovered: the pinned maps were reused)" : ""));
   }
   return a;
 }

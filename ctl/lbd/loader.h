@@ -14,6 +14,7 @@
 // go stale when lbd dies halfway or someone detaches by hand.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,12 @@ struct AttachOptions {
   // xlb_nat_rev entries (nat/fullnat reply tuples); 0: flow_table_size. A
   // preallocated LRU: its memory is taken whether NAT is used or not.
   uint32_t nat_table_size = 0;
+  // Called with the kernel id of the data path's xlb_config map before an
+  // attached program is adopted (or, for a new one, as soon as its maps
+  // exist), and before anything else is attached or detached: lbd takes
+  // the data path's owner lock there (owner_lock.h) and throws if another
+  // lbd holds it. May be empty (tests).
+  std::function<void(uint32_t config_id)> claim;
 };
 
 struct IfaceAttachment {
@@ -44,6 +51,11 @@ struct Attachment {
   std::string pin_dir;
   std::vector<IfaceAttachment> ifaces;  // in the order given
   bool adopted = false;  // the first interface's program was running: its maps were adopted
+  bool reused = false;   // not running, but its pinned maps were: attached over them (state recovered)
+  uint32_t config_id = 0;  // the kernel id of the xlb_config map: the data path's identity
+  // Interfaces not given to --iface that carried this xlb_lb (a restart
+  // with fewer --iface): detached, since nothing would manage them.
+  std::vector<std::string> dropped;
 };
 
 // Throws InputError unless every name is an interface of this namespace
@@ -69,8 +81,28 @@ Fd lock_pin_dir(const std::string& pin_dir, const std::string& iface);
 // attaching nothing. Throws SystemError.
 Attachment attach_or_adopt(const AttachOptions& opts);
 
-// The xlb_lb program attached to ifindex, if any: {mode, prog id}.
+// The xlb_lb program attached to ifindex, if any: {mode, prog id}. Asks the
+// kernel (bpf_xdp_query) and closes every fd it opens: `status` calls it
+// for each interface (libxdp 1.3.1's xdp_multiprog__get_from_ifindex leaks
+// a program fd per call). Only a libxdp dispatcher is looked into with
+// libxdp.
 std::optional<std::pair<std::string, uint32_t>> find_attached(int ifindex);
+
+// The id of the map pinned as pin_dir/name; 0 if there is none.
+uint32_t pinned_map_id(const std::string& pin_dir, const char* name);
+
+// The id of the XDP program attached to ifindex in any mode (xlb_lb, a
+// libxdp dispatcher, another program); 0 if none. One netlink query, no fd.
+uint32_t attached_prog_id(int ifindex);
+
+// The id of the xlb_config map of the xlb_lb attached to ifindex; 0 if none.
+uint32_t attached_config_id(int ifindex);
+
+// Table-size options that differ from the pinned maps' sizes (kept: a map
+// can't be resized): one warning each, saying how to resize. flows/nat 0:
+// not given.
+std::vector<std::string> table_size_warnings(const std::string& pin_dir, const std::string& iface, uint32_t flows,
+                                             uint32_t nat);
 
 // What fill_tx_ports put in the maps.
 struct EgressFill {

@@ -1,11 +1,20 @@
-// lbd's log: one line per significant event, to stderr.
+// lbd's log: one line per significant event, to stderr. Each line starts with
+// an ISO 8601 UTC timestamp with milliseconds ("2026-12-06T22:55:56.123Z
+// lbd: ..."), unless stderr is journald's (systemd sets JOURNAL_STREAM to
+// the dev:ino of the stream it hands a service), which stamps lines itself.
 #pragma once
-#include <cstdio>
 #include <string>
 
 namespace xlb {
 
-inline void log_line(const std::string& line) { std::fprintf(stderr, "lbd: %s\n", line.c_str()); }
+void log_line(const std::string& line);
 inline void log_warn(const std::string& line) { log_line("warning: " + line); }
+inline void log_error(const std::string& line) { log_line("error: " + line); }
+
+// Is stderr the stream JOURNAL_STREAM names? Exposed for tests.
+bool stderr_is_journal();
+
+// "2026-12-06T22:55:56.123Z": the prefix of a log line, for tests.
+std::string log_timestamp();
 
 }  // namespace xlb

@@ -1,6 +1,7 @@
 // lbd: attaches xlb_lb to one or more interfaces, owns its maps and serves
 // the control API (docs/lbctl.md, docs/api.md).
 #include <bpf/libbpf.h>
+#include <net/if.h>
 #include <signal.h>
 #include <xdp/libxdp.h>
 
@@ -22,21 +23,68 @@
 #include "log.h"
 #include "neighbours.h"
 #include "netif.h"
+#include "owner_lock.h"
 #include "reaper_thread.h"
 #include "server.h"
+#include "watch.h"
 
 namespace {
 
 volatile sig_atomic_t g_signal = 0;
+volatile sig_atomic_t g_hup = 0;
+bool g_verbose = false;
 
 // The main loop's tick: often enough for the reaper's interval (whose
 // minimum is 100 ms) and to collect its results promptly.
 constexpr int kTickMs = 100;
+// How often the data path's pins and interfaces are checked (watch.h).
+constexpr int kWatchIntervalMs = 1000;
 
-void on_signal(int sig) { g_signal = sig; }
+void on_signal(int sig) {
+  if (sig == SIGHUP)
+    g_hup = 1;
+  else
+    g_signal = sig;
+}
 
-int print_libbpf(enum libbpf_print_level, const char* fmt, va_list ap) { return std::vfprintf(stderr, fmt, ap); }
-int print_libxdp(enum libxdp_print_level, const char* fmt, va_list ap) { return std::vfprintf(stderr, fmt, ap); }
+// libbpf and libxdp messages: everything with --verbose; otherwise only
+// warnings, as log lines, without libbpf's memlock hint ("try raising
+// 'ulimit -l'"), which it prints for any EPERM (here: libxdp's dispatcher,
+// which this kernel refuses, before libxdp falls back to a plain attach),
+// and without its account of that dispatcher's failure.
+int print_lib(bool warning, const char* fmt, va_list ap) {
+  if (g_verbose) return std::vfprintf(stderr, fmt, ap);
+  if (!warning) return 0;
+  va_list copy;
+  va_copy(copy, ap);
+  int n = std::vsnprintf(nullptr, 0, fmt, copy);
+  va_end(copy);
+  if (n <= 0) return 0;
+  std::string text(static_cast<size_t>(n) + 1, '\0');
+  std::vsnprintf(text.data(), text.size(), fmt, ap);
+  text.resize(static_cast<size_t>(n));
+  if (text.find("ulimit -l") != std::string::npos || text.find("RLIMIT_MEMLOCK") != std::string::npos) return 0;
+  // libxdp tries its dispatcher first and falls back by itself (saying so
+  // if the fallback fails too): libbpf's account of that first failure is
+  // noise.
+  if (text.find("xdp-dispatcher") != std::string::npos || text.find("prog 'xdp_pass'") != std::string::npos ||
+      text.find("prog 'xdp_dispatcher'") != std::string::npos)
+    return 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    if (end > pos) xlb::log_line(text.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return n;
+}
+int print_libbpf(enum libbpf_print_level level, const char* fmt, va_list ap) {
+  return print_lib(level == LIBBPF_WARN, fmt, ap);
+}
+int print_libxdp(enum libxdp_print_level level, const char* fmt, va_list ap) {
+  return print_lib(level == LIBXDP_WARN, fmt, ap);
+}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
@@ -54,10 +102,18 @@ struct Options {
   std::string pin_root = "/sys/fs/bpf/xlb";
   uint32_t flow_table_size = XLB_DEFAULT_FLOWS;
   uint32_t nat_table_size = 0;  // 0: flow_table_size
+  bool flow_table_size_given = false;  // given on the command line: warn if the running maps differ
   bool verbose = false;
   bool check_kernel = false;
   std::string detach;
 };
+
+// The path as another process, in another directory, can use it.
+std::string absolute(const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  char cwd[4096];
+  return getcwd(cwd, sizeof cwd) ? std::string(cwd) + "/" + path : path;
+}
 
 int run_daemon(const Options& o) {
   using namespace xlb;
@@ -74,8 +130,26 @@ int run_daemon(const Options& o) {
   std::string pin_dir = pin_dir_of(o.pin_root, first);
   Fd lock = lock_pin_dir(pin_dir, first);
 
-  AttachOptions ao{o.ifaces, o.pin_root, o.xdp_mode, o.flow_table_size, o.nat_table_size};
-  Attachment att = attach_or_adopt(ao);
+  // The data path's owner lock, taken before its program is adopted.
+  OwnerLock owner;
+  AttachOptions ao{o.ifaces, o.pin_root, o.xdp_mode, o.flow_table_size, o.nat_table_size, {}};
+  ao.claim = [&](uint32_t config_id) {
+    owner = OwnerLock::take(config_id, {pin_dir, o.ifaces, absolute(o.socket)},
+                            "stop that lbd first, or manage the data path through it (`lbctl --socket SOCKET`); two "
+                            "lbds must never drive the same maps");
+  };
+  Attachment att;
+  try {
+    att = attach_or_adopt(ao);
+  } catch (...) {
+    rmdir(pin_dir.c_str());  // made for the lock; left only if something was pinned in it
+    throw;
+  }
+  if (att.adopted || att.reused) {
+    uint32_t nat = o.nat_table_size ? o.nat_table_size : o.flow_table_size_given ? o.flow_table_size : 0;
+    for (const auto& w : table_size_warnings(att.pin_dir, first, o.flow_table_size_given ? o.flow_table_size : 0, nat))
+      log_warn(w);
+  }
   for (const auto& w : forwarding_warnings(o.ifaces)) log_warn(w);
   EgressFill egress = fill_tx_ports(att.pin_dir);
   log_line("xlb_tx_ports: " + std::to_string(egress.tx_ports) + " interfaces; xlb_egress: " +
@@ -83,7 +157,7 @@ int run_daemon(const Options& o) {
 
   Balancer lb(std::make_unique<BpfMapIo>(att.pin_dir), interface_addresses(o.ifaces));
   for (const auto& note : lb.recover()) log_line("recovery: " + note);
-  if (att.adopted)
+  if (att.adopted || att.reused)
     log_line("recovered " + std::to_string(lb.vip_count()) + " VIPs and " + std::to_string(lb.backend_count()) +
              " backends from the maps");
   if (startup) {
@@ -108,11 +182,16 @@ int run_daemon(const Options& o) {
     auto found = find_attached(ifindex);
     return found ? *found : std::make_pair(std::string(), 0u);
   };
+  std::vector<DataPathWatch::Iface> watched;
+  for (const auto& ia : att.ifaces) watched.push_back({ia.iface, ia.ifindex});
+  DataPathWatch watch(att.pin_dir, att.config_id, watched);
+  info.health = [&watch] { return watch.problem(); };
   bool detached = false;
   Api api(
       lb, info,
       [&] {
         detach(first, o.pin_root);
+        owner.remove();
         detached = true;
         server.stop();
       },
@@ -122,10 +201,16 @@ int run_daemon(const Options& o) {
   log_line("listening on " + o.socket);
   bool tick_failed = false;
   auto last_refresh = std::chrono::steady_clock::now();
+  auto last_watch = last_refresh;
   server.run([&](const std::string& request) { return api.handle(request); },
              [&] {
                reaper.tick(lb);
                auto now = std::chrono::steady_clock::now();
+               // (After `lbctl detach` the pins are gone on purpose.)
+               if (!detached && now - last_watch >= std::chrono::milliseconds(kWatchIntervalMs)) {
+                 last_watch = now;
+                 watch.check();
+               }
                if (now - last_refresh < std::chrono::milliseconds(kNeighbourPrimeIntervalMs)) return;
                last_refresh = now;
                prime_neighbours(lb.backend_addresses());
@@ -137,7 +222,13 @@ int run_daemon(const Options& o) {
                  tick_failed = true;
                }
              },
-             kTickMs, [] { return g_signal != 0; });
+             kTickMs, [] {
+               if (g_hup) {
+                 g_hup = 0;
+                 xlb::log_line("SIGHUP ignored: lbd has no reload yet; use lbctl apply");
+               }
+               return g_signal != 0;
+             });
   std::string names;
   for (const auto& iface : o.ifaces) names += (names.empty() ? "" : ", ") + iface;
   if (detached) {
@@ -146,6 +237,24 @@ int run_daemon(const Options& o) {
   }
   log_line(std::string("got ") + strsignal(g_signal) + "; exiting, " + XLB_PROG_NAME + " stays attached to " +
            names);
+  return 0;
+}
+
+// lbd --detach IFNAME: refused while an lbd owns that data path (it would
+// go on acknowledging changes to maps that are gone).
+int run_detach(const Options& o) {
+  using namespace xlb;
+  ensure_bpffs(o.pin_root);
+  std::string dir = pin_dir_of(o.pin_root, o.detach);
+  uint32_t config_id = pinned_map_id(dir, XLB_MAP_CONFIG);
+  if (!config_id)
+    if (int ifindex = static_cast<int>(if_nametoindex(o.detach.c_str()))) config_id = attached_config_id(ifindex);
+  OwnerLock owner;
+  if (config_id)
+    owner = OwnerLock::take(config_id, {dir, {o.detach}, ""},
+                            "stop that lbd first, or detach through it with `lbctl --socket SOCKET detach`");
+  if (!detach(o.detach, o.pin_root)) log_line("nothing to detach on " + o.detach);
+  owner.remove();
   return 0;
 }
 
@@ -164,7 +273,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"native", "skb", "auto"}));
   app.add_option("--pin-root", o.pin_root, "maps are pinned in <pin-root>/<ifname>/")->capture_default_str();
-  app.add_option("--flow-table-size", o.flow_table_size, "flow-table entries; only used when the maps are created")
+  auto* flow_size = app.add_option("--flow-table-size", o.flow_table_size,
+                                   "flow-table entries; only used when the maps are created")
       ->capture_default_str()
       ->check(CLI::Range(1u, 1u << 30));
   app.add_option("--nat-table-size", o.nat_table_size,
@@ -198,30 +308,31 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "lbd: --iface is required (or --detach IFNAME)\nRun with --help for more information.\n");
     return 2;
   }
-  if (o.verbose) {
-    libbpf_set_print(print_libbpf);
-    libxdp_set_print(print_libxdp);
-  }
+  o.flow_table_size_given = flow_size->count() > 0;
+  g_verbose = o.verbose;
+  libbpf_set_print(print_libbpf);
+  libxdp_set_print(print_libxdp);
 
   // SIGTERM/SIGINT only interrupt the poll wait (they are unblocked just
-  // there), so a request is never cut in half. Exit leaves xlb_lb attached.
+  // there), so a request is never cut in half; the Server's destructor
+  // removes the socket on the way out. Exit leaves xlb_lb attached. SIGHUP
+  // (a closed terminal, or a reflexive `systemctl reload`) is logged and
+  // ignored: there is no reload yet.
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
   sigset_t block;
   sigemptyset(&block);
   sigaddset(&block, SIGTERM);
   sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGHUP);
   sigprocmask(SIG_BLOCK, &block, nullptr);
 
   try {
-    if (!o.detach.empty()) {
-      xlb::ensure_bpffs(o.pin_root);
-      if (!xlb::detach(o.detach, o.pin_root)) xlb::log_line("nothing to detach on " + o.detach);
-      return 0;
-    }
+    if (!o.detach.empty()) return run_detach(o);
     return run_daemon(o);
   } catch (const std::exception& e) {
     xlb::log_line(std::string("error: ") + e.what());

@@ -10,6 +10,8 @@
 
 #include <bpf/bpf.h>
 
+#include <dirent.h>
+
 #include <random>
 #include <map>
 #include <set>
@@ -188,6 +190,90 @@ TEST_F(LoaderTest, SkbModeIsTheModeAttached) {
   auto found = find_attached(ifindex);
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->first, "skb");
+}
+
+int open_fds() {
+  int n = 0;
+  DIR* d = opendir("/proc/self/fd");
+  while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+// `lbctl status` asks find_attached for every interface: libxdp 1.3.1's
+// xdp_multiprog__get_from_ifindex leaked a program fd per call, so 1,000
+// polls exhausted a 1,024-fd limit.
+TEST_F(LoaderTest, FindAttachedLeaksNoFd) {
+  attach_or_adopt(opts);
+  ASSERT_TRUE(find_attached(ifindex).has_value());
+  ASSERT_FALSE(find_attached(static_cast<int>(if_nametoindex(kPeer))).has_value());
+  int before = open_fds();
+  for (int i = 0; i < 10000; i++) {
+    ASSERT_TRUE(find_attached(ifindex).has_value());
+    (void)attached_config_id(ifindex);
+  }
+  EXPECT_NEAR(open_fds(), before, 2);
+}
+
+// The data path's identity is its xlb_config map: claim sees it before an
+// attached program is adopted (so another lbd's can be refused), and for a
+// new program as soon as its maps exist.
+TEST_F(LoaderTest, ClaimGetsTheConfigMapIdBeforeAdopting) {
+  std::vector<uint32_t> claimed;
+  opts.claim = [&](uint32_t id) { claimed.push_back(id); };
+  Attachment a = attach_or_adopt(opts);
+  uint32_t config_id = xlb::pinned_map_id(pin_dir, XLB_MAP_CONFIG);
+  ASSERT_NE(config_id, 0u);
+  EXPECT_EQ(claimed, std::vector<uint32_t>{config_id});
+  EXPECT_EQ(a.config_id, config_id);
+  EXPECT_EQ(attached_config_id(ifindex), config_id);
+
+  // Another pin root, same interface: the claim refuses before anything is pinned there.
+  claimed.clear();
+  AttachOptions other = opts;
+  other.pin_root = pin_root + "-other";
+  other.claim = [&](uint32_t id) {
+    claimed.push_back(id);
+    throw SystemError("owned");
+  };
+  ensure_bpffs(other.pin_root);
+  EXPECT_THROW(attach_or_adopt(other), SystemError);
+  EXPECT_EQ(claimed, std::vector<uint32_t>{config_id});
+  EXPECT_FALSE(exists(pin_dir_of(other.pin_root, kIf) + "/" + XLB_MAP_CONFIG)) << "re-pinned another lbd's maps";
+  rmdir(pin_dir_of(other.pin_root, kIf).c_str());
+  rmdir(other.pin_root.c_str());
+}
+
+// A restart with fewer --iface: the interface left out still carried our
+// program over our maps, with nothing to manage it. It is detached.
+TEST_F(LoaderTest, AnInterfaceDroppedFromIfaceIsDetached) {
+  int peer = static_cast<int>(if_nametoindex(kPeer));
+  opts.ifaces = {kIf, kPeer};
+  attach_or_adopt(opts);
+  ASSERT_TRUE(find_attached(peer).has_value());
+  opts.ifaces = {kIf};
+  Attachment a = attach_or_adopt(opts);
+  EXPECT_TRUE(a.adopted);
+  EXPECT_EQ(a.dropped, std::vector<std::string>{kPeer});
+  EXPECT_FALSE(find_attached(peer).has_value());
+  EXPECT_TRUE(find_attached(ifindex).has_value());
+}
+
+// Pinned maps, no program (detached by hand): attaching over them recovers
+// their state, and the sizes asked for are warned about, not applied.
+TEST_F(LoaderTest, AReattachOverPinnedMapsIsARecoveryAndWarnsAboutSizes) {
+  attach_or_adopt(opts);
+  ASSERT_EQ(run_cmd(std::string("ip link set dev ") + kIf + " xdp off"), 0);
+  ASSERT_FALSE(find_attached(ifindex).has_value());
+  Attachment a = attach_or_adopt(opts);
+  EXPECT_FALSE(a.adopted);
+  EXPECT_TRUE(a.reused);
+  EXPECT_TRUE(table_size_warnings(pin_dir, kIf, 4096, 0).empty());
+  auto w = table_size_warnings(pin_dir, kIf, 8192, 4096);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("--flow-table-size 8192 differs from the running xlb_flows (4096 entries)"), std::string::npos)
+      << w[0];
+  EXPECT_NE(w[0].find(std::string("lbd --detach ") + kIf), std::string::npos) << w[0];
 }
 
 TEST_F(LoaderTest, ThePinDirectoryLockIsExclusive) {
