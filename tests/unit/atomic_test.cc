@@ -137,25 +137,25 @@ void add_vip_op(Balancer& lb) {
 
 TEST_F(AtomicTest, AddVip) { sweep(add_vip_op, add_vip_op); }
 
-TEST_F(AtomicTest, FirstNatVipSetsTheFlagOrNothing) {
-  auto op = [](Balancer& lb) {
-    lb.del_vip(ep("198.18.100.3:53"), UDP);
-    VipSpec s;
-    s.vip = ep("198.18.100.9:80");
-    s.proto = TCP;
-    s.ring_size = kSmallRing;
-    s.mode = XLB_MODE_NAT;
-    lb.add_vip(s);
+void add_nat_vip_op(Balancer& lb) {
+  VipSpec s;
+  s.vip = ep("198.18.100.9:80");
+  s.proto = TCP;
+  s.ring_size = kSmallRing;
+  s.mode = XLB_MODE_NAT;
+  lb.add_vip(s);
+}
+
+// Deleting the only nat VIP clears the NAT flag, adding one sets it again:
+// each all or nothing.
+TEST_F(AtomicTest, TheNatFlagGoesWithItsVips) {
+  auto del_nat = [](Balancer& lb) { lb.del_vip(ep("198.18.100.3:53"), UDP); };
+  auto op = [del_nat](Balancer& lb) {
+    del_nat(lb);
+    add_nat_vip_op(lb);
   };
   // Two requests: the first (del-vip) may have gone through alone.
-  sweep(op, [](Balancer& lb) {
-    VipSpec s;
-    s.vip = ep("198.18.100.9:80");
-    s.proto = TCP;
-    s.ring_size = kSmallRing;
-    s.mode = XLB_MODE_NAT;
-    lb.add_vip(s);
-  }, {[](Balancer& lb) { lb.del_vip(ep("198.18.100.3:53"), UDP); }});
+  sweep(op, add_nat_vip_op, {del_nat});
 }
 
 TEST_F(AtomicTest, AddBackend) {
