@@ -93,13 +93,20 @@ points() {
 listing() { lbctl_ list --json 2>&1; }
 # shape: what lbctl list shows, less the backends removed earlier (the
 # reaper frees those whenever it finds them without flows) and the counts.
-shape() { listing | python3 -c '
+shape() {
+	local out
+	out=$(listing | python3 -c '
 import json, sys
 for v in json.load(sys.stdin)["vips"]:
     print(v["vip"], v["proto"], v["sched"], v["mode"], v["ring_size"])
     for b in v["backends"]:
         if b["state"] != "removed":
-            print("  ", b["address"], b["port"], b["weight"], b["state"], b["ring_slots"])'; }
+            print("  ", b["address"], b.get("port", "-"), b["weight"], b["state"], b["ring_slots"])') || {
+		echo "unreadable list $RANDOM$RANDOM" # never equal to another
+		return
+	}
+	printf '%s\n' "$out"
+}
 has_backend() { listing | python3 -c '
 import json, sys
 vip, addr, want = sys.argv[1], sys.argv[2], sys.argv[3]
