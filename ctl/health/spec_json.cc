@@ -128,7 +128,12 @@ HealthSpec parse_health(const Json& obj, const std::string& path, const HealthSp
     jf::at(jf::join(path, "expect_status"), [&] { parse_status(obj["expect_status"], s.http); });
   if (auto v = jf::opt_string(obj, "host", path)) s.http.host = *v;
   if (auto v = jf::opt_bool(obj, "https", path)) s.http.https = *v;
-  if (auto v = jf::opt_bool(obj, "verify_cert", path)) s.http.verify_cert = *v;
+  if (auto v = jf::opt_bool(obj, "verify_cert", path)) {
+    if (*v && !s.http.https) throw InputError(jf::join(path, "verify_cert") + ": only with https");
+    s.http.verify_cert = *v;
+  }
+  // A backend that turns a VIP's https off drops the VIP's verify_cert with it.
+  if (!s.http.https) s.http.verify_cert = false;
   if (auto v = parse_bytes(obj, "send", "send_hex", path)) s.udp.payload = *v;
   if (obj.contains("expect") && obj["expect"].is_null()) {
     if (obj.contains("expect_hex")) throw InputError(jf::join(path, "expect_hex") + ": not with expect");

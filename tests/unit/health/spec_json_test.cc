@@ -184,6 +184,8 @@ TEST(HealthSpecJson, OverrideRoundTrip) {
            {R"({"check": "udp", "send": "q", "expect": "a"})", R"({"expect": null})"},
            {R"({"check": "udp", "send": "q"})", R"({"send_hex": "ff00", "expect_hex": "01"})"},
            {R"({"check": "tcp", "interval": "5s", "timeout": "3s"})", R"({"interval": "3s"})"},
+           {R"({"check": "http", "https": true, "verify_cert": true})", R"({"https": false})"},
+           {R"({"check": "http", "https": true, "verify_cert": true})", R"({"verify_cert": false})"},
        }) {
     HealthSpec vip = parse(c.vip);
     HealthSpec be = parse_health(Json::parse(c.backend), "be", &vip);
@@ -194,6 +196,35 @@ TEST(HealthSpecJson, OverrideRoundTrip) {
   EXPECT_EQ(health_override_json(vip, vip), Json::object());
   HealthSpec be = parse_health(Json::parse(R"({"fall": 4})"), "be", &vip);
   EXPECT_EQ(health_override_json(be, vip), Json::parse(R"({"fall": 4})"));
+}
+
+TEST(HealthSpec, CheckSpecValidatesBuiltSpecs) {
+  // Specs built by code (lbctl flags, the API) go through check_spec too;
+  // its messages name the field without a path.
+  HealthSpec s;
+  s.check = CheckKind::kHttp;
+  EXPECT_NO_THROW(check_spec(s));
+  s.timeout_ms = 3000;
+  try {
+    check_spec(s);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(), "timeout: must not exceed interval (3s > 2s)");
+  }
+  s.timeout_ms = 1000;
+  s.rise = 0;
+  EXPECT_THROW(check_spec(s), InputError);
+  s.rise = 2;
+  s.http.path = "";
+  EXPECT_THROW(check_spec(s), InputError);
+  s.check = CheckKind::kTcp;  // http settings don't matter to a tcp check
+  EXPECT_NO_THROW(check_spec(s));
+  HealthSpec a, b;
+  a.check = b.check = CheckKind::kTcp;
+  b.http.path = "/other";
+  EXPECT_EQ(a, b);
+  b.check = a.check = CheckKind::kHttp;
+  EXPECT_NE(a, b);
 }
 
 TEST(HealthSpec, CheckersVerdicts) {
