@@ -21,7 +21,8 @@ std::vector<std::string> Registry::sync(const std::map<std::string, Wanted>& wan
     Tracked t{s, w.admin_weight, Tracker(s.rise, s.fall, s.hold_down_ms, now)};
     auto saved = saved_.find(id);
     if (saved != saved_.end()) {
-      if (s.check != CheckKind::kNone) t.tracker.restore(saved->second.state, saved->second.since, saved->second.reason);
+      const SavedHealth& h = saved->second;
+      if (s.check != CheckKind::kNone) t.tracker.restore(h.state, h.since, h.reason);
       saved_.erase(saved);
     }
     tracked_.emplace(id, std::move(t));

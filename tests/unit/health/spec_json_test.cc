@@ -139,14 +139,16 @@ TEST(HealthSpecJson, BackendOverrideInheritsAndRefusesVipOnlyKeys) {
   EXPECT_EQ(o.rise, 5u);
   EXPECT_EQ(o.port, 9000);
   EXPECT_EQ(o.on_down, OnDown::kPurge);  // the VIP's, always
-  EXPECT_EQ(error(R"({"on_down": "keep"})", &vip, be), "vips[0].backends[2].health.on_down: only per VIP, not per backend");
+  EXPECT_EQ(error(R"({"on_down": "keep"})", &vip, be),
+            "vips[0].backends[2].health.on_down: only per VIP, not per backend");
   EXPECT_EQ(error(R"({"all_down": "fail-closed"})", &vip, be),
             "vips[0].backends[2].health.all_down: only per VIP, not per backend");
   // Inherited values are checked together with the override's.
   EXPECT_EQ(error(R"({"timeout": "1500ms"})", &vip, be),
             "vips[0].backends[2].health.timeout: must not exceed interval (1500ms > 1s)");
   // A tcp override of an http VIP: http keys are then refused.
-  EXPECT_EQ(error(R"({"check": "tcp", "path": "/x"})", &vip, be), "vips[0].backends[2].health.path: only for http checks");
+  EXPECT_EQ(error(R"({"check": "tcp", "path": "/x"})", &vip, be),
+            "vips[0].backends[2].health.path: only for http checks");
   EXPECT_EQ(parse_health(Json::parse(R"({"check": "none"})"), be, &vip).check, CheckKind::kNone);
 }
 
