@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -35,7 +36,7 @@ void drain_fd(int fd) {
 
 }  // namespace
 
-Checker::Checker() {
+Checker::Checker(CheckerOptions options) : options_(options) {
   wake_fd_ = make_eventfd();
   notify_fd_ = make_eventfd();
   thread_ = std::thread([this] { run(); });
@@ -98,12 +99,17 @@ void Checker::apply_targets(Prober::Clock::time_point now) {
 }
 
 void Checker::run() {
+  using Clock = Prober::Clock;
+  const Clock::duration batch = std::chrono::milliseconds(options_.batch_ms);
   std::vector<ProbeResult> results;
+  Clock::time_point last_round{};  // when probes were last started
   while (!stopping_) {
-    auto now = Prober::Clock::now();
+    auto now = Clock::now();
     apply_targets(now);
     uint64_t started = 0, skipped = 0;
-    for (uint64_t id : schedule_.take_due(now)) {
+    auto due = now - last_round >= batch ? schedule_.take_due(now) : std::vector<uint64_t>{};
+    if (!due.empty()) last_round = now;
+    for (uint64_t id : due) {
       if (busy_.count(id)) {
         skipped++;
         continue;
@@ -119,6 +125,7 @@ void Checker::run() {
       std::lock_guard<std::mutex> lock(mu_);
       stats_.started += started;
       stats_.skipped_busy += skipped;
+      stats_.wakeups++;
       for (auto& r : results) {
         if (results_.size() >= kMaxQueued) {
           stats_.results_dropped++;
@@ -135,9 +142,9 @@ void Checker::run() {
     // Sleep until a probe can progress or time out, the next target is due,
     // or set_targets/the destructor wakes us.
     int wait = prober_.next_timeout_ms();
-    if (auto due = schedule_.next_due()) {
-      auto left = *due - Prober::Clock::now();
-      int ms = left <= Prober::Clock::duration::zero()
+    if (auto next = schedule_.next_due()) {
+      auto left = std::max(*next, last_round + batch) - Clock::now();
+      int ms = left <= Clock::duration::zero()
                    ? 0
                    : static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
       if (wait < 0 || ms < wait) wait = ms;

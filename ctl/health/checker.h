@@ -15,7 +15,12 @@
 // could drive it from its own loop instead.
 //
 // Scheduling is Schedule's (schedule.h): each target at a fixed phase of
-// its interval, no drift, no bursts. A target has at most one probe in
+// its interval, no drift, no bursts. Starts are grouped in rounds at least
+// batch_ms apart: a thousand targets a second would otherwise wake the
+// thread a thousand times a second, and on this VM each wakeup (a context
+// switch) costs more than the probe it starts. A probe then starts up to
+// batch_ms after its slot, but slots stay on their grid (no drift), and
+// replies still wake the thread at once, so latencies stay exact. A target has at most one probe in
 // flight: one that is due while its previous probe runs is skipped and
 // counted (skipped_busy), which only happens when the timeout is longer than
 // the interval.
@@ -47,8 +52,15 @@ struct CheckerStats {
   uint64_t started = 0;
   uint64_t skipped_busy = 0;     // due while its previous probe still ran
   uint64_t results_dropped = 0;  // the queue was full (nobody took results)
+  uint64_t wakeups = 0;          // turns of the thread's loop
   ProberStats prober;
   std::chrono::nanoseconds cpu{0};  // the checker thread's CPU time so far
+};
+
+struct CheckerOptions {
+  // The shortest time between two rounds of probe starts (0: start each
+  // probe in its exact slot, one wakeup each).
+  uint32_t batch_ms = 10;
 };
 
 class Checker {
@@ -57,7 +69,8 @@ class Checker {
   // that takes none for a long while must not grow memory without bound.
   static constexpr size_t kMaxQueued = 1 << 16;
 
-  Checker();   // starts the thread; throws SystemError without epoll/eventfd
+  // Starts the thread; throws SystemError without epoll or eventfd.
+  explicit Checker(CheckerOptions options = {});
   ~Checker();  // stops it (probes in flight are dropped) and joins
   Checker(const Checker&) = delete;
   Checker& operator=(const Checker&) = delete;
@@ -79,6 +92,7 @@ class Checker {
   void apply_targets(Prober::Clock::time_point now);
   void wake();
 
+  CheckerOptions options_;
   Prober prober_;  // the thread's only
   Schedule schedule_;  // the thread's only
   int wake_fd_ = -1;    // eventfd: set_targets and the destructor wake the thread

@@ -145,7 +145,8 @@ int main(int argc, char** argv) {
 
   rusage ru0{}, ru1{};
   getrusage(RUSAGE_SELF, &ru0);
-  auto cpu0 = checker.stats().cpu;
+  CheckerStats s0 = checker.stats();
+  auto cpu0 = s0.cpu;
   auto t0 = Clock::now();
   drain(t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)), &ok, &failed);
   auto wall = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -164,6 +165,7 @@ int main(int argc, char** argv) {
               interval_ms, wall);
   std::printf("  probes: %lu ok, %lu failed (%.0f per second), skipped busy %lu\n",
               (unsigned long)ok, (unsigned long)failed, (ok + failed) / wall, (unsigned long)s.skipped_busy);
+  std::printf("  checker wakeups: %.0f per second\n", (s.wakeups - s0.wakeups) / wall);
   std::printf("  checker thread CPU: %.2f%% of one core (%.1f us per probe)\n", checker_pct, per_probe_us);
   std::printf("  whole process CPU (getrusage, servers included): %.2f%% of one core\n", process_pct);
   std::printf("{\"bench\":\"health_checker\",\"kind\":\"%s\",\"targets\":%zu,\"interval_ms\":%u,"
