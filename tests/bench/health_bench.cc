@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
   std::printf("  checker wakeups: %.0f per second\n", (s.wakeups - s0.wakeups) / wall);
   std::printf("  checker thread CPU: %.2f%% of one core (%.1f us per probe)\n", checker_pct, per_probe_us);
   std::printf("  whole process CPU (getrusage, servers included): %.2f%% of one core\n", process_pct);
-  std::printf("{\"bench\":\"health_checker\",\"kind\":\"%s\",\"targets\":%zu,\"interval_ms\":%u,"
+  std::printf("{\"name\":\"%s\",\"targets\":%zu,\"interval_ms\":%u,"
               "\"seconds\":%.2f,\"ok\":%lu,\"failed\":%lu,\"checker_cpu_pct\":%.3f,"
               "\"process_cpu_pct\":%.3f,\"us_per_probe\":%.2f}\n",
               kind.c_str(), targets, interval_ms, wall, (unsigned long)ok, (unsigned long)failed,
