@@ -77,6 +77,34 @@ TEST(CheckerThread, ChecksEveryTargetRepeatedly) {
   close(down);
 }
 
+TEST(CheckerThread, NewProbeSettingsApplyFromTheNextRound) {
+  uint16_t up_port, down_port;
+  int up = test::bound_socket(AF_INET, SOCK_STREAM, &up_port, 64);
+  int down = test::bound_socket(AF_INET, SOCK_STREAM, &down_port);
+  ASSERT_GE(up, 0);
+  ASSERT_GE(down, 0);
+  Checker checker;
+  Target t;
+  t.probe.id = 42;
+  t.probe.dst = test::loopback(AF_INET, down_port);
+  t.interval_ms = 10;
+  checker.set_targets({t});
+  auto got = take_until(checker, {42}, 1);
+  EXPECT_EQ(got[42][0].reason, "connect refused");
+  // The same target (same id, same interval) now pointed at a listener: its
+  // results turn ok, with no other change.
+  t.probe.dst = test::loopback(AF_INET, up_port);
+  checker.set_targets({t});
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool turned_ok = false;
+  while (!turned_ok && std::chrono::steady_clock::now() < give_up)
+    for (auto& r : take_until(checker, {42}, 1)[42]) turned_ok |= r.ok;
+  EXPECT_TRUE(turned_ok);
+  EXPECT_EQ(checker.stats().targets, 1u);
+  close(up);
+  close(down);
+}
+
 TEST(CheckerThread, ABusyTargetIsSkippedNotDoubled) {
   // A probe that outlives its interval: the rounds that come due meanwhile
   // are skipped, so a target never has two probes in flight.
