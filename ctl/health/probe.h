@@ -51,6 +51,9 @@ struct ProbeResult {
   bool ok = false;
   // From submit to the verdict. For a timeout, the timeout.
   std::chrono::microseconds latency{0};
+  // When the verdict was reached (steady clock): a state machine that takes
+  // results late still knows when each happened ("down 12s").
+  std::chrono::steady_clock::time_point finished{};
   // Why it failed, in words fit for a log line and `lbctl list`:
   // "connect refused", "connect timeout after 1000 ms", "http status 500",
   // "no udp reply within 1000 ms", "udp reply differs". Empty when ok, except

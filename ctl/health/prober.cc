@@ -152,7 +152,8 @@ void Prober::finish(Active& a, bool ok, std::string reason) {
   ProbeResult r;
   r.id = a.probe.id;
   r.ok = ok;
-  r.latency = duration_cast<microseconds>(Clock::now() - a.start);
+  r.finished = Clock::now();
+  r.latency = duration_cast<microseconds>(r.finished - a.start);
   r.reason = std::move(reason);
   (ok ? stats_.ok : stats_.failed)++;
   done_.push_back(std::move(r));

@@ -29,10 +29,13 @@ TEST(ProberTcp, ConnectsToAListener) {
   uint16_t port;
   int fd = bound_socket(AF_INET, SOCK_STREAM, &port, 16);
   ASSERT_GE(fd, 0);
+  auto before = std::chrono::steady_clock::now();
   ProbeResult r = run_one(tcp_probe(loopback(AF_INET, port)));
   EXPECT_EQ(r.id, 7u);
   EXPECT_TRUE(r.ok) << r.reason;
   EXPECT_EQ(r.reason, "");
+  EXPECT_GE(r.finished, before);
+  EXPECT_LE(r.finished, std::chrono::steady_clock::now());
   close(fd);
 }
 
