@@ -17,7 +17,8 @@
 # flood does to established flows (xlb_flood_bench), rig
 # throughput against a trivial forwarder and nftables (scripts/bench_tput.sh),
 # Maglev ring builds (xlb_maglev_bench), add-backend latency (a rig with lbd),
-# the reaper on 1M flows (xlb_reaper_bench), kernel memory per flow entry
+# the reaper on 1M flows (xlb_reaper_bench), health checks of 1,000
+# backends every second (xlb_health_bench), kernel memory per flow entry
 # (xlb_map_memory).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,6 +45,7 @@ if ((SMOKE)); then
 	TPUT_ARGS=(--duration 0.3 --warmup 0.1 --rounds 1 --flows 64)
 	MAGLEV_ARGS=(--benchmark_min_time=0.001)
 	REAPER_ARGS=(2000 8192)
+	HEALTH_ARGS=(--targets 50 --seconds 0.3 --interval-ms 100)
 	MEMORY_ENTRIES=1000
 	API_CALLS=10
 	LBCTL_CALLS=5
@@ -53,6 +55,7 @@ else
 	TPUT_ARGS=()
 	MAGLEV_ARGS=()
 	REAPER_ARGS=()
+	HEALTH_ARGS=(--targets 1000 --seconds 10 --interval-ms 1000)
 	MEMORY_ENTRIES=1000000
 	API_CALLS=1000
 	LBCTL_CALLS=200
@@ -123,6 +126,12 @@ if [[ -x "$BUILD/tests/bench/xlb_reaper_bench" ]]; then
 	"$BUILD/tests/bench/xlb_reaper_bench" "${REAPER_ARGS[@]}" --json | tee /dev/stderr | record reaper || FAILED+=(reaper)
 fi
 
+echo "== health checks (${HEALTH_ARGS[*]}; the checker thread's CPU)"
+for kind in tcp http udp; do
+	"$BUILD/tests/bench/xlb_health_bench" --kind "$kind" "${HEALTH_ARGS[@]}" | tee /dev/stderr | record health ||
+		FAILED+=(health)
+done
+
 echo "== kernel memory per flow entry"
 "$BUILD/tests/bench/xlb_map_memory" "$MEMORY_ENTRIES" --json | tee /dev/stderr | record memory || FAILED+=(memory)
 
@@ -158,7 +167,7 @@ if ((SMOKE)); then
 	python3 - "$RESULTS" <<'EOF' || exit 1
 import collections, json, sys
 got = collections.Counter(json.loads(l).get("section") for l in open(sys.argv[1]) if l.strip())
-want = ["machine", "xdp", "flood", "tput", "maglev", "reaper", "memory", "latency"]
+want = ["machine", "xdp", "flood", "tput", "maglev", "reaper", "health", "memory", "latency"]
 missing = [s for s in want if not got[s]]
 print("bench smoke: records per section:", dict(got))
 for l in open(sys.argv[1]):

@@ -172,6 +172,14 @@ def main():
                               "p50 <= 5 ms).", s.get("latency", [])), ""]
     parts += [generic_section("Reaper", "`xlb_reaper_bench`: one sweep over 1M synthetic flows.",
                               s.get("reaper", [])), ""]
+    parts += [generic_section("Health checks",
+                              "`xlb_health_bench`: N backends (listeners on 127.0.0.1 in the same process), each "
+                              "checked every interval by the checker thread (ctl/health). `checker_cpu_pct` is that "
+                              "thread's CPU time per second of wall time, in % of one core; on loopback it includes "
+                              "the kernel's work for the backends' side of each handshake, which a real deployment "
+                              "does on the backends. `process_cpu_pct` (getrusage) adds the backends' accept/echo "
+                              "loop (target: 1,000 backends every second < 5% of one core).",
+                              s.get("health", [])), ""]
     parts += [generic_section("Kernel memory per flow entry",
                               "`xlb_map_memory`: the kernel's own accounting (`memlock` in the map's fdinfo) of "
                               "the flow table and of the reply table of nat/fullnat flows, both LRUs "

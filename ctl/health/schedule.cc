@@ -1,24 +1,59 @@
-#include "schedule.h"
+#include "health/schedule.h"
 
 namespace xlb::health {
 
-uint32_t check_phase(const std::string& identity, uint32_t interval_ms) {
-  if (interval_ms == 0) return 0;
-  uint64_t h = 1469598103934665603ull;  // FNV-1a, 64-bit
-  for (unsigned char c : identity) {
-    h ^= c;
-    h *= 1099511628211ull;
+double Schedule::phase(uint64_t k) {
+  double r = 0, bit = 0.5;
+  for (; k; k >>= 1, bit /= 2)
+    if (k & 1) r += bit;
+  return r;
+}
+
+void Schedule::set(uint64_t id, Ms interval, Clock::time_point now) {
+  if (interval <= Ms::zero()) interval = Ms(1);
+  auto it = entries_.find(id);
+  if (it != entries_.end()) {
+    if (it->second.interval == interval) return;
+    queue_.erase({it->second.next, id});
+    entries_.erase(it);
   }
-  return static_cast<uint32_t>(h % interval_ms);
+  auto offset = std::chrono::duration_cast<Clock::duration>(interval * phase(added_++));
+  Entry e{interval, now + offset};
+  entries_.emplace(id, e);
+  queue_.emplace(e.next, id);
 }
 
-TimeMs first_check_at(const std::string& identity, uint32_t interval_ms, TimeMs now) {
-  return now + check_phase(identity, interval_ms);
+void Schedule::remove(uint64_t id) {
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return;
+  queue_.erase({it->second.next, id});
+  entries_.erase(it);
 }
 
-TimeMs next_check_at(TimeMs started, uint32_t interval_ms, TimeMs now) {
-  TimeMs next = started + static_cast<TimeMs>(interval_ms);
-  return next > now ? next : now;
+std::vector<uint64_t> Schedule::take_due(Clock::time_point now) {
+  std::vector<uint64_t> due;
+  while (!queue_.empty() && queue_.begin()->first <= now) {
+    uint64_t id = queue_.begin()->second;
+    queue_.erase(queue_.begin());
+    Entry& e = entries_.at(id);
+    // Whole intervals past now: a stall skips rounds, never bursts them.
+    auto behind = now - e.next;
+    e.next += e.interval * (behind / e.interval + 1);
+    queue_.emplace(e.next, id);
+    due.push_back(id);
+  }
+  return due;
+}
+
+std::optional<Schedule::Clock::time_point> Schedule::next_due() const {
+  if (queue_.empty()) return std::nullopt;
+  return queue_.begin()->first;
+}
+
+std::optional<Schedule::Clock::time_point> Schedule::due_of(uint64_t id) const {
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return std::nullopt;
+  return it->second.next;
 }
 
 }  // namespace xlb::health

@@ -1,27 +1,58 @@
-// When to check: pure arithmetic for the integrator's checker loop.
+// When each target is checked: every interval, at a fixed phase of its own,
+// so a thousand targets on a 1 s interval make a steady trickle of probes,
+// not a burst of a thousand once a second. Pure: time is passed in.
 //
-// 1,000 backends on a 1 s interval started together would open 1,000
-// connections in one tick every second, and their timeouts would fire
-// together too. HAProxy spreads its checks with `spread-checks` (random);
-// here each backend gets a fixed phase within its interval from a hash of
-// its identity (persist.h), so the spread is even, the same after a
-// restart, and testable.
+// Jitter-free:
+// - A target's due times are start + phase + k * interval: the next one is
+//   the previous one plus the interval, never "when the last probe ended plus
+//   the interval", so probe latency and loop delays never drift it.
+// - A late loop (a stall longer than an interval) skips the rounds it
+//   missed; it never fires them all at once to catch up.
+// - Phases: the k-th target ever added gets phase vdc(k) * interval, where
+//   vdc is the base-2 van der Corput sequence (0, 1/2, 1/4, 3/4, 1/8, ...).
+//   Any n consecutive targets then leave no gap wider than 2 * interval / n,
+//   however many are added later, and adding one never moves the others.
 #pragma once
+#include <chrono>
 #include <cstdint>
-#include <string>
-
-#include "tracker.h"
+#include <map>
+#include <optional>
+#include <set>
+#include <utility>
+#include <vector>
 
 namespace xlb::health {
 
-// 0..interval_ms-1, from the identity alone (FNV-1a).
-uint32_t check_phase(const std::string& identity, uint32_t interval_ms);
-// A backend's first check: now plus its phase.
-TimeMs first_check_at(const std::string& identity, uint32_t interval_ms, TimeMs now);
-// The check after one that started at `started`: one interval later, on
-// the same cadence; `now` if the loop fell behind, so missed checks are
-// skipped, never queued. Since timeout <= interval (spec.h), a backend has
-// at most one check in flight.
-TimeMs next_check_at(TimeMs started, uint32_t interval_ms, TimeMs now);
+class Schedule {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Ms = std::chrono::milliseconds;
+
+  // Adds a target, or updates one: an unchanged interval keeps its phase and
+  // next due time; a changed one starts afresh with a new phase.
+  void set(uint64_t id, Ms interval, Clock::time_point now);
+  void remove(uint64_t id);
+  bool contains(uint64_t id) const { return entries_.count(id) != 0; }
+  size_t size() const { return entries_.size(); }
+
+  // The targets due at or before now, earliest first. Each moves on to its
+  // first due time after now.
+  std::vector<uint64_t> take_due(Clock::time_point now);
+  // The earliest due time, if any target is scheduled.
+  std::optional<Clock::time_point> next_due() const;
+  std::optional<Clock::time_point> due_of(uint64_t id) const;
+
+  // vdc(k) in [0, 1): bit-reversed k.
+  static double phase(uint64_t k);
+
+ private:
+  struct Entry {
+    Ms interval{0};
+    Clock::time_point next;
+  };
+  std::map<uint64_t, Entry> entries_;
+  std::set<std::pair<Clock::time_point, uint64_t>> queue_;
+  uint64_t added_ = 0;  // targets ever added: the next phase's index
+};
 
 }  // namespace xlb::health
