@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdarg>
 #include <cstring>
 
 #include "core/error.h"
@@ -34,6 +35,19 @@ void mkdir_p(const std::string& dir) {
   }
 }
 
+// libbpf prints the kernel's extack message of every failed netlink request,
+// including "Exclusivity flag on, cannot modify" when the clsact qdisc
+// already exists, which is the normal case on re-attach. Creating the qdisc
+// runs with libbpf's printing off; its result code still tells the story.
+int quiet(enum libbpf_print_level, const char*, va_list) { return 0; }
+
+int tc_hook_create_quietly(struct bpf_tc_hook* hook) {
+  libbpf_print_fn_t old = libbpf_set_print(quiet);
+  int err = bpf_tc_hook_create(hook);
+  libbpf_set_print(old);
+  return err;
+}
+
 }  // namespace
 
 void hc_attach(const std::string& ifname, const std::string& pin_dir) {
@@ -48,7 +62,7 @@ void hc_attach(const std::string& ifname, const std::string& pin_dir) {
   }
 
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
-  int err = bpf_tc_hook_create(&hook);
+  int err = tc_hook_create_quietly(&hook);
   if (err && err != -EEXIST) {
     hc_bpf__destroy(skel);
     throw SystemError("cannot create the clsact qdisc on " + ifname + ": " + errstr(err));

@@ -268,7 +268,9 @@ TEST_F(HcTest, Table) {
     if (c.verdict != TC_ACT_SHOT) {
       EXPECT_EQ(r.out, c.out) << hexdump_diff(c.out, r.out);
       // The inner packet is untouched, so its checksums still hold.
-      if (l2_ethertype(c.in) != 0x0806) EXPECT_TRUE(l4_checksum_ok(r.out)) << hexdump(r.out);
+      if (l2_ethertype(c.in) != 0x0806) {
+        EXPECT_TRUE(l4_checksum_ok(r.out)) << hexdump(r.out);
+      }
     }
     if (c.verdict == TC_ACT_REDIRECT) {
       EXPECT_TRUE(ipv4_header_checksum_ok(r.out) || l2_ethertype(r.out) == 0x86dd);

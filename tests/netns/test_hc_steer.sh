@@ -104,6 +104,16 @@ check "IPv6 check of b1 still passes" [ "$(check_via "$M1V6" "$RIG_VIP6")" = b1 
 ip -n "$(rig_ns_b 2)" addr add "$RIG_VIP4/32" dev lo
 check "VIP back on b2's lo: its check passes again" [ "$(check_via "$M2" "$RIG_VIP4")" = b2 ]
 
+step "lbd on the same interface: client traffic and steered checks side by side"
+lbd_start || die "lbd did not start"
+check "lbd pins in the hook's pin directory" [ -e "$PIN_DIR/xlb_vips" -a -e "$PIN_DIR/xlb_hc_targets" ]
+vip_setup "$RIG_VIP4:80" tcp "$(rig_b4 1)" "$(rig_b4 2)" || die "vip_setup"
+sport_alloc 20
+client_burst "$RIG_VIP4" 20 --sport-base "$SPORT" >"$RIG_TMP/burst.json"
+check "20 client connections through lbd answered" [ "$(json_get "$RIG_TMP/burst.json" ok)" = 20 ]
+check "check M1 -> b1 with lbd's XDP program on the interface" [ "$(check_via "$M1" "$RIG_VIP4")" = b1 ]
+check "check M2 -> b2 with lbd's XDP program on the interface" [ "$(check_via "$M2" "$RIG_VIP4")" = b2 ]
+
 step "counters and targets"
 hc stats --pin-dir "$PIN_DIR" >"$RIG_TMP/hc_stats.json"
 hc list --pin-dir "$PIN_DIR" >"$RIG_TMP/hc_list.json"
