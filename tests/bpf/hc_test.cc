@@ -334,6 +334,17 @@ TEST_F(HcTest, MtuOfTheOutgoingDevice) {
   EXPECT_EQ(tc_verdict_name(r.verdict), "TC_ACT_SHOT");
   EXPECT_EQ(stat(XLB_HC_STAT_DROP_MTU).packets, 1u);
   EXPECT_EQ(stat(XLB_HC_STAT_IPIP4).packets, 1u);
+
+  // An IPv6 outer header takes 40 bytes: 1460 of IPv4 fits, 1461 does not.
+  const Bytes fits6 = syn4(1460 - 40), too_big6 = syn4(1461 - 40);
+  reset_stats();
+  r = run_tc(prog_fd(), fits6, kMarkIpip6, ifindex);
+  EXPECT_EQ(tc_verdict_name(r.verdict), "TC_ACT_REDIRECT");
+  EXPECT_EQ(r.out, encap_ipv6(fits6, kLb6, kBe6));
+  r = run_tc(prog_fd(), too_big6, kMarkIpip6, ifindex);
+  EXPECT_EQ(tc_verdict_name(r.verdict), "TC_ACT_SHOT");
+  EXPECT_EQ(stat(XLB_HC_STAT_DROP_MTU).packets, 1u);
+  EXPECT_EQ(stat(XLB_HC_STAT_IPIP6).packets, 1u);
 }
 
 }  // namespace
