@@ -6,7 +6,8 @@
 #  - ipip (IPv4 and IPv6): encapsulated to the backend's own address;
 #    xlb-decap strips it; the backend answers from the VIP on its lo straight
 #    to the LB's address; the checker's ordinary socket gets the handshake;
-#  - l2dsr: the frame goes to the backend's MAC, unencapsulated.
+#  - l2dsr: the frame goes to the backend's MAC, unencapsulated;
+#  - TCP (handshake and a GET) and UDP (a datagram and its answer).
 # The answering server names itself, so each check proves which backend it
 # reached. Removing the VIP from a backend's lo makes that backend's check
 # fail while its server still listens (a check to its own address would
@@ -57,6 +58,26 @@ except OSError:
 PY
 }
 
+# udp_via MARK ADDR: one datagram to ADDR:53 with SO_MARK=MARK; prints the
+# answering backend's name (backend_server.py echoes "<name> <payload>"),
+# "none" without an answer within 3 s.
+udp_via() {
+	nsenter_net "$RIG_NS_LB" python3 - "$1" "$2" <<'PY'
+import socket, sys
+mark, addr = int(sys.argv[1], 0), sys.argv[2]
+s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
+if mark:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, mark)
+s.settimeout(3)
+try:
+    s.connect((addr, 53))
+    s.send(b"hc")
+    print(s.recv(512).decode().split()[0])
+except OSError:
+    print("none")
+PY
+}
+
 step "the LB routes the VIPs to a next hop nobody answers for"
 ip -n "$RIG_NS_LB" neigh replace 198.18.0.250 lladdr 02:00:00:00:00:fa dev "$RIG_IF_LB" nud permanent
 ip -n "$RIG_NS_LB" -6 neigh replace fd00:18::250 lladdr 02:00:00:00:00:fa dev "$RIG_IF_LB" nud permanent
@@ -85,6 +106,8 @@ check "IPv4 mark M2 -> b2" [ "$(check_via "$M2" "$RIG_VIP4")" = b2 ]
 check "IPv6 mark M1V6 -> b1" [ "$(check_via "$M1V6" "$RIG_VIP6")" = b1 ]
 check "IPv6 mark M2V6 -> b2" [ "$(check_via "$M2V6" "$RIG_VIP6")" = b2 ]
 check "IPv4 check in an IPv6 tunnel (M2V6) -> b2" [ "$(check_via "$M2V6" "$RIG_VIP4")" = b2 ]
+check "UDP check, IPv4 mark M2 -> b2" [ "$(udp_via "$M2" "$RIG_VIP4")" = b2 ]
+check "UDP check, IPv6 mark M1V6 -> b1" [ "$(udp_via "$M1V6" "$RIG_VIP6")" = b1 ]
 check "a mark without a target is not steered" [ "$(check_via 0x1234 "$RIG_VIP4")" = none ]
 check "b2's xlb-decap decapsulated them" int_ge "$(decap_counter 2 decapped)" 3
 
@@ -98,6 +121,7 @@ ip -n "$(rig_ns_b 2)" addr del "$RIG_VIP6/128" dev lo
 check "b2 still serves on its own address" [ "$(check_via 0 "$(rig_b4 2)")" = b2 ]
 check "IPv4 ipip check of b2 fails" [ "$(check_via "$M2" "$RIG_VIP4")" = none ]
 check "IPv6 ipip check of b2 fails" [ "$(check_via "$M2V6" "$RIG_VIP6")" = none ]
+check "UDP check of b2 fails" [ "$(udp_via "$M2" "$RIG_VIP4")" = none ]
 check "l2dsr check of b2 fails" [ "$(check_via "$M2L2" "$RIG_VIP4")" = none ]
 check "IPv4 check of b1 still passes" [ "$(check_via "$M1" "$RIG_VIP4")" = b1 ]
 check "IPv6 check of b1 still passes" [ "$(check_via "$M1V6" "$RIG_VIP6")" = b1 ]
