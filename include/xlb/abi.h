@@ -488,4 +488,45 @@ XLB_STATIC_ASSERT(sizeof(struct xlb_decap_config) == 8, "xlb_decap_config");
 #define XLB_PROG_NAME     "xlb_lb"
 #define XLB_DECAP_PROG_NAME "xlb_decap"
 
+/* ---- health-check steering (bpf/hc.bpf.c, tc egress on the LB) ---------- */
+/*
+ * A health check in ipip and l2dsr modes is addressed to the VIP and must
+ * reach one chosen backend the way client traffic does. lbd's checker marks
+ * its socket (SO_MARK = the key of xlb_hc_targets); the tc egress program
+ * finds the mark's target and encapsulates the packet to the backend (ipip)
+ * or addresses its frame to the backend's MAC (l2dsr). Unknown marks pass
+ * untouched. Key: the mark (__u32, never 0). Value: struct xlb_hc_target.
+ */
+#define XLB_MAX_HC_TARGETS 65536
+
+struct xlb_hc_target {
+	struct xlb_addr backend; /* ipip: outer destination (family below) */
+	struct xlb_addr source;  /* ipip: outer source, same family */
+	__u32 ifindex;           /* ipip: device to send the encapsulated packet
+				  * out of; 0 = the device the hook sits on */
+	__u8 mode;               /* XLB_MODE_IPIP or XLB_MODE_L2DSR (enum xlb_mode) */
+	__u8 family;             /* ipip: XLB_AF_INET or XLB_AF_INET6 */
+	__u8 mac[6];             /* l2dsr: the backend's MAC */
+};
+
+/* Indices of xlb_hc_stats (per-CPU struct xlb_counter). */
+enum xlb_hc_stat {
+	XLB_HC_STAT_RX = 0,          /* every packet the hook saw */
+	XLB_HC_STAT_PASS,            /* no mark, or a mark without a target */
+	XLB_HC_STAT_IPIP4,           /* encapsulated in an outer IPv4 header */
+	XLB_HC_STAT_IPIP6,           /* encapsulated in an outer IPv6 header */
+	XLB_HC_STAT_L2DSR,           /* frame re-addressed to the backend's MAC */
+	XLB_HC_STAT_DROP_UNSUPPORTED, /* marked, but not IP, IPv6 into an IPv4
+				       * tunnel, or a mode other than ipip/l2dsr */
+	XLB_HC_STAT_DROP_MTU,        /* would exceed the device MTU once encapsulated */
+	XLB_HC_STAT_DROP_INTERNAL,   /* a helper failed (room, store) */
+	XLB_HC_STAT_MAX,
+};
+
+#define XLB_MAP_HC_TARGETS "xlb_hc_targets"
+#define XLB_MAP_HC_STATS   "xlb_hc_stats"
+#define XLB_HC_PROG_NAME   "xlb_hc"
+
+XLB_STATIC_ASSERT(sizeof(struct xlb_hc_target) == 44, "xlb_hc_target");
+
 #endif /* XLB_ABI_H */
