@@ -45,7 +45,7 @@
 #   RIG_SUFFIX, RIG_TMP  force the suffix / tmpdir (scripts/rig.sh uses them)
 #   RIG_SETSID=setsid    detach lbd and the servers from the terminal's session
 #
-# Other helpers: rig_add_backend I, server_start I, lbd_kill [SIG],
+# Other helpers: rig_add_backend I, server_start I, server_stop I, lbd_kill [SIG],
 # lbd_prog_attached, decap_attach I / decap_detach I / decap_counter I NAME,
 # vip_setup VIP PROTO ADDR[/WEIGHT]..., lbctl_ok ARGS, hold_start NAME VIP N /
 # hold_cmd NAME CMD (tests/tools/client.py hold), lb_stats FILE,
@@ -537,6 +537,19 @@ server_start() {
 		((SECONDS < deadline)) || die "backend server b$i did not get ready"
 		sleep 0.05
 	done
+}
+
+# server_stop I: stops backend I's own server (server_start I without TAG)
+# and waits until it is gone, so its ports are closed when this returns
+# (health-check tests: a dead backend). server_start I starts it again.
+server_stop() {
+	local i=$1 pid
+	eval "pid=\${RIG_SERVER_PID_$i:-}"
+	[[ -n "$pid" ]] || return 0
+	kill "$pid" 2>/dev/null
+	timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -9 "$pid" 2>/dev/null
+	{ wait "$pid"; } 2>/dev/null
+	eval "RIG_SERVER_PID_$i="
 }
 
 # ---- lbd / lbctl / xlb-decap -------------------------------------------------
@@ -1375,6 +1388,8 @@ mode_vip_setup() {
 #   cfg_set KEY JSON                           any top-level key (reap_interval_ms, encap, ...)
 #   cfg_vip VIP:PORT PROTO MODE [SCHED]
 #   cfg_backend VIP:PORT PROTO ADDR [PORT [WEIGHT]]   PORT "-": the VIP's
+#   cfg_health VIP:PORT PROTO JSON [ADDR]      the VIP's "health" object, or
+#                                              backend ADDR's override ("null": none)
 #   cfg_apply                                  lbctl apply -f (records a failure)
 RIG_CFG=
 cfg_new() { RIG_CFG="$RIG_TMP/config.json"; echo '{"vips": []}' >"$RIG_CFG"; }
@@ -1389,6 +1404,7 @@ cfg_fullnat() {
 cfg_timeouts() { _rig_cfg timeouts "$@"; }
 cfg_vip() { _rig_cfg vip "$@"; }
 cfg_backend() { _rig_cfg backend "$@"; }
+cfg_health() { _rig_cfg health "$@"; }
 cfg_apply() {
 	[[ -n "$RIG_CFG" ]] || cfg_new
 	lbctl_quiet apply -f "$RIG_CFG"
@@ -1421,6 +1437,16 @@ elif op == "backend":
     if len(args) > 4:
         b["weight"] = int(args[4])
     vip(args[0], args[1])["backends"].append(b)
+elif op == "health":
+    h, target = json.loads(args[2]), vip(args[0], args[1])
+    if len(args) > 3:
+        target = next((b for b in target["backends"] if b["address"] == args[3]), None)
+        if target is None:
+            raise SystemExit(f"no backend {args[3]} of {args[0]}/{args[1]} in the config")
+    if h is None:
+        target.pop("health", None)
+    else:
+        target["health"] = h
 else:
     raise SystemExit(f"unknown op {op}")
 json.dump(d, open(path, "w"), indent=1)
