@@ -17,9 +17,10 @@
 #     b3 goes down; back on lo: up.
 #  4. All servers stopped: fail-open (default) keeps every backend in the
 #     ring at its admin weight and new flows are still created (the
-#     connections are refused by the backends: they got there); with
-#     all_down fail-closed the ring is empty and new flows are dropped
-#     (drop_no_backend). Servers back: all up.
+#     connections are refused by the backends: they got there). Switched to
+#     all_down fail-closed: the ring is empty and new flows are dropped
+#     (drop_no_backend). Servers back: all up; stopped again with
+#     fail-closed set: lbd logs "all down: failing closed" and drops.
 #  5. `lbctl apply` of a config whose b1 override checks a path answering 500:
 #     b1 down, reason "http status 500"; without the override: up.
 #  6. A drained backend keeps its health (shown, checked) and its weight 0,
@@ -198,12 +199,13 @@ EOF
 }
 
 # burst_fixed N [client.py burst options]: N connections from fresh fixed
-# source ports; prints the burst's JSON.
+# source ports; the burst's JSON goes to BURST_OUT (not a $(...) helper:
+# the port allocation must outlive the call).
 burst_fixed() {
 	local n=$1
 	shift
 	sport_alloc "$n"
-	client_burst "$RIG_VIP4" "$n" --parallel 20 --sport-base "$SPORT" "$@"
+	BURST_OUT=$(client_burst "$RIG_VIP4" "$n" --parallel 20 --sport-base "$SPORT" "$@")
 }
 
 # backend_stat_delta DELTA_JSON ADDR: packets the LB sent to backend ADDR of $VIP.
@@ -289,7 +291,8 @@ out=$(hc_wait "$t0" "$DOWN_DEADLINE_S" "st('b3') == 'down' and w('b3') == 0")
 ok=$?
 echo "  b3 down after $(hcw elapsed_ms "$out") ms: $(hcw view "$out")"
 check "b3 is down with weight 0 within ${DOWN_DEADLINE_S} s" int_eq "$ok" 0
-out=$(burst_fixed 60)
+burst_fixed 60
+out=$BURST_OUT
 check "60 new connections all answered, none by b3 ($(json_get - by_backend <<<"$out"))" \
 	[ "$(json_get - "d['ok'] == 60 and 'b3' not in d['by_backend']" <<<"$out")" = true ]
 t0=$(now_ms)
@@ -300,18 +303,34 @@ echo "  b3 up after $(hcw elapsed_ms "$out") ms: $(hcw view "$out")"
 check "VIP back on b3's lo: b3 up with weight 1 within ${UP_DEADLINE_S} s" int_eq "$ok" 0
 
 # ---- 4 ---------------------------------------------------------------------
-step "4. all backends down"
+# closed_drops LABEL: 10 connections to $VIP are dropped by the LB (no new
+# flow, at least one drop each), none answered.
+closed_drops() {
+	lb_stats "$RIG_TMP/c-$1.a.json"
+	burst_fixed 10 --timeout 1 --parallel 10
+	lb_stats "$RIG_TMP/c-$1.b.json"
+	lb_stats_delta "$RIG_TMP/c-$1.a.json" "$RIG_TMP/c-$1.b.json" >"$RIG_TMP/c-$1.d.json"
+	local drops new
+	drops=$(lb_drops "$RIG_TMP/c-$1.d.json")
+	new=$(lb_gstat "$RIG_TMP/c-$1.d.json" new_flow)
+	check "$1: fail-closed drops: no new flow ($new), drops $drops >= 10, none answered ($(json_get - ok <<<"$BURST_OUT"))" \
+		bash -c '[ "$1" = 0 ] && [ "$2" -ge 10 ] && [ "$3" = 0 ]' _ "$new" \
+		"$(json_get - "sum(d.values())" <<<"$drops")" "$(json_get - ok <<<"$BURST_OUT")"
+}
+
+step "4. all backends down: fail-open (the default)"
 for i in 1 2 3; do server_stop "$i"; done
 out=$(hc_wait "$(now_ms)" "$DOWN_DEADLINE_S" "all(st(n) == 'down' for n in b)")
 ok=$?
 echo "  $(hcw view "$out"), all_down $(hcw all_down "$out")"
 check "all three down" int_eq "$ok" 0
 out=$(hc_wait "$(now_ms)" 3 "v.get('all_down') is True and all(w(n) == aw(n) == 1 for n in b)")
-check "fail-open (default): the VIP is all_down and every ring weight is back at the admin weight 1 ($(hcw view "$out"))" \
+check "fail-open: the VIP is all_down and every ring weight is back at the admin weight 1 ($(hcw view "$out"))" \
 	hc_ok "$out"
 check "lbd logged 'all down: failing open'" grep -q "all down: failing open" "$RIG_LBD_LOG"
 lb_stats "$RIG_TMP/s4a.json"
-out=$(burst_fixed 30 --timeout 2)
+burst_fixed 30 --timeout 2
+out=$BURST_OUT
 lb_stats "$RIG_TMP/s4b.json"
 lb_stats_delta "$RIG_TMP/s4a.json" "$RIG_TMP/s4b.json" >"$RIG_TMP/d4.json"
 echo "  30 connections: ok $(json_get - ok <<<"$out"), errors $(json_get - "d['errors'][:2]" <<<"$out")"
@@ -320,26 +339,31 @@ check "fail-open forwards: 30 new flows ($(lb_gstat "$RIG_TMP/d4.json" new_flow)
 check "the backends themselves refused them (the SYNs got there)" \
 	[ "$(json_get - "d['ok'] == 0 and all('refused' in e for e in d['errors'])" <<<"$out")" = true ]
 
+step "4b. switched to fail-closed while all down"
 set_health --all-down fail-closed
 out=$(hc_wait "$(now_ms)" 5 "v.get('all_down') is True and all(w(n) == 0 for n in b)")
 check "fail-closed: every ring weight 0 ($(hcw view "$out"))" hc_ok "$out"
-check "lbd logged 'all down: failing closed'" grep -q "all down: failing closed" "$RIG_LBD_LOG"
-lb_stats "$RIG_TMP/s4c.json"
-out=$(burst_fixed 10 --timeout 1 --parallel 10)
-lb_stats "$RIG_TMP/s4d.json"
-lb_stats_delta "$RIG_TMP/s4c.json" "$RIG_TMP/s4d.json" >"$RIG_TMP/d4b.json"
-drops=$(lb_drops "$RIG_TMP/d4b.json")
-check "fail-closed drops: no new flow ($(lb_gstat "$RIG_TMP/d4b.json" new_flow)), drops $drops >= 10, none answered" \
-	bash -c '[ "$1" = 0 ] && [ "$2" -ge 10 ] && [ "$3" = 0 ]' _ "$(lb_gstat "$RIG_TMP/d4b.json" new_flow)" \
-	"$(json_get - "sum(d.values())" <<<"$drops")" "$(json_get - ok <<<"$out")"
+closed_drops "switched"
 
-step "4b. servers back"
+step "4c. servers back"
 for i in 1 2 3; do server_start "$i"; done
 out=$(hc_wait "$(now_ms)" "$UP_DEADLINE_S" "all(st(n) == 'up' and w(n) == 1 for n in b) and not v.get('all_down')")
 check "all up with weight 1, no longer all down ($(hcw view "$out"))" hc_ok "$out"
 check "lbd logged the end of all-down" grep -q "no longer all down" "$RIG_LBD_LOG"
+
+step "4d. fail-closed set, then all backends go down"
+for i in 1 2 3; do server_stop "$i"; done
+out=$(hc_wait "$(now_ms)" "$DOWN_DEADLINE_S" "all(st(n) == 'down' for n in b) and v.get('all_down') is True")
+check "all three down, the VIP all_down ($(hcw view "$out"))" hc_ok "$out"
+check "... every ring weight stays 0" [ "$(hcw "[d['view'][n]['weight'] for n in sorted(d['view'])]" "$out")" = '[0, 0, 0]' ]
+check "lbd logged 'all down: failing closed'" grep -q "all down: failing closed" "$RIG_LBD_LOG"
+closed_drops "went down"
+for i in 1 2 3; do server_start "$i"; done
+out=$(hc_wait "$(now_ms)" "$UP_DEADLINE_S" "all(st(n) == 'up' and w(n) == 1 for n in b) and not v.get('all_down')")
+check "servers back: all up with weight 1 ($(hcw view "$out"))" hc_ok "$out"
 set_health --all-down fail-open
-out=$(burst_fixed 60)
+burst_fixed 60
+out=$BURST_OUT
 check "60 new connections all answered ($(json_get - by_backend <<<"$out"))" [ "$(json_get - ok <<<"$out")" = 60 ]
 
 # ---- 5 ---------------------------------------------------------------------
@@ -372,7 +396,8 @@ at0=$(lbctl_ list --json | json_get - "[b['health']['last']['at_ms'] for v in d[
 out=$(hc_wait "$(now_ms)" 5 "(h('b3') or {}).get('last', {}).get('at_ms', 0) > ${at0:-0} + $INTERVAL_MS")
 check "b3 is still checked while drained (a later check than at_ms $at0)" hc_ok "$out"
 check "... and still weight 0" [ "$(hcw "d['view']['b3']['weight']" "$out")" = 0 ]
-out=$(burst_fixed 60)
+burst_fixed 60
+out=$BURST_OUT
 check "60 new connections all answered, none by drained b3 ($(json_get - by_backend <<<"$out"))" \
 	[ "$(json_get - "d['ok'] == 60 and 'b3' not in d['by_backend']" <<<"$out")" = true ]
 server_stop 3
@@ -392,10 +417,10 @@ check "add-backend returns b3: weight 1, up ($(hcw view "$out"))" hc_ok "$out"
 
 # ---- 7 ---------------------------------------------------------------------
 step "7. lbd restart with b2 down"
+t_stop=$(now_ms)
 server_stop 2
 out=$(hc_wait "$(now_ms)" "$DOWN_DEADLINE_S" "st('b2') == 'down' and w('b2') == 0")
 check "b2 down, weight 0 ($(hcw view "$out"))" hc_ok "$out"
-t_stop=$(now_ms)
 # Written after b2's server stopped, naming b2 and a down state (the file's
 # layout is lbd's own; only b2 is down).
 state_has_b2_down() {
@@ -409,7 +434,8 @@ lbd_start --state-dir "$STATE_DIR" --config "$RIG_CFG" || { fail "lbd restarts w
 # At once: b2's server is still dead, so no check can have brought it up.
 out=$(hc_wait "$(now_ms)" 0 "st('b2') == 'down' and w('b2') == 0")
 check "right after the restart b2 is down with weight 0 ($(hcw view "$out"))" hc_ok "$out"
-out=$(burst_fixed 60)
+burst_fixed 60
+out=$BURST_OUT
 check "60 new connections after the restart all answered, none by b2 ($(json_get - by_backend <<<"$out"))" \
 	[ "$(json_get - "d['ok'] == 60 and 'b2' not in d['by_backend']" <<<"$out")" = true ]
 t0=$(now_ms)
