@@ -252,7 +252,7 @@ void Monitor::set_weight(const Endpoint& vip, uint8_t proto, const BackendRef& b
   uint32_t before = t->admin_weight;
   t->admin_weight = weight;
   try {
-    enforce_vip({vip, proto}, now);
+    enforce_vip({vip, proto});
   } catch (...) {
     t->admin_weight = before;
     throw;
@@ -526,17 +526,17 @@ void Monitor::on_results(const std::vector<ProbeResult>& results, TimeMs now,
     if (detail.empty()) detail = r.ok ? "ok" : "failed";
     auto latency = r.latency.count();
     record(it->second, {r.ok, detail, static_cast<uint32_t>(latency < 0 ? 0 : std::min<int64_t>(latency, UINT32_MAX))},
-           now - (ago > 0 ? ago : 0), now);
+           now - (ago > 0 ? ago : 0));
   }
 }
 
-void Monitor::record(const std::string& identity, const CheckResult& result, TimeMs at, TimeMs now) {
+void Monitor::record(const std::string& identity, const CheckResult& result, TimeMs at) {
   Tracked* t = registry_.find(identity);
   if (!t) return;
-  if (auto tr = t->tracker.record(result, at)) after_transition(identity, *tr, now);
+  if (auto tr = t->tracker.record(result, at)) after_transition(identity, *tr);
 }
 
-void Monitor::after_transition(const std::string& identity, const Transition& t, TimeMs now) {
+void Monitor::after_transition(const std::string& identity, const Transition& t) {
   transitions_++;
   auto s = sites_.find(identity);
   std::string who = s == sites_.end() ? identity : backend_label(s->second);
@@ -560,7 +560,7 @@ void Monitor::tick(TimeMs now) {
     auto held = t.tracker.held_until();
     if (!held || *held > now) continue;
     Tracked* tracked = registry_.find(id);
-    if (auto tr = tracked->tracker.poll(now)) after_transition(id, *tr, now);
+    if (auto tr = tracked->tracker.poll(now)) after_transition(id, *tr);
   }
   // A check waiting for its MAC, and weights a failed change left behind.
   if (now - last_reconcile_ >= kReconcileMs || now < last_reconcile_) {

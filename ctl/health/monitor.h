@@ -139,8 +139,8 @@ class Monitor {
   void enforce(const VipView& v);
   void enforce_vip(const VipKey& key);
   void apply_targets();
-  void record(const std::string& identity, const CheckResult& result, TimeMs at, TimeMs now);
-  void after_transition(const std::string& identity, const Transition& t, TimeMs now);
+  void record(const std::string& identity, const CheckResult& result, TimeMs at);
+  void after_transition(const std::string& identity, const Transition& t);
   std::optional<Probe> probe_for(const std::string& identity, const Site& site, const HealthSpec& spec,
                                  std::string* why_not);
   std::string backend_label(const Site& site) const;
