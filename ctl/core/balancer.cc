@@ -288,6 +288,28 @@ void Balancer::set_backend(const Endpoint& vip, uint8_t proto, const BackendRef&
   });
 }
 
+uint64_t Balancer::purge_flows(const Endpoint& vip, uint8_t proto, const BackendRef& backend) {
+  ensure_in_sync();
+  VipState& v = vip_or_throw(vip, proto);
+  BackendKey key = backend_key_or_throw(v, backend);
+  uint32_t id = v.backends.at(key).id;
+  int64_t active = 0, half_open = 0;
+  uint64_t removed = 0;
+  atomically([&] {
+    removed = io_->delete_flows([&](const xlb_flow_key&, const xlb_flow& f) {
+      if (f.backend_id != id) return false;
+      if (f.flags & XLB_FLOW_F_COUNTED) active++;
+      if (f.flags & XLB_FLOW_F_HALF_OPEN) half_open++;
+      return true;
+    });
+    delete_nat_rev_of(v, {id});
+    // Through the adjust program, like every count change; the reaper's
+    // reconciliation corrects a unit the data plane returned meanwhile.
+    if (active || half_open) io_->adjust_conns(identity(v, key), -active, -half_open);
+  });
+  return removed;
+}
+
 // ---- map writers
 
 Balancer::VipState& Balancer::do_add_vip(const VipSpec& spec,

@@ -194,6 +194,11 @@ class Balancer {
   uint64_t del_backend(const Endpoint& vip, uint8_t proto, const BackendRef& backend, bool purge);
   // Weight 0 drains (drain-backend); a removed backend must be added again.
   void set_backend(const Endpoint& vip, uint8_t proto, const BackendRef& backend, uint32_t weight);
+  // Deletes the flows of a backend that stays (a health check took it out
+  // of the ring, with on_down purge), so their next packets pick a live
+  // backend, and returns their connection-count units. Returns the flows
+  // deleted. Like a purge, deleted flows are not undone on failure.
+  uint64_t purge_flows(const Endpoint& vip, uint8_t proto, const BackendRef& backend);
   // Applies the VIPs, encap, fullnat settings and hash seed; the config's
   // timeouts are the reaper's, which the caller hands over.
   // progress (optional) is called before each of the config's VIPs with

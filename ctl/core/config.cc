@@ -45,8 +45,15 @@ FullnatConfig parse_fullnat(const Json& obj, const std::string& path) {
   return f;
 }
 
+// "health": an object, kept as written; its keys are ctl/health's to check.
+Json health_object(const Json& obj, const std::string& path) {
+  if (!obj.contains("health") || obj["health"].is_null()) return nullptr;
+  if (!obj["health"].is_object()) throw InputError(jf::join(path, "health") + ": must be an object");
+  return obj["health"];
+}
+
 BackendConfig parse_backend(const Json& obj, const std::string& path, const VipConfig& vip) {
-  jf::check_object(obj, {"address", "port", "weight"}, path);
+  jf::check_object(obj, {"address", "port", "weight", "health"}, path);
   BackendConfig be;
   std::string field = jf::join(path, "address");
   std::string text = jf::req_string(obj, "address", path);
@@ -59,11 +66,12 @@ BackendConfig parse_backend(const Json& obj, const std::string& path, const VipC
   }
   // 0 keeps the backend draining, as set-backend weight 0 / drain-backend do.
   be.weight = static_cast<uint32_t>(jf::opt_uint(obj, "weight", path, 0, kMaxWeight).value_or(1));
+  be.health = health_object(obj, path);
   return be;
 }
 
 VipConfig parse_vip(const Json& obj, const std::string& path) {
-  jf::check_object(obj, {"vip", "proto", "sched", "mode", "ring_size", "backends"}, path);
+  jf::check_object(obj, {"vip", "proto", "sched", "mode", "ring_size", "backends", "health"}, path);
   VipConfig vip;
   std::string text = jf::req_string(obj, "vip", path);
   vip.vip = jf::at(jf::join(path, "vip"), [&] { return Endpoint::parse(text); });
@@ -79,6 +87,7 @@ VipConfig parse_vip(const Json& obj, const std::string& path) {
     jf::at(jf::join(path, "ring_size"), [&] { check_ring_size(*r); });
     vip.ring_size = static_cast<uint32_t>(*r);
   }
+  vip.health = health_object(obj, path);
   if (obj.contains("backends")) {
     const Json& list = obj["backends"];
     std::string lpath = jf::join(path, "backends");
@@ -198,14 +207,17 @@ Json config_to_json(const Config& config) {
     for (const auto& b : v.backends) {
       Json be = {{"address", b.address.str()}, {"weight", b.weight}};
       if (b.port) be["port"] = b.port;
+      if (!b.health.is_null()) be["health"] = b.health;
       backends.push_back(be);
     }
-    vips.push_back({{"vip", v.vip.str()},
-                    {"proto", proto_name(v.proto)},
-                    {"sched", sched_name(v.sched)},
-                    {"mode", mode_name(v.mode)},
-                    {"ring_size", v.ring_size},
-                    {"backends", backends}});
+    Json vip = {{"vip", v.vip.str()},
+                {"proto", proto_name(v.proto)},
+                {"sched", sched_name(v.sched)},
+                {"mode", mode_name(v.mode)},
+                {"ring_size", v.ring_size},
+                {"backends", backends}};
+    if (!v.health.is_null()) vip["health"] = v.health;
+    vips.push_back(vip);
   }
   return {{"encap", encap},
           {"fullnat", fullnat_json(config.fullnat)},

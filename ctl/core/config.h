@@ -22,6 +22,9 @@ struct BackendConfig {
   // A backend's identity is (address, port), so one address may carry
   // several backends of a VIP on different ports.
   uint16_t port = 0;
+  // The backend's health-check override, as written (null: none). Checked
+  // and resolved by ctl/health (health_config.h), which core can't link.
+  nlohmann::json health;
 };
 
 struct VipConfig {
@@ -31,6 +34,8 @@ struct VipConfig {
   uint8_t mode = XLB_MODE_IPIP;
   uint32_t ring_size = XLB_DEFAULT_RING_SIZE;
   std::vector<BackendConfig> backends;
+  // The VIP's health checks, as written (null: none); see BackendConfig.
+  nlohmann::json health;
 };
 
 // The default IPv4 encapsulation source: a prefix, so the outer source

@@ -12,7 +12,6 @@
 namespace xlb::health {
 
 enum class ProbeKind : uint8_t { kTcp, kHttp, kUdp };
-const char* kind_name(ProbeKind kind);  // "tcp", "http", "udp"
 
 // How a udp probe judges the reply.
 enum class UdpMatch : uint8_t {

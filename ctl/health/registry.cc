@@ -36,6 +36,11 @@ Tracked* Registry::find(const std::string& identity) {
   return it == tracked_.end() ? nullptr : &it->second;
 }
 
+const Tracked* Registry::find(const std::string& identity) const {
+  auto it = tracked_.find(identity);
+  return it == tracked_.end() ? nullptr : &it->second;
+}
+
 SavedStates Registry::save() const {
   SavedStates out;
   for (const auto& [id, t] : tracked_)

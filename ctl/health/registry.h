@@ -43,6 +43,7 @@ class Registry {
   std::vector<std::string> sync(const std::map<std::string, Wanted>& wanted, TimeMs now);
 
   Tracked* find(const std::string& identity);
+  const Tracked* find(const std::string& identity) const;
   const std::map<std::string, Tracked>& all() const { return tracked_; }
   SavedStates save() const;
 

@@ -26,6 +26,12 @@ uint64_t monotonic_ns() {
   return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
+health::TimeMs wall_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return health::TimeMs(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
 namespace {
 
 constexpr int kApplyProgressSeconds = 2;
@@ -65,7 +71,7 @@ std::string log_excerpt(const std::string& request) {
 // Requests that change the maps.
 bool changes_maps(const std::string& cmd) {
   return cmd == "add-vip" || cmd == "del-vip" || cmd == "add-backend" || cmd == "del-backend" ||
-         cmd == "drain-backend" || cmd == "set-backend" || cmd == "apply";
+         cmd == "drain-backend" || cmd == "set-backend" || cmd == "apply" || cmd == "set-health";
 }
 
 Json ok(Json body = Json::object()) {
@@ -76,8 +82,9 @@ Json ok(Json body = Json::object()) {
 
 }  // namespace
 
-Api::Api(Balancer& balancer, DaemonInfo info, std::function<void()> detach, ReaperThread* reaper)
-    : lb_(balancer), info_(std::move(info)), detach_(std::move(detach)), reaper_(reaper) {}
+Api::Api(Balancer& balancer, DaemonInfo info, std::function<void()> detach, ReaperThread* reaper,
+         health::Monitor* monitor)
+    : lb_(balancer), info_(std::move(info)), detach_(std::move(detach)), reaper_(reaper), monitor_(monitor) {}
 
 Json reaper_json(const ReaperStatus& s) {
   Json out = {{"interval_ms", s.interval_ms},
@@ -163,11 +170,17 @@ Json Api::dispatch(const Json& r) {
   }
   if (cmd == "list") {
     jf::check_object(r, {"cmd"}, "");
-    return ok({{"vips", list_json(lb_.list())}});
+    std::vector<VipView> views = lb_.list();
+    Json vips = list_json(views);
+    if (monitor_) monitor_->annotate_list(views, vips, wall_ms());
+    return ok({{"vips", vips}});
   }
   if (cmd == "stats") {
     jf::check_object(r, {"cmd"}, "");
-    return ok(stats_json(lb_.stats()));
+    StatsView stats = lb_.stats();
+    Json out = stats_json(stats);
+    if (monitor_) monitor_->annotate_stats(stats, out, wall_ms());
+    return ok(out);
   }
   if (cmd == "add-vip") {
     jf::check_object(r, {"cmd", "vip", "proto", "sched", "mode", "ring_size"}, "");
@@ -178,6 +191,7 @@ Json Api::dispatch(const Json& r) {
     if (auto v = jf::opt_string(r, "mode", "")) s.mode = jf::at("mode", [&] { return parse_mode(*v); });
     if (auto v = jf::opt_uint(r, "ring_size", "", 0, UINT32_MAX)) s.ring_size = static_cast<uint32_t>(*v);
     lb_.add_vip(s);
+    if (monitor_) monitor_->changed(wall_ms());
     log_line("added VIP " + vip_name(s.vip, s.proto));
     return ok();
   }
@@ -186,6 +200,7 @@ Json Api::dispatch(const Json& r) {
     Endpoint vip = req_vip(r);
     uint8_t proto = req_proto(r);
     uint64_t flows = lb_.del_vip(vip, proto);
+    if (monitor_) monitor_->changed(wall_ms());
     log_line("deleted VIP " + vip_name(vip, proto) + " (" + std::to_string(flows) + " flows removed)");
     return ok({{"flows_removed", flows}});
   }
@@ -197,6 +212,10 @@ Json Api::dispatch(const Json& r) {
     uint16_t port = opt_port(r, "port").value_or(0);
     auto weight = static_cast<uint32_t>(jf::opt_uint(r, "weight", "", 1, kMaxWeight).value_or(1));
     lb_.add_backend(vip, proto, be, weight, port);
+    if (monitor_) {
+      monitor_->note_admin_weight(vip, proto, be, port, weight);
+      monitor_->changed(wall_ms());
+    }
     prime_neighbours({be});
     log_line("added backend " + backend_name(be, port) + " (weight " + std::to_string(weight) + ") to " +
              vip_name(vip, proto));
@@ -209,6 +228,7 @@ Json Api::dispatch(const Json& r) {
     BackendRef be = req_backend_ref(r);
     bool purge = jf::opt_bool(r, "purge", "").value_or(false);
     uint64_t flows = lb_.del_backend(vip, proto, be, purge);
+    if (monitor_) monitor_->changed(wall_ms());
     log_line((purge ? "purged backend " : "draining backend ") + ref_name(be) + " of " + vip_name(vip, proto) +
              (purge ? " (" + std::to_string(flows) + " flows removed)" : ""));
     return ok({{"flows_removed", flows}});
@@ -218,7 +238,7 @@ Json Api::dispatch(const Json& r) {
     Endpoint vip = req_vip(r);
     uint8_t proto = req_proto(r);
     BackendRef be = req_backend_ref(r);
-    lb_.set_backend(vip, proto, be, 0);
+    set_weight(vip, proto, be, 0);
     log_line("draining backend " + ref_name(be) + " of " + vip_name(vip, proto) + " (weight 0)");
     return ok();
   }
@@ -229,7 +249,7 @@ Json Api::dispatch(const Json& r) {
     BackendRef be = req_backend_ref(r);
     auto weight = jf::opt_uint(r, "weight", "", 0, kMaxWeight);
     if (!weight) throw InputError("weight: missing");
-    lb_.set_backend(vip, proto, be, static_cast<uint32_t>(*weight));
+    set_weight(vip, proto, be, static_cast<uint32_t>(*weight));
     log_line("set backend " + ref_name(be) + " of " + vip_name(vip, proto) + " to weight " +
              std::to_string(*weight));
     return ok();
@@ -249,22 +269,41 @@ Json Api::dispatch(const Json& r) {
     if (!r.contains("config")) throw InputError("config: missing");
     if (!r["config"].is_object()) throw InputError("config: must be an object");
     Config config = parse_config(r["config"]);
+    // The checks too are checked before anything changes.
+    health::ChecksByVip checks = health::config_checks(config);
     // A long apply (large rings, many VIPs) logs where it is every few
     // seconds: lbd answers nothing else meanwhile.
     auto start = std::chrono::steady_clock::now();
     auto last = start;
-    ApplyResult res = lb_.apply(config, [&](size_t done, size_t total) {
+    auto report = [&](size_t done, size_t total) {
       auto now = std::chrono::steady_clock::now();
       if (now - last < std::chrono::seconds(kApplyProgressSeconds)) return;
       last = now;
       log_line("applying a config: " + std::to_string(done) + " of " + std::to_string(total) + " VIPs done, " +
                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - start).count()) + " s");
-    });
+    };
+    ApplyResult res = monitor_ ? monitor_->apply(config, checks, wall_ms(), report) : lb_.apply(config, report);
     if (reaper_) reaper_->configure(config.timeouts, config.reap_interval_ms);
     prime_neighbours(lb_.backend_addresses());
     log_line("applied a config: " + std::to_string(res.added) + " added, " + std::to_string(res.removed) +
              " removed, " + std::to_string(res.changed) + " changed");
     return ok({{"added", res.added}, {"removed", res.removed}, {"changed", res.changed}});
+  }
+  if (cmd == "set-health") {
+    jf::check_object(r, {"cmd", "vip", "proto", "backend", "port", "health"}, "");
+    Endpoint vip = req_vip(r);
+    uint8_t proto = req_proto(r);
+    std::optional<BackendRef> be;
+    if (r.contains("backend")) be = req_backend_ref(r);
+    else if (r.contains("port")) throw InputError("port: needs backend");
+    if (!r.contains("health")) throw InputError("health: missing (null for no checks)");
+    if (!r["health"].is_object() && !r["health"].is_null()) throw InputError("health: must be an object or null");
+    if (!monitor_) throw InputError("health checks are not available in this lbd");
+    monitor_->set_checks(vip, proto, be, r["health"], wall_ms());
+    std::string what = be ? "backend " + ref_name(*be) + " of " : std::string();
+    log_line("set the health checks of " + what + vip_name(vip, proto) + " to " +
+             (r["health"].is_null() ? std::string(be ? "the VIP's" : "none") : r["health"].dump()));
+    return ok();
   }
   if (cmd == "detach") {
     jf::check_object(r, {"cmd"}, "");
@@ -273,6 +312,21 @@ Json Api::dispatch(const Json& r) {
     return ok();
   }
   throw InputError("unknown cmd '" + cmd + "'");
+}
+
+Json Api::health_status() {
+  if (!monitor_) return nullptr;
+  Json out = monitor_->status();
+  if (info_.health_checks)
+    for (auto& [k, v] : info_.health_checks().items()) out[k] = v;
+  return out;
+}
+
+void Api::set_weight(const Endpoint& vip, uint8_t proto, const BackendRef& be, uint32_t weight) {
+  if (monitor_)
+    monitor_->set_weight(vip, proto, be, weight, wall_ms());
+  else
+    lb_.set_backend(vip, proto, be, weight);
 }
 
 Json Api::status() {
@@ -311,6 +365,7 @@ Json Api::status() {
              {"flood_threshold", lb_.flood_threshold()},
              {"timeouts", timeouts_json(reaper ? reaper->timeouts : Timeouts{})},
              {"reaper", reaper ? reaper_json(*reaper) : Json(nullptr)},
+             {"health", health_status()},
              {"data_path_error", info_.health && !info_.health().empty() ? Json(info_.health()) : Json(nullptr)}});
 }
 

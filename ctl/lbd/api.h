@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/balancer.h"
+#include "health/monitor.h"
 #include "reaper_thread.h"
 
 namespace xlb {
@@ -29,6 +30,9 @@ struct DaemonInfo {
   // Current {xdp mode, prog id} of the program attached to an ifindex (may
   // change when other programs join the dispatcher); empty mode if none.
   std::function<std::pair<std::string, uint32_t>(int ifindex)> attachment;
+  // The health checker's and the steering hook's figures for `status`
+  // (may be unset).
+  std::function<nlohmann::json()> health_checks;
   // Why the data path can't be changed (its pins vanished: watch.h); empty
   // if it can. Non-empty: every changing request fails with it, and status
   // shows it as data_path_error. May be unset.
@@ -40,7 +44,10 @@ class Api {
   // detach: detaches the program and removes the pins (throws on failure);
   // on success the daemon exits after answering. reaper (may be null) gets
   // the timeouts of applied configs and reports in `status`.
-  Api(Balancer& balancer, DaemonInfo info, std::function<void()> detach, ReaperThread* reaper = nullptr);
+  // monitor (may be null: no health checks) takes every weight the
+  // operator sets and the config's checks (health/monitor.h).
+  Api(Balancer& balancer, DaemonInfo info, std::function<void()> detach, ReaperThread* reaper = nullptr,
+      health::Monitor* monitor = nullptr);
 
   std::string handle(const std::string& request);
   nlohmann::json dispatch(const nlohmann::json& request);  // throws InputError/SystemError
@@ -48,14 +55,19 @@ class Api {
 
  private:
   nlohmann::json status();
+  nlohmann::json health_status();
+  // set-backend and drain-backend: through the health monitor when there is one.
+  void set_weight(const Endpoint& vip, uint8_t proto, const BackendRef& be, uint32_t weight);
   Balancer& lb_;
   DaemonInfo info_;
   std::function<void()> detach_;
   ReaperThread* reaper_;
+  health::Monitor* monitor_;
   bool exit_requested_ = false;
 };
 
 uint64_t monotonic_ns();  // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns()
+health::TimeMs wall_ms();  // CLOCK_REALTIME, health's clock (its "since" survives restarts)
 
 // The "reaper" object of `status` (docs/api.md).
 nlohmann::json reaper_json(const ReaperStatus& s);

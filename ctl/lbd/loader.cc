@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "health/hc_attach.h"
 #include "lb.skel.h"
 #include "log.h"
 #include "links.h"
@@ -671,12 +672,26 @@ bool detach(const std::string& iface, const std::string& pin_root) {
   uint32_t config_id = pinned_map_id(dir, XLB_MAP_CONFIG);
   if (!config_id && ifindex)
     if (auto found = find_attached(ifindex)) config_id = prog_map_named(found->second, XLB_MAP_CONFIG);
-  if (ifindex) did = detach_one(ifindex, iface);
+  // The health-check hook lbd put beside xlb_lb (its pins go below).
+  auto detach_hc = [&](const std::string& name) {
+    try {
+      if (health::hc_detach(name, dir)) log_line("removed the health-check hook from " + name);
+    } catch (const std::exception& e) {
+      log_warn(std::string("removing the health-check hook: ") + e.what());
+    }
+  };
+  if (ifindex) {
+    did = detach_one(ifindex, iface);
+    detach_hc(iface);
+  }
   // Every other interface whose xlb_lb uses them (a second arm).
   for (const auto& [idx, name] : non_loopback_interfaces()) {
     if (idx == ifindex || !config_id) continue;
     auto found = find_attached(idx);
-    if (found && prog_uses_map(found->second, config_id)) did = detach_one(idx, name) || did;
+    if (found && prog_uses_map(found->second, config_id)) {
+      did = detach_one(idx, name) || did;
+      detach_hc(name);
+    }
   }
   if (DIR* d = opendir(dir.c_str())) {
     while (dirent* e = readdir(d)) {

@@ -3,6 +3,7 @@
 #include <bpf/libbpf.h>
 #include <net/if.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <xdp/libxdp.h>
 
 #include <CLI/CLI.hpp>
@@ -18,9 +19,14 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "fd_limit.h"
+#include "health/checker.h"
+#include "health/hc_attach.h"
+#include "health/hc_target.h"
+#include "health/monitor.h"
 #include "kernel_features.h"
 #include "loader.h"
 #include "log.h"
+#include "neighbour_mac.h"
 #include "neighbours.h"
 #include "netif.h"
 #include "owner_lock.h"
@@ -100,6 +106,7 @@ struct Options {
   std::string socket = "/run/xlb/lbd.sock";
   std::string xdp_mode = "auto";
   std::string pin_root = "/sys/fs/bpf/xlb";
+  std::string state_dir = "/var/lib/xlb";
   uint32_t flow_table_size = XLB_DEFAULT_FLOWS;
   uint32_t nat_table_size = 0;  // 0: flow_table_size
   bool flow_table_size_given = false;  // given on the command line: warn if the running maps differ
@@ -115,11 +122,63 @@ std::string absolute(const std::string& path) {
   return getcwd(cwd, sizeof cwd) ? std::string(cwd) + "/" + path : path;
 }
 
+// xlb_hc_targets, for the health monitor.
+class PinnedSteering : public xlb::health::Steering {
+ public:
+  explicit PinnedSteering(const std::string& pin_dir) : map_(pin_dir) {}
+  void put(uint32_t mark, const xlb_hc_target& t) override { map_.put(mark, t); }
+  void erase(uint32_t mark) override { map_.erase(mark); }
+  std::map<uint32_t, xlb_hc_target> list() override { return map_.list(); }
+
+ private:
+  xlb::health::HcTargets map_;
+};
+
+// The health-check hook on every interface: it steers ipip and l2dsr
+// checks the way their backends' traffic goes. Without it those checks
+// can't run (the monitor says why); everything else works.
+std::unique_ptr<PinnedSteering> attach_hc(const std::vector<std::string>& ifaces, const std::string& pin_dir,
+                                          std::string* why_not) {
+  try {
+    for (const auto& iface : ifaces) xlb::health::hc_attach(iface, pin_dir);
+    return std::make_unique<PinnedSteering>(pin_dir);
+  } catch (const std::exception& e) {
+    *why_not = std::string("the health-check hook could not be attached: ") + e.what();
+    xlb::log_warn(*why_not + "; ipip and l2dsr VIPs' checks will not run");
+    return nullptr;
+  }
+}
+
+// The health state file, in a directory made if missing; "" (and a
+// warning) if it can't be.
+std::string health_state_path(const std::string& dir, const std::string& iface) {
+  if (dir.empty()) return "";
+  std::string made;
+  for (size_t pos = 1; pos != std::string::npos;) {
+    pos = dir.find('/', pos + 1);
+    made = dir.substr(0, pos);
+    if (mkdir(made.c_str(), 0700) != 0 && errno != EEXIST) {
+      xlb::log_warn("cannot create " + made + ": " + std::strerror(errno) +
+                    "; health states will not survive a restart");
+      return "";
+    }
+  }
+  return dir + "/" + iface + ".health.json";
+}
+
 int run_daemon(const Options& o) {
   using namespace xlb;
   // Parse the config before touching anything: a typo must not half-start lbd.
   std::optional<Config> startup;
-  if (!o.config.empty()) startup = parse_config_text(read_file(o.config), o.config);
+  health::ChecksByVip startup_checks;
+  if (!o.config.empty()) {
+    startup = parse_config_text(read_file(o.config), o.config);
+    try {
+      startup_checks = health::config_checks(*startup);
+    } catch (const InputError& e) {
+      throw InputError(o.config + ": " + e.what());
+    }
+  }
 
   log_line(raise_fd_limit());  // before the rings' fds are opened
   check_ifaces(o.ifaces);  // unknown or repeated interfaces: before anything is touched
@@ -160,8 +219,23 @@ int run_daemon(const Options& o) {
   if (att.adopted || att.reused)
     log_line("recovered " + std::to_string(lb.vip_count()) + " VIPs and " + std::to_string(lb.backend_count()) +
              " backends from the maps");
+  // Health checks: the hook, the checker thread, and the monitor that
+  // turns their results into ring weights (health/monitor.h).
+  std::string no_steering;
+  std::unique_ptr<PinnedSteering> steering = attach_hc(o.ifaces, att.pin_dir, &no_steering);
+  health::Checker checker;
+  health::MonitorHooks hooks;
+  hooks.set_targets = [&checker](std::vector<health::Target> t) { checker.set_targets(std::move(t)); };
+  hooks.steering = steering.get();
+  if (!no_steering.empty()) hooks.no_steering_reason = no_steering;
+  hooks.mac_of = [](const IpAddr& a) { return neighbour_mac(a); };
+  hooks.log = [](const std::string& line) { log_line("health: " + line); };
+  hooks.warn = [](const std::string& line) { log_warn("health: " + line); };
+  health::Monitor monitor(lb, hooks, health_state_path(o.state_dir, first), att.config_id);
+  monitor.load(wall_ms());
+
   if (startup) {
-    ApplyResult r = lb.apply(*startup);
+    ApplyResult r = monitor.apply(*startup, startup_checks, wall_ms());
     log_line("applied " + o.config + ": " + std::to_string(r.added) + " added, " + std::to_string(r.removed) +
              " removed, " + std::to_string(r.changed) + " changed");
   }
@@ -186,6 +260,23 @@ int run_daemon(const Options& o) {
   for (const auto& ia : att.ifaces) watched.push_back({ia.iface, ia.ifindex});
   DataPathWatch watch(att.pin_dir, att.config_id, watched);
   info.health = [&watch] { return watch.problem(); };
+  info.health_checks = [&checker, &att] {
+    health::CheckerStats cs = checker.stats();
+    nlohmann::json steering = nlohmann::json::object();
+    try {
+      std::vector<xlb_counter> counters = health::hc_read_stats(att.pin_dir);
+      for (uint32_t i = 0; i < counters.size(); i++)
+        if (const char* name = health::hc_stat_name(i); name && *name) steering[name] = counters[i].packets;
+    } catch (const std::exception&) {
+      steering = nullptr;  // no hook
+    }
+    return nlohmann::json{{"targets", cs.targets},
+                          {"in_flight", cs.in_flight},
+                          {"probes_started", cs.started},
+                          {"skipped_busy", cs.skipped_busy},
+                          {"checker_cpu_ms", std::chrono::duration_cast<std::chrono::milliseconds>(cs.cpu).count()},
+                          {"steering_packets", steering}};
+  };
   bool detached = false;
   Api api(
       lb, info,
@@ -195,7 +286,7 @@ int run_daemon(const Options& o) {
         detached = true;
         server.stop();
       },
-      &reaper);
+      &reaper, &monitor);
 
   prime_neighbours(lb.backend_addresses());
   log_line("listening on " + o.socket);
@@ -205,6 +296,8 @@ int run_daemon(const Options& o) {
   server.run([&](const std::string& request) { return api.handle(request); },
              [&] {
                reaper.tick(lb);
+               monitor.on_results(checker.take_results(), wall_ms(), std::chrono::steady_clock::now());
+               monitor.tick(wall_ms());
                auto now = std::chrono::steady_clock::now();
                // (After `lbctl detach` the pins are gone on purpose.)
                if (!detached && now - last_watch >= std::chrono::milliseconds(kWatchIntervalMs)) {
@@ -273,6 +366,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"native", "skb", "auto"}));
   app.add_option("--pin-root", o.pin_root, "maps are pinned in <pin-root>/<ifname>/")->capture_default_str();
+  app.add_option("--state-dir", o.state_dir,
+                 "health checks and states are kept in <state-dir>/<ifname>.health.json across restarts; "
+                 "empty: not kept")
+      ->capture_default_str();
   auto* flow_size = app.add_option("--flow-table-size", o.flow_table_size,
                                    "flow-table entries; only used when the maps are created")
       ->capture_default_str()
