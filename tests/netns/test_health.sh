@@ -265,6 +265,9 @@ check "b2's health says down with a reason and a failed last check" \
 	[ "$(json_get - "[(b['health']['state'], bool(b['health']['reason']), b['health']['last']['ok']) for v in d['vips'] for b in v['backends'] if b['address'] == '$B2']" <<<"$out")" = '[["down", true, false]]' ]
 check "b2's admin weight stays 1" \
 	[ "$(json_get - "[b.get('admin_weight') for v in d['vips'] for b in v['backends'] if b['address'] == '$B2']" <<<"$out")" = '[1]' ]
+out=$(lbctl_ stats --json)
+check "lbctl stats --json shows b2's health too (down)" \
+	[ "$(json_get - "[(b.get('health') or {}).get('state') for v in d['vips'] for b in v['backends'] if b['address'] == '$B2']" <<<"$out")" = '["down"]' ]
 table=$(lbctl_ list 2>&1)
 check "lbctl list has a HEALTH column and shows b2 'down <age>'" \
 	bash -c '[[ "$1" == *HEALTH* ]] && grep "$2" <<<"$1" | grep -Eq "down [0-9]+s"' _ "$table" "$B2"
