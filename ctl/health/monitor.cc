@@ -290,6 +290,7 @@ std::optional<Probe> Monitor::probe_for(const std::string& identity, const Site&
   p.http_status_min = spec.http.status_min;
   p.http_status_max = spec.http.status_max;
   p.https = spec.http.https;
+  p.verify_cert = spec.http.https && spec.http.verify_cert;
   p.udp_payload = spec.udp.payload;
   if (spec.udp.expect) {
     p.udp_match = UdpMatch::kPrefix;
@@ -440,7 +441,7 @@ void Monitor::sync(TimeMs now) {
     sig.push_back(std::to_string(p.id) + " " + std::to_string(t.interval_ms) + " " + std::to_string(int(p.kind)) + " " +
                   p.dst.str() + " " + std::to_string(p.mark) + " " + std::to_string(p.timeout_ms) + " " +
                   p.http_path + " " + p.http_host + " " + std::to_string(p.http_status_min) + "-" +
-                  std::to_string(p.http_status_max) + (p.https ? " s" : " -") + " " + to_hex(p.udp_payload) + " " +
+                  std::to_string(p.http_status_max) + (p.https ? " s" : " -") + (p.verify_cert ? "v" : "-") + " " + to_hex(p.udp_payload) + " " +
                   std::to_string(int(p.udp_match)) + " " + to_hex(p.udp_expect));
   }
   if (sig != target_sig_ && hooks_.set_targets) {

@@ -37,7 +37,8 @@ struct Probe {
   std::string http_host;           // empty: the destination address (and port if not 80/443)
   uint16_t http_status_min = 200;  // accepted range, inclusive (HAProxy's
   uint16_t http_status_max = 399;  // default: 2xx and 3xx)
-  bool https = false;              // TLS, no certificate verification
+  bool https = false;              // TLS, no certificate verification...
+  bool verify_cert = false;        // ...unless set: the system's CAs, and the Host name (or address)
 
   // udp (kind kUdp)
   std::string udp_payload;  // sent as one datagram (may be empty)

@@ -39,6 +39,17 @@ std::string connect_reason(int err) {
 
 // The server name a TLS ClientHello carries: the Host header's name part,
 // never an address (RFC 6066 forbids literal addresses in SNI).
+// The name a verified certificate must carry: the Host without its port,
+// else the address checked.
+std::string verify_host(const Probe& p) {
+  std::string host = p.http_host;
+  if (host.empty()) return p.dst.ip.str();
+  if (host[0] == '[') return host.substr(1, host.find(']') - 1);
+  size_t colon = host.rfind(':');
+  if (colon != std::string::npos) host.resize(colon);
+  return host;
+}
+
 std::string sni_for(const Probe& p) {
   std::string host = p.http_host;
   if (host.empty() || host[0] == '[') return "";
@@ -181,7 +192,7 @@ void Prober::advance_stream(Active& a, uint32_t events) {
         a.out = http_request(p);
         if (p.https) {
           try {
-            a.tls = std::make_unique<TlsSession>(tls(), a.fd, sni_for(p));
+            a.tls = std::make_unique<TlsSession>(tls(), a.fd, sni_for(p), p.verify_cert ? verify_host(p) : "");
           } catch (const SystemError& e) {
             return finish(a, false, std::string("tls: ") + e.what());
           }

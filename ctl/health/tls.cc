@@ -14,6 +14,8 @@ TlsContext::TlsContext() {
   ctx_ = SSL_CTX_new(TLS_client_method());
   if (!ctx_) throw SystemError("SSL_CTX_new failed");
   SSL_CTX_set_verify(ctx_, SSL_VERIFY_NONE, nullptr);
+  // The system's CAs, for checks that ask for verification (per session).
+  SSL_CTX_set_default_verify_paths(ctx_);
   // A check is one short connection: no session cache, no tickets to store.
   SSL_CTX_set_session_cache_mode(ctx_, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_options(ctx_, SSL_OP_NO_TICKET);
@@ -21,9 +23,16 @@ TlsContext::TlsContext() {
 
 TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
 
-TlsSession::TlsSession(const TlsContext& ctx, int fd, const std::string& sni) {
+TlsSession::TlsSession(const TlsContext& ctx, int fd, const std::string& sni, const std::string& verify_host) {
   ssl_ = SSL_new(ctx.get());
   if (!ssl_) throw SystemError("SSL_new failed");
+  if (!verify_host.empty()) {
+    SSL_set_verify(ssl_, SSL_VERIFY_PEER, nullptr);
+    if (SSL_set1_host(ssl_, verify_host.c_str()) != 1) {
+      SSL_free(ssl_);
+      throw SystemError("cannot verify against host " + verify_host);
+    }
+  }
   SSL_set_fd(ssl_, fd);
   SSL_set_connect_state(ssl_);
   if (!sni.empty()) SSL_set_tlsext_host_name(ssl_, sni.c_str());

@@ -29,7 +29,9 @@ class TlsSession {
  public:
   enum Io { kDone, kWantRead, kWantWrite, kClosed, kError };
   // sni: the server name to send, empty for none (an address is never sent).
-  TlsSession(const TlsContext& ctx, int fd, const std::string& sni);
+  // verify_host: empty, no verification (the default for checks); else the
+  // certificate must chain to the system's CAs and name this host (or IP).
+  TlsSession(const TlsContext& ctx, int fd, const std::string& sni, const std::string& verify_host = "");
   ~TlsSession();
   TlsSession(const TlsSession&) = delete;
   TlsSession& operator=(const TlsSession&) = delete;

@@ -30,5 +30,6 @@ void add_show_commands(CLI::App& app, Context& ctx);     // status, list, stats,
 void add_vip_commands(CLI::App& app, Context& ctx);      // add-vip, del-vip
 void add_backend_commands(CLI::App& app, Context& ctx);  // add-backend, del-backend, drain-backend, set-backend
 void add_config_commands(CLI::App& app, Context& ctx);   // apply, detach
+void add_health_commands(CLI::App& app, Context& ctx);   // set-health
 
 }  // namespace xlb::lbctl

@@ -166,6 +166,32 @@ void render_status(const Json& answer, std::ostream& out) {
   for (const auto& [key, value] : lines) out << key << ':' << std::string(width - key.size() + 1, ' ') << value << '\n';
 }
 
+namespace {
+
+// " health http every 2s (rise 2, fall 3)", and the all-down state; "" for
+// a VIP without checks (or an lbd without health checks).
+std::string health_summary(const Json& vip) {
+  const Json& h = vip.value("health", Json(nullptr));
+  if (!h.is_object()) return "";
+  std::string out = "  health " + text(h.at("check"));
+  if (h.contains("path")) out += " " + text(h.at("path"));
+  out += " every " + text(h.at("interval")) + " (rise " + text(h.at("rise")) + ", fall " + text(h.at("fall")) + ")";
+  if (vip.value("all_down", false))
+    out += "  ALL DOWN: " + std::string(text(h.at("all_down")) == "fail-closed" ? "failing closed" : "failing open");
+  return out;
+}
+
+// "http status 200, 0.4 ms", "connect refused"; "-" before the first check.
+std::string last_check(const Json& health) {
+  const Json& last = health.value("last", Json(nullptr));
+  if (!last.is_object()) return "-";
+  char ms[32];
+  std::snprintf(ms, sizeof ms, "%.1f ms", last.at("latency_us").get<double>() / 1000.0);
+  return text(last.at("detail")) + ", " + ms;
+}
+
+}  // namespace
+
 void render_list(const Json& answer, std::ostream& out) {
   const Json& vips = answer.at("vips");
   if (vips.empty()) out << "no VIPs\n";
@@ -179,23 +205,44 @@ void render_list(const Json& answer, std::ostream& out) {
     first = false;
     auto ring_size = vip.at("ring_size").get<uint64_t>();
     out << vip_name(vip) << "  sched " << text(vip.at("sched")) << "  mode " << text(vip.at("mode")) << "  ring "
-        << ring_size << '\n';
+        << ring_size << health_summary(vip) << '\n';
     const Json& backends = vip.at("backends");
     if (backends.empty()) {
       out << "  no backends\n";
       continue;
     }
+    // Checked backends: WEIGHT is the operator's (admin) weight and STATE
+    // the operator's state; HEALTH says whether the ring has them.
+    bool checked = false;
+    for (const Json& b : backends) checked = checked || b.value("health", Json(nullptr)).is_object();
     std::vector<Table::Column> columns = {{"BACKEND"}, {"WEIGHT", Align::kRight}, {"STATE"}};
+    if (checked) columns.push_back({"HEALTH"});
     if (with_active) columns.push_back({"ACTIVE", Align::kRight});
     if (with_half_open) columns.push_back({"HALF-OPEN", Align::kRight});
     columns.push_back({"RING SHARE", Align::kRight});
+    if (checked) {
+      columns.push_back({"LAST CHECK"});
+      columns.push_back({"REASON"});
+    }
     Table table(columns);
     for (const Json& backend : backends) {
-      std::vector<std::string> row = {backend_text(backend, "address", "port"), count(backend, "weight"),
-                                      text(backend.at("state"))};
+      const Json& health = backend.value("health", Json(nullptr));
+      bool h = health.is_object();
+      std::string state = text(backend.at("state"));
+      if (h) state = backend.value("admin_weight", 0) > 0 ? "active" : "draining";
+      std::vector<std::string> row = {backend_text(backend, "address", "port"),
+                                      count(backend, h ? "admin_weight" : "weight"), state};
+      if (checked) row.push_back(h ? text(health.at("label")) : "-");
       if (with_active) row.push_back(optional_count(backend, "active"));
       if (with_half_open) row.push_back(optional_count(backend, "half_open"));
       row.push_back(percent(backend.at("ring_slots").get<double>(), static_cast<double>(ring_size)));
+      if (checked) {
+        row.push_back(h ? last_check(health) : "-");
+        std::string reason = h ? text(health.at("reason")) : "";
+        if (h && !health.value("not_checked", Json(nullptr)).is_null())
+          reason = "not checked: " + text(health.at("not_checked"));
+        row.push_back(reason.empty() ? "-" : reason);
+      }
       table.add_row(std::move(row));
     }
     table.print(out, "  ");

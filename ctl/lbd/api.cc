@@ -317,8 +317,10 @@ Json Api::dispatch(const Json& r) {
 Json Api::health_status() {
   if (!monitor_) return nullptr;
   Json out = monitor_->status();
-  if (info_.health_checks)
-    for (auto& [k, v] : info_.health_checks().items()) out[k] = v;
+  if (info_.health_checks) {
+    Json checker = info_.health_checks();
+    for (auto& [k, v] : checker.items()) out[k] = v;
+  }
   return out;
 }
 

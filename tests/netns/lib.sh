@@ -293,6 +293,7 @@ rig_init() {
 	RIG_PIN_ROOT="/sys/fs/bpf/xlb-$RIG_S"
 	RIG_XDP_MODE=${XLB_XDP_MODE:-native}
 	RIG_TMP=${RIG_TMP:-$(mktemp -d "/tmp/xlb-rig-$RIG_S.XXXXXX")}
+	RIG_STATE_DIR="$RIG_TMP/state" # lbd --state-dir: its health state file
 	RIG_SOCK="$RIG_TMP/lbd.sock"
 	RIG_LBD_LOG="$RIG_TMP/lbd.log"
 	trap rig_destroy EXIT
@@ -580,8 +581,10 @@ lbd_start() {
 	echo "--- lbd start $(date +%T)" >>"$RIG_LBD_LOG"
 	local ifargs=()
 	_rig_lbd_iface_args
+	# Health states live in the rig's own directory (RIG_STATE_DIR), not in
+	# the host's /var/lib/xlb; a later --state-dir in "$@" wins.
 	$RIG_SETSID nsenter --net="/run/netns/$RIG_NS_LB" -- "$LBD_BIN" "${ifargs[@]}" --pin-root "$RIG_PIN_ROOT" \
-		--socket "$RIG_SOCK" --xdp-mode "$RIG_XDP_MODE" "$@" >>"$RIG_LBD_LOG" 2>&1 </dev/null &
+		--socket "$RIG_SOCK" --xdp-mode "$RIG_XDP_MODE" --state-dir "$RIG_STATE_DIR" "$@" >>"$RIG_LBD_LOG" 2>&1 </dev/null &
 	RIG_LBD_PID=$!
 	local deadline=$((SECONDS + 15))
 	until lbctl_ status >/dev/null 2>&1; do

@@ -31,7 +31,7 @@ for f in "$IF_D" "xe$RIG_S" "$IF_F" "xg$RIG_S"; do ip -n "$RIG_NS_LB" link set "
 lbd_other() {
 	local out=$1
 	shift
-	timeout 20 nsenter --net="/run/netns/$RIG_NS_LB" -- "$LBD_BIN" "$@" >"$out" 2>&1 </dev/null
+	timeout 20 nsenter --net="/run/netns/$RIG_NS_LB" -- "$LBD_BIN" --state-dir "$RIG_STATE_DIR" "$@" >"$out" 2>&1 </dev/null
 }
 log_since() { sed -n "/^--- lbd start $1\$/,\$p" "$RIG_LBD_LOG"; } # the log from a marked start on
 mark_start() { echo "--- lbd start $1" >>"$RIG_LBD_LOG"; }

@@ -107,6 +107,17 @@ TEST(ProberHttps, StatusOkIsUpWithoutVerifyingTheCertificate) {
   EXPECT_EQ(server.last_sni(), "app.example");  // the name, without the port
 }
 
+TEST(ProberHttps, VerifyCertRefusesASelfSignedCertificate) {
+  test::TlsServer server(kOk);
+  Probe p = http_probe(server.endpoint());
+  p.https = true;
+  p.verify_cert = true;
+  p.http_host = "app.example";
+  ProbeResult r = run_one(p);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.reason.find("certificate verify failed"), std::string::npos) << r.reason;
+}
+
 TEST(ProberHttps, AnAddressIsNeverSentAsTheServerName) {
   test::TlsServer server(kOk);
   Probe p = http_probe(server.endpoint());
