@@ -26,8 +26,9 @@
 #  6. A drained backend keeps its health (shown, checked) and its weight 0,
 #     through down and up; add-backend returns it.
 #  7. lbd killed (-9) while b2 is down, restarted with the same --state-dir
-#     (and the config): b2 is down with weight 0 at once (its server is
-#     still dead, so no check can have passed), and up once the server is back.
+#     (once alone, once with --config): b2 is down with weight 0 at once (its
+#     server is still dead, so no check can have passed), the VIP's checks
+#     are back, and b2 is up once the server is back.
 set -u
 . "$(dirname "$0")/lib.sh"
 rig_init "${1:-}"
@@ -44,7 +45,7 @@ DOWN_BOUND_MS=$((INTERVAL_MS * FALL + 1000))
 UP_BOUND_MS=$((INTERVAL_MS * RISE + 1000))
 DOWN_DEADLINE_S=$(((DOWN_BOUND_MS + 3000 + 999) / 1000))
 UP_DEADLINE_S=$(((UP_BOUND_MS + 3000 + 999) / 1000))
-STATE_DIR="$RIG_TMP/state"
+STATE_DIR=$RIG_STATE_DIR # lbd_start passes --state-dir "$RIG_STATE_DIR"
 mkdir -p "$STATE_DIR"
 STATE_FILE="$STATE_DIR/$RIG_IF_LB.health.json"
 
@@ -217,8 +218,8 @@ step "the LB routes $RIG_VIP4 to a next hop nobody answers for (only steered che
 ip -n "$RIG_NS_LB" neigh replace 198.18.0.250 lladdr 02:00:00:00:00:fa dev "$RIG_IF_LB" nud permanent
 ip -n "$RIG_NS_LB" route add "$RIG_VIP4/32" via 198.18.0.250 dev "$RIG_IF_LB"
 
-step "lbd --state-dir $STATE_DIR, decap, $VIP/tcp on b1..b3, http check every ${INTERVAL_MS}ms"
-lbd_start --state-dir "$STATE_DIR" || { fail "lbd starts with --state-dir"; rig_finish; }
+step "lbd (--state-dir $STATE_DIR), decap, $VIP/tcp on b1..b3, http check every ${INTERVAL_MS}ms"
+lbd_start || { fail "lbd starts with --state-dir"; rig_finish; }
 check "xlb-decap attaches on every backend" decap_attach_all
 vip_setup "$VIP" tcp "$B1" "$B2" "$B3" || rig_finish
 out=$(lbctl_ list --json)
@@ -419,33 +420,48 @@ out=$(hc_wait "$(now_ms)" 5 "w('b3') == 1 and st('b3') == 'up'")
 check "add-backend returns b3: weight 1, up ($(hcw view "$out"))" hc_ok "$out"
 
 # ---- 7 ---------------------------------------------------------------------
-step "7. lbd restart with b2 down"
-t_stop=$(now_ms)
-server_stop 2
-out=$(hc_wait "$(now_ms)" "$DOWN_DEADLINE_S" "st('b2') == 'down' and w('b2') == 0")
-check "b2 down, weight 0 ($(hcw view "$out"))" hc_ok "$out"
-# Written after b2's server stopped, naming b2 and a down state (the file's
-# layout is lbd's own; only b2 is down).
-state_has_b2_down() {
-	[[ -s "$STATE_FILE" ]] && int_ge "$(stat -c %Y "$STATE_FILE")" "$((t_stop / 1000))" &&
-		grep -q "$B2" "$STATE_FILE" && grep -q down "$STATE_FILE"
+# restart_with_b2_down LABEL [lbd options]: b2's server stops, b2 goes down
+# and the state file says so; lbd is killed (-9) and started again (same
+# --state-dir, lbd_start's RIG_STATE_DIR, plus the options): b2 is down with
+# weight 0 at once (its server is still dead, so no check can have brought
+# it up), new connections avoid it, and it is up once its server is back.
+restart_with_b2_down() {
+	local label=$1 t_stop t0
+	shift
+	step "7. $label"
+	t_stop=$(now_ms)
+	server_stop 2
+	out=$(hc_wait "$(now_ms)" "$DOWN_DEADLINE_S" "st('b2') == 'down' and w('b2') == 0")
+	check "b2 down, weight 0 ($(hcw view "$out"))" hc_ok "$out"
+	# Written after b2's server stopped, naming b2 and a down state (the
+	# file's layout is lbd's own; only b2 is down).
+	state_has_b2_down() {
+		[[ -s "$STATE_FILE" ]] && int_ge "$(stat -c %Y "$STATE_FILE")" "$((t_stop / 1000))" &&
+			grep -q "$B2" "$STATE_FILE" && grep -q down "$STATE_FILE"
+	}
+	check "the state file $STATE_FILE records b2 down" wait_for 5 state_has_b2_down
+	lbd_kill KILL
+	check "the program stays attached while lbd is down" lbd_prog_attached
+	lbd_start "$@" || { fail "lbd restarts ($label)"; rig_finish; }
+	out=$(hc_wait "$(now_ms)" 0 "st('b2') == 'down' and w('b2') == 0")
+	check "right after the restart b2 is down with weight 0 ($(hcw view "$out"))" hc_ok "$out"
+	check "the VIP's checks survived the restart (check http, interval ${INTERVAL_MS}ms)" \
+		[ "$(lbctl_ list --json | json_get - "[(v['health']['check'], v['health']['interval']) for v in d['vips']]")" = \
+		"[[\"http\", \"${INTERVAL_MS}ms\"]]" ]
+	burst_fixed 60
+	out=$BURST_OUT
+	check "60 new connections after the restart all answered, none by b2 ($(json_get - by_backend <<<"$out"))" \
+		[ "$(json_get - "d['ok'] == 60 and 'b2' not in d['by_backend']" <<<"$out")" = true ]
+	t0=$(now_ms)
+	server_start 2
+	out=$(hc_wait "$t0" "$UP_DEADLINE_S" "st('b2') == 'up' and w('b2') == 1")
+	echo "  b2 up after $(hcw elapsed_ms "$out") ms: $(hcw view "$out")"
+	check "b2 comes back up with weight 1 after its server returns" hc_ok "$out"
 }
-check "the state file $STATE_FILE records b2 down" wait_for 5 state_has_b2_down
-lbd_kill KILL
-check "the program stays attached while lbd is down" lbd_prog_attached
-lbd_start --state-dir "$STATE_DIR" --config "$RIG_CFG" || { fail "lbd restarts with --state-dir and --config"; rig_finish; }
-# At once: b2's server is still dead, so no check can have brought it up.
-out=$(hc_wait "$(now_ms)" 0 "st('b2') == 'down' and w('b2') == 0")
-check "right after the restart b2 is down with weight 0 ($(hcw view "$out"))" hc_ok "$out"
-burst_fixed 60
-out=$BURST_OUT
-check "60 new connections after the restart all answered, none by b2 ($(json_get - by_backend <<<"$out"))" \
-	[ "$(json_get - "d['ok'] == 60 and 'b2' not in d['by_backend']" <<<"$out")" = true ]
-t0=$(now_ms)
-server_start 2
-out=$(hc_wait "$t0" "$UP_DEADLINE_S" "st('b2') == 'up' and w('b2') == 1")
-echo "  b2 up after $(hcw elapsed_ms "$out") ms: $(hcw view "$out")"
-check "b2 comes back up with weight 1 after its server returns" hc_ok "$out"
+
+restart_with_b2_down "lbd restart with b2 down: the state directory alone"
+restart_with_b2_down "lbd restart with b2 down, with --config (the config's weights meet the saved states)" \
+	--config "$RIG_CFG"
 tcp_burst_checked "$RIG_VIP4" 150 20 47
 
 rig_finish
