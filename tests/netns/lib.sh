@@ -60,6 +60,7 @@
 # ADDR PORT, burst_all_ok/burst_spread/burst_peer_is/burst_peer_ports_in/
 # burst_local_is (predicates over client.py output), lb_gstat, lb_drops,
 # lbctl_quiet, and the mode control-plane helpers (see the end of this file).
+# Health checks: health_wait VIP PROTO T0_MS SECONDS EXPR, health_ok JSON.
 # Fixed source ports: sport_alloc N (every burst whose spread a test
 # checks), tcp_burst_checked / udp_rr_checked VIP N LO HI (a burst from
 # fixed ports and its answered/spread checks).
@@ -1525,6 +1526,72 @@ else:
     sys.exit(f"unknown predicate {pred}")
 sys.exit(0 if r else 1)
 EOF4
+)
+
+# ---- health checks (issue 12) --------------------------------------------------
+
+# health_wait VIP:PORT PROTO T0_MS SECONDS EXPR: polls `lbctl list --json`
+# every 50 ms until the Python expression EXPR holds for that VIP, or SECONDS
+# pass (0: one look). EXPR sees b (the VIP's backends by rig name, b1.., as
+# lbctl lists them), v (the VIP), and st(NAME) (health state or None),
+# w(NAME) (ring weight), aw(NAME) (admin weight), h(NAME) (the health object
+# or None). Prints one JSON object: {"ok", "elapsed_ms" (from T0_MS, e.g.
+# $(date +%s%3N) when a server was stopped, to the answer that satisfied
+# EXPR), "at" (epoch seconds when that answer arrived), "view" (per backend:
+# state, weight, admin_weight, reason), "all_down", "error"}; true if EXPR
+# held. health_ok JSON: that output says it held.
+health_wait() {
+	python3 -c "$_RIG_HEALTH_WAIT_PY" "$RIG_NS_LB" "$LBCTL_BIN" "$RIG_SOCK" "$@"
+}
+health_ok() { [ "$(json_get - ok <<<"$1")" = true ]; }
+_RIG_HEALTH_WAIT_PY=$(cat <<'EOF6'
+import ipaddress, json, subprocess, sys, time
+ns, lbctl, sock, vip, proto, t0_ms, limit, expr = sys.argv[1:9]
+t0 = int(t0_ms) / 1000.0
+deadline = time.time() + float(limit)
+def name(addr):
+    a = ipaddress.ip_address(addr)
+    host = int(a) & (0xFF if a.version == 4 else 0xFFFF)
+    if a.version == 6:
+        host = int(format(host, "x"))  # fd00:18::11 -> b1 (see lb_conns)
+    return f"b{host - 10}"
+def view(b):
+    if b is None:
+        return None
+    out = {}
+    for n, x in sorted(b.items()):
+        hh = x.get("health") or {}
+        out[n] = {"state": hh.get("state"), "weight": x.get("weight"), "admin_weight": x.get("admin_weight"),
+                  "reason": hh.get("reason")}
+    return out
+v = b = None
+err = None
+while True:
+    try:
+        r = subprocess.run(["nsenter", f"--net=/run/netns/{ns}", "--", lbctl, "--socket", sock, "list", "--json"],
+                           capture_output=True, text=True, timeout=10)
+        at = time.time()
+        d = json.loads(r.stdout)
+        v = next(x for x in d["vips"] if x["vip"] == vip and x["proto"] == proto)
+        b = {name(x["address"]): x for x in v["backends"]}
+        env = {"b": b, "v": v, "any": any, "all": all, "len": len,
+               "h": lambda n: b[n].get("health"),
+               "st": lambda n: (b[n].get("health") or {}).get("state"),
+               "w": lambda n: b[n].get("weight"),
+               "aw": lambda n: b[n].get("admin_weight")}
+        if eval(expr, env):
+            print(json.dumps({"ok": True, "elapsed_ms": round((at - t0) * 1000), "at": at, "view": view(b),
+                              "all_down": v.get("all_down")}))
+            sys.exit(0)
+        err = None
+    except Exception as e:
+        err = f"{type(e).__name__}: {e}"
+    if time.time() > deadline:
+        print(json.dumps({"ok": False, "elapsed_ms": round((time.time() - t0) * 1000), "at": time.time(),
+                          "view": view(b), "all_down": (v or {}).get("all_down"), "error": err}))
+        sys.exit(1)
+    time.sleep(0.05)
+EOF6
 )
 
 # ---- idle expiry and the flow table (issue 9) ----------------------------------

@@ -54,70 +54,13 @@ now_ms() { date +%s%3N; }
 # set_health [lbctl set-health options]: the test's check on $VIP, plus options.
 set_health() { lbctl_quiet set-health "$VIP" --proto tcp "${HC_ARGS[@]}" "$@"; }
 
-# hc_wait T0_MS SECONDS EXPR: polls `lbctl list --json` every 50 ms until the
-# Python expression EXPR holds for $VIP, or SECONDS pass. EXPR sees b (the
-# VIP's backends by rig name, b1.., as lbctl lists them), v (the VIP), and
-# st(NAME) (health state or None), w(NAME) (ring weight), aw(NAME) (admin
-# weight), h(NAME) (the health object or None). Prints one JSON object:
-# {"ok", "elapsed_ms" (from T0_MS to the answer that satisfied EXPR), "at"
-# (epoch seconds when that answer arrived), "view" (per backend: state,
-# weight, admin_weight, reason), "all_down", "error"}; true if EXPR held.
-hc_wait() {
-	python3 -c "$_HC_WAIT_PY" "$RIG_NS_LB" "$LBCTL_BIN" "$RIG_SOCK" "$VIP" tcp "$@"
-}
-_HC_WAIT_PY=$(cat <<'EOF'
-import ipaddress, json, subprocess, sys, time
-ns, lbctl, sock, vip, proto, t0_ms, limit, expr = sys.argv[1:9]
-t0 = int(t0_ms) / 1000.0
-deadline = time.time() + float(limit)
-def name(addr):
-    a = ipaddress.ip_address(addr)
-    return f"b{(int(a) & 0xFF) - 10}"
-def view(v, b):
-    if b is None:
-        return None
-    out = {}
-    for n, x in sorted(b.items()):
-        hh = x.get("health") or {}
-        out[n] = {"state": hh.get("state"), "weight": x.get("weight"), "admin_weight": x.get("admin_weight"),
-                  "reason": hh.get("reason")}
-    return out
-v = b = None
-err = None
-while True:
-    try:
-        r = subprocess.run(["nsenter", f"--net=/run/netns/{ns}", "--", lbctl, "--socket", sock, "list", "--json"],
-                           capture_output=True, text=True, timeout=10)
-        at = time.time()
-        d = json.loads(r.stdout)
-        v = next(x for x in d["vips"] if x["vip"] == vip and x["proto"] == proto)
-        b = {name(x["address"]): x for x in v["backends"]}
-        env = {"b": b, "v": v, "any": any, "all": all, "len": len,
-               "h": lambda n: b[n].get("health"),
-               "st": lambda n: (b[n].get("health") or {}).get("state"),
-               "w": lambda n: b[n].get("weight"),
-               "aw": lambda n: b[n].get("admin_weight")}
-        if eval(expr, env):
-            print(json.dumps({"ok": True, "elapsed_ms": round((at - t0) * 1000), "at": at, "view": view(v, b),
-                              "all_down": v.get("all_down")}))
-            sys.exit(0)
-        err = None
-    except Exception as e:
-        err = f"{type(e).__name__}: {e}"
-    if time.time() > deadline:
-        print(json.dumps({"ok": False, "elapsed_ms": round((time.time() - t0) * 1000), "at": time.time(),
-                          "view": view(v, b), "all_down": (v or {}).get("all_down"), "error": err}))
-        sys.exit(1)
-    time.sleep(0.05)
-EOF
-)
+# hc_wait T0_MS SECONDS EXPR: lib.sh's health_wait on $VIP/tcp.
+hc_wait() { health_wait "$VIP" tcp "$@"; }
+
+hc_ok() { health_ok "$@"; }
 
 # hcw FIELD JSON: one field of hc_wait's output.
 hcw() { json_get - "$1" <<<"$2"; }
-
-# hc_ok JSON: hc_wait's output says the condition held.
-hc_ok() { [ "$(json_get - ok <<<"$1")" = true ]; }
-
 
 # loop_start NAME N: a background client in the client namespace opening
 # connections to $VIP one after another (20 ms apart, timeout 1 s) from
