@@ -160,6 +160,8 @@ backend_stat_delta() { json_get "$1" "d['vips']['$VIP/tcp']['backends'].get('$2'
 step "the LB routes $RIG_VIP4 to a next hop nobody answers for (only steered checks reach a backend)"
 ip -n "$RIG_NS_LB" neigh replace 198.18.0.250 lladdr 02:00:00:00:00:fa dev "$RIG_IF_LB" nud permanent
 ip -n "$RIG_NS_LB" route add "$RIG_VIP4/32" via 198.18.0.250 dev "$RIG_IF_LB"
+unsteered=$(in_ns "$RIG_NS_LB" python3 -c "import sys; sys.path.insert(0, '$RIG_TOOLS_DIR'); from client import one_conn; print(one_conn('$RIG_VIP4', 80, 1).get('backend', 'none'))")
+check "from the LB, an unsteered connection to $RIG_VIP4:80 reaches nobody ($unsteered)" [ "$unsteered" = none ]
 
 step "lbd (--state-dir $STATE_DIR), decap, $VIP/tcp on b1..b3, http check every ${INTERVAL_MS}ms"
 lbd_start || { fail "lbd starts with --state-dir"; rig_finish; }
