@@ -563,8 +563,10 @@ void Monitor::tick(TimeMs now) {
     Tracked* tracked = registry_.find(id);
     if (auto tr = tracked->tracker.poll(now)) after_transition(id, *tr);
   }
-  // A check waiting for its MAC, and weights a failed change left behind.
-  if (now - last_reconcile_ >= kReconcileMs || now < last_reconcile_) {
+  // A check waiting for its MAC, and weights a failed change left behind
+  // (nothing to do while no VIP has checks).
+  bool idle = checks_.empty() && registry_.all().empty() && steered_.empty();
+  if (!idle && (now - last_reconcile_ >= kReconcileMs || now < last_reconcile_)) {
     try {
       sync(now);
     } catch (const std::exception& e) {
