@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Health-check steering (bpf/hc.bpf.c, docs/health-hcbpf.md): in the LB's
+# Health-check steering (bpf/hc.bpf.c, docs/health.md): in the LB's
 # namespace a socket with SO_MARK = M connects to VIP:80, and the tc egress
 # hook carries it to the backend that xlb_hc_targets[M] names, the way that
 # backend's client traffic goes:

@@ -42,7 +42,11 @@ class MonitorTest : public BalancerTest {
     MonitorHooks h;
     h.set_targets = [this](std::vector<Target> t) { targets = std::move(t); };
     h.steering = &steering;
-    h.mac_of = [](const IpAddr&) { return std::optional<MacAddr>(MacAddr{2, 0, 0, 0, 0, 0x12}); };
+    h.neighbours = [] {
+      std::map<IpAddr, MacAddr> out;
+      for (uint8_t i : {11, 12, 13}) out[ip("198.19.0." + std::to_string(i))] = MacAddr{2, 0, 0, 0, 0, i};
+      return out;
+    };
     h.log = h.warn = [this](const std::string& l) { lines.push_back(l); };
     return std::make_unique<Monitor>(*lb, h, state_path, 7);
   }
