@@ -524,7 +524,10 @@ void Monitor::on_results(const std::vector<ProbeResult>& results, TimeMs now,
     if (it == by_probe_.end()) continue;  // a target dropped since it started
     auto ago = std::chrono::duration_cast<std::chrono::milliseconds>(steady_now - r.finished).count();
     std::string detail = r.reason;
-    if (detail.empty()) detail = r.ok ? "ok" : "failed";
+    if (detail.empty()) {
+      const Tracked* t = registry_.find(it->second);
+      detail = !r.ok ? "failed" : t && t->spec.check == CheckKind::kUdp ? "udp reply" : "connected";
+    }
     auto latency = r.latency.count();
     record(it->second, {r.ok, detail, static_cast<uint32_t>(latency < 0 ? 0 : std::min<int64_t>(latency, UINT32_MAX))},
            now - (ago > 0 ? ago : 0));
@@ -563,8 +566,10 @@ void Monitor::tick(TimeMs now) {
     Tracked* tracked = registry_.find(id);
     if (auto tr = tracked->tracker.poll(now)) after_transition(id, *tr);
   }
-  // A check waiting for its MAC, and weights a failed change left behind.
-  if (now - last_reconcile_ >= kReconcileMs || now < last_reconcile_) {
+  // A check waiting for its MAC, and weights a failed change left behind
+  // (nothing to do while no VIP has checks).
+  bool idle = checks_.empty() && registry_.all().empty() && steered_.empty();
+  if (!idle && (now - last_reconcile_ >= kReconcileMs || now < last_reconcile_)) {
     try {
       sync(now);
     } catch (const std::exception& e) {

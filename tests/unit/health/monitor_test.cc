@@ -133,6 +133,24 @@ TEST_F(MonitorTest, FallTakesABackendOutOfTheRingAndRiseBringsItBack) {
   EXPECT_GT(view(kVip, "198.19.0.12")->ring_slots, 0u);
 }
 
+// Down takes the backend's slots away (Maglev moves a few others too, as
+// for any removal); up gives back exactly the ring there was.
+TEST_F(MonitorTest, UpRestoresTheRingAsItWas) {
+  setup();
+  std::vector<uint32_t> before = ring(kVip);
+  uint32_t id = id_of(kVip, "198.19.0.12");
+  results("198.19.0.12", false, 2);
+  std::vector<uint32_t> down = ring(kVip);
+  size_t others_moved = 0;
+  for (size_t i = 0; i < before.size(); i++) {
+    EXPECT_NE(down[i], id);
+    others_moved += before[i] != id && down[i] != before[i];
+  }
+  EXPECT_LT(others_moved, before.size() / 10) << "down reshuffled the ring";
+  results("198.19.0.12", true, 2);
+  EXPECT_EQ(ring(kVip), before) << "up did not restore the ring as it was";
+}
+
 TEST_F(MonitorTest, AnOperatorsDrainWinsOverHealth) {
   setup();
   mon->set_weight(ep(kVip), TCP, ip("198.19.0.11"), 0, now);
