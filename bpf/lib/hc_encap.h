@@ -114,7 +114,7 @@ static __always_inline int xlb_hc_encap(struct __sk_buff *skb, const struct xlb_
 	/* A check's packets are small, but its socket's MSS comes from the
 	 * route to the VIP, not from the tunnel: a packet that no longer fits
 	 * would be dropped silently by the device. Count it instead (the
-	 * operator lowers the route's MTU: docs/health-hcbpf.md). GSO
+	 * operator lowers the route's MTU: docs/health.md). GSO
 	 * packets are checked per segment by the helper. */
 	if (bpf_check_mtu(skb, out_ifindex, &mtu_len, (__s32)outer_len, 0))
 		return XLB_HC_STAT_DROP_MTU;

@@ -1,4 +1,4 @@
-// Durations in health settings (docs/health-core.md, "Durations"): one
+// Durations in health settings (docs/health.md, "Durations"): one
 // convention everywhere, in the config file, the API and lbctl flags.
 //   JSON number     milliseconds: 1500
 //   string          digits with a unit: "500ms", "2s", "1m"; bare digits

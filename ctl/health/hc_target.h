@@ -3,7 +3,7 @@
 //
 // A check in ipip or l2dsr mode is a socket to the VIP with SO_MARK = mark;
 // the tc egress program looks the mark up and steers the packet to the
-// target backend (docs/health-hcbpf.md). nat and fullnat checks go to
+// target backend (docs/health.md). nat and fullnat checks go to
 // backend:port directly and need no target.
 #pragma once
 #include <array>

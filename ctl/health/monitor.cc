@@ -36,6 +36,19 @@ BackendRef ref_of(const Endpoint& vip, const IpAddr& address, uint16_t port) {
 
 bool steered_mode(uint8_t mode) { return mode == XLB_MODE_IPIP || mode == XLB_MODE_L2DSR; }
 
+// The outer source of steered ipip checks: the encap prefix's first host
+// address (the prefix itself when it is one address), which xlb-decap's
+// allow list accepts like every encapsulated client packet.
+IpAddr check_source(const IpPrefix& prefix) {
+  IpAddr a = prefix.ip;
+  uint8_t full = a.is_v4() ? 32 : 128;
+  if (prefix.len < full) {
+    auto* bytes = reinterpret_cast<uint8_t*>(&a.addr);
+    bytes[a.is_v4() ? 3 : 15] |= 1;
+  }
+  return a;
+}
+
 bool same_target(const xlb_hc_target& a, const xlb_hc_target& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 // Writes path atomically: a crash leaves the old file or the new one.
@@ -140,7 +153,12 @@ void Monitor::load(TimeMs now) {
       }
     }
   }
-  sync(now);
+  try {
+    sync(now);
+  } catch (const std::exception& e) {
+    warn(std::string("starting the checks failed: ") + e.what() + " (retried within a second)");
+    last_reconcile_ = now - kReconcileMs;
+  }
 }
 
 // ---- requests
@@ -182,7 +200,7 @@ ApplyResult Monitor::apply(const Config& config, const ChecksByVip& checks, Time
     for (const BackendConfig& b : v.backends)
       pending_admin_[backend_identity(v.vip, v.proto, b.address, b.port)] = b.weight;
   }
-  sync(now);
+  sync_after_change(now);
   return res;
 }
 
@@ -222,7 +240,7 @@ void Monitor::set_checks(const Endpoint& vip, uint8_t proto, const std::optional
     checks_.erase(key);
   else
     checks_[key] = std::move(c);
-  sync(now);
+  sync_after_change(now);
 }
 
 void Monitor::note_admin_weight(const Endpoint& vip, uint8_t proto, const IpAddr& backend, uint16_t port,
@@ -232,6 +250,10 @@ void Monitor::note_admin_weight(const Endpoint& vip, uint8_t proto, const IpAddr
 
 void Monitor::set_weight(const Endpoint& vip, uint8_t proto, const BackendRef& backend, uint32_t weight,
                          TimeMs now) {
+  if (idle()) {
+    lb_.set_backend(vip, proto, backend, weight);
+    return;
+  }
   std::string identity;
   for (const auto& v : lb_.list()) {
     if (!(v.vip == vip && v.proto == proto)) continue;
@@ -246,7 +268,7 @@ void Monitor::set_weight(const Endpoint& vip, uint8_t proto, const BackendRef& b
   if (!t) {
     // Not checked: the ring weight is the operator's, as without health.
     lb_.set_backend(vip, proto, backend, weight);
-    sync(now);
+    sync_after_change(now);
     return;
   }
   uint32_t before = t->admin_weight;
@@ -371,6 +393,8 @@ void Monitor::sync(TimeMs now) {
   std::map<uint32_t, xlb_hc_target> steer;
   std::map<std::string, std::string> not_run;
   EncapConfig encap = lb_.encap();
+  // The neighbour table, read once and only if an l2dsr check needs it.
+  std::optional<std::map<IpAddr, MacAddr>> macs;
   for (const auto& [id, site] : sites_) {
     const HealthSpec& spec = registry_.find(id)->spec;
     std::string why;
@@ -382,13 +406,21 @@ void Monitor::sync(TimeMs now) {
       if (site.mode == XLB_MODE_IPIP) {
         const auto& src = site.address.is_v4() ? encap.source_v4 : encap.source_v6;
         if (src)
-          ts.source = src->ip;
+          ts.source = check_source(*src);
         else
           why = std::string("no ") + (site.address.is_v4() ? "IPv4" : "IPv6") + " encap source to tunnel the check from";
       } else {
-        std::optional<MacAddr> mac = hooks_.mac_of ? hooks_.mac_of(site.address) : std::nullopt;
-        if (mac)
-          ts.mac = *mac;
+        if (!macs) {
+          macs.emplace();
+          try {
+            if (hooks_.neighbours) macs = hooks_.neighbours();
+          } catch (const std::exception& e) {
+            warn(e.what());
+          }
+        }
+        auto mac = macs->find(site.address);
+        if (mac != macs->end())
+          ts.mac = mac->second;
         else
           why = "the backend's MAC is not resolved yet";
       }
@@ -464,6 +496,16 @@ void Monitor::sync(TimeMs now) {
   save();
 }
 
+void Monitor::sync_after_change(TimeMs now) {
+  if (idle()) return;
+  try {
+    sync(now);
+  } catch (const std::exception& e) {
+    warn(std::string("updating the checks after a change failed: ") + e.what() + " (retried within a second)");
+    last_reconcile_ = now - kReconcileMs;  // the next tick tries again
+  }
+}
+
 void Monitor::enforce_vip(const VipKey& key) {
   for (const auto& v : lb_.list())
     if (VipKey{v.vip, v.proto} == key) enforce(v);
@@ -524,7 +566,10 @@ void Monitor::on_results(const std::vector<ProbeResult>& results, TimeMs now,
     if (it == by_probe_.end()) continue;  // a target dropped since it started
     auto ago = std::chrono::duration_cast<std::chrono::milliseconds>(steady_now - r.finished).count();
     std::string detail = r.reason;
-    if (detail.empty()) detail = r.ok ? "ok" : "failed";
+    if (detail.empty()) {
+      const Tracked* t = registry_.find(it->second);
+      detail = !r.ok ? "failed" : t && t->spec.check == CheckKind::kUdp ? "udp reply" : "connected";
+    }
     auto latency = r.latency.count();
     record(it->second, {r.ok, detail, static_cast<uint32_t>(latency < 0 ? 0 : std::min<int64_t>(latency, UINT32_MAX))},
            now - (ago > 0 ? ago : 0));
@@ -563,8 +608,9 @@ void Monitor::tick(TimeMs now) {
     Tracked* tracked = registry_.find(id);
     if (auto tr = tracked->tracker.poll(now)) after_transition(id, *tr);
   }
-  // A check waiting for its MAC, and weights a failed change left behind.
-  if (now - last_reconcile_ >= kReconcileMs || now < last_reconcile_) {
+  // A check waiting for its MAC, and weights a failed change left behind
+  // (nothing to do while no VIP has checks).
+  if (!idle() && (now - last_reconcile_ >= kReconcileMs || now < last_reconcile_)) {
     try {
       sync(now);
     } catch (const std::exception& e) {

@@ -62,8 +62,9 @@ struct MonitorHooks {
   std::function<void(std::vector<Target>)> set_targets;
   Steering* steering = nullptr;  // null: ipip/l2dsr checks can't be steered
   std::string no_steering_reason = "the health-check hook is not attached";
-  // A backend's MAC on the LB's segment (l2dsr), nullopt while unresolved.
-  std::function<std::optional<MacAddr>(const IpAddr&)> mac_of;
+  // The resolved entries of the neighbour table (l2dsr checks go to the
+  // backend's MAC); read once per sync, and only for l2dsr checks.
+  std::function<std::map<IpAddr, MacAddr>()> neighbours;
   std::function<void(const std::string&)> log;   // one line each
   std::function<void(const std::string&)> warn;
 };
@@ -97,7 +98,10 @@ class Monitor {
   void note_admin_weight(const Endpoint& vip, uint8_t proto, const IpAddr& backend, uint16_t port, uint32_t weight);
   // After add-vip, del-vip, add-backend, del-backend: new backends start
   // unchecked (or from their saved state), gone ones are forgotten.
-  void changed(TimeMs now) { sync(now); }
+  // Never throws: the request already succeeded, so a failure here is
+  // logged and left to the next reconcile (and with no checks anywhere it
+  // touches nothing, not even the maps).
+  void changed(TimeMs now) { sync_after_change(now); }
 
   // The checker's results. steady_now: the steady clock now, to date each
   // result by when it finished.
@@ -133,6 +137,10 @@ class Monitor {
   // Makes the tracked set, the checker's targets and the steering map
   // match the balancer and the checks, then enforces every checked VIP.
   void sync(TimeMs now);
+  // sync() after a request that succeeded: skipped while nothing is checked,
+  // and a failure is logged and retried by the next tick.
+  void sync_after_change(TimeMs now);
+  bool idle() const { return checks_.empty() && registry_.all().empty() && steered_.empty(); }
   // Sets the ring weights of one VIP's backends from health and admin
   // weights; weight changes the balancer refuses are logged and left to
   // the next reconcile.

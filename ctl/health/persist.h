@@ -1,7 +1,7 @@
 // Health states across lbd restarts (issue 12: a restarted lbd starts from
 // the states it had, not from "all up"). A compact text form, one line per
 // backend, that lbd can keep in a state file or as one value of a pinned
-// map (docs/health-core.md, "Restart persistence"):
+// map (docs/health.md, "Restart persistence"):
 //
 //   xlb-health 1
 //   198.18.100.1:80/tcp/198.19.0.12:8080 down 1796601600000 3 connect timeout after 1000 ms (3/3)

@@ -1,5 +1,5 @@
 // What to check on a backend and what a VIP does about the answers
-// (issue 12; docs/health-core.md has the keepalived/HAProxy mapping).
+// (issue 12; docs/health.md has the keepalived/HAProxy mapping).
 //
 // A VIP carries one HealthSpec; a backend may override any of the check
 // fields (not on_down / all_down, which are the VIP's). Defaults follow

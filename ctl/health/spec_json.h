@@ -1,4 +1,4 @@
-// The "health" object of the config file and API (docs/health-core.md,
+// The "health" object of the config file and API (docs/health.md,
 // "JSON"), read strictly in the style of core/config.cc: unknown keys are
 // errors, and every message starts with the field's path, e.g.
 // "vips[0].backends[2].health.fall: must be 1..100".

@@ -79,8 +79,11 @@ void add_health_commands(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx, args, backend] {
     if (args->reset && !args->health.empty())
       throw CLI::ValidationError("--reset", "takes no check settings");
-    if (!args->reset && !args->health.contains("check"))
+    // A VIP's object asks for a check; a backend's override may change one
+    // setting of the VIP's check.
+    if (!args->reset && backend->count() == 0 && !args->health.contains("check"))
       throw CLI::ValidationError("--check", "is required (or --reset)");
+    if (!args->reset && args->health.empty()) throw CLI::ValidationError("set-health", "nothing to set");
     Json request = vip_request("set-health", args->vip);
     if (backend->count() > 0) {
       request["backend"] = args->backend;

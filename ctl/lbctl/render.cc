@@ -172,7 +172,9 @@ namespace {
 // a VIP without checks (or an lbd without health checks).
 std::string health_summary(const Json& vip) {
   const Json& h = vip.value("health", Json(nullptr));
-  if (!h.is_object()) return "";
+  // Checks only in backends' overrides: no VIP settings, but it can still
+  // be all down (and then fails open, the default).
+  if (!h.is_object()) return vip.value("all_down", false) ? "  ALL DOWN: failing open" : "";
   std::string out = "  health " + text(h.at("check"));
   if (h.contains("path")) out += " " + text(h.at("path"));
   out += " every " + text(h.at("interval")) + " (rise " + text(h.at("rise")) + ", fall " + text(h.at("fall")) + ")";

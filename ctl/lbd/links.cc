@@ -10,7 +10,7 @@
 #include <cstring>
 #include <memory>
 
-#include "core/error.h"
+#include "rtnl_dump.h"
 
 namespace xlb {
 
@@ -73,41 +73,12 @@ int link_msg(const nlmsghdr* h, void* data) {
   return MNL_CB_OK;
 }
 
-[[noreturn]] void fail(const char* what) {
-  throw SystemError(std::string("cannot list interfaces (rtnetlink ") + what + "): " + std::strerror(errno));
-}
-
 }  // namespace
 
 std::vector<LinkInfo> list_links() {
-  std::unique_ptr<mnl_socket, int (*)(mnl_socket*)> nl(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC),
-                                                       mnl_socket_close);
-  if (!nl) fail("socket");
-  if (mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) fail("bind");
-
-  // 32 KiB, as later libmnl's MNL_SOCKET_DUMP_SIZE: a dump message never
-  // spans two reads, and a page-sized buffer could truncate one.
-  std::vector<char> buf(32768);
-  nlmsghdr* h = mnl_nlmsg_put_header(buf.data());
-  h->nlmsg_type = RTM_GETLINK;
-  h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  h->nlmsg_seq = 1;
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(h, sizeof(ifinfomsg)));
-  ifi->ifi_family = AF_UNSPEC;
-  if (mnl_socket_sendto(nl.get(), h, h->nlmsg_len) < 0) fail("send");
-
   std::vector<LinkInfo> links;
-  unsigned portid = mnl_socket_get_portid(nl.get());
-  for (;;) {
-    ssize_t n = mnl_socket_recvfrom(nl.get(), buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("receive");
-    }
-    int rc = mnl_cb_run(buf.data(), static_cast<size_t>(n), 1, portid, link_msg, &links);
-    if (rc == MNL_CB_STOP) return links;  // NLMSG_DONE
-    if (rc < 0) fail("dump");             // NLMSG_ERROR sets errno
-  }
+  rtnl_dump(RTM_GETLINK, AF_UNSPEC, sizeof(ifinfomsg), link_msg, &links, "list interfaces");
+  return links;
 }
 
 }  // namespace xlb

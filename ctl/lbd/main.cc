@@ -3,7 +3,6 @@
 #include <bpf/libbpf.h>
 #include <net/if.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <xdp/libxdp.h>
 
 #include <CLI/CLI.hpp>
@@ -11,6 +10,7 @@
 #include <csignal>
 #include <cstdarg>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -153,15 +153,11 @@ std::unique_ptr<PinnedSteering> attach_hc(const std::vector<std::string>& ifaces
 // warning) if it can't be.
 std::string health_state_path(const std::string& dir, const std::string& iface) {
   if (dir.empty()) return "";
-  std::string made;
-  for (size_t pos = 1; pos != std::string::npos;) {
-    pos = dir.find('/', pos + 1);
-    made = dir.substr(0, pos);
-    if (mkdir(made.c_str(), 0700) != 0 && errno != EEXIST) {
-      xlb::log_warn("cannot create " + made + ": " + std::strerror(errno) +
-                    "; health states will not survive a restart");
-      return "";
-    }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    xlb::log_warn("cannot create " + dir + ": " + ec.message() + "; health states will not survive a restart");
+    return "";
   }
   return dir + "/" + iface + ".health.json";
 }
@@ -228,7 +224,7 @@ int run_daemon(const Options& o) {
   hooks.set_targets = [&checker](std::vector<health::Target> t) { checker.set_targets(std::move(t)); };
   hooks.steering = steering.get();
   if (!no_steering.empty()) hooks.no_steering_reason = no_steering;
-  hooks.mac_of = [](const IpAddr& a) { return neighbour_mac(a); };
+  hooks.neighbours = [] { return neighbour_macs(); };
   hooks.log = [](const std::string& line) { log_line("health: " + line); };
   hooks.warn = [](const std::string& line) { log_warn("health: " + line); };
   health::Monitor monitor(lb, hooks, health_state_path(o.state_dir, first), att.config_id);

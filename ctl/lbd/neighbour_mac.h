@@ -4,15 +4,15 @@
 #pragma once
 #include <array>
 #include <cstdint>
-#include <optional>
+#include <map>
 
 #include "core/endpoint.h"
 
 namespace xlb {
 
-// The link-layer address of a resolved (reachable, stale, delay, probe or
-// permanent) entry for addr on any interface; nullopt if there is none.
-// Throws SystemError if rtnetlink fails.
-std::optional<std::array<uint8_t, 6>> neighbour_mac(const IpAddr& addr);
+// The link-layer address of every resolved (reachable, stale, delay, probe
+// or permanent) IPv4 and IPv6 entry, on any interface. Throws SystemError if
+// rtnetlink fails.
+std::map<IpAddr, std::array<uint8_t, 6>> neighbour_macs();
 
 }  // namespace xlb

@@ -19,6 +19,7 @@
 #include "bpf_test.h"
 #include "hc.skel.h"
 #include "kit/packet.h"
+#include "kit/percpu_counters.h"
 #include "xlb/abi.h"
 
 namespace xlb::test {
@@ -235,23 +236,10 @@ class HcTest : public ::testing::Test {
   static int prog_fd() { return bpf_program__fd(skel_->progs.xlb_hc); }
 
   static void reset_stats() {
-    int fd = bpf_map__fd(skel_->maps.xlb_hc_stats);
-    std::vector<xlb_counter> zero(static_cast<size_t>(libbpf_num_possible_cpus()));
-    for (__u32 s = 0; s < XLB_HC_STAT_MAX; s++)
-      ASSERT_EQ(bpf_map_update_elem(fd, &s, zero.data(), BPF_ANY), 0);
+    ASSERT_TRUE(zero_percpu_counters(bpf_map__fd(skel_->maps.xlb_hc_stats), XLB_HC_STAT_MAX));
   }
 
-  static xlb_counter stat(__u32 s) {
-    int fd = bpf_map__fd(skel_->maps.xlb_hc_stats);
-    std::vector<xlb_counter> v(static_cast<size_t>(libbpf_num_possible_cpus()));
-    xlb_counter sum{};
-    if (bpf_map_lookup_elem(fd, &s, v.data()) != 0) return sum;
-    for (const auto& c : v) {
-      sum.packets += c.packets;
-      sum.bytes += c.bytes;
-    }
-    return sum;
-  }
+  static xlb_counter stat(__u32 s) { return sum_percpu_counter(bpf_map__fd(skel_->maps.xlb_hc_stats), s); }
 
   static hc_bpf* skel_;
 };

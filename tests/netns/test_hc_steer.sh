@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Health-check steering (bpf/hc.bpf.c, docs/health-hcbpf.md): in the LB's
+# Health-check steering (bpf/hc.bpf.c, docs/health.md): in the LB's
 # namespace a socket with SO_MARK = M connects to VIP:80, and the tc egress
 # hook carries it to the backend that xlb_hc_targets[M] names, the way that
 # backend's client traffic goes:
@@ -11,8 +11,9 @@
 # The answering server names itself, so each check proves which backend it
 # reached. Removing the VIP from a backend's lo makes that backend's check
 # fail while its server still listens (a check to its own address would
-# pass) and the other backend's check still succeeds. lbd is not started:
-# this proves the path, not the checker.
+# pass) and the other backend's check still succeeds. lbd is not started
+# until the end: this proves the path, not the checker (test_health does).
+# lbd then attaches the same hook itself and takes over its targets.
 #
 # The LB's route to the VIPs points at a next hop that does not exist
 # (a permanent neighbour entry with an unused MAC): only steering can make
@@ -128,9 +129,15 @@ check "IPv6 check of b1 still passes" [ "$(check_via "$M1V6" "$RIG_VIP6")" = b1 
 ip -n "$(rig_ns_b 2)" addr add "$RIG_VIP4/32" dev lo
 check "VIP back on b2's lo: its check passes again" [ "$(check_via "$M2" "$RIG_VIP4")" = b2 ]
 
-step "lbd on the same interface: client traffic and steered checks side by side"
+step "lbd on the same interface: it attaches the hook itself and owns the targets"
 lbd_start || die "lbd did not start"
 check "lbd pins in the hook's pin directory" [ -e "$PIN_DIR/xlb_vips" -a -e "$PIN_DIR/xlb_hc_targets" ]
+check "still one xlb_hc filter" int_eq "$(tc -n "$RIG_NS_LB" filter show dev "$RIG_IF_LB" egress | grep -c xlb_hc)" 1
+hc list --pin-dir "$PIN_DIR" >"$RIG_TMP/hc_list0.json"
+check "lbd cleared the targets it did not write" int_eq "$(json_get "$RIG_TMP/hc_list0.json" "len(d)")" 0
+check "so mark M1 is no longer steered" [ "$(check_via "$M1" "$RIG_VIP4")" = none ]
+hc set "$M1" --pin-dir "$PIN_DIR" --mode ipip --backend "$(rig_b4 1)" --source "$RIG_LB4" || die "set M1"
+hc set "$M2" --pin-dir "$PIN_DIR" --mode ipip --backend "$(rig_b4 2)" --source "$RIG_LB4" || die "set M2"
 vip_setup "$RIG_VIP4:80" tcp "$(rig_b4 1)" "$(rig_b4 2)" || die "vip_setup"
 sport_alloc 20
 client_burst "$RIG_VIP4" 20 --sport-base "$SPORT" >"$RIG_TMP/burst.json"
@@ -146,7 +153,7 @@ check "ipip6 counted" int_ge "$(json_get "$RIG_TMP/hc_stats.json" "d['ipip6']['p
 check "l2dsr counted" int_ge "$(json_get "$RIG_TMP/hc_stats.json" "d['l2dsr']['packets']")" 1
 check "nothing dropped inside the hook" int_eq "$(json_get "$RIG_TMP/hc_stats.json" \
 	"d['drop_unsupported']['packets'] + d['drop_mtu']['packets'] + d['drop_internal']['packets']")" 0
-check "five targets listed" int_eq "$(json_get "$RIG_TMP/hc_list.json" "len(d)")" 5
+check "two targets listed" int_eq "$(json_get "$RIG_TMP/hc_list.json" "len(d)")" 2
 check "M2 listed as ipip to b2" [ "$(json_get "$RIG_TMP/hc_list.json" "d['$((M2))']['backend']")" = "$(rig_b4 2)" ]
 check "del M2" hc del "$M2" --pin-dir "$PIN_DIR"
 check "deleted mark is no longer steered" [ "$(check_via "$M2" "$RIG_VIP4")" = none ]

@@ -1,0 +1,48 @@
+#include "rtnl_dump.h"
+
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "core/error.h"
+
+namespace xlb {
+
+void rtnl_dump(uint16_t type, uint8_t family, size_t header_size, mnl_cb_t cb, void* data, const std::string& what) {
+  auto fail = [&](const char* step) {
+    throw SystemError("cannot " + what + " (rtnetlink " + step + "): " + std::strerror(errno));
+  };
+  std::unique_ptr<mnl_socket, int (*)(mnl_socket*)> nl(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC),
+                                                       mnl_socket_close);
+  if (!nl) fail("socket");
+  if (mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) fail("bind");
+
+  // 32 KiB, as later libmnl's MNL_SOCKET_DUMP_SIZE: a dump message never
+  // spans two reads, and a page-sized buffer could truncate one.
+  std::vector<char> buf(32768);
+  nlmsghdr* h = mnl_nlmsg_put_header(buf.data());
+  h->nlmsg_type = type;
+  h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  h->nlmsg_seq = 1;
+  auto* header = static_cast<uint8_t*>(mnl_nlmsg_put_extra_header(h, header_size));
+  header[0] = family;
+  if (mnl_socket_sendto(nl.get(), h, h->nlmsg_len) < 0) fail("send");
+
+  unsigned portid = mnl_socket_get_portid(nl.get());
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(nl.get(), buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("receive");
+    }
+    int rc = mnl_cb_run(buf.data(), static_cast<size_t>(n), 1, portid, cb, data);
+    if (rc == MNL_CB_STOP) return;  // NLMSG_DONE
+    if (rc < 0) fail("dump");       // NLMSG_ERROR sets errno
+  }
+}
+
+}  // namespace xlb
