@@ -211,6 +211,10 @@ check "b2's health says down with a reason and a failed last check" \
 	[ "$(json_get - "[(b['health']['state'], bool(b['health']['reason']), b['health']['last']['ok']) for v in d['vips'] for b in v['backends'] if b['address'] == '$B2']" <<<"$out")" = '[["down", true, false]]' ]
 check "b2's admin weight stays 1" \
 	[ "$(json_get - "[b.get('admin_weight') for v in d['vips'] for b in v['backends'] if b['address'] == '$B2']" <<<"$out")" = '[1]' ]
+# Health and the operator's state are separate: health-down is not a drain
+# (lbctl list's STATE column says active too; section 6 drains for real).
+check "b2's admin state stays 'active' in lbctl list --json ($(json_get - "[b.get('state') for v in d['vips'] for b in v['backends'] if b['address'] == '$B2']" <<<"$out"))" \
+	[ "$(json_get - "[b.get('state') for v in d['vips'] for b in v['backends'] if b['address'] == '$B2']" <<<"$out")" = '["active"]' ]
 out=$(lbctl_ stats --json)
 check "lbctl stats --json shows b2's health too (down)" \
 	[ "$(json_get - "[(b.get('health') or {}).get('state') for v in d['vips'] for b in v['backends'] if b['address'] == '$B2']" <<<"$out")" = '["down"]' ]
@@ -341,6 +345,8 @@ step "6. drain b3: health stays visible and checked, the weight stays 0"
 lbctl_quiet drain-backend "$VIP" --proto tcp "$B3"
 out=$(hc_wait "$(now_ms)" 5 "w('b3') == 0 and st('b3') == 'up'")
 check "drained b3: weight 0, health still 'up' ($(hcw view "$out"))" hc_ok "$out"
+check "drained b3's admin state is 'draining' in lbctl list --json" \
+	[ "$(lbctl_ list --json | json_get - "[b.get('state') for v in d['vips'] for b in v['backends'] if b['address'] == '$B3']")" = '["draining"]' ]
 at0=$(lbctl_ list --json | json_get - "[b['health']['last']['at_ms'] for v in d['vips'] for b in v['backends'] if b['address'] == '$B3'][0]")
 out=$(hc_wait "$(now_ms)" 5 "(h('b3') or {}).get('last', {}).get('at_ms', 0) > ${at0:-0} + $INTERVAL_MS")
 check "b3 is still checked while drained (a later check than at_ms $at0)" hc_ok "$out"
