@@ -5,11 +5,13 @@
 # there) while b2's server goes on serving every other request, as a process
 # that only fails its health endpoint does.
 #  1. on_down keep (the default): b2 goes down (weight 0, no new flows), and
-#     the client's held connections on b2 keep answering from b2.
+#     the client's held connections on b2 keep answering from b2; the VIP is
+#     least-conn and b2 still counts them.
 #  2. on_down purge: b2 goes down and its flow entries are deleted, so the
 #     next packet of each held connection on b2 goes to a live backend, which
 #     resets it: every b2 connection fails, the others still answer from
-#     their own backend, and the flow table has no entry for b2 left.
+#     their own backend, and the flow table has no entry for b2 left (nor
+#     does b2 count any connection).
 set -u
 . "$(dirname "$0")/lib.sh"
 rig_init "${1:-}"
@@ -49,10 +51,10 @@ step "the LB routes $RIG_VIP4 to a next hop nobody answers for (only steered che
 ip -n "$RIG_NS_LB" neigh replace 198.18.0.250 lladdr 02:00:00:00:00:fa dev "$RIG_IF_LB" nud permanent
 ip -n "$RIG_NS_LB" route add "$RIG_VIP4/32" via 198.18.0.250 dev "$RIG_IF_LB"
 
-step "lbd, decap, $VIP/tcp on b1..b3, http check"
+step "lbd, decap, $VIP/tcp (least-conn) on b1..b3, http check"
 lbd_start || { fail "lbd starts"; rig_finish; }
 check "xlb-decap attaches on every backend" decap_attach_all
-vip_setup "$VIP" tcp "$(rig_b4 1)" "$B2" "$(rig_b4 3)" || rig_finish
+mode_vip_setup "$VIP" tcp ipip --sched least-conn "$(rig_b4 1)" "$B2" "$(rig_b4 3)" || rig_finish
 lbctl_quiet set-health "$VIP" --proto tcp --check http "${COMMON[@]}" || rig_finish
 wait_vip "$(now_ms)" 10 "all(st(n) == 'up' and w(n) == 1 for n in b)" "all three up with weight 1"
 
@@ -68,6 +70,8 @@ out=$(hold_cmd k check)
 echo "  check: held $(json_get - held <<<"$out"), same $(json_get - same <<<"$out"), moved $(json_get - moved <<<"$out"), failed $(json_get - failed <<<"$out")"
 check "keep: all $N held connections still answer from their own backend, b2's $held_b2 included" \
 	int_eq "$(json_get - "d['same'] if d['failed'] == 0 else -1" <<<"$out")" "$N"
+check "keep: b2 still counts its $held_b2 connections (active $(lb_conns "$VIP" tcp | json_get - "d['b2']['active']"))" \
+	int_eq "$(lb_conns "$VIP" tcp | json_get - "d['b2']['active']")" "$held_b2"
 sport_alloc 40
 out=$(client_burst "$RIG_VIP4" 40 --parallel 20 --sport-base "$SPORT")
 check "40 new connections all answered, none by b2 ($(json_get - by_backend <<<"$out"))" \
@@ -93,6 +97,8 @@ b2_fails_checks
 wait_vip "$t0" "$DOWN_DEADLINE_S" "st('b2') == 'down' and w('b2') == 0" "b2 down with weight 0"
 no_b2_flows() { [ "$(flows_count_by_backend "$(lb_flows_by_sport "$VIP" tcp)" | json_get - "d.get('b2', 0)")" = 0 ]; }
 check "purge: no flow entry for b2 left" wait_for 5 no_b2_flows
+check "purge: b2 counts no connection any more (active $(lb_conns "$VIP" tcp | json_get - "d['b2']['active']"))" \
+	int_eq "$(lb_conns "$VIP" tcp | json_get - "d['b2']['active']")" 0
 out=$(hold_cmd p check)
 echo "  check: held $(json_get - held <<<"$out"), same $(json_get - same <<<"$out"), moved $(json_get - moved <<<"$out"), failed $(json_get - failed <<<"$out")"
 check "purge: none of b2's $held_b2 held connections is answered by b2 any more" \
