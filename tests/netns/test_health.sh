@@ -29,6 +29,9 @@
 #     (once alone, once with --config): b2 is down with weight 0 at once (its
 #     server is still dead, so no check can have passed), the VIP's checks
 #     are back, and b2 is up once the server is back.
+#  8. hold_down 5s: b2's server stops and starts again at once; b2 comes
+#     back no sooner than 5 s after it went down (its since_ms values), and
+#     the reason says the hold-down held it.
 set -u
 . "$(dirname "$0")/lib.sh"
 rig_init "${1:-}"
@@ -414,5 +417,24 @@ restart_with_b2_down "lbd restart with b2 down: the state directory alone"
 restart_with_b2_down "lbd restart with b2 down, with --config (the config's weights meet the saved states)" \
 	--config "$RIG_CFG"
 tcp_burst_checked "$RIG_VIP4" 150 20 47
+
+# ---- 8 ---------------------------------------------------------------------
+step "8. hold-down 5s: b2's server is back at once, b2 stays out until 5 s after it went down"
+HOLD_MS=5000
+set_health --hold-down "${HOLD_MS}ms"
+server_stop 2
+# b2's last change (up, in step 7) may be less than the hold-down ago:
+# then going down waits for it too.
+out=$(hc_wait "$(now_ms)" $((HOLD_MS / 1000 + DOWN_DEADLINE_S)) "st('b2') == 'down' and w('b2') == 0")
+check "b2 down ($(hcw view "$out"))" hc_ok "$out"
+down_since=$(lbctl_ list --json | json_get - "[b['health']['since_ms'] for v in d['vips'] for b in v['backends'] if b['address'] == '$B2'][0]")
+server_start 2
+out=$(hc_wait "$(now_ms)" $(((HOLD_MS + UP_BOUND_MS + 3000) / 1000)) "st('b2') == 'up' and w('b2') == 1")
+check "b2 up again ($(hcw view "$out"))" hc_ok "$out"
+up_since=$(lbctl_ list --json | json_get - "[b['health']['since_ms'] for v in d['vips'] for b in v['backends'] if b['address'] == '$B2'][0]")
+echo "  down at $down_since, up at $up_since: $((up_since - down_since)) ms apart (hold-down $HOLD_MS ms)"
+check "not before the hold-down ended ($((up_since - down_since)) ms >= $HOLD_MS ms)" int_ge "$((up_since - down_since))" "$HOLD_MS"
+check "the reason says the hold-down held it ($(hcw "d['view']['b2']['reason']" "$out"))" \
+	bash -c '[[ "$1" == *hold-down* ]]' _ "$(hcw "d['view']['b2']['reason']" "$out")"
 
 rig_finish
