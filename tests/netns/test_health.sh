@@ -228,8 +228,8 @@ check "lbd logged b2's transition to down" grep -q "$B2.* down: " "$RIG_LBD_LOG"
 
 # ---- 2 ---------------------------------------------------------------------
 step "2. start b2's server again"
-t_up=$(now_ms)
 server_start 2
+t_up=$(now_ms) # from the server being ready: no check could pass before
 out=$(hc_wait "$t_up" "$UP_DEADLINE_S" "st('b2') == 'up' and w('b2') == 1")
 ok=$?
 echo "  b2 up after $(hcw elapsed_ms "$out") ms (issue bound interval*rise + 1 s = $UP_BOUND_MS ms; deadline ${UP_DEADLINE_S} s): $(hcw view "$out")"
@@ -406,8 +406,8 @@ restart_with_b2_down() {
 	out=$BURST_OUT
 	check "60 new connections after the restart all answered, none by b2 ($(json_get - by_backend <<<"$out"))" \
 		[ "$(json_get - "d['ok'] == 60 and 'b2' not in d['by_backend']" <<<"$out")" = true ]
-	t0=$(now_ms)
 	server_start 2
+	t0=$(now_ms)
 	out=$(hc_wait "$t0" "$UP_DEADLINE_S" "st('b2') == 'up' and w('b2') == 1")
 	echo "  b2 up after $(hcw elapsed_ms "$out") ms: $(hcw view "$out")"
 	check "b2 comes back up with weight 1 after its server returns" hc_ok "$out"

@@ -75,8 +75,8 @@ sport_alloc 40
 out=$(client_udprr "$RIG_VIP4" 40 --parallel 20 --sport-base "$SPORT")
 check "40 new UDP requests all answered by b1 ($(json_get - by_backend <<<"$out"))" \
 	counts_equal "$(json_get - by_backend <<<"$out")" '{"b1": 40}'
-t0=$(now_ms)
 server_start 2
+t0=$(now_ms) # from the server being ready
 for vp in "${VIPS[@]}"; do
 	read -r vip proto <<<"$vp"
 	wait_all "$vip" "$proto" "$t0" "$UP_DEADLINE_S" "st('b2') == 'up' and w('b2') == 1" "b2 up again within $UP_DEADLINE_S s"

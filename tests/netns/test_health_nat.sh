@@ -13,10 +13,19 @@
 #     http --check-port 80 ...`): b2 passes and is up (the check follows the
 #     override); `--reset` drops the override and b2 is down again.
 #  3. b2's own server back: up on both VIPs, and both backends get traffic.
+#
+# test_health_fullnat.sh runs the same in the fullnat rig (HC_MODE=fullnat),
+# configured by `lbctl apply` (the config's "health" objects) instead of
+# add-vip and set-health.
 set -u
 . "$(dirname "$0")/lib.sh"
 rig_init "${1:-}"
-rig_create_nat 2
+MODE=${HC_MODE:-nat}
+case $MODE in
+nat) rig_create_nat 2 ;;
+fullnat) rig_create_fullnat 2 ;;
+*) die "HC_MODE=$MODE: nat or fullnat" ;;
+esac
 
 VIPT="$RIG_VIP4:80" VIPU="$RIG_VIP4:53"
 ALT=$RIG_PORT_ALT_TCP ALTU=$RIG_PORT_ALT_UDP
@@ -52,12 +61,29 @@ alt_server_stop() {
 	rm -f "$RIG_TMP/server-b2-p80.ready"
 }
 
-step "lbd on ${RIG_LB_IFACES[*]}; nat VIPs $VIPT/tcp -> :$ALT (http check), $VIPU/udp -> :$ALTU (udp check)"
+step "lbd on ${RIG_LB_IFACES[*]}; $MODE VIPs $VIPT/tcp -> :$ALT (http check), $VIPU/udp -> :$ALTU (udp check)"
 lbd_start || { fail "lbd starts"; rig_finish; }
-mode_vip_setup "$VIPT" tcp nat --port "$ALT" "$B1" "$B2" || rig_finish
-mode_vip_setup "$VIPU" udp nat --port "$ALTU" "$B1" "$B2" || rig_finish
-lbctl_quiet set-health "$VIPT" --proto tcp --check http "${COMMON[@]}" || rig_finish
-lbctl_quiet set-health "$VIPU" --proto udp --check udp --send hc --expect b "${COMMON[@]}" || rig_finish
+if [[ $MODE == nat ]]; then
+	mode_vip_setup "$VIPT" tcp nat --port "$ALT" "$B1" "$B2" || rig_finish
+	mode_vip_setup "$VIPU" udp nat --port "$ALTU" "$B1" "$B2" || rig_finish
+	lbctl_quiet set-health "$VIPT" --proto tcp --check http "${COMMON[@]}" || rig_finish
+	lbctl_quiet set-health "$VIPU" --proto udp --check udp --send hc --expect b "${COMMON[@]}" || rig_finish
+else
+	cfg_new
+	cfg_fullnat "$RIG_FNAT4" "$RIG_FNAT6" 20000 20999
+	cfg_vip "$VIPT" tcp fullnat
+	cfg_vip "$VIPU" udp fullnat
+	for b in "$B1" "$B2"; do
+		cfg_backend "$VIPT" tcp "$b" "$ALT"
+		cfg_backend "$VIPU" udp "$b" "$ALTU"
+	done
+	spec="\"interval\": \"${INTERVAL_MS}ms\", \"timeout\": \"300ms\", \"fall\": $FALL, \"rise\": $RISE"
+	cfg_health "$VIPT" tcp "{\"check\": \"http\", $spec}"
+	cfg_health "$VIPU" udp "{\"check\": \"udp\", \"send\": \"hc\", \"expect\": \"b\", $spec}"
+	cfg_apply || rig_finish
+	check "the config's checks are the VIPs' ($(lbctl_ list --json | json_get - "[v['health']['check'] for v in d['vips']]"))" \
+		[ "$(lbctl_ list --json | json_get - "sorted(v['health']['check'] for v in d['vips'])")" = '["http", "udp"]' ]
+fi
 wait_all "$VIPT" tcp "$(now_ms)" 10 "all(st(n) == 'up' and w(n) == 1 for n in b)" "b1 and b2 up, weight 1"
 wait_all "$VIPU" udp "$(now_ms)" 10 "all(st(n) == 'up' and w(n) == 1 for n in b)" "b1 and b2 up, weight 1"
 
@@ -65,12 +91,12 @@ step "1. b2 serves ports 80 and 53 only, not the translated $ALT and $ALTU"
 t0=$(now_ms)
 server_stop 2
 server_start 2 p80 --bind "$B2" --http-port 80 --udp-port 53
-check "b2:80 answers ($(lb_get "$B2" 80))" [ "$(lb_get "$B2" 80)" = b2 ]
-check "b2:$ALT does not" [ "$(lb_get "$B2" "$ALT")" = None ]
 wait_all "$VIPT" tcp "$t0" "$DOWN_DEADLINE_S" "st('b2') == 'down' and w('b2') == 0 and st('b1') == 'up'" \
 	"b2 down with weight 0 within $DOWN_DEADLINE_S s, b1 up"
 wait_all "$VIPU" udp "$t0" "$DOWN_DEADLINE_S" "st('b2') == 'down' and w('b2') == 0 and st('b1') == 'up'" \
 	"b2 down with weight 0 within $DOWN_DEADLINE_S s, b1 up"
+check "b2:80 answers ($(lb_get "$B2" 80))" [ "$(lb_get "$B2" 80)" = b2 ]
+check "b2:$ALT does not" [ "$(lb_get "$B2" "$ALT")" = None ]
 sport_alloc 40
 out=$(client_burst "$RIG_VIP4" 40 --parallel 20 --sport-base "$SPORT")
 check "40 new TCP connections all answered by b1 ($(json_get - by_backend <<<"$out"))" \
@@ -89,9 +115,9 @@ lbctl_quiet set-health "$VIPT" --proto tcp --backend "$B2" --reset
 wait_all "$VIPT" tcp "$t0" "$DOWN_DEADLINE_S" "st('b2') == 'down' and w('b2') == 0" "override reset: b2 down again"
 
 step "3. b2's own server back"
-t0=$(now_ms)
 alt_server_stop
 server_start 2
+t0=$(now_ms) # from the server being ready
 wait_all "$VIPT" tcp "$t0" "$UP_DEADLINE_S" "st('b2') == 'up' and w('b2') == 1" "b2 up within $UP_DEADLINE_S s"
 wait_all "$VIPU" udp "$t0" "$UP_DEADLINE_S" "st('b2') == 'up' and w('b2') == 1" "b2 up within $UP_DEADLINE_S s"
 sport_alloc 60
