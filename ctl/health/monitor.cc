@@ -591,7 +591,8 @@ void Monitor::after_transition(const std::string& identity, const Transition& t)
     try {
       enforce_vip(s->second.vip);
     } catch (const std::exception& e) {
-      warn(who + ": changing its weight failed: " + e.what() + " (retried at the next reconcile)");
+      warn(who + ": changing its weight failed: " + e.what() + " (retried within a second)");
+      last_reconcile_ = t.at - kReconcileMs;  // the next tick reconciles
     }
   }
   save();

@@ -5,10 +5,7 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
-#include <cerrno>
 #include <cstring>
-#include <memory>
-#include <vector>
 
 #include "rtnl_dump.h"
 
@@ -17,6 +14,8 @@ namespace xlb {
 namespace {
 
 using Macs = std::map<IpAddr, std::array<uint8_t, 6>>;
+
+constexpr uint16_t kResolved = NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT;
 
 struct Attrs {
   const nlattr* dst = nullptr;

@@ -201,6 +201,22 @@ TEST_F(MonitorTest, OnDownPurgeDropsTheBackendsFlowsAndTheirCounts) {
   EXPECT_EQ(maps->conns[key_of(kVip, "198.19.0.12")].active, 0);
 }
 
+// The kernel refuses the weight change a transition asks for: the request
+// is undone (the ring as it was, lbd and the maps agree) and the next tick
+// makes it.
+TEST_F(MonitorTest, ARefusedWeightChangeIsMadeByTheNextReconcile) {
+  setup();
+  results("198.19.0.12", false);
+  maps->fail_after = 1;
+  results("198.19.0.12", false);
+  EXPECT_EQ(weight("198.19.0.12"), 2u) << "the failed change was not undone";
+  EXPECT_TRUE(lb->verify().empty());
+  EXPECT_EQ(list_json_of()[0]["backends"][1]["health"]["state"], "down");
+  mon->tick(now + 100);
+  EXPECT_EQ(weight("198.19.0.12"), 0u) << "the next tick did not make the change";
+  EXPECT_TRUE(lb->verify().empty());
+}
+
 TEST_F(MonitorTest, KeepLeavesTheFlows) {
   setup();
   add_flow("198.51.100.1:1000", kVip, TCP, id_of(kVip, "198.19.0.12"));
