@@ -224,6 +224,8 @@ check "lbctl stats --json shows b2's health too (down)" \
 table=$(lbctl_ list 2>&1)
 check "lbctl list has a HEALTH column and shows b2 'down <age>'" \
 	bash -c '[[ "$1" == *HEALTH* ]] && grep "$2" <<<"$1" | grep -Eq "down [0-9]+s"' _ "$table" "$B2"
+check "lbctl list's STATE column shows b2 active (health-down is not a drain)" \
+	bash -c 'grep "$2" <<<"$1" | grep -Eq " active +down [0-9]+s"' _ "$table" "$B2"
 check "lbd logged b2's transition to down" grep -q "$B2.* down: " "$RIG_LBD_LOG"
 
 # ---- 2 ---------------------------------------------------------------------
