@@ -20,7 +20,7 @@ foreach(cmd lbctl lbd xlb-decap)
 endforeach()
 
 # Man pages, section 8 (the commands are in sbin and need root), made from
-# each command's --help with help2man at build time.
+# each command's --help with help2man at build time (gzipped, as Debian wants).
 find_program(HELP2MAN_EXE help2man)
 if(HELP2MAN_EXE)
   set(man_pages)
@@ -31,17 +31,18 @@ if(HELP2MAN_EXE)
   foreach(cmd lbd lbctl xlb-decap xlb-hc)
     set(page ${CMAKE_BINARY_DIR}/man/${cmd}.8)
     add_custom_command(
-      OUTPUT ${page}
+      OUTPUT ${page}.gz
       COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/man
       # Run by name from PATH, so "Usage: lbd ..." shows no build path.
       COMMAND ${CMAKE_COMMAND} -E env "PATH=$<TARGET_FILE_DIR:${cmd}>:$ENV{PATH}"
               ${HELP2MAN_EXE} --no-info --no-discard-stderr --section 8 --name "${man_${cmd}}"
               --version-string "${PROJECT_VERSION}" --source xlb --include ${CMAKE_SOURCE_DIR}/packaging/man/xlb.h2m
               --output ${page} ${cmd}
+      COMMAND gzip -9 -n -f ${page}
       DEPENDS ${cmd} ${CMAKE_SOURCE_DIR}/packaging/man/xlb.h2m
       COMMENT "man page ${cmd}.8"
       VERBATIM)
-    list(APPEND man_pages ${page})
+    list(APPEND man_pages ${page}.gz)
   endforeach()
   add_custom_target(man ALL DEPENDS ${man_pages})
   install(FILES ${man_pages} DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
@@ -52,7 +53,8 @@ endif()
 # Debian wants a copyright file and a compressed changelog in the package's
 # doc directory; the docs an operator reads come along.
 set(doc_dir ${CMAKE_INSTALL_DATADIR}/doc/xlb)
-set(changelog_gz ${CMAKE_BINARY_DIR}/packaging/changelog.Debian.gz)
+# A native package (version without a Debian revision): changelog.gz.
+set(changelog_gz ${CMAKE_BINARY_DIR}/packaging/changelog.gz)
 add_custom_command(
   OUTPUT ${changelog_gz}
   COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/packaging

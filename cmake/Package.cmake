@@ -12,15 +12,16 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT ${XLB_MAINTAINER})
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER ${XLB_MAINTAINER})
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "XDP layer-4 load balancer")
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "XDP layer-4 load balancer
- xlb balances TCP and UDP across backends in the kernel's XDP hook: Maglev,
- least-connections and other schedulers, IP-in-IP, L2 DSR, NAT and full-NAT
- forwarding, health checks, and a flow table that keeps connections on their
- backend across changes and restarts.
- .
- This package has lbd (the daemon, with the systemd unit lbd@.service),
- lbctl (its command-line client), xlb-decap (the backends' decapsulator,
- with xlb-decap@.service) and xlb-hc.")
+# The body only: CPack puts the summary on the Description line itself,
+# indents each line and turns an empty line into " .".
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "xlb balances TCP and UDP across backends in the kernel's XDP hook: Maglev,
+least-connections and other schedulers, IP-in-IP, L2 DSR, NAT and full-NAT
+forwarding, health checks, and a flow table that keeps connections on their
+backend across changes and restarts.
+
+This package has lbd (the daemon, with the systemd unit lbd@.service),
+lbctl (its command-line client), xlb-decap (the backends' decapsulator,
+with xlb-decap@.service) and xlb-hc.")
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
