@@ -34,6 +34,26 @@ for b in lbd lbctl xlb-decap; do
 	check "$b --help runs from the prefix" runs_help "$P/sbin/$b"
 done
 
+step "lbd@'s ExecStart, run as systemd would (lbd replaced by echo)"
+# systemd turns \$\$ into \$, %I into the instance and splits \$LBD_OPTS into
+# words; bash's eval over the line does the same for this line's quoting.
+exec_start() { # IFACE LBD_OPTS: the arguments lbd would get
+	local line
+	line=$(sed -n 's/^ExecStart=//p' "$U/lbd@.service")
+	line=${line//"$P/sbin/lbd"/echo}
+	line=${line//%I/$1}
+	line=${line//\$\$/\$}
+	LBD_OPTS=$2 eval "$line"
+}
+args=$(exec_start eth0 "--xdp-mode skb --iface eth1")
+echo "without eth0.json: $args"
+check "no config file: no --config" [ "$args" = "--iface eth0 --state-dir /var/lib/xlb --socket /run/xlb/eth0.sock --xdp-mode skb --iface eth1" ]
+echo '{}' >"$P/etc/xlb/eth0.json"
+args=$(exec_start eth0 "")
+echo "with eth0.json: $args"
+check "eth0.json present: --config it" [ "$args" = "--iface eth0 --state-dir /var/lib/xlb --socket /run/xlb/eth0.sock --config $P/etc/xlb/eth0.json" ]
+rm "$P/etc/xlb/eth0.json"
+
 step "systemd-analyze verify"
 # An instance of each template, verified from a directory of its own
 # (systemd-analyze finds the template next to the instance's name).
