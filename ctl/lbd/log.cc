@@ -41,9 +41,11 @@ std::string log_timestamp() {
 void log_line(const std::string& line) {
   // Decided once: stderr does not change under a running lbd.
   static const bool journal = stderr_is_journal();
+  // Under systemd, an entry with priority and fields; should journald not
+  // take it, the plain line below.
+  if (journal && service::journal_send(service::journal_entry(line, g_iface))) return;
   // One fprintf per line, so lines of the reaper thread and the main loop
   // never interleave mid-line.
-  if (journal && service::journal_send(service::journal_entry(line, g_iface))) return;
   if (journal)
     std::fprintf(stderr, "lbd: %s\n", line.c_str());
   else
