@@ -7,7 +7,9 @@ packages=(
   build-essential cmake pkg-config clang llvm
   libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev libmnl-dev
   libcli11-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev libssl-dev
+  libsystemd-dev
   iproute2 ethtool nftables python3 gnuplot-nox strace
+  help2man lintian bash-completion
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the dependencies, builds into build/ and runs every test: unit,
-# bpf (BPF_PROG_TEST_RUN packet tests), netns (end-to-end rigs) and bench
+# bpf (BPF_PROG_TEST_RUN packet tests), netns (end-to-end rigs), package
+# (cmake --install and the .deb: lintian, systemd-analyze verify) and bench
 # (each benchmark once with tiny counts, no figure judged). Extra arguments
 # go to ctest, e.g. `scripts/test.sh -R netns.test_dsr` or `-L unit`.
 #

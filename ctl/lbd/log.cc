@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "service/journal.h"
+
 namespace xlb {
 
 bool stderr_is_journal() {
@@ -18,6 +20,12 @@ bool stderr_is_journal() {
   if (fstat(2, &st) != 0) return false;
   return static_cast<unsigned long long>(st.st_dev) == dev && static_cast<unsigned long long>(st.st_ino) == ino;
 }
+
+namespace {
+std::string g_iface;
+}
+
+void set_log_iface(const std::string& iface) { g_iface = iface; }
 
 std::string log_timestamp() {
   timespec ts{};
@@ -33,6 +41,9 @@ std::string log_timestamp() {
 void log_line(const std::string& line) {
   // Decided once: stderr does not change under a running lbd.
   static const bool journal = stderr_is_journal();
+  // Under systemd, an entry with priority and fields; should journald not
+  // take it, the plain line below.
+  if (journal && service::journal_send(service::journal_entry(line, g_iface))) return;
   // One fprintf per line, so lines of the reaper thread and the main loop
   // never interleave mid-line.
   if (journal)

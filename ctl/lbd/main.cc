@@ -32,6 +32,7 @@
 #include "owner_lock.h"
 #include "reaper_thread.h"
 #include "server.h"
+#include "service/notify.h"
 #include "watch.h"
 
 namespace {
@@ -164,6 +165,7 @@ std::string health_state_path(const std::string& dir, const std::string& iface) 
 
 int run_daemon(const Options& o) {
   using namespace xlb;
+  set_log_iface(o.ifaces.front());  // journal entries carry XLB_IFACE (log.h)
   // Parse the config before touching anything: a typo must not half-start lbd.
   std::optional<Config> startup;
   health::ChecksByVip startup_checks;
@@ -286,11 +288,16 @@ int run_daemon(const Options& o) {
 
   prime_neighbours(lb.backend_addresses());
   log_line("listening on " + o.socket);
+  // Under systemd (Type=notify): ready once attached, configured and
+  // listening; the watchdog is fed from the tick (service/notify.h).
+  service::Notifier notifier;
+  notifier.ready("serving " + first + " on " + o.socket);
   bool tick_failed = false;
   auto last_refresh = std::chrono::steady_clock::now();
   auto last_watch = last_refresh;
   server.run([&](const std::string& request) { return api.handle(request); },
              [&] {
+               notifier.tick(std::chrono::steady_clock::now());
                reaper.tick(lb);
                monitor.on_results(checker.take_results(), wall_ms(), std::chrono::steady_clock::now());
                monitor.tick(wall_ms());
@@ -318,6 +325,7 @@ int run_daemon(const Options& o) {
                }
                return g_signal != 0;
              });
+  notifier.stopping(detached ? "detached; exiting" : "exiting; the program stays attached");
   std::string names;
   for (const auto& iface : o.ifaces) names += (names.empty() ? "" : ", ") + iface;
   if (detached) {
