@@ -8,6 +8,7 @@ packages=(
   libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev libmnl-dev
   libcli11-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev libssl-dev
   iproute2 ethtool nftables python3 gnuplot-nox strace
+  libcpp-httplib-dev prometheus curl
 )
 
 missing=()

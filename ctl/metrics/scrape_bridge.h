@@ -1,0 +1,54 @@
+// How a scrape reaches lbd's main thread. lbd's Balancer, health monitor
+// and API are single-threaded (lbd/server.h: one poll loop), so the HTTP
+// threads never touch them: a scrape asks, and waits (bounded) while the
+// main loop's next tick (every 100 ms) builds the views and hands them
+// back. Scrapes that wait at once share one build, so however many come,
+// the main thread builds at most once per tick, and only while someone
+// asks: an idle endpoint costs nothing.
+//
+// Chosen over a snapshot the tick refreshes every N ms: a scrape always
+// gets the state of the moment (what `lbctl stats` would say), and nothing
+// is built that nobody reads.
+#pragma once
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "collector.h"
+
+namespace xlb::metrics {
+
+class ScrapeBridge {
+ public:
+  enum class Outcome {
+    kOk,       // views filled
+    kFailed,   // the build threw: error says why
+    kTimeout,  // the main loop did not answer in time (busy: a long apply)
+    kClosed,   // lbd is stopping
+  };
+
+  // HTTP thread: waits up to timeout for views built after this call.
+  Outcome request(std::chrono::milliseconds timeout, Views* views, std::string* error);
+
+  // Main thread, every tick: builds the views if a scrape waits. Returns
+  // whether it built.
+  bool serve(const std::function<Views()>& build);
+
+  // Wakes every waiter with kClosed, now and from now on.
+  void close();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t asked_ = 0;   // generation the newest waiter needs
+  uint64_t started_ = 0;  // generation of the build under way, or of the last one
+  uint64_t served_ = 0;   // generation of result_
+  bool closed_ = false;
+  Views result_;
+  std::string error_;
+};
+
+}  // namespace xlb::metrics
