@@ -389,6 +389,7 @@ int main(int argc, char** argv) {
   app.add_option("--metrics", o.metrics,
                  "serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9466 or [::1]:9466); "
                  "off by default")
+      ->type_name("ADDR:PORT")
       ->check([](const std::string& text) {
         try {
           xlb::metrics::parse_listen_address(text);
