@@ -19,6 +19,7 @@
 #ifndef XLB_BPF_CSUM_H
 #define XLB_BPF_CSUM_H
 
+#include <linux/ip.h>
 #include <linux/types.h>
 #include "xlb/abi.h"
 
@@ -81,6 +82,21 @@ static __always_inline __u16 xlb_csum_apply_nonzero(__u16 check, __u64 diff)
 static __always_inline __u16 xlb_csum_apply_udp(__u16 check, __u64 diff)
 {
 	return xlb_csum_apply_nonzero(check, diff);
+}
+
+/* A whole RFC 1071 checksum of a 20-byte IPv4 header (checksum field zero):
+ * for headers written from scratch (encapsulation, ICMP errors). */
+static __always_inline __u16 xlb_ipv4_csum(const struct iphdr *iph)
+{
+	const __u16 *w = (const __u16 *)iph;
+	__u32 sum = 0;
+
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(*iph) / 2); i++)
+		sum += w[i];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
 }
 
 #endif /* XLB_BPF_CSUM_H */

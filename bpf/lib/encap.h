@@ -32,6 +32,7 @@
 #include <linux/ipv6.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+#include "csum.h"
 #include "flow.h"
 #include "hash.h"
 #include "maps.h"
@@ -111,20 +112,6 @@ static __always_inline int xlb_encap_source(const struct xlb_config *cfg, __u8 f
 			     bpf_htonl(xlb_encap_src_bits(flow) >> plen_low);
 	}
 	return 0;
-}
-
-/* RFC 1071 checksum of a 20-byte IPv4 header (checksum field zero). */
-static __always_inline __u16 xlb_ipv4_csum(const struct iphdr *iph)
-{
-	const __u16 *w = (const __u16 *)iph;
-	__u32 sum = 0;
-
-#pragma unroll
-	for (int i = 0; i < (int)(sizeof(*iph) / 2); i++)
-		sum += w[i];
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
 }
 
 /* l2_len (14, 18 or 22: parse.h) as one of those constants, so the

@@ -26,25 +26,12 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include "xlb/abi.h"
+#include "csum.h"
 
 #define XLB_HC_TTL 64
 #define XLB_HC_IP_DF 0x4000
 #define XLB_HC_PROTO_IPIP 4
 #define XLB_HC_PROTO_IPV6 41
-
-/* RFC 1071 checksum of a 20-byte IPv4 header whose checksum field is 0. */
-static __always_inline __u16 xlb_hc_ipv4_csum(const struct iphdr *iph)
-{
-	const __u16 *w = (const __u16 *)iph;
-	__u32 sum = 0;
-
-#pragma unroll
-	for (int i = 0; i < (int)(sizeof(*iph) / 2); i++)
-		sum += w[i];
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
-}
 
 /*
  * The inner packet's TOS byte (IPv4) or traffic class (IPv6), read from the
@@ -74,7 +61,7 @@ static __always_inline void xlb_hc_outer4(struct iphdr *iph, const struct xlb_hc
 	iph->protocol = inner_v6 ? XLB_HC_PROTO_IPV6 : XLB_HC_PROTO_IPIP;
 	iph->saddr = t->source.v4;
 	iph->daddr = t->backend.v4;
-	iph->check = xlb_hc_ipv4_csum(iph);
+	iph->check = xlb_ipv4_csum(iph);
 }
 
 /* Fills an outer IPv6 header (flow label 0: see the file comment). */

@@ -637,6 +637,9 @@ void Monitor::annotate_list(const std::vector<VipView>& views, Json& vips, TimeM
       std::string id = identity_of(v, b);
       const Tracked* t = b.state == BackendStatus::kRemoved ? nullptr : registry_.find(id);
       backends[j]["admin_weight"] = t ? t->admin_weight : b.weight;
+      // A checked backend's state is the operator's: health-down is not a
+      // drain (its "weight" is the ring's, 0 while down).
+      if (t) backends[j]["state"] = t->admin_weight ? "active" : "draining";
       if (!t) {
         backends[j]["health"] = nullptr;
         continue;

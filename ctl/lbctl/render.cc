@@ -214,7 +214,8 @@ void render_list(const Json& answer, std::ostream& out) {
       continue;
     }
     // Checked backends: WEIGHT is the operator's (admin) weight and STATE
-    // the operator's state; HEALTH says whether the ring has them.
+    // the operator's state (lbd writes it so); HEALTH says whether the ring
+    // has them.
     bool checked = false;
     for (const Json& b : backends) checked = checked || b.value("health", Json(nullptr)).is_object();
     std::vector<Table::Column> columns = {{"BACKEND"}, {"WEIGHT", Align::kRight}, {"STATE"}};
@@ -230,10 +231,8 @@ void render_list(const Json& answer, std::ostream& out) {
     for (const Json& backend : backends) {
       const Json& health = backend.value("health", Json(nullptr));
       bool h = health.is_object();
-      std::string state = text(backend.at("state"));
-      if (h) state = backend.value("admin_weight", 0) > 0 ? "active" : "draining";
       std::vector<std::string> row = {backend_text(backend, "address", "port"),
-                                      count(backend, h ? "admin_weight" : "weight"), state};
+                                      count(backend, h ? "admin_weight" : "weight"), text(backend.at("state"))};
       if (checked) row.push_back(h ? text(health.at("label")) : "-");
       if (with_active) row.push_back(optional_count(backend, "active"));
       if (with_half_open) row.push_back(optional_count(backend, "half_open"));

@@ -45,7 +45,7 @@
 #   RIG_SUFFIX, RIG_TMP  force the suffix / tmpdir (scripts/rig.sh uses them)
 #   RIG_SETSID=setsid    detach lbd and the servers from the terminal's session
 #
-# Other helpers: rig_add_backend I, server_start I, lbd_kill [SIG],
+# Other helpers: rig_add_backend I, server_start I, server_stop I, lbd_kill [SIG],
 # lbd_prog_attached, decap_attach I / decap_detach I / decap_counter I NAME,
 # vip_setup VIP PROTO ADDR[/WEIGHT]..., lbctl_ok ARGS, hold_start NAME VIP N /
 # hold_cmd NAME CMD (tests/tools/client.py hold), lb_stats FILE,
@@ -60,6 +60,7 @@
 # ADDR PORT, burst_all_ok/burst_spread/burst_peer_is/burst_peer_ports_in/
 # burst_local_is (predicates over client.py output), lb_gstat, lb_drops,
 # lbctl_quiet, and the mode control-plane helpers (see the end of this file).
+# Health checks: health_wait VIP PROTO T0_MS SECONDS EXPR, health_ok JSON.
 # Fixed source ports: sport_alloc N (every burst whose spread a test
 # checks), tcp_burst_checked / udp_rr_checked VIP N LO HI (a burst from
 # fixed ports and its answered/spread checks).
@@ -538,6 +539,19 @@ server_start() {
 		((SECONDS < deadline)) || die "backend server b$i did not get ready"
 		sleep 0.05
 	done
+}
+
+# server_stop I: stops backend I's own server (server_start I without TAG)
+# and waits until it is gone, so its ports are closed when this returns
+# (health-check tests: a dead backend). server_start I starts it again.
+server_stop() {
+	local i=$1 pid
+	eval "pid=\${RIG_SERVER_PID_$i:-}"
+	[[ -n "$pid" ]] || return 0
+	kill "$pid" 2>/dev/null
+	timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -9 "$pid" 2>/dev/null
+	{ wait "$pid"; } 2>/dev/null
+	eval "RIG_SERVER_PID_$i="
 }
 
 # ---- lbd / lbctl / xlb-decap -------------------------------------------------
@@ -1378,6 +1392,8 @@ mode_vip_setup() {
 #   cfg_set KEY JSON                           any top-level key (reap_interval_ms, encap, ...)
 #   cfg_vip VIP:PORT PROTO MODE [SCHED]
 #   cfg_backend VIP:PORT PROTO ADDR [PORT [WEIGHT]]   PORT "-": the VIP's
+#   cfg_health VIP:PORT PROTO JSON [ADDR]      the VIP's "health" object, or
+#                                              backend ADDR's override ("null": none)
 #   cfg_apply                                  lbctl apply -f (records a failure)
 RIG_CFG=
 cfg_new() { RIG_CFG="$RIG_TMP/config.json"; echo '{"vips": []}' >"$RIG_CFG"; }
@@ -1392,6 +1408,7 @@ cfg_fullnat() {
 cfg_timeouts() { _rig_cfg timeouts "$@"; }
 cfg_vip() { _rig_cfg vip "$@"; }
 cfg_backend() { _rig_cfg backend "$@"; }
+cfg_health() { _rig_cfg health "$@"; }
 cfg_apply() {
 	[[ -n "$RIG_CFG" ]] || cfg_new
 	lbctl_quiet apply -f "$RIG_CFG"
@@ -1424,6 +1441,16 @@ elif op == "backend":
     if len(args) > 4:
         b["weight"] = int(args[4])
     vip(args[0], args[1])["backends"].append(b)
+elif op == "health":
+    h, target = json.loads(args[2]), vip(args[0], args[1])
+    if len(args) > 3:
+        target = next((b for b in target["backends"] if b["address"] == args[3]), None)
+        if target is None:
+            raise SystemExit(f"no backend {args[3]} of {args[0]}/{args[1]} in the config")
+    if h is None:
+        target.pop("health", None)
+    else:
+        target["health"] = h
 else:
     raise SystemExit(f"unknown op {op}")
 json.dump(d, open(path, "w"), indent=1)
@@ -1499,6 +1526,72 @@ else:
     sys.exit(f"unknown predicate {pred}")
 sys.exit(0 if r else 1)
 EOF4
+)
+
+# ---- health checks (issue 12) --------------------------------------------------
+
+# health_wait VIP:PORT PROTO T0_MS SECONDS EXPR: polls `lbctl list --json`
+# every 50 ms until the Python expression EXPR holds for that VIP, or SECONDS
+# pass (0: one look). EXPR sees b (the VIP's backends by rig name, b1.., as
+# lbctl lists them), v (the VIP), and st(NAME) (health state or None),
+# w(NAME) (ring weight), aw(NAME) (admin weight), h(NAME) (the health object
+# or None). Prints one JSON object: {"ok", "elapsed_ms" (from T0_MS, e.g.
+# $(date +%s%3N) when a server was stopped, to the answer that satisfied
+# EXPR), "at" (epoch seconds when that answer arrived), "view" (per backend:
+# state, weight, admin_weight, reason), "all_down", "error"}; true if EXPR
+# held. health_ok JSON: that output says it held.
+health_wait() {
+	python3 -c "$_RIG_HEALTH_WAIT_PY" "$RIG_NS_LB" "$LBCTL_BIN" "$RIG_SOCK" "$@"
+}
+health_ok() { [ "$(json_get - ok <<<"$1")" = true ]; }
+_RIG_HEALTH_WAIT_PY=$(cat <<'EOF6'
+import ipaddress, json, subprocess, sys, time
+ns, lbctl, sock, vip, proto, t0_ms, limit, expr = sys.argv[1:9]
+t0 = int(t0_ms) / 1000.0
+deadline = time.time() + float(limit)
+def name(addr):
+    a = ipaddress.ip_address(addr)
+    host = int(a) & (0xFF if a.version == 4 else 0xFFFF)
+    if a.version == 6:
+        host = int(format(host, "x"))  # fd00:18::11 -> b1 (see lb_conns)
+    return f"b{host - 10}"
+def view(b):
+    if b is None:
+        return None
+    out = {}
+    for n, x in sorted(b.items()):
+        hh = x.get("health") or {}
+        out[n] = {"state": hh.get("state"), "weight": x.get("weight"), "admin_weight": x.get("admin_weight"),
+                  "reason": hh.get("reason")}
+    return out
+v = b = None
+err = None
+while True:
+    try:
+        r = subprocess.run(["nsenter", f"--net=/run/netns/{ns}", "--", lbctl, "--socket", sock, "list", "--json"],
+                           capture_output=True, text=True, timeout=10)
+        at = time.time()
+        d = json.loads(r.stdout)
+        v = next(x for x in d["vips"] if x["vip"] == vip and x["proto"] == proto)
+        b = {name(x["address"]): x for x in v["backends"]}
+        env = {"b": b, "v": v, "any": any, "all": all, "len": len,
+               "h": lambda n: b[n].get("health"),
+               "st": lambda n: (b[n].get("health") or {}).get("state"),
+               "w": lambda n: b[n].get("weight"),
+               "aw": lambda n: b[n].get("admin_weight")}
+        if eval(expr, env):
+            print(json.dumps({"ok": True, "elapsed_ms": round((at - t0) * 1000), "at": at, "view": view(b),
+                              "all_down": v.get("all_down")}))
+            sys.exit(0)
+        err = None
+    except Exception as e:
+        err = f"{type(e).__name__}: {e}"
+    if time.time() > deadline:
+        print(json.dumps({"ok": False, "elapsed_ms": round((time.time() - t0) * 1000), "at": time.time(),
+                          "view": view(b), "all_down": (v or {}).get("all_down"), "error": err}))
+        sys.exit(1)
+    time.sleep(0.05)
+EOF6
 )
 
 # ---- idle expiry and the flow table (issue 9) ----------------------------------

@@ -14,6 +14,8 @@
   Paths: GET /close answers with "Connection: close" and then closes the
   connection (the server sends the first FIN); GET /rst answers and then
   resets the connection (SO_LINGER 0). Any other path keeps it open.
+  GET /status/N answers with status N (200..599; e.g. /status/500 for a
+  failing health endpoint), same body and headers.
   Bulk transfers (path MTU tests): GET /bytes/N answers N bytes of "x";
   POST (any path) reads the request body (Content-Length) and answers with
   its length in bytes, "<n>\n".
@@ -73,7 +75,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         peer = self.client_address
         local = self.connection.getsockname()
         path = self.path.split("?", 1)[0]
-        self.send_response(200)
+        self.send_response(self._status(path))
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Backend", self.server.backend_name)
@@ -89,6 +91,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.server.rst_fds.add(self.connection.fileno())
 
     do_HEAD = do_GET
+
+    @staticmethod
+    def _status(path):
+        """The status GET answers: N for /status/N (a failing health endpoint), else 200."""
+        if path.startswith("/status/"):
+            try:
+                n = int(path[len("/status/"):])
+            except ValueError:
+                return 400
+            return n if 200 <= n <= 599 else 400
+        return 200
 
     def log_message(self, fmt, *args):  # quiet: tests open hundreds of connections
         pass
