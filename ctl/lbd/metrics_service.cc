@@ -54,17 +54,25 @@ metrics::Reply MetricsService::scrape() {
       return {500, "lbd could not read its state: " + error + "\n"};
   }
   if (v.status.is_object()) {
+    // Scrapes that shared a build share the count too: one pass over the
+    // table per build at most.
     std::lock_guard<std::mutex> lk(flows_mu_);
-    try {
-      uint64_t n = 0;
-      flows_io_->for_each_flow([&n](const xlb_flow_key&, const xlb_flow&) {
-        n++;
-        return true;
-      });
-      v.status["flows"] = n;
-    } catch (const std::exception&) {
-      // Left out (xlb_flow_table_entries missing) rather than failing the scrape.
+    auto now = std::chrono::steady_clock::now();
+    if (!flows_ || now - flows_at_ >= std::chrono::milliseconds(kScrapeMinIntervalMs)) {
+      flows_.reset();
+      try {
+        uint64_t n = 0;
+        flows_io_->for_each_flow([&n](const xlb_flow_key&, const xlb_flow&) {
+          n++;
+          return true;
+        });
+        flows_ = n;
+        flows_at_ = now;
+      } catch (const std::exception&) {
+        // Left out (xlb_flow_table_entries missing) rather than failing the scrape.
+      }
     }
+    if (flows_) v.status["flows"] = *flows_;
   }
   try {
     return {200, metrics::render(v)};

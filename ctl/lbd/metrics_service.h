@@ -10,8 +10,10 @@
 // table), is taken in the scrape's own thread over map fds of its own, as
 // the reaper does, so a scrape never holds up lbctl.
 #pragma once
+#include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "api.h"
@@ -22,6 +24,9 @@
 namespace xlb {
 
 constexpr int kScrapeWaitMs = 5000;
+// Builds at least this far apart: scraping in a loop costs the main thread
+// one build a second (Prometheus scrapes every 15 s or so).
+constexpr int kScrapeMinIntervalMs = 1000;
 
 class MetricsService {
  public:
@@ -40,9 +45,11 @@ class MetricsService {
  private:
   metrics::Reply scrape();  // an endpoint thread
 
-  metrics::ScrapeBridge bridge_;
+  metrics::ScrapeBridge bridge_{std::chrono::milliseconds(kScrapeMinIntervalMs)};
   std::mutex flows_mu_;  // scrapes may run in parallel
   std::unique_ptr<MapIo> flows_io_;
+  std::optional<uint64_t> flows_;  // the last count, taken at flows_at_
+  std::chrono::steady_clock::time_point flows_at_;
   std::unique_ptr<metrics::Endpoint> endpoint_;
 };
 

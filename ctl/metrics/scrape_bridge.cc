@@ -20,6 +20,8 @@ ScrapeBridge::Outcome ScrapeBridge::request(std::chrono::milliseconds timeout, V
 }
 
 bool ScrapeBridge::serve(const std::function<Views()>& build) {
+  auto now = std::chrono::steady_clock::now();
+  if (last_build_ != std::chrono::steady_clock::time_point{} && now - last_build_ < min_interval_) return false;
   uint64_t target;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -27,6 +29,7 @@ bool ScrapeBridge::serve(const std::function<Views()>& build) {
     target = asked_;
     started_ = target;
   }
+  last_build_ = now;
   // Built without the lock: scrapes arriving meanwhile wait for the next one.
   Views views;
   std::string error;

@@ -8,7 +8,10 @@
 //
 // Chosen over a snapshot the tick refreshes every N ms: a scrape always
 // gets the state of the moment (what `lbctl stats` would say), and nothing
-// is built that nobody reads.
+// is built that nobody reads. Builds are at least min_interval apart, so a
+// client that scrapes in a loop costs the main thread one build per
+// min_interval, not one per tick: a scrape within it of the last build
+// waits for the next (still fresh, just later).
 #pragma once
 #include <chrono>
 #include <condition_variable>
@@ -23,6 +26,9 @@ namespace xlb::metrics {
 
 class ScrapeBridge {
  public:
+  explicit ScrapeBridge(std::chrono::milliseconds min_interval = std::chrono::milliseconds(0))
+      : min_interval_(min_interval) {}
+
   enum class Outcome {
     kOk,       // views filled
     kFailed,   // the build threw: error says why
@@ -33,14 +39,16 @@ class ScrapeBridge {
   // HTTP thread: waits up to timeout for views built after this call.
   Outcome request(std::chrono::milliseconds timeout, Views* views, std::string* error);
 
-  // Main thread, every tick: builds the views if a scrape waits. Returns
-  // whether it built.
+  // Main thread, every tick: builds the views if a scrape waits (and the
+  // last build is min_interval old). Returns whether it built.
   bool serve(const std::function<Views()>& build);
 
   // Wakes every waiter with kClosed, now and from now on.
   void close();
 
  private:
+  const std::chrono::milliseconds min_interval_;
+  std::chrono::steady_clock::time_point last_build_{};  // main thread only
   std::mutex mu_;
   std::condition_variable cv_;
   uint64_t asked_ = 0;   // generation the newest waiter needs

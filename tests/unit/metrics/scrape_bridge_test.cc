@@ -130,6 +130,29 @@ TEST(ScrapeBridgeTest, AScrapeDuringABuildWaitsForTheNextOne) {
   EXPECT_EQ(second.status["n"], 2);
 }
 
+TEST(ScrapeBridgeTest, BuildsAreMinIntervalApart) {
+  ScrapeBridge b(std::chrono::hours(1));
+  std::atomic<bool> done{false};
+  Views v;
+  std::string error;
+  std::thread scraper([&] {
+    EXPECT_EQ(b.request(60s, &v, &error), Outcome::kOk);
+    done = true;
+  });
+  int builds = 0;
+  serve_until(b, done, [&] { return numbered(++builds); });  // the first build: at once
+  scraper.join();
+  EXPECT_EQ(builds, 1);
+  // A scrape within the hour is not built for: it waits (here: times out).
+  std::thread again([&] { EXPECT_EQ(b.request(50ms, &v, &error), Outcome::kTimeout); });
+  for (int i = 0; i < 20; i++) {
+    EXPECT_FALSE(b.serve([&] { return numbered(++builds); }));
+    std::this_thread::sleep_for(1ms);
+  }
+  again.join();
+  EXPECT_EQ(builds, 1);
+}
+
 TEST(ScrapeBridgeTest, AMainLoopThatDoesNotAnswerTimesOut) {
   ScrapeBridge b;
   Views v;
