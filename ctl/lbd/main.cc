@@ -293,7 +293,7 @@ int run_daemon(const Options& o) {
 
   prime_neighbours(lb.backend_addresses());
   if (scrapes) {
-    scrapes->start(att.pin_dir);
+    scrapes->start(std::make_unique<BpfMapIo>(att.pin_dir));
     log_line("metrics on http://" + o.metrics + "/metrics");
   }
   log_line("listening on " + o.socket);

@@ -1,6 +1,5 @@
 #include "metrics_service.h"
 
-#include "bpf_map_io.h"
 #include "metrics/collector.h"
 
 namespace xlb {
@@ -15,8 +14,8 @@ MetricsService::~MetricsService() {
   endpoint_->stop();
 }
 
-void MetricsService::start(const std::string& pin_dir) {
-  flows_io_ = std::make_unique<BpfMapIo>(pin_dir);
+void MetricsService::start(std::unique_ptr<MapIo> flows_io) {
+  flows_io_ = std::move(flows_io);
   endpoint_->set_handler([this] { return scrape(); });
 }
 

@@ -37,10 +37,12 @@ class MetricsService {
   MetricsService(const MetricsService&) = delete;
   MetricsService& operator=(const MetricsService&) = delete;
 
-  // Serves scrapes from now on, counting the flows of pin_dir's maps.
-  void start(const std::string& pin_dir);
+  // Serves scrapes from now on, counting flows over flows_io (lbd: a
+  // BpfMapIo of its own on the pin directory).
+  void start(std::unique_ptr<MapIo> flows_io);
   // Main thread, every tick: answers the scrapes that wait.
   void tick(Api& api);
+  uint16_t port() const { return endpoint_->port(); }
 
  private:
   metrics::Reply scrape();  // an endpoint thread
