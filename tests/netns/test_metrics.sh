@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # lbd --metrics (docs/operations.md, "Metrics"): the Prometheus endpoint in
 # the LB's namespace, scraped with curl from there.
-#  - after traffic, the scrape's per-VIP and per-backend counters equal
+#  - after traffic (an IPv4 VIP with checks, an IPv6 one without), the scrape's per-VIP and per-backend counters equal
 #    `lbctl stats --json` (no traffic in between), the flow-table count lies
 #    between two `lbctl status` counts taken around it, weights, states,
 #    connection counts and health match `lbctl list --json`;
@@ -18,6 +18,7 @@ command -v curl >/dev/null || skip "curl not installed"
 command -v promtool >/dev/null || skip "promtool not installed (Debian prometheus; scripts/install-deps.sh)"
 rig_create 2
 VIP="$RIG_VIP4:80"
+VIP6="[$RIG_VIP6]:80"
 PORT=9466
 URL="http://$RIG_LB4:$PORT"
 
@@ -36,11 +37,12 @@ metric_is() {
 	[[ "$v" == "$3" ]] || { log "$2: '$v', want '$3'"; return 1; }
 }
 
-step "lbd --metrics $RIG_LB4:$PORT, $VIP/tcp on b1 b2 with tcp checks"
+step "lbd --metrics $RIG_LB4:$PORT, $VIP/tcp on b1 b2 with tcp checks, $VIP6/tcp on b1"
 lbd_start --metrics "$RIG_LB4:$PORT" || { fail "lbd starts"; rig_finish; }
 check "lbd logs where it serves metrics" grep -q "metrics on $URL/metrics" "$RIG_LBD_LOG"
 check "xlb-decap attaches on every backend" decap_attach_all
 vip_setup "$VIP" tcp "$(rig_b4 1)" "$(rig_b4 2)/2" || rig_finish
+vip_setup "$VIP6" tcp "$(rig_b6 1)" || rig_finish
 # The LB routes the VIP to a next hop nobody answers for: the checks reach
 # the backends only through the steering hook (as in test_health).
 ip -n "$RIG_NS_LB" neigh replace 198.18.0.250 lladdr 02:00:00:00:00:fa dev "$RIG_IF_LB" nud permanent
@@ -55,6 +57,8 @@ check "both backends' checks pass" wait_for 30 backends_up
 step "traffic, then one scrape between two lbctl reads"
 client_burst "$RIG_VIP4" 60 --parallel 10 --sport-base 10000 >"$RIG_TMP/burst.json"
 check "60 of 60 connections answered" int_eq "$(json_get "$RIG_TMP/burst.json" ok)" 60
+client_burst "$RIG_VIP6" 20 --parallel 5 --sport-base 10100 >"$RIG_TMP/burst6.json"
+check "20 of 20 IPv6 connections answered" int_eq "$(json_get "$RIG_TMP/burst6.json" ok)" 20
 lbctl_ status --json >"$RIG_TMP/status1.json"
 code=$(scrape "$RIG_TMP/m1.txt")
 lbctl_ stats --json >"$RIG_TMP/stats.json"
@@ -75,6 +79,13 @@ check "the VIP got packets ($vpk)" int_ge "$vpk" 60
 L="vip=\"$VIP\",proto=\"tcp\""
 check "xlb_vip_packets_total = stats' $vpk" metric_is "$RIG_TMP/m1.txt" "xlb_vip_packets_total{$L}" "$vpk"
 check "xlb_vip_bytes_total = stats' $vby" metric_is "$RIG_TMP/m1.txt" "xlb_vip_bytes_total{$L}" "$vby"
+v6pk=$(json_get "$RIG_TMP/stats.json" "[v['packets'] for v in d['vips'] if v['vip'] == '$VIP6'][0]")
+L6="vip=\"$VIP6\",proto=\"tcp\""
+check "xlb_vip_packets_total{$L6} = stats' $v6pk" metric_is "$RIG_TMP/m1.txt" "xlb_vip_packets_total{$L6}" "$v6pk"
+b6pk=$(json_get "$RIG_TMP/stats.json" "[b['packets'] for v in d['vips'] for b in v['backends'] if b['address'] == '$(rig_b6 1)'][0]")
+check "IPv6 backend: xlb_backend_packets_total = stats' $b6pk" \
+	metric_is "$RIG_TMP/m1.txt" "xlb_backend_packets_total{$L6,backend=\"$(rig_b6 1)\"}" "$b6pk"
+check "the IPv6 VIP is unchecked: no health series" eval '! grep -q "^xlb_backend_health_state{$L6" "$RIG_TMP/m1.txt"'
 for i in 1 2; do
 	b=$(rig_b4 $i)
 	BL="$L,backend=\"$b\""
@@ -103,14 +114,14 @@ PY
 check "every global counter of stats --json is exported (missing: ${missing:-none})" [ -z "$missing" ]
 rx=$(metric "$RIG_TMP/m1.txt" 'xlb_packets_total{counter="rx"}')
 rx_after=$(json_get "$RIG_TMP/stats.json" global.rx.packets)
-check "rx ($rx) between the VIP's packets ($vpk) and stats' later rx ($rx_after)" int_between "$rx" "$vpk" "$rx_after"
+check "rx ($rx) between the VIPs' packets ($((vpk + v6pk))) and stats' later rx ($rx_after)" int_between "$rx" "$((vpk + v6pk))" "$rx_after"
 f1=$(json_get "$RIG_TMP/status1.json" flows)
 f2=$(json_get "$RIG_TMP/status2.json" flows)
 fm=$(metric "$RIG_TMP/m1.txt" xlb_flow_table_entries)
 check "xlb_flow_table_entries ($fm) between status' counts after ($f2) and before ($f1)" int_between "$fm" "$f2" "$f1"
 check "xlb_flow_table_size = status'" metric_is "$RIG_TMP/m1.txt" xlb_flow_table_size "$(json_get "$RIG_TMP/status2.json" flow_table_size)"
 check "xlb_build_info carries the version" metric_is "$RIG_TMP/m1.txt" "xlb_build_info{version=\"$(json_get "$RIG_TMP/status2.json" version)\"}" 1
-check "xlb_vips 1" metric_is "$RIG_TMP/m1.txt" xlb_vips 1
+check "xlb_vips 2" metric_is "$RIG_TMP/m1.txt" xlb_vips 2
 check "xlb_in_sync 1" metric_is "$RIG_TMP/m1.txt" xlb_in_sync 1
 check "xlb_interface_attached 1" metric_is "$RIG_TMP/m1.txt" "xlb_interface_attached{interface=\"$RIG_IF_LB\"}" 1
 for m in xlb_uptime_seconds xlb_health_transitions_total xlb_health_checks_started_total \
