@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # lbd --metrics (docs/operations.md, "Metrics"): the Prometheus endpoint in
 # the LB's namespace, scraped with curl from there.
-#  - after traffic (an IPv4 VIP with checks, an IPv6 one without), the scrape's per-VIP and per-backend counters equal
-#    `lbctl stats --json` (no traffic in between), the flow-table count lies
-#    between two `lbctl status` counts taken around it, weights, states,
-#    connection counts and health match `lbctl list --json`;
+#  - after traffic (an IPv4 VIP with tcp checks, an IPv6 one without), the
+#    scrape's per-VIP and per-backend counters equal `lbctl stats --json`
+#    (no traffic in between), the flow-table count lies between two `lbctl
+#    status` counts taken around it, weights, states, connection counts and
+#    health match `lbctl list --json`;
 #  - the whole scrape passes `promtool check metrics`;
 #  - any other path is 404; a second lbd on the busy port fails to start,
 #    saying why, before touching anything; a bad --metrics is a usage error;
