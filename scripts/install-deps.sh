@@ -10,6 +10,7 @@ packages=(
   libsystemd-dev
   iproute2 ethtool nftables python3 gnuplot-nox strace
   help2man lintian bash-completion
+  libcpp-httplib-dev prometheus curl
 )
 
 missing=()

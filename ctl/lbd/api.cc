@@ -91,6 +91,7 @@ Json reaper_json(const ReaperStatus& s) {
               {"sweeps", s.sweeps},
               {"running", s.running},
               {"error", s.last_error.empty() ? Json(nullptr) : Json(s.last_error)},
+              {"expired_total", s.expired_total},
               {"reconciled_total", s.reconciled_total},
               {"backends_freed", s.backends_freed},
               {"nat_rev_reaped_total", s.nat_rev_reaped_total},
@@ -331,7 +332,7 @@ void Api::set_weight(const Endpoint& vip, uint8_t proto, const BackendRef& be, u
     lb_.set_backend(vip, proto, be, weight);
 }
 
-Json Api::status() {
+Json Api::status(bool count_flows) {
   // iface, ifindex, xdp_mode and prog_id are the first interface's (as
   // before lbd took several); ifaces lists them all.
   Json ifaces = Json::array();
@@ -356,7 +357,7 @@ Json Api::status() {
              {"in_sync", !lb_.out_of_sync()},
              {"vips", lb_.vip_count()},
              {"backends", lb_.backend_count()},
-             {"flows", lb_.flow_count()},
+             {"flows", count_flows ? Json(lb_.flow_count()) : Json(nullptr)},
              {"flow_table_size", lb_.flow_table_size()},
              {"uptime_s", uptime.count()},
              {"version", XLB_VERSION},

@@ -52,9 +52,12 @@ class Api {
   std::string handle(const std::string& request);
   nlohmann::json dispatch(const nlohmann::json& request);  // throws InputError/SystemError
   bool exit_requested() const { return exit_requested_; }
+  // The `status` answer; without count_flows its "flows" is null (the
+  // count reads the whole flow table: the metrics endpoint takes it in a
+  // thread of its own).
+  nlohmann::json status(bool count_flows = true);
 
  private:
-  nlohmann::json status();
   nlohmann::json health_status();
   // set-backend and drain-backend: through the health monitor when there is one.
   void set_weight(const Endpoint& vip, uint8_t proto, const BackendRef& be, uint32_t weight);

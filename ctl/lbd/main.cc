@@ -26,6 +26,8 @@
 #include "kernel_features.h"
 #include "loader.h"
 #include "log.h"
+#include "metrics/listen_address.h"
+#include "metrics_service.h"
 #include "neighbour_mac.h"
 #include "neighbours.h"
 #include "netif.h"
@@ -108,6 +110,7 @@ struct Options {
   std::string xdp_mode = "auto";
   std::string pin_root = "/sys/fs/bpf/xlb";
   std::string state_dir = "/var/lib/xlb";
+  std::string metrics;  // ADDR:PORT of the Prometheus endpoint; empty: none
   uint32_t flow_table_size = XLB_DEFAULT_FLOWS;
   uint32_t nat_table_size = 0;  // 0: flow_table_size
   bool flow_table_size_given = false;  // given on the command line: warn if the running maps differ
@@ -177,6 +180,10 @@ int run_daemon(const Options& o) {
       throw InputError(o.config + ": " + e.what());
     }
   }
+
+  // A busy metrics port, like a typo, fails the start before anything is touched.
+  std::unique_ptr<MetricsService> scrapes;
+  if (!o.metrics.empty()) scrapes = std::make_unique<MetricsService>(metrics::parse_listen_address(o.metrics));
 
   log_line(raise_fd_limit());  // before the rings' fds are opened
   check_ifaces(o.ifaces);  // unknown or repeated interfaces: before anything is touched
@@ -287,6 +294,10 @@ int run_daemon(const Options& o) {
       &reaper, &monitor);
 
   prime_neighbours(lb.backend_addresses());
+  if (scrapes) {
+    scrapes->start(std::make_unique<BpfMapIo>(att.pin_dir));
+    log_line("metrics on http://" + o.metrics + "/metrics");
+  }
   log_line("listening on " + o.socket);
   // Under systemd (Type=notify): ready once attached, configured and
   // listening; the watchdog is fed from the tick (service/notify.h).
@@ -301,6 +312,7 @@ int run_daemon(const Options& o) {
                reaper.tick(lb);
                monitor.on_results(checker.take_results(), wall_ms(), std::chrono::steady_clock::now());
                monitor.tick(wall_ms());
+               if (scrapes) scrapes->tick(api);
                auto now = std::chrono::steady_clock::now();
                // (After `lbctl detach` the pins are gone on purpose.)
                if (!detached && now - last_watch >= std::chrono::milliseconds(kWatchIntervalMs)) {
@@ -382,6 +394,18 @@ int main(int argc, char** argv) {
                  "nat/fullnat reply-table entries (preallocated); default: --flow-table-size; only used when the "
                  "maps are created")
       ->check(CLI::Range(1u, 1u << 30));
+  app.add_option("--metrics", o.metrics,
+                 "serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9466 or [::1]:9466); "
+                 "off by default")
+      ->type_name("ADDR:PORT")
+      ->check([](const std::string& text) {
+        try {
+          xlb::metrics::parse_listen_address(text);
+          return std::string();
+        } catch (const std::exception& e) {
+          return std::string(e.what());
+        }
+      });
   app.add_flag("--verbose", o.verbose, "libbpf and libxdp debug output");
   auto* detach = app.add_option("--detach", o.detach,
                                 "detach xlb_lb from IFNAME and from every other interface it was attached to "

@@ -110,6 +110,7 @@ void ReaperThread::run() {
     if (done.ok) {
       status_.last = done.result.stats;
       status_.last_end = std::chrono::system_clock::now();
+      status_.expired_total += done.result.stats.expired;
       status_.reconciled_total += done.result.stats.reconciled;
       status_.nat_rev_reaped_total += done.result.stats.nat_rev_reaped;
     }

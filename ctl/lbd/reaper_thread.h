@@ -37,6 +37,7 @@ struct ReaperStatus {
   std::optional<SweepStats> last;  // the last successful sweep
   std::chrono::system_clock::time_point last_end;
   std::string last_error;         // of the last sweep, empty if it succeeded
+  uint64_t expired_total = 0;     // flow entries deleted for idleness since start
   uint64_t reconciled_total = 0;  // identities corrected since start
   uint64_t backends_freed = 0;    // removed backends freed since start
   uint64_t nat_rev_reaped_total = 0;  // xlb_nat_rev entries deleted since start

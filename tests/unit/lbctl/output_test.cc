@@ -45,7 +45,7 @@ json status_answer_with_reaper() {
     "pin_dir": "/sys/fs/bpf/xlb/eth0", "vips": 1, "backends": 2, "flows": 20, "flow_table_size": 1048576,
     "uptime_s": 60, "version": "0.2.0", "encap": {"source_v4": "198.18.0.1", "source_v6": null},
     "reaper": {"error": null, "interval_ms": 500, "running": true, "sweeps": 120, "reconciled_total": 4,
-               "backends_freed": 1,
+               "backends_freed": 1, "expired_total": 9,
                "last_sweep": {"scanned": 20, "expired": 2, "restored": 0, "reconciled": 0, "complete": true,
                               "unix_ms": 1700000000000, "age_ms": 120, "duration_ms": 1}},
     "timeouts": {"udp": 30, "tcp_closing": 2, "tcp_half_open": 3, "tcp_established": 60}})");
@@ -180,6 +180,7 @@ TEST(TableOutputTest, StatusShowsTimeoutsAndReaperInAFixedOrder) {
             "reaper.last_sweep.restored:    0\n"
             "reaper.last_sweep.reconciled:  0\n"
             "reaper.last_sweep.complete:    true\n"
+            "reaper.expired_total:          9\n"
             "reaper.reconciled_total:       4\n"
             "reaper.backends_freed:         1\n"
             "reaper.error:                  -\n");

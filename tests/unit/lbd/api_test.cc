@@ -78,6 +78,11 @@ TEST_F(ApiTest, ARequestThatSucceedsReachesTheMaps) {
   EXPECT_EQ(status["vips"], 1);
   EXPECT_EQ(status["backends"], 1);
   EXPECT_TRUE(status["reaper"].is_null());  // this Api was given no reaper
+  EXPECT_EQ(status["flows"], 0);
+  // Without the flow count (the metrics endpoint counts in its own thread).
+  Json quick = api.status(false);
+  EXPECT_TRUE(quick["flows"].is_null());
+  EXPECT_EQ(quick["vips"], 1);
 }
 
 TEST_F(ApiTest, ChangesThatMakeNatVipsShareABackendPortCarryWarnings) {

@@ -82,6 +82,7 @@ TEST_F(ReaperThreadTest, ExpiresIdleFlowsAndReturnsTheirUnits) {
     EXPECT_TRUE(s.last->complete);
     EXPECT_EQ(s.last->scanned, 2u);
     EXPECT_EQ(s.last->expired, 1u);
+    EXPECT_EQ(s.expired_total, 1u);  // since start: the metrics' xlb_reaper_expired_total
     EXPECT_EQ(s.interval_ms, kIntervalMs);
     EXPECT_EQ(s.timeouts, short_timeouts());
   }
