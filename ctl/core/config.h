@@ -24,7 +24,7 @@ struct BackendConfig {
   uint16_t port = 0;
   // The backend's health-check override, as written (null: none). Checked
   // and resolved by ctl/health (health_config.h), which core can't link.
-  nlohmann::json health;
+  nlohmann::json health = nullptr;
 };
 
 struct VipConfig {
@@ -35,7 +35,7 @@ struct VipConfig {
   uint32_t ring_size = XLB_DEFAULT_RING_SIZE;
   std::vector<BackendConfig> backends;
   // The VIP's health checks, as written (null: none); see BackendConfig.
-  nlohmann::json health;
+  nlohmann::json health = nullptr;
 };
 
 // The default IPv4 encapsulation source: a prefix, so the outer source
