@@ -230,6 +230,12 @@ class Balancer {
   std::vector<std::string> ring_warnings() const;
   uint32_t flow_table_size() { return io_->flow_table_size(); }
 
+  // What apply() checks in a config before it writes anything (the rules,
+  // lbd's own addresses); throws InputError. For `apply --dry-run`.
+  void check(const Config& config) const;
+  // The config with the sources apply() would fill in where it names none
+  // (encap, fullnat), so that it compares with current_config().
+  Config with_defaults(const Config& config) const;
   // The running state as a config (what `apply` of it would keep as is):
   // draining backends with weight 0, removed ones left out.
   Config current_config() const;

@@ -85,6 +85,17 @@ bool same_settings(xlb_config a, xlb_config b) {
 
 }  // namespace
 
+void Balancer::check(const Config& config) const { validate(config, defaults_.local); }
+
+Config Balancer::with_defaults(const Config& config) const {
+  Config c = config;
+  if (!c.encap.source_v4) c.encap.source_v4 = IpPrefix::parse(kDefaultEncapSourceV4);
+  if (!c.encap.source_v6 && defaults_.v6) c.encap.source_v6 = IpPrefix{*defaults_.v6, 128};
+  if (!c.fullnat.source_v4) c.fullnat.source_v4 = defaults_.v4;
+  if (!c.fullnat.source_v6) c.fullnat.source_v6 = defaults_.v6;
+  return c;
+}
+
 ApplyResult Balancer::apply(const Config& config, const ApplyProgress& progress) {
   ensure_in_sync();
   validate(config, defaults_.local);

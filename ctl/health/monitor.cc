@@ -623,6 +623,22 @@ void Monitor::tick(TimeMs now) {
 
 // ---- views
 
+Config Monitor::running_config() const {
+  Config c = lb_.current_config();
+  for (VipConfig& v : c.vips) {
+    auto checks = checks_.find({v.vip, v.proto});
+    if (checks != checks_.end()) v.health = checks->second.json;
+    for (BackendConfig& b : v.backends) {
+      if (const Tracked* t = registry_.find(backend_identity(v.vip, v.proto, b.address, b.port)))
+        b.weight = t->admin_weight;
+      if (checks == checks_.end()) continue;
+      auto o = checks->second.overrides.find({b.address, own_port(v.vip, b.port)});
+      if (o != checks->second.overrides.end()) b.health = o->second;
+    }
+  }
+  return c;
+}
+
 void Monitor::annotate_list(const std::vector<VipView>& views, Json& vips, TimeMs now) const {
   for (size_t i = 0; i < views.size() && i < vips.size(); i++) {
     const VipView& v = views[i];

@@ -121,6 +121,11 @@ class Monitor {
   // down, steered targets, transitions, the state file.
   nlohmann::json status() const;
 
+  // The running config (Balancer::current_config) as the operator wrote it:
+  // checked backends with their admin weights, VIPs and backends with their
+  // health objects. What `lbctl save` writes and `apply --dry-run` diffs.
+  Config running_config() const;
+
   // The state file's content (tests compare it; load() reads it back).
   std::string state_text() const;
 

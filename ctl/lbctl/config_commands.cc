@@ -42,6 +42,32 @@ std::string read_file(const std::string& path) {
   return content;
 }
 
+// Via a temporary file in the same directory, so a reader never sees half
+// a config and a failure leaves the old file.
+void write_file_atomically(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  auto fail = [&](const std::string& what) { return SystemError("cannot " + what + ": " + std::strerror(errno)); };
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw fail("create " + tmp);
+  size_t off = 0;
+  while (off < text.size()) {
+    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      SystemError error = fail("write " + tmp);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw error;
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    SystemError error = fail("write " + path);
+    ::unlink(tmp.c_str());
+    throw error;
+  }
+}
+
 // A file that is not a JSON object is bad input (exit 2), found before lbd is
 // asked. Whether its keys and values make a valid config is lbd's to judge.
 Json parse_config(const std::string& path, const std::string& content) {
@@ -59,17 +85,42 @@ Json parse_config(const std::string& path, const std::string& content) {
 
 void add_apply(CLI::App& app, Context& ctx) {
   auto path = std::make_shared<std::string>();
+  auto dry_run = std::make_shared<bool>(false);
   CLI::App* cmd = app.add_subcommand("apply", "apply a config file: VIPs and backends not in it are removed");
   cmd->add_option("-f,--file", *path, "the config, as in docs/api.md")->required();
-  cmd->callback([&ctx, path] {
+  cmd->add_flag("--dry-run", *dry_run,
+                "print what applying it would change (VIPs and backends added, removed and changed, with the "
+                "connections they hold) and change nothing");
+  cmd->callback([&ctx, path, dry_run] {
     std::string content = read_file(*path);
     if (json_deeper_than(content, kMaxJsonDepth))  // before the parser descends into it
       throw InputError("config file " + *path + " nests arrays and objects deeper than " +
                        std::to_string(kMaxJsonDepth) + " levels, the most lbd takes");
     Json request{{"cmd", "apply"}, {"config", parse_config(*path, content)}};
+    if (*dry_run) request["dry_run"] = true;
     if (request.dump().size() > kMaxRequestBytes)
       throw InputError("config file " + *path + " makes a request larger than 16 MiB, the most lbd takes");
-    render_apply(change_lbd(ctx, request), ctx.out);
+    if (*dry_run)
+      render_dry_run(call_lbd(ctx.socket_path, request, ctx.timeout), ctx.out);
+    else
+      render_apply(change_lbd(ctx, request), ctx.out);
+  });
+}
+
+// The running config, in the config file's form: what `apply` of it would
+// keep as is (docs/lbctl.md, "save").
+void add_save(CLI::App& app, Context& ctx) {
+  auto path = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("save", "print the running config in the config file's format (or write it)");
+  cmd->add_option("-o,--output", *path, "write it to this file (replaced atomically) instead of stdout");
+  cmd->callback([&ctx, path] {
+    Json answer = call_lbd(ctx.socket_path, Json{{"cmd", "config"}}, ctx.timeout);
+    std::string text = answer.at("config").dump(2) + "\n";
+    if (path->empty()) {
+      ctx.out << text;
+      return;
+    }
+    write_file_atomically(*path, text);
   });
 }
 
@@ -85,6 +136,7 @@ void add_detach(CLI::App& app, Context& ctx) {
 
 void add_config_commands(CLI::App& app, Context& ctx) {
   add_apply(app, ctx);
+  add_save(app, ctx);
   add_detach(app, ctx);
 }
 

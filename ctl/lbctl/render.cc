@@ -327,4 +327,15 @@ void render_apply(const Json& answer, std::ostream& out) {
   if (*separator != '\0') out << '\n';
 }
 
+void render_dry_run(const Json& answer, std::ostream& out) {
+  const Json& changes = answer.at("changes");
+  for (const Json& line : changes) out << text(line) << '\n';
+  if (changes.empty()) {
+    out << "no changes\n";
+    return;
+  }
+  out << "would add " << text(answer.at("added")) << ", remove " << text(answer.at("removed")) << ", change "
+      << text(answer.at("changed")) << " (nothing was applied)\n";
+}
+
 }  // namespace xlb::lbctl

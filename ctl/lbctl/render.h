@@ -20,5 +20,6 @@ void render_flows(const Json& answer, std::ostream& out);   // one table row per
 // missing informational field is skipped rather than turned into a failure.
 void render_flows_removed(const Json& answer, std::ostream& out);  // del-vip, del-backend
 void render_apply(const Json& answer, std::ostream& out);
+void render_dry_run(const Json& answer, std::ostream& out);  // apply --dry-run: the changes, then the counts
 
 }  // namespace xlb::lbctl

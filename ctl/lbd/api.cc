@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/config_diff.h"
 #include "core/error.h"
 #include "core/json_fields.h"
 #include "core/rules.h"
@@ -266,12 +267,13 @@ Json Api::dispatch(const Json& r) {
     return ok(flows_json(lb_.flows(q, monotonic_ns())));
   }
   if (cmd == "apply") {
-    jf::check_object(r, {"cmd", "config"}, "");
+    jf::check_object(r, {"cmd", "config", "dry_run"}, "");
     if (!r.contains("config")) throw InputError("config: missing");
     if (!r["config"].is_object()) throw InputError("config: must be an object");
     Config config = parse_config(r["config"]);
     // The checks too are checked before anything changes.
     health::ChecksByVip checks = health::config_checks(config);
+    if (jf::opt_bool(r, "dry_run", "").value_or(false)) return dry_run(config);
     // A long apply (large rings, many VIPs) logs where it is every few
     // seconds: lbd answers nothing else meanwhile.
     auto start = std::chrono::steady_clock::now();
@@ -289,6 +291,10 @@ Json Api::dispatch(const Json& r) {
     log_line("applied a config: " + std::to_string(res.added) + " added, " + std::to_string(res.removed) +
              " removed, " + std::to_string(res.changed) + " changed");
     return ok({{"added", res.added}, {"removed", res.removed}, {"changed", res.changed}});
+  }
+  if (cmd == "config") {
+    jf::check_object(r, {"cmd"}, "");
+    return ok({{"config", config_to_json(running_config())}});
   }
   if (cmd == "set-health") {
     jf::check_object(r, {"cmd", "vip", "proto", "backend", "port", "health"}, "");
@@ -313,6 +319,33 @@ Json Api::dispatch(const Json& r) {
     return ok();
   }
   throw InputError("unknown cmd '" + cmd + "'");
+}
+
+Config Api::running_config() { return monitor_ ? monitor_->running_config() : lb_.current_config(); }
+
+Json Api::dry_run(const Config& config) {
+  lb_.check(config);
+  std::vector<VipView> views = lb_.list();
+  ConnectionsOf connections = [&views](const Endpoint& vip, uint8_t proto,
+                                        const std::optional<std::pair<IpAddr, uint16_t>>& backend)
+      -> std::optional<uint64_t> {
+    for (const auto& v : views) {
+      if (!(v.vip == vip && v.proto == proto)) continue;
+      int64_t n = 0;
+      for (const auto& b : v.backends) {
+        uint16_t own = b.port == vip.port ? 0 : b.port;
+        if (!backend || (backend->first == b.address && backend->second == own)) n += std::max<int64_t>(0, b.conns_active);
+      }
+      return static_cast<uint64_t>(n);
+    }
+    return std::nullopt;
+  };
+  ConfigDiff d = diff_configs(running_config(), lb_.with_defaults(config), connections);
+  return ok({{"dry_run", true},
+             {"changes", d.lines},
+             {"added", d.added},
+             {"removed", d.removed},
+             {"changed", d.changed}});
 }
 
 Json Api::health_status() {

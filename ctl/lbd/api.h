@@ -59,6 +59,10 @@ class Api {
 
  private:
   nlohmann::json health_status();
+  // The running config as the operator wrote it (admin weights, checks).
+  Config running_config();
+  // apply with "dry_run": the changes in words, nothing applied.
+  nlohmann::json dry_run(const Config& config);
   // set-backend and drain-backend: through the health monitor when there is one.
   void set_weight(const Endpoint& vip, uint8_t proto, const BackendRef& be, uint32_t weight);
   Balancer& lb_;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "balancer_fixture.h"
+#include "core/config_diff.h"
 #include "core/views_json.h"
 
 namespace xlb::health {
@@ -273,6 +274,21 @@ TEST_F(MonitorTest, AnApplyKeepsADownBackendOutOfTheRing) {
   EXPECT_EQ(list_json_of()[0]["backends"][1]["admin_weight"], 3);
   results("198.19.0.12", true, 2);
   EXPECT_EQ(weight("198.19.0.12"), 3u);
+}
+
+// The running config is what the operator wrote: a down backend's admin
+// weight, the checks; a dry run of the applied config changes nothing.
+TEST_F(MonitorTest, TheRunningConfigIsTheOperatorsOne) {
+  setup();
+  mon->set_checks(ep(kVip), TCP, BackendRef(ip("198.19.0.12")), Json::parse(R"({"port": 8081})"), now);
+  results("198.19.0.12", false, 2);
+  Config running = mon->running_config();
+  ASSERT_EQ(running.vips.size(), 1u);
+  EXPECT_EQ(running.vips[0].backends[1].weight, 2u) << "the ring's 0 instead of the admin weight";
+  EXPECT_EQ(running.vips[0].health.value("check", ""), "tcp");
+  EXPECT_EQ(running.vips[0].backends[1].health, Json::parse(R"({"port": 8081})"));
+  Config again = parse_config(config_to_json(running));
+  EXPECT_TRUE(diff_configs(mon->running_config(), lb->with_defaults(again)).empty());
 }
 
 TEST_F(MonitorTest, RemovingTheChecksRestoresTheWeights) {

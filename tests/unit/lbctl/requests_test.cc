@@ -208,6 +208,54 @@ TEST(RequestTest, ApplySendsTheFileAsConfig) {
   EXPECT_EQ(lbd.requests()[0], json({{"cmd", "apply"}, {"config", config}}));
 }
 
+TEST(RequestTest, ApplyDryRunAsksAndPrintsTheChanges) {
+  json config = json::parse(R"({"vips": [{"vip": "198.18.100.1:80", "proto": "tcp"}]})");
+  FakeLbd lbd = FakeLbd::answering({{"ok", true},
+                                    {"dry_run", true},
+                                    {"changes", {"- VIP 198.18.100.2:53/udp (4 connections cut)"}},
+                                    {"added", 0},
+                                    {"removed", 2},
+                                    {"changed", 0}});
+  std::string path = lbd.path() + ".json";
+  std::ofstream(path) << config.dump(2);
+  CliResult result = run_cli(lbd, {"apply", "-f", path, "--dry-run"});
+  ::unlink(path.c_str());
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out,
+            "- VIP 198.18.100.2:53/udp (4 connections cut)\n"
+            "would add 0, remove 2, change 0 (nothing was applied)\n");
+  ASSERT_EQ(lbd.requests().size(), 1u);
+  EXPECT_EQ(lbd.requests()[0], json({{"cmd", "apply"}, {"config", config}, {"dry_run", true}}));
+}
+
+TEST(RequestTest, ApplyDryRunWithoutChangesSaysSo) {
+  FakeLbd lbd = FakeLbd::answering(
+      {{"ok", true}, {"dry_run", true}, {"changes", json::array()}, {"added", 0}, {"removed", 0}, {"changed", 0}});
+  std::string path = lbd.path() + ".json";
+  std::ofstream(path) << "{}";
+  CliResult result = run_cli(lbd, {"apply", "-f", path, "--dry-run"});
+  ::unlink(path.c_str());
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out, "no changes\n");
+}
+
+TEST(RequestTest, SavePrintsOrWritesTheRunningConfig) {
+  json config = json::parse(R"({"hash_seed": 7, "vips": []})");
+  FakeLbd lbd = FakeLbd::answering({{"ok", true}, {"config", config}});
+  CliResult result = run_cli(lbd, {"save"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(json::parse(result.out), config);
+  std::string path = lbd.path() + ".saved.json";
+  result = run_cli(lbd, {"save", "-o", path});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out, "");
+  std::ifstream in(path);
+  EXPECT_EQ(json::parse(in), config);
+  ::unlink(path.c_str());
+  ASSERT_EQ(lbd.requests().size(), 2u);
+  EXPECT_EQ(lbd.requests()[0], json({{"cmd", "config"}}));
+}
+
 TEST(RequestTest, ApplyPassesTimeoutsAndReapIntervalThrough) {
   json config = json::parse(R"({"timeouts": {"tcp_established": 60, "tcp_half_open": 3, "tcp_closing": 2, "udp": 30},
                                 "reap_interval_ms": 500,
