@@ -7,7 +7,7 @@
 # nothing is looked up at run time, from the build tree or anywhere else.
 include(GNUInstallDirs)
 
-install(CODE "set(XLB_PACKAGING_DIR \"${CMAKE_SOURCE_DIR}/packaging\")
+install(CODE "set(XLB_PACKAGING_DIR \"${CMAKE_SOURCE_DIR}/scripts/packaging\")
 set(XLB_STAGING_DIR \"${CMAKE_BINARY_DIR}/packaging/install\")")
 install(SCRIPT ${CMAKE_SOURCE_DIR}/cmake/InstallServiceFiles.cmake)
 
@@ -15,7 +15,7 @@ install(SCRIPT ${CMAKE_SOURCE_DIR}/cmake/InstallServiceFiles.cmake)
 # --help, so it follows the CLI as it changes); bash-completion loads it by
 # the command's name.
 foreach(cmd lbctl lbd xlb-decap)
-  install(FILES ${CMAKE_SOURCE_DIR}/packaging/bash-completion/xlb RENAME ${cmd}
+  install(FILES ${CMAKE_SOURCE_DIR}/scripts/packaging/bash-completion/xlb RENAME ${cmd}
           DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
 endforeach()
 
@@ -36,10 +36,10 @@ if(HELP2MAN_EXE)
       # Run by name from PATH, so "Usage: lbd ..." shows no build path.
       COMMAND ${CMAKE_COMMAND} -E env "PATH=$<TARGET_FILE_DIR:${cmd}>:$ENV{PATH}"
               ${HELP2MAN_EXE} --no-info --no-discard-stderr --section 8 --name "${man_${cmd}}"
-              --version-string "${PROJECT_VERSION}" --source xlb --include ${CMAKE_SOURCE_DIR}/packaging/man/xlb.h2m
+              --version-string "${PROJECT_VERSION}" --source xlb --include ${CMAKE_SOURCE_DIR}/scripts/packaging/man/xlb.h2m
               --output ${page} ${cmd}
       COMMAND gzip -9 -n -f ${page}
-      DEPENDS ${cmd} ${CMAKE_SOURCE_DIR}/packaging/man/xlb.h2m
+      DEPENDS ${cmd} ${CMAKE_SOURCE_DIR}/scripts/packaging/man/xlb.h2m
       COMMENT "man page ${cmd}.8"
       VERBATIM)
     list(APPEND man_pages ${page}.gz)
@@ -58,10 +58,10 @@ set(changelog_gz ${CMAKE_BINARY_DIR}/packaging/changelog.gz)
 add_custom_command(
   OUTPUT ${changelog_gz}
   COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/packaging
-  COMMAND gzip -9 -n -c ${CMAKE_SOURCE_DIR}/packaging/debian/changelog > ${changelog_gz}
-  DEPENDS ${CMAKE_SOURCE_DIR}/packaging/debian/changelog)
+  COMMAND gzip -9 -n -c ${CMAKE_SOURCE_DIR}/scripts/packaging/debian/changelog > ${changelog_gz}
+  DEPENDS ${CMAKE_SOURCE_DIR}/scripts/packaging/debian/changelog)
 add_custom_target(deb_changelog ALL DEPENDS ${changelog_gz})
-install(FILES ${CMAKE_SOURCE_DIR}/packaging/debian/copyright ${changelog_gz} DESTINATION ${doc_dir})
+install(FILES ${CMAKE_SOURCE_DIR}/scripts/packaging/debian/copyright ${changelog_gz} DESTINATION ${doc_dir})
 install(FILES ${CMAKE_SOURCE_DIR}/docs/operations.md ${CMAKE_SOURCE_DIR}/docs/lbctl.md
               ${CMAKE_SOURCE_DIR}/docs/api.md ${CMAKE_SOURCE_DIR}/docs/health.md
               ${CMAKE_SOURCE_DIR}/docs/modes.md

@@ -32,7 +32,7 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 # conffiles: the examples in /etc/xlb (dpkg keeps an operator's edits);
 # postinst/postrm: make systemd see the units (as debhelper's would).
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
-    ${CMAKE_SOURCE_DIR}/packaging/debian/conffiles
-    ${CMAKE_SOURCE_DIR}/packaging/debian/postinst
-    ${CMAKE_SOURCE_DIR}/packaging/debian/postrm)
+    ${CMAKE_SOURCE_DIR}/scripts/packaging/debian/conffiles
+    ${CMAKE_SOURCE_DIR}/scripts/packaging/debian/postinst
+    ${CMAKE_SOURCE_DIR}/scripts/packaging/debian/postrm)
 include(CPack)

@@ -33,6 +33,7 @@
 #include "netif.h"
 #include "owner_lock.h"
 #include "reaper_thread.h"
+#include "reload.h"
 #include "server.h"
 #include "service/notify.h"
 #include "watch.h"
@@ -330,10 +331,16 @@ int run_daemon(const Options& o) {
                  tick_failed = true;
                }
              },
-             kTickMs, [] {
+             kTickMs, [&] {
                if (g_hup) {
                  g_hup = 0;
-                 xlb::log_line("SIGHUP ignored: lbd has no reload yet; use lbctl apply");
+                 if (o.config.empty()) {
+                   log_line("SIGHUP ignored: lbd was started without --config, so there is nothing to reload");
+                 } else {
+                   notifier.reloading("reloading " + o.config);
+                   reload_config(api, o.config);
+                   notifier.reloaded("serving " + first + " on " + o.socket);
+                 }
                }
                return g_signal != 0;
              });
@@ -441,8 +448,7 @@ int main(int argc, char** argv) {
   // SIGTERM/SIGINT only interrupt the poll wait (they are unblocked just
   // there), so a request is never cut in half; the Server's destructor
   // removes the socket on the way out. Exit leaves xlb_lb attached. SIGHUP
-  // (a closed terminal, or a reflexive `systemctl reload`) is logged and
-  // ignored: there is no reload yet.
+  // is taken in the main loop too: it reloads --config (reload.h).
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigaction(SIGTERM, &sa, nullptr);

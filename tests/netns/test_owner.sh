@@ -5,7 +5,7 @@
 #    extra interface of the first, and `lbd --detach` of either, are refused
 #    with the owner's pid while it runs, and the owner keeps working;
 #  - an interface dropped from --iface at a restart is detached, and logged;
-#  - SIGHUP is logged and ignored; the socket file goes on SIGTERM and with a
+#  - SIGHUP (no --config to reload) is logged and ignored; the socket file goes on SIGTERM and with a
 #    fatal startup error; log lines carry timestamps; a failed request is
 #    logged with the request; a restart logs "recovered"; a table size that
 #    differs from the running maps is warned about;
@@ -87,9 +87,9 @@ check "lbd --detach $IF_F exits 1 (rc $rc) naming A's pid" eval "[ $rc = 1 ] && 
 check "  ... and $RIG_IF_LB keeps its program" lbd_prog_attached
 rmdir "$R2" # empty (checked for B above); the rig's cleanup would call it a leftover
 
-step "SIGHUP is ignored"
+step "SIGHUP without --config is ignored"
 kill -HUP "$A"
-check "the log says so" wait_for 5 grep -q "SIGHUP ignored: lbd has no reload yet; use lbctl apply" "$RIG_LBD_LOG"
+check "the log says so" wait_for 5 grep -q "SIGHUP ignored: lbd was started without --config" "$RIG_LBD_LOG"
 check "A still answers" lbctl_ok status
 check "A is still running" kill -0 "$A"
 

@@ -1,4 +1,4 @@
-// The example config the package installs (packaging/config/example.json,
+// The example config the package installs (scripts/packaging/config/example.json,
 // /etc/xlb/example.json) is one lbd accepts, health checks included.
 #include <gtest/gtest.h>
 
