@@ -1,13 +1,12 @@
 #include "monitor.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/rules.h"
 #include "persist.h"
@@ -51,26 +50,6 @@ IpAddr check_source(const IpPrefix& prefix) {
 
 bool same_target(const xlb_hc_target& a, const xlb_hc_target& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
-// Writes path atomically: a crash leaves the old file or the new one.
-void write_file_atomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw SystemError("open " + tmp + ": " + std::strerror(errno));
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = errno;
-      ::close(fd);
-      throw SystemError("write " + tmp + ": " + std::strerror(err));
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) throw SystemError("fsync " + tmp + ": " + std::strerror(errno));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) throw SystemError("rename " + tmp + ": " + std::strerror(errno));
-}
-
 }  // namespace
 
 Monitor::Monitor(Balancer& lb, MonitorHooks hooks, std::string state_path, uint32_t data_path)
@@ -108,7 +87,7 @@ void Monitor::save() {
   std::string text = state_text();
   if (text == saved_text_) return;
   try {
-    write_file_atomically(state_path_, text);
+    write_file_atomically(state_path_, text, 0600);
     saved_text_ = std::move(text);
     if (!save_error_.empty()) log("health state file " + state_path_ + " written again");
     save_error_.clear();

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/request_limits.h"
 #include "lbctl/client.h"
@@ -40,32 +41,6 @@ std::string read_file(const std::string& path) {
   }
   ::close(fd);
   return content;
-}
-
-// Via a temporary file in the same directory, so a reader never sees half
-// a config and a failure leaves the old file.
-void write_file_atomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  auto fail = [&](const std::string& what) { return SystemError("cannot " + what + ": " + std::strerror(errno)); };
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw fail("create " + tmp);
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      SystemError error = fail("write " + tmp);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw error;
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    SystemError error = fail("write " + path);
-    ::unlink(tmp.c_str());
-    throw error;
-  }
 }
 
 // A file that is not a JSON object is bad input (exit 2), found before lbd is
