@@ -1,6 +1,5 @@
 #include "monitor.h"
 
-
 #include <cerrno>
 #include <cstring>
 #include <fstream>
