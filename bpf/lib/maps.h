@@ -135,6 +135,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_config SEC(".maps");
 
+/* Single entry: struct xlb_meta (the ABI version and build of the data
+ * path). Never read here: lbd binds it to xlb_lb so it stays among the
+ * program's maps (include/xlb/abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_meta);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_meta SEC(".maps");
+
 /* enum xlb_stat -> per-CPU counter. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -94,7 +94,7 @@ std::vector<std::string> ordered_keys(const Json& object, const std::vector<std:
 const std::vector<std::string> kStatusOrder = {
     "iface",    "ifindex",   "xdp_mode",        "prog_id",  "ifaces",  "pin_dir", "in_sync", "verify", "vips",
     "backends", "flows",     "flow_table_size", "uptime_s", "version", "encap",   "fullnat",
-    "unserved", "icmp_echo", "flood_threshold", "timeouts", "reaper"};
+    "unserved", "icmp_echo", "flood_threshold", "timeouts", "reaper", "program"};
 
 // The same for the nested status objects, by their dotted key.
 const std::map<std::string, std::vector<std::string>> kNestedStatusOrder = {
@@ -102,6 +102,7 @@ const std::map<std::string, std::vector<std::string>> kNestedStatusOrder = {
     {"fullnat", {"source_v4", "source_v6", "port_min", "port_max"}},
     {"timeouts", {"tcp_established", "tcp_half_open", "tcp_closing", "udp"}},
     {"verify", {"ok", "differences"}},
+    {"program", {"abi_version", "lbd_abi_version", "build_id", "lbd_build_id", "build_matches"}},
     {"reaper",
      {"running", "interval_ms", "sweeps", "last_sweep", "expired_total", "reconciled_total", "backends_freed",
       "nat_rev_reaped_total", "error"}},

@@ -11,6 +11,7 @@
 #include "core/views_json.h"
 #include "log.h"
 #include "neighbours.h"
+#include "upgrade/build_id.h"
 
 #ifndef XLB_VERSION
 #define XLB_VERSION "unknown"
@@ -365,6 +366,20 @@ void Api::set_weight(const Endpoint& vip, uint8_t proto, const BackendRef& be, u
     lb_.set_backend(vip, proto, be, weight);
 }
 
+// Which build of xlb_lb runs over the maps (recorded in xlb_meta by the lbd
+// that attached it) and whether it is this lbd's: they differ only after
+// `lbd --no-upgrade`, or under libxdp's dispatcher (docs/operations.md,
+// "Upgrade").
+Json Api::program_json() const {
+  std::optional<xlb_meta> m = info_.meta ? info_.meta() : std::nullopt;
+  bool known = m && m->magic == XLB_META_MAGIC;
+  return {{"abi_version", known ? Json(m->abi_version) : Json(nullptr)},
+          {"lbd_abi_version", XLB_ABI_VERSION},
+          {"build_id", known && m->build_id ? Json(upgrade::build_id_hex(m->build_id)) : Json(nullptr)},
+          {"lbd_build_id", upgrade::build_id_hex(info_.build_id)},
+          {"build_matches", known && m->build_id == info_.build_id}};
+}
+
 Json Api::status(bool count_flows) {
   // iface, ifindex, xdp_mode and prog_id are the first interface's (as
   // before lbd took several); ifaces lists them all.
@@ -394,6 +409,7 @@ Json Api::status(bool count_flows) {
              {"flow_table_size", lb_.flow_table_size()},
              {"uptime_s", uptime.count()},
              {"version", XLB_VERSION},
+             {"program", program_json()},
              {"encap", encap_json(lb_.encap())},
              {"fullnat", fullnat_json(lb_.fullnat())},
              {"unserved", unserved_name(lb_.pass_unserved())},

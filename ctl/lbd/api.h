@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "core/balancer.h"
 #include "health/monitor.h"
 #include "reaper_thread.h"
+#include "xlb/abi.h"
 
 namespace xlb {
 
@@ -37,6 +39,10 @@ struct DaemonInfo {
   // if it can. Non-empty: every changing request fails with it, and status
   // shows it as data_path_error. May be unset.
   std::function<std::string()> health;
+  // The pins' xlb_meta (ABI version, build of the running xlb_lb; nullopt if
+  // unreadable) and this lbd's build id, for status's "program". May be unset.
+  std::function<std::optional<xlb_meta>()> meta;
+  uint64_t build_id = 0;
 };
 
 class Api {
@@ -59,6 +65,7 @@ class Api {
 
  private:
   nlohmann::json health_status();
+  nlohmann::json program_json() const;  // status's "program"
   // The running config as the operator wrote it (admin weights, checks).
   Config running_config();
   // apply with "dry_run": the changes in words, nothing applied.

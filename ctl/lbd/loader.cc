@@ -26,6 +26,8 @@
 #include "log.h"
 #include "links.h"
 #include "netif.h"
+#include "upgrade/build_id.h"
+#include "upgrade/decide.h"
 #include "xlb/abi.h"
 
 namespace xlb {
@@ -212,6 +214,38 @@ std::string attach_error(const std::string& iface, enum xdp_attach_mode mode, in
          (err == -EEXIST || err == -EBUSY ? " (another XDP program without libxdp support?)" : "");
 }
 
+// Binds the pinned xlb_meta to the xlb_lb at prog_fd (the program never
+// reads it; bound, the kernel lists it among the program's maps, so it is
+// found, and re-pinned, like the others) and records there that this ABI
+// version and build now run over the maps.
+void record_build(int prog_fd, const std::string& pin_dir) {
+  std::string path = pin_dir + "/" + XLB_MAP_META;
+  Fd meta(bpf_obj_get(path.c_str()));
+  if (!meta) throw SystemError("cannot open " + path + ": " + std::strerror(errno));
+  if (int err = bpf_prog_bind_map(prog_fd, meta.get(), nullptr))
+    throw SystemError("cannot bind " + path + " to " + XLB_PROG_NAME + ": " + errstr(err));
+  uint32_t key = 0;
+  xlb_meta value = upgrade::make_meta(XLB_ABI_VERSION, own_build_id());
+  if (int err = bpf_map_update_elem(meta.get(), &key, &value, BPF_ANY))
+    throw SystemError("cannot write " + path + ": " + errstr(err));
+}
+
+// Creates and pins xlb_meta, holding this ABI version and no build yet,
+// unless it is pinned: before the other maps exist, so that maps left by a
+// start that failed to attach still say which ABI they are (the load then
+// reuses it like any pinned map).
+void ensure_meta_pinned(const std::string& pin_dir) {
+  std::string path = pin_dir + "/" + XLB_MAP_META;
+  if (Fd pinned_meta(bpf_obj_get(path.c_str())); pinned_meta) return;
+  Fd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, XLB_MAP_META, sizeof(uint32_t), sizeof(xlb_meta), 1, nullptr));
+  if (!fd) throw SystemError("cannot create " + path + ": " + std::strerror(errno));
+  uint32_t key = 0;
+  xlb_meta value = upgrade::make_meta(XLB_ABI_VERSION, 0);
+  if (int err = bpf_map_update_elem(fd.get(), &key, &value, BPF_ANY))
+    throw SystemError("cannot write " + path + ": " + errstr(err));
+  if (bpf_obj_pin(fd.get(), path.c_str()) != 0) throw SystemError("cannot pin " + path + ": " + std::strerror(errno));
+}
+
 // Opens the skeleton, pins its maps in pin_dir (reusing pinned ones), and
 // attaches xlb_lb to ifindex in `mode`. libxdp loads the whole object, so
 // the xlb_conn_adjust program is loaded alongside; it is pinned too.
@@ -227,6 +261,7 @@ std::unique_ptr<LoadedProgram> load_and_attach(const AttachOptions& o, const std
   if (err) throw SystemError("cannot size xlb_flows: " + errstr(err));
   err = bpf_map__set_max_entries(skel->maps.xlb_nat_rev, o.nat_table_size ? o.nat_table_size : o.flow_table_size);
   if (err) throw SystemError("cannot size xlb_nat_rev: " + errstr(err));
+  ensure_meta_pinned(pin_dir);
   reuse_pinned_maps(skel->obj);
 
   DECLARE_LIBXDP_OPTS(xdp_program_opts, xdp_opts, .obj = skel->obj, .prog_name = XLB_PROG_NAME);
@@ -236,6 +271,7 @@ std::unique_ptr<LoadedProgram> load_and_attach(const AttachOptions& o, const std
   lp->prog = prog;
   err = xdp_program__attach(prog, ifindex, mode, 0);
   if (err) throw SystemError(attach_error(iface, mode, err));
+  record_build(xdp_program__fd(prog), pin_dir);
   // Not loaded if libxdp ever loads only the XDP program: then
   // ensure_adjust_program() loads it over the pinned maps.
   if (int fd = bpf_program__fd(skel->progs.xlb_conn_adjust); fd >= 0) pin_adjust_program(fd, pin_dir);
@@ -302,12 +338,33 @@ uint32_t pinned_map_id(const std::string& pin_dir, const char* name) {
   return fd ? map_id_of(fd.get()) : 0;
 }
 
+uint64_t own_build_id() {
+  static const uint64_t id = [] {
+    size_t size = 0;
+    const void* elf = lb_bpf__elf_bytes(&size);
+    return upgrade::build_id_of(elf, size);
+  }();
+  return id;
+}
+
+std::optional<xlb_meta> read_meta(const std::string& pin_dir) {
+  Fd fd(bpf_obj_get((pin_dir + "/" + XLB_MAP_META).c_str()));
+  if (!fd) return std::nullopt;
+  bpf_map_info info{};
+  uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0 || info.value_size != sizeof(xlb_meta)) return std::nullopt;
+  uint32_t key = 0;
+  xlb_meta value{};
+  if (bpf_map_lookup_elem(fd.get(), &key, &value) != 0) return std::nullopt;
+  return value;
+}
+
 namespace {
 
 const char* const kMapNames[] = {XLB_MAP_VIPS,   XLB_MAP_VIP_ADDRS, XLB_MAP_RINGS,  XLB_MAP_BACKENDS,
                                  XLB_MAP_FLOWS,  XLB_MAP_CONFIG,    XLB_MAP_GSTATS, XLB_MAP_VSTATS,
                                  XLB_MAP_BSTATS, XLB_MAP_TX_PORTS,  XLB_MAP_CONNS,  XLB_MAP_VIP_LISTS,
-                                 XLB_MAP_NAT_REV, XLB_MAP_EGRESS, XLB_MAP_FRAGS};
+                                 XLB_MAP_NAT_REV, XLB_MAP_EGRESS, XLB_MAP_FRAGS, XLB_MAP_META};
 
 bool pinned(const std::string& pin_dir, const char* name) {
   struct stat st {};
@@ -471,7 +528,7 @@ void adopt_first(const AttachOptions& o, Attachment& a, const std::pair<std::str
   for (const char* name : kMapNames) missing = missing || !pinned(a.pin_dir, name);
   if (missing) repin_from_program(first.prog_id, a.pin_dir);
   for (const char* name : kMapNames)
-    if (!pinned(a.pin_dir, name))
+    if (std::strcmp(name, XLB_MAP_META) != 0 && !pinned(a.pin_dir, name))  // no xlb_meta: upgrade::decide() refuses
       throw SystemError(std::string("map ") + name + " of the attached " + XLB_PROG_NAME + " is neither pinned in " +
                         a.pin_dir + " nor used by the program; run `lbd --detach " + o.ifaces.front() +
                         "` to start over");
@@ -495,6 +552,103 @@ std::unique_ptr<LoadedProgram> attach_first(const AttachOptions& o, Attachment& 
 }
 
 bool detach_one(int ifindex, const std::string& name);
+
+// The XDP_FLAGS_*_MODE of the attachment of prog_id on ifindex; 0 if it is
+// not attached there as the interface's own program.
+uint32_t mode_flag_of(int ifindex, uint32_t prog_id) {
+  LIBBPF_OPTS(bpf_xdp_query_opts, q);
+  if (bpf_xdp_query(ifindex, 0, &q) != 0) return 0;
+  if (q.drv_prog_id == prog_id) return XDP_FLAGS_DRV_MODE;
+  if (q.skb_prog_id == prog_id) return XDP_FLAGS_SKB_MODE;
+  if (q.hw_prog_id == prog_id) return XDP_FLAGS_HW_MODE;
+  return 0;
+}
+
+// Replaces the running xlb_lb (old_id, of build old_build) by this lbd's,
+// loaded over the pinned maps, on every interface of the namespace that runs
+// it (the given ones and a second arm not given yet alike, so no interface
+// is left on the old build). Each swap is one bpf_xdp_attach with
+// XDP_FLAGS_REPLACE: the kernel puts the new program in place of old_id
+// only if old_id is still the one attached, and every packet runs one of
+// the two over the same maps, so no packet is dropped and no flow lost. If
+// a swap fails, those done are swapped back and the old program runs on
+// (no half-upgrade). Returns the new program, for the remaining interfaces.
+std::unique_ptr<LoadedProgram> upgrade_program(Attachment& a, uint32_t old_id, uint64_t old_build) {
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = a.pin_dir.c_str());
+  auto lp = std::make_unique<LoadedProgram>();
+  lp->skel = lb_bpf__open_opts(&open_opts);
+  if (!lp->skel) throw SystemError("cannot open the BPF object: " + std::string(std::strerror(errno)));
+  reuse_pinned_maps(lp->skel->obj);  // every map is pinned: sizes and state are the running ones
+  if (int err = lb_bpf__load(lp->skel))
+    throw SystemError("cannot load this lbd's " + std::string(XLB_PROG_NAME) +
+                      " over the pinned maps to upgrade the running one: " + errstr(err) +
+                      " (the running program is untouched; `lbd --no-upgrade` keeps it)");
+  int new_fd = bpf_program__fd(lp->skel->progs.xlb_lb);
+  Fd old(bpf_prog_get_fd_by_id(old_id));
+  if (!old) throw SystemError("cannot open the running " + std::string(XLB_PROG_NAME) + " (prog id " +
+                              std::to_string(old_id) + "): " + std::strerror(errno));
+  struct Swapped {
+    int ifindex;
+    std::string name;
+    uint32_t mode;
+  };
+  std::vector<Swapped> done;
+  auto swap = [](int ifindex, int from_fd, int to_fd, uint32_t mode) {
+    LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = from_fd);
+    return bpf_xdp_attach(ifindex, to_fd, XDP_FLAGS_REPLACE | mode, &opts);
+  };
+  for (const auto& [idx, name] : non_loopback_interfaces()) {
+    uint32_t mode = mode_flag_of(idx, old_id);
+    if (!mode) continue;
+    if (int err = swap(idx, old.get(), new_fd, mode)) {
+      for (const auto& d : done)
+        if (swap(d.ifindex, new_fd, old.get(), d.mode))
+          log_warn("cannot put the old " + std::string(XLB_PROG_NAME) + " back on " + d.name + ": " +
+                   std::strerror(errno));
+      throw SystemError("cannot replace " + std::string(XLB_PROG_NAME) + " on " + name + ": " + errstr(err) +
+                        " (the old program runs on, on every interface; `lbd --no-upgrade` keeps it)");
+    }
+    done.push_back({idx, name, mode});
+  }
+  if (done.empty())
+    throw SystemError("the running " + std::string(XLB_PROG_NAME) + " (prog id " + std::to_string(old_id) +
+                      ") is attached nowhere any more; start lbd again");
+  // From here on the new build runs: record it, and give lbd the adjust
+  // program of the same load (the old one would still work: same maps).
+  record_build(new_fd, a.pin_dir);
+  pin_adjust_program(bpf_program__fd(lp->skel->progs.xlb_conn_adjust), a.pin_dir);
+  uint32_t new_id = 0;
+  {
+    bpf_prog_info info{};
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(new_fd, &info, &len) == 0) new_id = info.id;
+  }
+  for (const auto& d : done)
+    log_line("upgraded " + std::string(XLB_PROG_NAME) + " on " + d.name + ": build " +
+             upgrade::build_id_hex(old_build) + " -> " + upgrade::build_id_hex(own_build_id()) + " (prog id " +
+             std::to_string(old_id) + " -> " + std::to_string(new_id) + ", flows and counters kept)");
+  lp->prog = xdp_program__from_id(new_id);
+  if (int err = static_cast<int>(libxdp_get_error(lp->prog))) {
+    lp->prog = nullptr;
+    throw SystemError("cannot open the new " + std::string(XLB_PROG_NAME) + " (prog id " + std::to_string(new_id) +
+                      "): " + xdp_errstr(err));
+  }
+  a.ifaces.front().prog_id = new_id;
+  a.upgraded_from = old_build;
+  return lp;
+}
+
+// What the pins' xlb_meta says to do with the data path (upgrade/decide.h).
+upgrade::Decision decide_on(const AttachOptions& o, const Attachment& a, bool running) {
+  upgrade::Situation s;
+  s.pinned = read_meta(a.pin_dir);
+  s.running = running;
+  s.own_build = own_build_id();
+  s.allow_upgrade = o.allow_upgrade;
+  s.iface = o.ifaces.front();
+  s.pin_dir = a.pin_dir;
+  return upgrade::decide(s);
+}
 
 // Detaches our xlb_lb from interfaces that were not given: a restart with
 // fewer --iface leaves it there, still driving our maps with nobody to
@@ -529,12 +683,32 @@ Attachment attach_or_adopt(const AttachOptions& o) {
     config_id = prog_map_named(found->second, XLB_MAP_CONFIG);
     if (o.claim && config_id) o.claim(config_id);
     adopt_first(o, a, *found);
+    upgrade::Decision d = decide_on(o, a, true);
+    if (d.action == upgrade::Action::Refuse) throw SystemError(d.message);
+    if (d.action == upgrade::Action::KeepOld) log_warn(d.message);
+    if (d.action == upgrade::Action::Upgrade) {
+      uint64_t old_build = read_meta(a.pin_dir)->build_id;
+      if (attached_prog_id(a.ifaces.front().ifindex) != found->second)
+        // libxdp's dispatcher holds it: one of its programs can't be swapped
+        // atomically (libxdp rebuilds the dispatcher), so don't risk a gap.
+        log_warn("the running " + std::string(XLB_PROG_NAME) + " (build " + upgrade::build_id_hex(old_build) +
+                 ") runs behind libxdp's dispatcher on " + a.ifaces.front().iface +
+                 ", where it can't be replaced atomically: keeping it; this lbd's build is " +
+                 upgrade::build_id_hex(own_build_id()) + " (to switch: stop lbd, `lbd --detach " +
+                 a.ifaces.front().iface + "`, start it again; every flow is lost)");
+      else
+        loaded = upgrade_program(a, found->second, old_build);
+    }
   } else {
     // Pinned maps but no program (detached by hand, a failed start): the
     // state they hold is recovered by attaching over them.
     config_id = pinned_map_id(a.pin_dir, XLB_MAP_CONFIG);
     a.reused = config_id != 0;
     if (o.claim && config_id) o.claim(config_id);
+    if (a.reused) {
+      upgrade::Decision d = decide_on(o, a, false);
+      if (d.action == upgrade::Action::Refuse) throw SystemError(d.message);
+    }
     loaded = attach_first(o, a, modes);
   }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "fd.h"
+#include "xlb/abi.h"
 
 namespace xlb {
 
@@ -37,6 +38,9 @@ struct AttachOptions {
   // the data path's owner lock there (owner_lock.h) and throws if another
   // lbd holds it. May be empty (tests).
   std::function<void(uint32_t config_id)> claim;
+  // A running xlb_lb of another build (same ABI version) is replaced by this
+  // lbd's (upgrade/decide.h); false (--no-upgrade): it is kept, with a warning.
+  bool allow_upgrade = true;
 };
 
 struct IfaceAttachment {
@@ -56,7 +60,18 @@ struct Attachment {
   // Interfaces not given to --iface that carried this xlb_lb (a restart
   // with fewer --iface): detached, since nothing would manage them.
   std::vector<std::string> dropped;
+  // The running program was another build and was replaced by this lbd's
+  // (atomically on each interface that ran it): its build id.
+  std::optional<uint64_t> upgraded_from;
 };
+
+// This lbd's build id: the hash of the xlb_lb object it embeds
+// (upgrade/build_id.h).
+uint64_t own_build_id();
+
+// The entry of xlb_meta pinned in pin_dir; nullopt if there is none (pins
+// older than ABI versions, or no pins).
+std::optional<xlb_meta> read_meta(const std::string& pin_dir);
 
 // Throws InputError unless every name is an interface of this namespace
 // (lo excepted) and none is given twice. Returns their ifindexes.
@@ -73,8 +88,13 @@ std::string pin_dir_of(const std::string& pin_root, const std::string& iface);
 Fd lock_pin_dir(const std::string& pin_dir, const std::string& iface);
 
 // Adopts the xlb_lb attached to the first interface, or loads and attaches a
-// new one (pinning the maps); then attaches that same program to every
-// other interface that does not carry it yet (adopting it where it does).
+// new one (pinning the maps). Maps of another ABI version, or of none, are
+// refused (SystemError saying what to do; nothing is changed). An adopted
+// xlb_lb of another build is replaced by this lbd's, atomically
+// (XDP_FLAGS_REPLACE), on every interface that runs it, unless
+// !allow_upgrade; under libxdp's dispatcher it is kept, with a warning.
+// Then attaches that same program to every other interface that does not
+// carry it yet (adopting it where it does).
 // An interface carrying an xlb_lb over other maps is an error. Either way
 // the adjust program is pinned afterwards: if its pin is missing or belongs
 // to other maps, a copy of the object is loaded over the pinned maps,

@@ -117,6 +117,7 @@ struct Options {
   bool flow_table_size_given = false;  // given on the command line: warn if the running maps differ
   bool verbose = false;
   bool check_kernel = false;
+  bool no_upgrade = false;  // keep a running xlb_lb of another build (loader.h)
   std::string detach;
 };
 
@@ -203,6 +204,7 @@ int run_daemon(const Options& o) {
                             "stop that lbd first, or manage the data path through it (`lbctl --socket SOCKET`); two "
                             "lbds must never drive the same maps");
   };
+  ao.allow_upgrade = !o.no_upgrade;
   Attachment att;
   try {
     att = attach_or_adopt(ao);
@@ -258,6 +260,8 @@ int run_daemon(const Options& o) {
   DaemonInfo info;
   for (const auto& ia : att.ifaces) info.ifaces.push_back({ia.iface, ia.ifindex});
   info.pin_dir = att.pin_dir;
+  info.meta = [dir = att.pin_dir] { return read_meta(dir); };
+  info.build_id = own_build_id();
   info.attachment = [](int ifindex) {
     auto found = find_attached(ifindex);
     return found ? *found : std::make_pair(std::string(), 0u);
@@ -414,6 +418,8 @@ int main(int argc, char** argv) {
         }
       });
   app.add_flag("--verbose", o.verbose, "libbpf and libxdp debug output");
+  app.add_flag("--no-upgrade", o.no_upgrade,
+               "keep a running xlb_lb of another build (same ABI) instead of replacing it with this lbd's");
   auto* detach = app.add_option("--detach", o.detach,
                                 "detach xlb_lb from IFNAME and from every other interface it was attached to "
                                 "with it, remove its pins, and exit");

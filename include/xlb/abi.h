@@ -466,6 +466,31 @@ XLB_STATIC_ASSERT(sizeof(struct xlb_decap_addr_key) == 20, "xlb_decap_addr_key")
 XLB_STATIC_ASSERT(sizeof(struct xlb_decap_allow_key) == 24, "xlb_decap_allow_key");
 XLB_STATIC_ASSERT(sizeof(struct xlb_decap_config) == 8, "xlb_decap_config");
 
+/* ---- identity of the pinned data path (xlb_meta) ------------------------ */
+/*
+ * XLB_ABI_VERSION names the layout of everything an lbd shares with a
+ * running data path through the pins: bump it whenever a map's key or value
+ * layout, a map's type, flags or size semantics, or a pinned map's name
+ * changes (struct xlb_config growing is such a change). An lbd only takes
+ * over pinned maps of its own ABI version; within one version it replaces a
+ * running xlb_lb of another build atomically (docs/design.md, "What is in
+ * the pins"). Pins without xlb_meta predate ABI versions.
+ *   1: issue 13 (first recorded; the layout of issue 12's maps)
+ */
+#define XLB_ABI_VERSION 1
+#define XLB_META_MAGIC 0x786c626d /* "xlbm" */
+
+/* Single entry of xlb_meta (an array of one). Written by lbd only, never
+ * read by the data path: the map is bound to xlb_lb (BPF_PROG_BIND_MAP) so
+ * that the kernel lists it among the program's maps, like the others. */
+struct xlb_meta {
+	__u32 magic;       /* XLB_META_MAGIC once written; 0: a fresh map */
+	__u32 abi_version; /* XLB_ABI_VERSION of the lbd that created the maps */
+	__u64 build_id;    /* build of the xlb_lb attached over them (hash of its object) */
+};
+
+XLB_STATIC_ASSERT(sizeof(struct xlb_meta) == 16, "xlb_meta");
+
 /* Names of the pinned maps under /sys/fs/bpf/xlb/<ifname>/ (libbpf pins by
  * the map's name; these must equal the names in bpf/lb.bpf.c). */
 #define XLB_MAP_VIPS      "xlb_vips"
@@ -484,6 +509,7 @@ XLB_STATIC_ASSERT(sizeof(struct xlb_decap_config) == 8, "xlb_decap_config");
 #define XLB_MAP_FLOOD     "xlb_flood"
 #define XLB_MAP_EGRESS    "xlb_egress"
 #define XLB_MAP_FRAGS     "xlb_frags"
+#define XLB_MAP_META      "xlb_meta"
 #define XLB_CONN_ADJUST_PROG_NAME "xlb_conn_adjust"
 #define XLB_PROG_NAME     "xlb_lb"
 #define XLB_DECAP_PROG_NAME "xlb_decap"

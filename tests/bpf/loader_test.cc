@@ -276,6 +276,115 @@ TEST_F(LoaderTest, AReattachOverPinnedMapsIsARecoveryAndWarnsAboutSizes) {
   EXPECT_NE(w[0].find(std::string("lbd --detach ") + kIf), std::string::npos) << w[0];
 }
 
+// ---- upgrade (issue 13): xlb_meta, the atomic replacement, the ABI rule ----
+
+// Writes xlb_meta's entry (to simulate another build or ABI version).
+void write_meta(const std::string& pin_dir, const xlb_meta& m) {
+  int fd = bpf_obj_get((pin_dir + "/" + XLB_MAP_META).c_str());
+  ASSERT_GE(fd, 0);
+  uint32_t key = 0;
+  ASSERT_EQ(bpf_map_update_elem(fd, &key, &m, BPF_ANY), 0);
+  close(fd);
+}
+
+TEST_F(LoaderTest, AttachRecordsItsAbiAndBuildInXlbMeta) {
+  attach_or_adopt(opts);
+  auto m = read_meta(pin_dir);
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->magic, XLB_META_MAGIC);
+  EXPECT_EQ(m->abi_version, static_cast<uint32_t>(XLB_ABI_VERSION));
+  EXPECT_EQ(m->build_id, own_build_id());
+  EXPECT_NE(own_build_id(), 0u);
+}
+
+// The running program is another build (its recorded build id differs): a
+// new attach loads this one over the same maps and swaps it in; the maps
+// are the same ones, and xlb_meta names the new build.
+TEST_F(LoaderTest, AnAdoptedProgramOfAnotherBuildIsReplacedOverTheSameMaps) {
+  Attachment first = attach_or_adopt(opts);
+  uint32_t flows_id = pinned_map_id(pin_dir + "/xlb_flows");
+  write_meta(pin_dir, xlb_meta{XLB_META_MAGIC, XLB_ABI_VERSION, 0x1234});
+  Attachment again = attach_or_adopt(opts);
+  EXPECT_TRUE(again.adopted);
+  ASSERT_TRUE(again.upgraded_from.has_value());
+  EXPECT_EQ(*again.upgraded_from, 0x1234u);
+  auto found = find_attached(ifindex);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_NE(found->second, first.ifaces[0].prog_id);
+  EXPECT_EQ(found->second, again.ifaces[0].prog_id);
+  EXPECT_EQ(found->first, "native");
+  EXPECT_EQ(pinned_map_id(pin_dir + "/xlb_flows"), flows_id);
+  EXPECT_EQ(attached_config_id(ifindex), again.config_id);
+  EXPECT_EQ(read_meta(pin_dir)->build_id, own_build_id());
+  EXPECT_TRUE(exists(pin_dir + "/" + XLB_CONN_ADJUST_PROG_NAME));
+  // And now it is this build: the next attach adopts it.
+  Attachment third = attach_or_adopt(opts);
+  EXPECT_FALSE(third.upgraded_from.has_value());
+  EXPECT_EQ(third.ifaces[0].prog_id, again.ifaces[0].prog_id);
+}
+
+// With two interfaces, both get the new program.
+TEST_F(LoaderTest, AnUpgradeReplacesTheProgramOnEveryInterface) {
+  int peer = static_cast<int>(if_nametoindex(kPeer));
+  opts.ifaces = {kIf, kPeer};
+  Attachment first = attach_or_adopt(opts);
+  write_meta(pin_dir, xlb_meta{XLB_META_MAGIC, XLB_ABI_VERSION, 0x1234});
+  Attachment again = attach_or_adopt(opts);
+  ASSERT_TRUE(again.upgraded_from.has_value());
+  auto a = find_attached(ifindex), b = find_attached(peer);
+  ASSERT_TRUE(a && b);
+  EXPECT_NE(a->second, first.ifaces[0].prog_id);
+  EXPECT_EQ(a->second, b->second);
+}
+
+TEST_F(LoaderTest, NoUpgradeKeepsTheRunningBuild) {
+  Attachment first = attach_or_adopt(opts);
+  write_meta(pin_dir, xlb_meta{XLB_META_MAGIC, XLB_ABI_VERSION, 0x1234});
+  opts.allow_upgrade = false;
+  Attachment again = attach_or_adopt(opts);
+  EXPECT_FALSE(again.upgraded_from.has_value());
+  EXPECT_EQ(again.ifaces[0].prog_id, first.ifaces[0].prog_id);
+  EXPECT_EQ(read_meta(pin_dir)->build_id, 0x1234u);
+}
+
+// Maps of another ABI version: refused, running or not, and nothing changes.
+TEST_F(LoaderTest, AnotherAbiVersionIsRefusedAndNothingChanges) {
+  Attachment first = attach_or_adopt(opts);
+  uint32_t flows_id = pinned_map_id(pin_dir + "/xlb_flows");
+  write_meta(pin_dir, xlb_meta{XLB_META_MAGIC, XLB_ABI_VERSION + 1, 0x1234});
+  for (bool running : {true, false}) {
+    if (!running) ASSERT_EQ(run_cmd(std::string("ip link set dev ") + kIf + " xdp off"), 0);
+    try {
+      attach_or_adopt(opts);
+      ADD_FAILURE() << "took over maps of another ABI version (running " << running << ")";
+    } catch (const SystemError& e) {
+      std::string msg = e.what();
+      EXPECT_NE(msg.find("from ABI " + std::to_string(XLB_ABI_VERSION + 1)), std::string::npos) << msg;
+      EXPECT_NE(msg.find(std::string("lbd --detach ") + kIf), std::string::npos) << msg;
+    }
+    auto found = find_attached(ifindex);
+    EXPECT_EQ(found.has_value(), running);
+    if (found) EXPECT_EQ(found->second, first.ifaces[0].prog_id);
+    EXPECT_EQ(pinned_map_id(pin_dir + "/xlb_flows"), flows_id);
+    EXPECT_EQ(read_meta(pin_dir)->abi_version, static_cast<uint32_t>(XLB_ABI_VERSION + 1));
+  }
+}
+
+// Pins from before xlb_meta (no program running over them): refused.
+TEST_F(LoaderTest, PinsOlderThanAbiVersionsAreRefused) {
+  attach_or_adopt(opts);
+  ASSERT_EQ(run_cmd(std::string("ip link set dev ") + kIf + " xdp off"), 0);
+  ASSERT_EQ(unlink((pin_dir + "/" + XLB_MAP_META).c_str()), 0);
+  try {
+    attach_or_adopt(opts);
+    ADD_FAILURE() << "took over pins without xlb_meta";
+  } catch (const SystemError& e) {
+    EXPECT_NE(std::string(e.what()).find("older than ABI versions"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(find_attached(ifindex).has_value());
+  EXPECT_FALSE(exists(pin_dir + "/" + XLB_MAP_META)) << "created an xlb_meta over old pins";
+}
+
 TEST_F(LoaderTest, ThePinDirectoryLockIsExclusive) {
   Fd held = lock_pin_dir(pin_dir, kIf);
   try {
