@@ -46,7 +46,11 @@ print(" ".join(str(b) for b in struct.pack("<IIQ", magic, int(sys.argv[1]), buil
 	bpftool map update pinned "$META" key 0 0 0 0 value $bytes
 }
 attached_id_is() { ip -n "$RIG_NS_LB" -d link show "$RIG_IF_LB" | grep -Eq "prog/xdp[a-z]* id $1( |\$)"; }
-meta_abi() { bpftool map lookup pinned "$META" key 0 0 0 0 --json | json_get - "d['formatted']['value']['abi_version']"; }
+# meta_abi: xlb_meta's abi_version (lbd creates the map without BTF: raw bytes).
+meta_abi() {
+	bpftool map lookup pinned "$META" key 0 0 0 0 --json |
+		python3 -c 'import json, struct, sys; print(struct.unpack("<IIQ", bytes(int(x, 16) for x in json.load(sys.stdin)["value"]))[1])'
+}
 
 step "build A: lbd, decap, $VIP/tcp, 30 held connections"
 lbd_start || { fail "lbd starts"; rig_finish; }
