@@ -238,6 +238,7 @@ void record_build(int prog_fd, const std::string& pin_dir) {
 void ensure_meta_pinned(const std::string& pin_dir) {
   std::string path = pin_dir + "/" + XLB_MAP_META;
   if (Fd pinned_meta(bpf_obj_get(path.c_str())); pinned_meta) return;
+  mkdir_p(pin_dir, 0700);  // lbd made it for its lock; libbpf would make it for the other pins
   Fd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, XLB_MAP_META, sizeof(uint32_t), sizeof(xlb_meta), 1, nullptr));
   if (!fd) throw SystemError("cannot create " + path + ": " + std::strerror(errno));
   uint32_t key = 0;
