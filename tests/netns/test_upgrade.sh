@@ -10,7 +10,8 @@
 # no held connection breaks or moves, no ping fails, no flow is created
 # again (new_flow and flow_rescheduled don't move while the pings run: the
 # flow entries were kept), no drop counter moves, counters go on from where
-# they were, new connections work, and `lbctl status` says the builds match.
+# they were, new connections work, `lbctl status` says the builds match, and
+# the health checks (ipip, steered by the separate tc hook) go on passing.
 #
 # Then an ABI mismatch: the pinned xlb_meta is rewritten to say ABI 999 (a
 # simulation: there is no second ABI to build) and lbd is started again. It
@@ -56,6 +57,16 @@ step "build A: lbd, decap, $VIP/tcp, 30 held connections"
 lbd_start || { fail "lbd starts"; rig_finish; }
 check "xlb-decap attaches on every backend" decap_attach_all
 vip_setup "$VIP" tcp "$(rig_b4 1)" "$(rig_b4 2)" "$(rig_b4 3)" || rig_finish
+# Health checks: ipip checks are steered by the tc hook (hc.bpf.o), a
+# separate object that lbd replaces on every start; they must go on.
+# The LB needs a route to the VIP for its checker's connect() (as in
+# test_health: a next hop nobody answers for; only steering reaches a backend).
+ip -n "$RIG_NS_LB" neigh replace 198.18.0.250 lladdr 02:00:00:00:00:fa dev "$RIG_IF_LB" nud permanent
+ip -n "$RIG_NS_LB" route add "$RIG_VIP4/32" via 198.18.0.250 dev "$RIG_IF_LB"
+lbctl_quiet set-health "$VIP" --proto tcp --check http --path / --interval 200ms --timeout 200ms --fall 3 --rise 1 ||
+	fail "set-health"
+out=$(health_wait "$VIP" tcp "$(date +%s%3N)" 15 "all(st(n) == 'up' for n in b)")
+check "health checks see every backend up" health_ok "$out"
 hold_start h "$RIG_VIP4" 30 || { fail "hold client starts"; rig_finish; }
 id_a=$(status_get prog_id)
 tag_a=$(prog_tag "$id_a")
@@ -87,6 +98,11 @@ check "a different build: $build_a -> $build_b" [ "$build_b" != "$build_a" ]
 check "status: the builds match after the upgrade" [ "$(status_get program.build_matches)" = true ]
 check "status: lbd_build_id = build_id = $build_b" [ "$(status_get program.lbd_build_id)" = "$build_b" ]
 check "ip link shows prog id $id_b on $RIG_IF_LB" attached_id_is "$id_b"
+steered=$(status_get health.steering_packets.ipip4)
+check "the health checks go on through the tc hook (ipip4 steered: more than $steered + 10)" \
+	wait_for 15 eval '(( $(status_get health.steering_packets.ipip4) > steered + 10 ))'
+out=$(health_wait "$VIP" tcp "$(date +%s%3N)" 0 "all(st(n) == 'up' for n in b)")
+check "and see every backend up" health_ok "$out"
 # Let the pings run over the new program for a few rounds (a condition: the
 # VIP's packet counter grows by more than 3 rounds of 30 GETs).
 lb_stats "$RIG_TMP/stats2.json" || fail "lbctl stats"
