@@ -170,6 +170,7 @@ Json Api::dispatch(const Json& r) {
     }
     return answer;
   }
+  if (cmd == "doctor") return doctor(r);
   if (cmd == "list") {
     jf::check_object(r, {"cmd"}, "");
     std::vector<VipView> views = lb_.list();

@@ -63,6 +63,8 @@ class Api {
   Config running_config();
   // apply with "dry_run": the changes in words, nothing applied.
   nlohmann::json dry_run(const Config& config);
+  // lbctl doctor's verdicts (api_doctor.cc).
+  nlohmann::json doctor(const nlohmann::json& request);
   // set-backend and drain-backend: through the health monitor when there is one.
   void set_weight(const Endpoint& vip, uint8_t proto, const BackendRef& be, uint32_t weight);
   Balancer& lb_;
