@@ -336,13 +336,15 @@ int run_daemon(const Options& o) {
   server.run([&](const std::string& request) { return api.handle(request); },
              [&] {
                notifier.tick(std::chrono::steady_clock::now());
+               // After `lbctl detach` the maps and the state files are gone
+               // on purpose: nothing may write them again before lbd exits.
+               if (detached) return;
                reaper.tick(lb);
                monitor.on_results(checker.take_results(), wall_ms(), std::chrono::steady_clock::now());
                monitor.tick(wall_ms());
                if (scrapes) scrapes->tick(api);
                auto now = std::chrono::steady_clock::now();
-               // (After `lbctl detach` the pins are gone on purpose.)
-               if (!detached && now - last_watch >= std::chrono::milliseconds(kWatchIntervalMs)) {
+               if (now - last_watch >= std::chrono::milliseconds(kWatchIntervalMs)) {
                  last_watch = now;
                  watch.check();
                }
