@@ -136,6 +136,8 @@ std::string Api::handle(const std::string& request) {
     std::vector<std::string> before;
     if (may_clash) before = warnings();
     answer = dispatch(r);
+    bool dry_run = r.contains("dry_run") && r["dry_run"] == true;
+    if (changes_maps(cmd) && !dry_run && info_.after_change) info_.after_change();
     if (may_clash) {
       std::vector<std::string> after = warnings();
       for (const auto& w : after)

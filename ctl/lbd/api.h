@@ -33,6 +33,9 @@ struct DaemonInfo {
   // The health checker's and the steering hook's figures for `status`
   // (may be unset).
   std::function<nlohmann::json()> health_checks;
+  // Called after every request that changed something (lbd saves the
+  // running state); may be unset.
+  std::function<void()> after_change;
   // Why the data path can't be changed (its pins vanished: watch.h); empty
   // if it can. Non-empty: every changing request fails with it, and status
   // shows it as data_path_error. May be unset.
