@@ -8,7 +8,10 @@
 #  2. An l2dsr backend nobody answers ARP for (198.19.0.99 on the segment,
 #     VIP :8080 without checks): doctor names its missing neighbour entry
 #     with the `ip neigh` fix; removing it makes it healthy again.
-#  3. lbd restarted in generic XDP mode (RIG_XDP_MODE=skb, i.e.
+#  3. An ipip VIP :8081 on b1 with a host route to b1 of mtu 1400: doctor
+#     names the missing headroom (1400 < the LB interface's MTU + 20) with the link MTU and
+#     MSS fixes.
+#  4. lbd restarted in generic XDP mode (RIG_XDP_MODE=skb, i.e.
 #     XLB_XDP_MODE=skb / --xdp-mode skb): doctor names the interface's skb mode
 #     and the --xdp-mode native fix.
 # Doctor runs with --interval 0 (one sample: no drop counter is judged
@@ -97,7 +100,25 @@ lbctl_quiet del-vip "$BOGUS_VIP" --proto tcp
 doctor
 check "with that VIP gone, doctor exits 0 (exit $DOC_RC)" [ "$DOC_RC" = 0 ]
 
-step "3. lbd in generic (skb) XDP mode"
+step "3. an ipip VIP whose path to its backend lacks MTU headroom"
+IPIP_VIP="$RIG_VIP4:8081"
+mode_vip_setup "$IPIP_VIP" tcp ipip "$B1" || rig_finish
+LB_MTU=$(ip -n "$RIG_NS_LB" -o link show "$RIG_IF_LB" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
+ip -n "$RIG_NS_LB" route add "$B1/32" dev "$RIG_IF_LB" mtu 1400
+doctor
+check "doctor exits 1 (exit $DOC_RC)" [ "$DOC_RC" = 1 ]
+check "mtu is a problem" has "PROBLEM mtu"
+check "it names the route's mtu 1400 against $RIG_IF_LB's $LB_MTU + 20" \
+	has "the route's mtu 1400 toward $B1 is less than $RIG_IF_LB's MTU $LB_MTU + 20"
+fix=$(fix_of "the route's mtu 1400")
+check "its fix: the link MTU or the backend's MSS ($fix)" \
+	bash -c '[[ "$1" == *"mtu $2"* && "$1" == *"advmss 1340"* ]]' _ "$fix" $((LB_MTU + 20))
+ip -n "$RIG_NS_LB" route del "$B1/32" dev "$RIG_IF_LB"
+lbctl_quiet del-vip "$IPIP_VIP" --proto tcp
+doctor
+check "with the route and the VIP gone, doctor exits 0 (exit $DOC_RC)" [ "$DOC_RC" = 0 ]
+
+step "4. lbd in generic (skb) XDP mode"
 lbctl_quiet detach
 lbd_kill
 RIG_XDP_MODE=skb
