@@ -37,6 +37,7 @@ void add_doctor_commands(CLI::App& app, Context& ctx) {
   cmd->add_option("--interval", args->interval,
                   "seconds between the two samples that tell rising drop counters from old ones (taken only if "
                   "some drop counter is non-zero; 0: one sample)")
+      ->type_name("SECONDS")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 60.0));
   cmd->callback([&ctx, args] {
