@@ -31,5 +31,6 @@ void add_vip_commands(CLI::App& app, Context& ctx);      // add-vip, del-vip
 void add_backend_commands(CLI::App& app, Context& ctx);  // add-backend, del-backend, drain-backend, set-backend
 void add_config_commands(CLI::App& app, Context& ctx);   // apply, detach
 void add_health_commands(CLI::App& app, Context& ctx);   // set-health
+void add_doctor_commands(CLI::App& app, Context& ctx);   // doctor
 
 }  // namespace xlb::lbctl

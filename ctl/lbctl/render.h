@@ -15,6 +15,7 @@ void render_status(const Json& answer, std::ostream& out);  // key: value lines,
 void render_list(const Json& answer, std::ostream& out);    // each VIP with a table of its backends and their counts
 void render_stats(const Json& answer, std::ostream& out);   // VIP/backend table, non-zero global counters
 void render_flows(const Json& answer, std::ostream& out);   // one table row per flow
+void render_doctor(const Json& answer, std::ostream& out);  // each check's status, then findings with fixes
 
 // Write commands: by the time they are rendered the change is made, so a
 // missing informational field is skipped rather than turned into a failure.

@@ -137,6 +137,8 @@ std::string Api::handle(const std::string& request) {
     std::vector<std::string> before;
     if (may_clash) before = warnings();
     answer = dispatch(r);
+    bool dry_run = r.contains("dry_run") && r["dry_run"] == true;
+    if (changes_maps(cmd) && !dry_run && info_.after_change) info_.after_change();
     if (may_clash) {
       std::vector<std::string> after = warnings();
       for (const auto& w : after)
@@ -171,6 +173,7 @@ Json Api::dispatch(const Json& r) {
     }
     return answer;
   }
+  if (cmd == "doctor") return doctor(r);
   if (cmd == "list") {
     jf::check_object(r, {"cmd"}, "");
     std::vector<VipView> views = lb_.list();

@@ -35,6 +35,9 @@ struct DaemonInfo {
   // The health checker's and the steering hook's figures for `status`
   // (may be unset).
   std::function<nlohmann::json()> health_checks;
+  // Called after every request that changed something (lbd saves the
+  // running state); may be unset.
+  std::function<void()> after_change;
   // Why the data path can't be changed (its pins vanished: watch.h); empty
   // if it can. Non-empty: every changing request fails with it, and status
   // shows it as data_path_error. May be unset.
@@ -70,6 +73,8 @@ class Api {
   Config running_config();
   // apply with "dry_run": the changes in words, nothing applied.
   nlohmann::json dry_run(const Config& config);
+  // lbctl doctor's verdicts (api_doctor.cc).
+  nlohmann::json doctor(const nlohmann::json& request);
   // set-backend and drain-backend: through the health monitor when there is one.
   void set_weight(const Endpoint& vip, uint8_t proto, const BackendRef& be, uint32_t weight);
   Balancer& lb_;

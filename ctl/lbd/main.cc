@@ -34,6 +34,8 @@
 #include "owner_lock.h"
 #include "reaper_thread.h"
 #include "reload.h"
+#include "running_state.h"
+#include "state/start_plan.h"
 #include "server.h"
 #include "service/notify.h"
 #include "watch.h"
@@ -174,8 +176,11 @@ int run_daemon(const Options& o) {
   // Parse the config before touching anything: a typo must not half-start lbd.
   std::optional<Config> startup;
   health::ChecksByVip startup_checks;
+  std::optional<std::string> startup_hash;
   if (!o.config.empty()) {
-    startup = parse_config_text(read_file(o.config), o.config);
+    std::string text = read_file(o.config);
+    startup = parse_config_text(text, o.config);
+    startup_hash = state::content_hash(text);
     try {
       startup_checks = health::config_checks(*startup);
     } catch (const InputError& e) {
@@ -242,11 +247,30 @@ int run_daemon(const Options& o) {
   health::Monitor monitor(lb, hooks, health_state_path(o.state_dir, first), att.config_id);
   monitor.load(wall_ms());
 
-  if (startup) {
+  // What to start from: the pinned maps, the state file, --config
+  // (state/start_plan.h).
+  RunningState running(o.state_dir.empty() ? "" : o.state_dir + "/" + first + ".json");
+  std::optional<state::Saved> saved = running.read();
+  state::StartPlan plan = state::plan_start({att.adopted || att.reused, saved.has_value(),
+                                             saved ? saved->config_applied : std::nullopt, startup_hash});
+  log_line(plan.why);
+  if (plan.apply_state) {
+    try {
+      Config c = parse_config(saved->config);
+      ApplyResult r = monitor.apply(c, health::config_checks(c), wall_ms());
+      log_line("rebuilt the running state from " + running.path() + ": " + std::to_string(r.added) + " added");
+    } catch (const std::exception& e) {
+      log_warn("the state file " + running.path() + " could not be applied (" + e.what() + "); starting without it");
+    }
+  }
+  if (plan.apply_config) {
     ApplyResult r = monitor.apply(*startup, startup_checks, wall_ms());
+    running.set_applied(*startup_hash);
     log_line("applied " + o.config + ": " + std::to_string(r.added) + " added, " + std::to_string(r.removed) +
              " removed, " + std::to_string(r.changed) + " changed");
   }
+  auto save_running = [&] { running.save(config_to_json(monitor.running_config())); };
+  save_running();
 
   for (const auto& w : lb.nat_clash_warnings()) log_warn(w);
   for (const auto& w : lb.ring_warnings()) log_warn(w);
@@ -270,6 +294,7 @@ int run_daemon(const Options& o) {
   for (const auto& ia : att.ifaces) watched.push_back({ia.iface, ia.ifindex});
   DataPathWatch watch(att.pin_dir, att.config_id, watched);
   info.health = [&watch] { return watch.problem(); };
+  info.after_change = save_running;
   info.health_checks = [&checker, &att] {
     health::CheckerStats cs = checker.stats();
     nlohmann::json steering = nlohmann::json::object();
@@ -292,6 +317,7 @@ int run_daemon(const Options& o) {
       lb, info,
       [&] {
         detach(first, o.pin_root);
+        forget_state(o.state_dir, first);
         owner.remove();
         detached = true;
         server.stop();
@@ -314,13 +340,15 @@ int run_daemon(const Options& o) {
   server.run([&](const std::string& request) { return api.handle(request); },
              [&] {
                notifier.tick(std::chrono::steady_clock::now());
+               // After `lbctl detach` the maps and the state files are gone
+               // on purpose: nothing may write them again before lbd exits.
+               if (detached) return;
                reaper.tick(lb);
                monitor.on_results(checker.take_results(), wall_ms(), std::chrono::steady_clock::now());
                monitor.tick(wall_ms());
                if (scrapes) scrapes->tick(api);
                auto now = std::chrono::steady_clock::now();
-               // (After `lbctl detach` the pins are gone on purpose.)
-               if (!detached && now - last_watch >= std::chrono::milliseconds(kWatchIntervalMs)) {
+               if (now - last_watch >= std::chrono::milliseconds(kWatchIntervalMs)) {
                  last_watch = now;
                  watch.check();
                }
@@ -342,7 +370,10 @@ int run_daemon(const Options& o) {
                    log_line("SIGHUP ignored: lbd was started without --config, so there is nothing to reload");
                  } else {
                    notifier.reloading("reloading " + o.config);
-                   reload_config(api, o.config);
+                   if (auto hash = reload_config(api, o.config)) {
+                     running.set_applied(*hash);
+                     save_running();
+                   }
                    notifier.reloaded("serving " + first + " on " + o.socket);
                  }
                }
@@ -374,6 +405,7 @@ int run_detach(const Options& o) {
     owner = OwnerLock::take(config_id, {dir, {o.detach}, ""},
                             "stop that lbd first, or detach through it with `lbctl --socket SOCKET detach`");
   if (!detach(o.detach, o.pin_root)) log_line("nothing to detach on " + o.detach);
+  forget_state(o.state_dir, o.detach);
   owner.remove();
   return 0;
 }

@@ -7,12 +7,13 @@
 
 #include "core/error.h"
 #include "log.h"
+#include "state/start_plan.h"
 
 namespace xlb {
 
 using Json = nlohmann::json;
 
-bool reload_config(Api& api, const std::string& path) {
+std::optional<std::string> reload_config(Api& api, const std::string& path) {
   log_line("SIGHUP: reloading " + path);
   try {
     std::ifstream in(path);
@@ -31,14 +32,14 @@ bool reload_config(Api& api, const std::string& path) {
     const Json& changes = preview.at("changes");
     if (changes.empty()) {
       log_line("SIGHUP: " + path + " changes nothing");
-      return true;
+      return state::content_hash(ss.str());
     }
     for (const Json& line : changes) log_line("SIGHUP: " + line.get<std::string>());
     api.dispatch({{"cmd", "apply"}, {"config", config}});
-    return true;
+    return state::content_hash(ss.str());
   } catch (const std::exception& e) {
     log_warn("SIGHUP: " + path + ": " + e.what() + "; nothing was changed");
-    return false;
+    return std::nullopt;
   }
 }
 

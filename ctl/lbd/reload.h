@@ -3,13 +3,15 @@
 // file that can't be read or is invalid changes nothing, and the log says
 // where it is wrong.
 #pragma once
+#include <optional>
 #include <string>
 
 #include "api.h"
 
 namespace xlb {
 
-// Returns whether the config was applied; every outcome is logged.
-bool reload_config(Api& api, const std::string& path);
+// Returns the applied file's content hash (state/start_plan.h), nullopt if
+// nothing was applied; every outcome is logged.
+std::optional<std::string> reload_config(Api& api, const std::string& path);
 
 }  // namespace xlb
