@@ -353,7 +353,9 @@ TEST_F(LoaderTest, AnotherAbiVersionIsRefusedAndNothingChanges) {
   uint32_t flows_id = pinned_map_id(pin_dir + "/xlb_flows");
   write_meta(pin_dir, xlb_meta{XLB_META_MAGIC, XLB_ABI_VERSION + 1, 0x1234});
   for (bool running : {true, false}) {
-    if (!running) ASSERT_EQ(run_cmd(std::string("ip link set dev ") + kIf + " xdp off"), 0);
+    if (!running) {
+      ASSERT_EQ(run_cmd(std::string("ip link set dev ") + kIf + " xdp off"), 0);
+    }
     try {
       attach_or_adopt(opts);
       ADD_FAILURE() << "took over maps of another ABI version (running " << running << ")";
@@ -364,7 +366,9 @@ TEST_F(LoaderTest, AnotherAbiVersionIsRefusedAndNothingChanges) {
     }
     auto found = find_attached(ifindex);
     EXPECT_EQ(found.has_value(), running);
-    if (found) EXPECT_EQ(found->second, first.ifaces[0].prog_id);
+    if (found) {
+      EXPECT_EQ(found->second, first.ifaces[0].prog_id);
+    }
     EXPECT_EQ(pinned_map_id(pin_dir + "/xlb_flows"), flows_id);
     EXPECT_EQ(read_meta(pin_dir)->abi_version, static_cast<uint32_t>(XLB_ABI_VERSION + 1));
   }
