@@ -1544,6 +1544,15 @@ health_wait() {
 	python3 -c "$_RIG_HEALTH_WAIT_PY" "$RIG_NS_LB" "$LBCTL_BIN" "$RIG_SOCK" "$@"
 }
 health_ok() { [ "$(json_get - ok <<<"$1")" = true ]; }
+# health_check_wait VIP PROTO T0_MS SECONDS EXPR LABEL: health_wait, its
+# time and the backends' states printed, recorded as a check.
+health_check_wait() {
+	local out
+	out=$(health_wait "$1" "$2" "$3" "$4" "$5")
+	echo "  $1/$2: $(json_get - elapsed_ms <<<"$out") ms: $(json_get - view <<<"$out")"
+	check "$1/$2: $6" health_ok "$out"
+}
+now_ms() { date +%s%3N; } # wall-clock ms, the T0_MS of health_wait
 _RIG_HEALTH_WAIT_PY=$(cat <<'EOF6'
 import ipaddress, json, subprocess, sys, time
 ns, lbctl, sock, vip, proto, t0_ms, limit, expr = sys.argv[1:9]

@@ -24,7 +24,6 @@ rig_create_l2 2
 
 VIP="$RIG_VIP4:80" BOGUS_VIP="$RIG_VIP4:8080" BOGUS=198.19.0.99
 B1=$(rig_b4 1) B2=$(rig_b4 2)
-now_ms() { date +%s%3N; }
 
 # doctor: runs `lbctl doctor --interval 0`; its output in $DOC, exit code in $DOC_RC.
 doctor() {

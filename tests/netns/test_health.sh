@@ -52,7 +52,6 @@ STATE_DIR=$RIG_STATE_DIR # lbd_start passes --state-dir "$RIG_STATE_DIR"
 mkdir -p "$STATE_DIR"
 STATE_FILE="$STATE_DIR/$RIG_IF_LB.health.json"
 
-now_ms() { date +%s%3N; }
 
 # set_health [lbctl set-health options]: the test's check on $VIP, plus options.
 set_health() { lbctl_quiet set-health "$VIP" --proto tcp "${HC_ARGS[@]}" "$@"; }

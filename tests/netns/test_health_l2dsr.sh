@@ -25,18 +25,9 @@ INTERVAL_MS=500 FALL=2 RISE=2
 COMMON=(--interval "${INTERVAL_MS}ms" --timeout 300ms --fall "$FALL" --rise "$RISE")
 DOWN_DEADLINE_S=$(((INTERVAL_MS * FALL + 1000 + 3000 + 999) / 1000))
 UP_DEADLINE_S=$(((INTERVAL_MS * RISE + 1000 + 3000 + 999) / 1000))
-now_ms() { date +%s%3N; }
 # VIPS: "VIP PROTO" pairs, for the loops below.
 VIPS=("$VIPT tcp" "$VIPU udp" "$VIP6 tcp")
 
-# wait_all VIP PROTO T0_MS SECONDS EXPR LABEL: health_wait, its time and the
-# backends' states printed, recorded as a check.
-wait_all() {
-	local out
-	out=$(health_wait "$1" "$2" "$3" "$4" "$5")
-	echo "  $1/$2: $(json_get - elapsed_ms <<<"$out") ms: $(json_get - view <<<"$out")"
-	check "$1/$2: $6" health_ok "$out"
-}
 
 step "the LB routes the VIPs to a next hop nobody answers for (only steered checks reach a backend)"
 ip -n "$RIG_NS_LB" neigh replace 198.19.0.250 lladdr 02:00:00:00:00:fa dev "$RIG_IF_LB" nud permanent
@@ -56,7 +47,7 @@ lbctl_quiet set-health "$VIPU" --proto udp --check udp --send hc --expect b "${C
 lbctl_quiet set-health "$VIP6" --proto tcp --check http "${COMMON[@]}" || rig_finish
 for vp in "${VIPS[@]}"; do
 	read -r vip proto <<<"$vp"
-	wait_all "$vip" "$proto" "$(now_ms)" 10 "all(st(n) == 'up' and w(n) == 1 for n in b)" "b1 and b2 up, weight 1"
+	health_check_wait "$vip" "$proto" "$(now_ms)" 10 "all(st(n) == 'up' and w(n) == 1 for n in b)" "b1 and b2 up, weight 1"
 done
 
 step "1. b2's server stops"
@@ -64,7 +55,7 @@ t0=$(now_ms)
 server_stop 2
 for vp in "${VIPS[@]}"; do
 	read -r vip proto <<<"$vp"
-	wait_all "$vip" "$proto" "$t0" "$DOWN_DEADLINE_S" "st('b2') == 'down' and w('b2') == 0 and st('b1') == 'up'" \
+	health_check_wait "$vip" "$proto" "$t0" "$DOWN_DEADLINE_S" "st('b2') == 'down' and w('b2') == 0 and st('b1') == 'up'" \
 		"b2 down with weight 0 within $DOWN_DEADLINE_S s, b1 up"
 done
 sport_alloc 40
@@ -79,7 +70,7 @@ server_start 2
 t0=$(now_ms) # from the server being ready
 for vp in "${VIPS[@]}"; do
 	read -r vip proto <<<"$vp"
-	wait_all "$vip" "$proto" "$t0" "$UP_DEADLINE_S" "st('b2') == 'up' and w('b2') == 1" "b2 up again within $UP_DEADLINE_S s"
+	health_check_wait "$vip" "$proto" "$t0" "$UP_DEADLINE_S" "st('b2') == 'up' and w('b2') == 1" "b2 up again within $UP_DEADLINE_S s"
 done
 
 step "2. the IPv4 VIP leaves b1's lo (the IPv6 VIP stays)"
@@ -87,11 +78,11 @@ t0=$(now_ms)
 ip -n "$(rig_ns_b 1)" addr del "$RIG_VIP4/32" dev lo
 b1own=$(in_ns "$RIG_NS_LB" python3 -c "import sys; sys.path.insert(0, '$RIG_TOOLS_DIR'); from client import one_conn; print(one_conn('$B1', 80, 2).get('backend'))")
 check "b1 still answers on its own address $B1 ($b1own): a check there would pass" [ "$b1own" = b1 ]
-wait_all "$VIPT" tcp "$t0" "$DOWN_DEADLINE_S" "st('b1') == 'down' and w('b1') == 0" "b1 down with weight 0"
-wait_all "$VIPU" udp "$t0" "$DOWN_DEADLINE_S" "st('b1') == 'down' and w('b1') == 0" "b1 down with weight 0"
+health_check_wait "$VIPT" tcp "$t0" "$DOWN_DEADLINE_S" "st('b1') == 'down' and w('b1') == 0" "b1 down with weight 0"
+health_check_wait "$VIPU" udp "$t0" "$DOWN_DEADLINE_S" "st('b1') == 'down' and w('b1') == 0" "b1 down with weight 0"
 # Two more checks of b1 on the IPv6 VIP after those: still up.
 at0=$(lbctl_ list --json | json_get - "[b['health']['last']['at_ms'] for v in d['vips'] if v['vip'] == '$VIP6' for b in v['backends'] if b['address'] == '$(rig_b6 1)'][0]")
-wait_all "$VIP6" tcp "$(now_ms)" 5 "h('b1')['last']['at_ms'] > ${at0:-0} + $INTERVAL_MS and st('b1') == 'up' and w('b1') == 1" \
+health_check_wait "$VIP6" tcp "$(now_ms)" 5 "h('b1')['last']['at_ms'] > ${at0:-0} + $INTERVAL_MS and st('b1') == 'up' and w('b1') == 1" \
 	"b1 checked again and still up on the IPv6 VIP, whose address it still holds"
 sport_alloc 40
 out=$(client_burst "$RIG_VIP4" 40 --parallel 20 --sport-base "$SPORT")
@@ -99,8 +90,8 @@ check "40 new TCP connections to the IPv4 VIP all answered by b2 ($(json_get - b
 	counts_equal "$(json_get - by_backend <<<"$out")" '{"b2": 40}'
 t0=$(now_ms)
 ip -n "$(rig_ns_b 1)" addr add "$RIG_VIP4/32" dev lo
-wait_all "$VIPT" tcp "$t0" "$UP_DEADLINE_S" "st('b1') == 'up' and w('b1') == 1" "VIP back on b1's lo: b1 up"
-wait_all "$VIPU" udp "$t0" "$UP_DEADLINE_S" "st('b1') == 'up' and w('b1') == 1" "VIP back on b1's lo: b1 up"
+health_check_wait "$VIPT" tcp "$t0" "$UP_DEADLINE_S" "st('b1') == 'up' and w('b1') == 1" "VIP back on b1's lo: b1 up"
+health_check_wait "$VIPU" udp "$t0" "$UP_DEADLINE_S" "st('b1') == 'up' and w('b1') == 1" "VIP back on b1's lo: b1 up"
 sport_alloc 60
 out=$(client_burst "$RIG_VIP4" 60 --parallel 20 --sport-base "$SPORT")
 check "60 new TCP connections all answered, by both backends ($(json_get - by_backend <<<"$out"))" \

@@ -34,16 +34,7 @@ INTERVAL_MS=500 FALL=2 RISE=2
 COMMON=(--interval "${INTERVAL_MS}ms" --timeout 300ms --fall "$FALL" --rise "$RISE")
 DOWN_DEADLINE_S=$(((INTERVAL_MS * FALL + 1000 + 3000 + 999) / 1000))
 UP_DEADLINE_S=$(((INTERVAL_MS * RISE + 1000 + 3000 + 999) / 1000))
-now_ms() { date +%s%3N; }
 
-# wait_all VIP PROTO T0_MS SECONDS EXPR LABEL: health_wait, its time and the
-# backends' states printed, recorded as a check.
-wait_all() {
-	local out
-	out=$(health_wait "$1" "$2" "$3" "$4" "$5")
-	echo "  $1/$2: $(json_get - elapsed_ms <<<"$out") ms: $(json_get - view <<<"$out")"
-	check "$1/$2: $6" health_ok "$out"
-}
 
 # lb_get ADDR PORT: the name of the backend answering GET / at ADDR:PORT
 # from the LB's namespace ("None" if nothing answers).
@@ -84,16 +75,16 @@ else
 	check "the config's checks are the VIPs' ($(lbctl_ list --json | json_get - "[v['health']['check'] for v in d['vips']]"))" \
 		[ "$(lbctl_ list --json | json_get - "sorted(v['health']['check'] for v in d['vips'])")" = '["http", "udp"]' ]
 fi
-wait_all "$VIPT" tcp "$(now_ms)" 10 "all(st(n) == 'up' and w(n) == 1 for n in b)" "b1 and b2 up, weight 1"
-wait_all "$VIPU" udp "$(now_ms)" 10 "all(st(n) == 'up' and w(n) == 1 for n in b)" "b1 and b2 up, weight 1"
+health_check_wait "$VIPT" tcp "$(now_ms)" 10 "all(st(n) == 'up' and w(n) == 1 for n in b)" "b1 and b2 up, weight 1"
+health_check_wait "$VIPU" udp "$(now_ms)" 10 "all(st(n) == 'up' and w(n) == 1 for n in b)" "b1 and b2 up, weight 1"
 
 step "1. b2 serves ports 80 and 53 only, not the translated $ALT and $ALTU"
 t0=$(now_ms)
 server_stop 2
 server_start 2 p80 --bind "$B2" --http-port 80 --udp-port 53
-wait_all "$VIPT" tcp "$t0" "$DOWN_DEADLINE_S" "st('b2') == 'down' and w('b2') == 0 and st('b1') == 'up'" \
+health_check_wait "$VIPT" tcp "$t0" "$DOWN_DEADLINE_S" "st('b2') == 'down' and w('b2') == 0 and st('b1') == 'up'" \
 	"b2 down with weight 0 within $DOWN_DEADLINE_S s, b1 up"
-wait_all "$VIPU" udp "$t0" "$DOWN_DEADLINE_S" "st('b2') == 'down' and w('b2') == 0 and st('b1') == 'up'" \
+health_check_wait "$VIPU" udp "$t0" "$DOWN_DEADLINE_S" "st('b2') == 'down' and w('b2') == 0 and st('b1') == 'up'" \
 	"b2 down with weight 0 within $DOWN_DEADLINE_S s, b1 up"
 check "b2:80 answers ($(lb_get "$B2" 80))" [ "$(lb_get "$B2" 80)" = b2 ]
 check "b2:$ALT does not" [ "$(lb_get "$B2" "$ALT")" = None ]
@@ -109,17 +100,17 @@ check "40 new UDP requests all answered by b1 ($(json_get - by_backend <<<"$out"
 step "2. an override checks b2 on port 80"
 t0=$(now_ms)
 lbctl_quiet set-health "$VIPT" --proto tcp --backend "$B2" --check http --check-port 80 "${COMMON[@]}"
-wait_all "$VIPT" tcp "$t0" "$UP_DEADLINE_S" "st('b2') == 'up' and w('b2') == 1" "with --check-port 80 b2 passes: up"
+health_check_wait "$VIPT" tcp "$t0" "$UP_DEADLINE_S" "st('b2') == 'up' and w('b2') == 1" "with --check-port 80 b2 passes: up"
 t0=$(now_ms)
 lbctl_quiet set-health "$VIPT" --proto tcp --backend "$B2" --reset
-wait_all "$VIPT" tcp "$t0" "$DOWN_DEADLINE_S" "st('b2') == 'down' and w('b2') == 0" "override reset: b2 down again"
+health_check_wait "$VIPT" tcp "$t0" "$DOWN_DEADLINE_S" "st('b2') == 'down' and w('b2') == 0" "override reset: b2 down again"
 
 step "3. b2's own server back"
 alt_server_stop
 server_start 2
 t0=$(now_ms) # from the server being ready
-wait_all "$VIPT" tcp "$t0" "$UP_DEADLINE_S" "st('b2') == 'up' and w('b2') == 1" "b2 up within $UP_DEADLINE_S s"
-wait_all "$VIPU" udp "$t0" "$UP_DEADLINE_S" "st('b2') == 'up' and w('b2') == 1" "b2 up within $UP_DEADLINE_S s"
+health_check_wait "$VIPT" tcp "$t0" "$UP_DEADLINE_S" "st('b2') == 'up' and w('b2') == 1" "b2 up within $UP_DEADLINE_S s"
+health_check_wait "$VIPU" udp "$t0" "$UP_DEADLINE_S" "st('b2') == 'up' and w('b2') == 1" "b2 up within $UP_DEADLINE_S s"
 sport_alloc 60
 out=$(client_burst "$RIG_VIP4" 60 --parallel 20 --sport-base "$SPORT")
 check "60 new TCP connections all answered, by both backends ($(json_get - by_backend <<<"$out"))" \

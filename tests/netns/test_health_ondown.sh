@@ -24,7 +24,6 @@ COMMON=(--interval "${INTERVAL_MS}ms" --timeout 300ms --fall "$FALL" --rise "$RI
 DOWN_DEADLINE_S=$(((INTERVAL_MS * FALL + 1000 + 3000 + 999) / 1000))
 UP_DEADLINE_S=$(((INTERVAL_MS * RISE + 1000 + 3000 + 999) / 1000))
 N=60
-now_ms() { date +%s%3N; }
 
 # wait_vip T0_MS SECONDS EXPR LABEL: health_wait on $VIP/tcp, printed and checked.
 wait_vip() {
