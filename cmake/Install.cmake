@@ -66,3 +66,9 @@ install(FILES ${CMAKE_SOURCE_DIR}/docs/operations.md ${CMAKE_SOURCE_DIR}/docs/lb
               ${CMAKE_SOURCE_DIR}/docs/api.md ${CMAKE_SOURCE_DIR}/docs/health.md
               ${CMAKE_SOURCE_DIR}/docs/modes.md
         DESTINATION ${doc_dir})
+# Announcing VIPs (docs/operations.md, "Several load balancers"): BIRD and
+# FRR configurations, and the name of xlb's route protocol number.
+install(FILES ${CMAKE_SOURCE_DIR}/scripts/packaging/examples/bird-xlb.conf
+              ${CMAKE_SOURCE_DIR}/scripts/packaging/examples/frr-xlb.conf
+              ${CMAKE_SOURCE_DIR}/scripts/packaging/examples/rt_protos-xlb.conf
+        DESTINATION ${doc_dir}/examples)

@@ -11,6 +11,7 @@ packages=(
   iproute2 ethtool nftables python3 gnuplot-nox strace
   help2man lintian bash-completion
   libcpp-httplib-dev prometheus curl
+  bird2
 )
 
 missing=()

@@ -77,6 +77,7 @@ void Balancer::ensure_in_sync() {
 
 void Balancer::atomically(const std::function<void()>& op) {
   ensure_in_sync();
+  generation_++;
   Snapshot saved{vips_, vip_ids_, backend_ids_, config_, removal_gen_};
   auto restore_model = [&] {
     vips_ = std::move(saved.vips);

@@ -185,6 +185,10 @@ class Balancer {
   // Whether the model may differ from the maps: a rollback failed, and so
   // did rebuilding the model from the maps. The next request retries that.
   bool out_of_sync() const { return out_of_sync_; }
+  // Increases with every operation that may have changed the model (a
+  // request, a health weight change, a recovery): lbd recomputes what it
+  // announces (ctl/announce) only when it moved.
+  uint64_t generation() const { return generation_; }
 
   void add_vip(const VipSpec& spec);
   uint64_t del_vip(const Endpoint& vip, uint8_t proto);  // returns flows removed
@@ -371,6 +375,7 @@ class Balancer {
   xlb_config config_{};
   uint64_t removal_gen_ = 0;
   bool out_of_sync_ = false;
+  uint64_t generation_ = 0;
 };
 
 // The Maglev seed of every ring. Fixed, so rings depend only on the backends

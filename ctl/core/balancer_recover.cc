@@ -28,6 +28,7 @@ namespace xlb {
 
 std::vector<std::string> Balancer::recover() {
   std::vector<std::string> notes;
+  generation_++;
   // Backends found removed get a generation of their own, newer than any
   // sweep already running (recover() also runs mid-life, after a failed
   // rollback): only a sweep that starts after it may free them.

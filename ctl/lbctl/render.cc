@@ -94,7 +94,7 @@ std::vector<std::string> ordered_keys(const Json& object, const std::vector<std:
 const std::vector<std::string> kStatusOrder = {
     "iface",    "ifindex",   "xdp_mode",        "prog_id",  "ifaces",  "pin_dir", "in_sync", "verify", "vips",
     "backends", "flows",     "flow_table_size", "uptime_s", "version", "encap",   "fullnat",
-    "unserved", "icmp_echo", "flood_threshold", "timeouts", "reaper", "program"};
+    "unserved", "icmp_echo", "flood_threshold", "timeouts", "reaper", "program", "announce"};
 
 // The same for the nested status objects, by their dotted key.
 const std::map<std::string, std::vector<std::string>> kNestedStatusOrder = {
@@ -130,6 +130,10 @@ void flatten(const std::string& key, const Json& value, std::vector<std::pair<st
     lines.emplace_back(key, ifaces_text(value));
     return;
   }
+  if (key == "announce" && value.is_object()) {
+    lines.emplace_back(key, announce_text(value));
+    return;
+  }
   if (key == "verify.differences" && value.is_array()) {
     // One line per difference: they are sentences.
     if (value.empty()) lines.emplace_back(key, "none");
@@ -149,6 +153,19 @@ void flatten(const std::string& key, const Json& value, std::vector<std::pair<st
 bool is_zero(const Json& counter) { return counter.at("packets") == 0 && counter.at("bytes") == 0; }
 
 }  // namespace
+
+std::string announce_text(const Json& a) {
+  bool drained = a.value("drained", false);
+  if (!a.contains("table") || a["table"].is_null())
+    return std::string("off (lbd runs without --announce-table)") + (drained ? "; node drained" : "");
+  std::string out = "table " + text(a["table"]);
+  if (drained) out += ", node drained";
+  std::string vips;
+  for (const Json& v : a.value("announced", Json::array())) vips += (vips.empty() ? "" : " ") + text(v);
+  out += vips.empty() ? ": nothing announced" : ": " + vips;
+  if (a.contains("error") && a["error"].is_string()) out += "; last write failed: " + text(a["error"]);
+  return out;
+}
 
 void render_json(const Json& answer, std::ostream& out) {
   Json shown = answer;

@@ -3,6 +3,7 @@
 // nlohmann::json::exception: the caller reports it as a malformed answer.
 #pragma once
 #include <ostream>
+#include <string>
 
 #include "lbctl/client.h"
 
@@ -12,6 +13,9 @@ namespace xlb::lbctl {
 void render_json(const Json& answer, std::ostream& out);
 
 void render_status(const Json& answer, std::ostream& out);  // key: value lines, nested keys dotted
+// status's "announce" on one line: "table 100, 198.18.100.1 fd00::1",
+// "table 100, node drained: nothing announced", "off (no --announce-table)".
+std::string announce_text(const Json& announce);
 void render_list(const Json& answer, std::ostream& out);    // each VIP with a table of its backends and their counts
 void render_stats(const Json& answer, std::ostream& out);   // VIP/backend table, non-zero global counters
 void render_flows(const Json& answer, std::ostream& out);   // one table row per flow

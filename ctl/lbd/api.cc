@@ -316,6 +316,15 @@ Json Api::dispatch(const Json& r) {
              (r["health"].is_null() ? std::string(be ? "the VIP's" : "none") : r["health"].dump()));
     return ok();
   }
+  if (cmd == "node") {
+    jf::check_object(r, {"cmd", "action"}, "");
+    std::string action = jf::req_string(r, "action", "");
+    if (action != "drain" && action != "undrain")
+      throw InputError("action: '" + action + "' is not drain or undrain");
+    if (!info_.set_drained) throw SystemError("this lbd cannot drain the node");
+    info_.set_drained(action == "drain");
+    return ok({{"announce", info_.announce ? info_.announce() : Json(nullptr)}});
+  }
   if (cmd == "detach") {
     jf::check_object(r, {"cmd"}, "");
     detach_();
@@ -421,6 +430,7 @@ Json Api::status(bool count_flows) {
              {"timeouts", timeouts_json(reaper ? reaper->timeouts : Timeouts{})},
              {"reaper", reaper ? reaper_json(*reaper) : Json(nullptr)},
              {"health", health_status()},
+             {"announce", info_.announce ? info_.announce() : Json(nullptr)},
              {"data_path_error", info_.health && !info_.health().empty() ? Json(info_.health()) : Json(nullptr)}});
 }
 

@@ -46,6 +46,11 @@ struct DaemonInfo {
   // unreadable) and this lbd's build id, for status's "program". May be unset.
   std::function<std::optional<xlb_meta>()> meta;
   uint64_t build_id = 0;
+  // Announcing VIPs (ctl/announce): status's "announce" object, and the
+  // "node" request's drain (true) and undrain (false), which throws
+  // SystemError if the flag can't be saved. May be unset.
+  std::function<nlohmann::json()> announce;
+  std::function<void(bool drained)> set_drained;
 };
 
 class Api {

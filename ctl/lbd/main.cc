@@ -14,6 +14,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "announce/announcer.h"
+#include "announce/desired.h"
+#include "announce/netlink_table.h"
 #include "api.h"
 #include "bpf_map_io.h"
 #include "core/config.h"
@@ -121,7 +124,13 @@ struct Options {
   bool check_kernel = false;
   bool no_upgrade = false;  // keep a running xlb_lb of another build (loader.h)
   std::string detach;
+  std::string announce_table;  // routing table of the announced VIPs (ctl/announce); empty: off
 };
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 // The path as another process, in another directory, can use it.
 std::string absolute(const std::string& path) {
@@ -275,6 +284,33 @@ int run_daemon(const Options& o) {
   for (const auto& w : lb.nat_clash_warnings()) log_warn(w);
   for (const auto& w : lb.ring_warnings()) log_warn(w);
 
+  // Announcing VIPs (ctl/announce, docs/design.md): started after recovery,
+  // the health states and the start config, so a restart writes only what
+  // changed. Recomputed whenever the balancer's model moved (a request, a
+  // health transition's weight change).
+  std::optional<uint32_t> announce_table;
+  if (!o.announce_table.empty()) announce_table = announce::parse_table(o.announce_table);
+  announce::Announcer announcer(
+      announce_table, announce_table ? std::make_unique<announce::NetlinkTable>(*announce_table) : nullptr,
+      o.state_dir.empty() ? "" : o.state_dir + "/" + first + ".node.json",
+      {[](const std::string& l) { log_line("announce: " + l); },
+       [](const std::string& l) { log_warn("announce: " + l); }});
+  announcer.load();
+  std::optional<uint64_t> announced_gen;
+  auto announce_served = [&] {
+    if (announced_gen == lb.generation()) return;
+    try {
+      announcer.set_served(announce::served_addresses(lb.list()), steady_ms());
+      announced_gen = lb.generation();
+    } catch (const std::exception& e) {
+      if (announced_gen) log_warn(std::string("announce: cannot read the VIPs: ") + e.what());
+      announced_gen.reset();  // retried on the next tick, logged once
+    }
+  };
+  announce_served();
+  if (announce_table)
+    log_line("announcing served VIPs in routing table " + std::to_string(*announce_table) + " (proto 120)");
+
   // The reaper sweeps in its own thread, over map fds of its own.
   ReaperThread reaper(std::make_unique<BpfMapIo>(att.pin_dir));
   // The config's settings, or without --config those kept in the maps.
@@ -294,7 +330,12 @@ int run_daemon(const Options& o) {
   for (const auto& ia : att.ifaces) watched.push_back({ia.iface, ia.ifindex});
   DataPathWatch watch(att.pin_dir, att.config_id, watched);
   info.health = [&watch] { return watch.problem(); };
-  info.after_change = save_running;
+  info.after_change = [&] {
+    save_running();
+    announce_served();
+  };
+  info.announce = [&announcer] { return announcer.status(); };
+  info.set_drained = [&announcer](bool drained) { announcer.set_drained(drained, steady_ms()); };
   info.health_checks = [&checker, &att] {
     health::CheckerStats cs = checker.stats();
     nlohmann::json steering = nlohmann::json::object();
@@ -316,6 +357,7 @@ int run_daemon(const Options& o) {
   Api api(
       lb, info,
       [&] {
+        announcer.detach(steady_ms());  // stop attracting traffic before it stops being forwarded
         detach(first, o.pin_root);
         forget_state(o.state_dir, first);
         owner.remove();
@@ -346,6 +388,8 @@ int run_daemon(const Options& o) {
                reaper.tick(lb);
                monitor.on_results(checker.take_results(), wall_ms(), std::chrono::steady_clock::now());
                monitor.tick(wall_ms());
+               announce_served();
+               announcer.tick(steady_ms());
                if (scrapes) scrapes->tick(api);
                auto now = std::chrono::steady_clock::now();
                if (now - last_watch >= std::chrono::milliseconds(kWatchIntervalMs)) {
@@ -404,6 +448,14 @@ int run_detach(const Options& o) {
   if (config_id)
     owner = OwnerLock::take(config_id, {dir, {o.detach}, ""},
                             "stop that lbd first, or detach through it with `lbctl --socket SOCKET detach`");
+  if (!o.announce_table.empty()) {
+    // What lbd's own detach does: withdraw before the program goes.
+    announce::NetlinkTable table(announce::parse_table(o.announce_table));
+    for (const auto& a : table.list()) {
+      table.remove(a);
+      log_line("announce: withdrew " + a.str());
+    }
+  }
   if (!detach(o.detach, o.pin_root)) log_line("nothing to detach on " + o.detach);
   forget_state(o.state_dir, o.detach);
   owner.remove();
@@ -444,6 +496,19 @@ int main(int argc, char** argv) {
       ->check([](const std::string& text) {
         try {
           xlb::metrics::parse_listen_address(text);
+          return std::string();
+        } catch (const std::exception& e) {
+          return std::string(e.what());
+        }
+      });
+  app.add_option("--announce-table", o.announce_table,
+                 "keep one blackhole route (proto 120) per served VIP address in this kernel routing table, for "
+                 "BIRD or FRR to announce (docs/operations.md, \"Several load balancers\"); 1 to 2^31, not "
+                 "253-255; off by default")
+      ->type_name("N")
+      ->check([](const std::string& text) {
+        try {
+          xlb::announce::parse_table(text);
           return std::string();
         } catch (const std::exception& e) {
           return std::string(e.what());

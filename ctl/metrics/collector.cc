@@ -209,6 +209,17 @@ void reaper(const Json& st, Sink& s) {
   s.flag("xlb_reaper_last_sweep_complete", {}, get_bool(*last, "complete"));
 }
 
+void announce(const Json& st, Sink& s) {
+  const Json* a = field(st, "announce");
+  if (!a) return;
+  s.flag("xlb_node_drained", {}, get_bool(*a, "drained"));
+  if (!field(*a, "table")) return;  // announcing is off
+  s.flag("xlb_announce_write_ok", {}, !field(*a, "error"));
+  if (const Json* list = field(*a, "announced"); list && list->is_array())
+    for (const Json& vip : *list)
+      if (vip.is_string()) s.u64("xlb_vip_announced", {{"vip", vip.get<std::string>()}}, 1);
+}
+
 }  // namespace
 
 std::string backend_label(const Json& backend) {
@@ -228,6 +239,7 @@ void collect(const Views& views, Exposition& out) {
   vip_list(views.vips, s);
   health(views.status, s);
   reaper(views.status, s);
+  announce(views.status, s);
 }
 
 std::string render(const Views& views) {

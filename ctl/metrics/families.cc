@@ -63,6 +63,10 @@ const FamilyDef kFamilies[] = {
     {"xlb_health_checks_skipped_busy_total", C, "Checks skipped because the previous one of the backend was still under way"},
     {"xlb_health_checker_cpu_seconds_total", C, "CPU time of the checker thread"},
     {"xlb_health_steering_packets_total", C, "Packets of the health-check hook, by counter"},
+    // announcing VIPs (status announce)
+    {"xlb_node_drained", G, "1 while the node is drained (lbctl node drain): it announces no VIP"},
+    {"xlb_vip_announced", G, "1 for each VIP address announced in the routing table (lbd --announce-table)"},
+    {"xlb_announce_write_ok", G, "1 if the last write of the announce routing table succeeded, 0 if it failed"},
     // the reaper (status reaper)
     {"xlb_reaper_interval_seconds", G, "Time between the starts of two sweeps"},
     {"xlb_reaper_sweeps_total", C, "Sweeps finished, successful or not"},

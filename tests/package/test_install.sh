@@ -20,7 +20,8 @@ for b in lbd lbctl xlb-decap xlb-hc; do
 done
 for f in lib/systemd/system/lbd@.service lib/systemd/system/xlb-decap@.service etc/xlb/example.json \
 	etc/xlb/lbd.env.example etc/xlb/decap.env.example share/man/man8/lbd.8.gz share/man/man8/lbctl.8.gz \
-	share/man/man8/xlb-decap.8.gz share/bash-completion/completions/lbctl share/doc/xlb/operations.md; do
+	share/man/man8/xlb-decap.8.gz share/bash-completion/completions/lbctl share/doc/xlb/operations.md \
+	share/doc/xlb/examples/bird-xlb.conf share/doc/xlb/examples/frr-xlb.conf; do
 	check "$f" [ -f "$P/$f" ]
 done
 check "no BPF object installed (the binaries embed theirs)" [ -z "$(find "$P" -name '*.bpf.o')" ]

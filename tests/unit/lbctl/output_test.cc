@@ -316,3 +316,39 @@ TEST(TableOutputTest, PlainStatusDoesNotAskToVerify) {
 
 }  // namespace
 }  // namespace xlb::lbctl::testing
+
+namespace xlb::lbctl::testing {
+namespace {
+
+// status's "announce" (issue 14) is one readable line.
+TEST(TableOutputTest, StatusShowsAnnounceOnOneLine) {
+  json answer = status_answer();
+  answer["announce"] = {{"table", 100}, {"drained", false}, {"announced", {"198.18.100.1", "fd00:100::1"}}};
+  FakeLbd lbd = FakeLbd::answering(answer);
+  CliResult result = run_cli(lbd, {"status"});
+  EXPECT_EQ(status_value(result.out, "announce"), "table 100: 198.18.100.1 fd00:100::1") << result.out;
+
+  answer["announce"] = {{"table", 100}, {"drained", true}, {"announced", json::array()}, {"error", "EPERM"}};
+  FakeLbd drained = FakeLbd::answering(answer);
+  result = run_cli(drained, {"status"});
+  EXPECT_EQ(status_value(result.out, "announce"),
+            "table 100, node drained: nothing announced; last write failed: EPERM")
+      << result.out;
+
+  answer["announce"] = {{"table", nullptr}, {"drained", true}, {"announced", json::array()}};
+  FakeLbd off = FakeLbd::answering(answer);
+  result = run_cli(off, {"status"});
+  EXPECT_EQ(status_value(result.out, "announce"), "off (lbd runs without --announce-table); node drained")
+      << result.out;
+}
+
+TEST(WriteOutputTest, NodeDrainSaysWhatIsAnnounced) {
+  FakeLbd lbd = FakeLbd::answering(
+      {{"ok", true}, {"announce", {{"table", 100}, {"drained", true}, {"announced", json::array()}}}});
+  CliResult result = run_cli(lbd, {"node", "drain"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out, "node drained; announce: table 100, node drained: nothing announced\n");
+}
+
+}  // namespace
+}  // namespace xlb::lbctl::testing

@@ -86,6 +86,8 @@ const RequestCase kCases[] = {
      {"set-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11", "--weight", "0"},
      {{"cmd", "set-backend"}, {"vip", "198.18.100.1:80"}, {"proto", "tcp"}, {"backend", "198.19.0.11"}, {"weight", 0}}},
     {"detach", {"detach"}, {{"cmd", "detach"}}},
+    {"node_drain", {"node", "drain"}, {{"cmd", "node"}, {"action", "drain"}}},
+    {"node_undrain", {"node", "undrain"}, {{"cmd", "node"}, {"action", "undrain"}}},
     // nat and fullnat: backends with ports of their own.
     {"add_backend_port",
      {"add-backend", "198.18.100.1:80", "--proto", "tcp", "198.19.0.11", "--port", "8080"},

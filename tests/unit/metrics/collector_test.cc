@@ -189,3 +189,24 @@ TEST(CollectorTest, BackendLabel) {
 
 }  // namespace
 }  // namespace xlb::metrics
+
+namespace xlb::metrics {
+namespace {
+
+TEST(CollectorTest, AnnouncedVipsAndTheDrainFlag) {
+  std::string t = render(test::sample_views());
+  EXPECT_TRUE(has(t, "xlb_node_drained 0"));
+  EXPECT_TRUE(has(t, "xlb_announce_write_ok 1"));
+  EXPECT_TRUE(has(t, R"(xlb_vip_announced{vip="198.18.100.1"} 1)"));
+  EXPECT_TRUE(has(t, R"(xlb_vip_announced{vip="fd00:100::1"} 1)"));
+
+  Views off = test::sample_views();
+  off.status["announce"] = {{"table", nullptr}, {"drained", true}, {"announced", nlohmann::json::array()}};
+  t = render(off);
+  EXPECT_TRUE(has(t, "xlb_node_drained 1"));
+  EXPECT_FALSE(has_family(t, "xlb_announce_write_ok"));
+  EXPECT_FALSE(has_family(t, "xlb_vip_announced"));
+}
+
+}  // namespace
+}  // namespace xlb::metrics

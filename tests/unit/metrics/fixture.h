@@ -53,6 +53,7 @@ inline Views sample_views() {
                "transitions": 12, "state_file": "/var/lib/xlb/xl1.health.json", "state_file_error": null,
                "targets": 2, "in_flight": 1, "probes_started": 48211, "skipped_busy": 3, "checker_cpu_ms": 1530,
                "steering_packets": {"steered": 48000, "no_target": 2}},
+    "announce": {"table": 100, "drained": false, "announced": ["198.18.100.1", "fd00:100::1"]},
     "data_path_error": null
   })");
   return v;

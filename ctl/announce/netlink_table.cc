@@ -1,0 +1,168 @@
+#include "netlink_table.h"
+
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+#ifndef NETLINK_GET_STRICT_CHK
+#define NETLINK_GET_STRICT_CHK 12
+#endif
+
+namespace xlb::announce {
+namespace {
+
+using Socket = std::unique_ptr<mnl_socket, int (*)(mnl_socket*)>;
+
+[[noreturn]] void fail(const std::string& what, const char* step) {
+  throw SystemError("cannot " + what + " (rtnetlink " + step + "): " + std::strerror(errno));
+}
+
+Socket open_socket(const std::string& what) {
+  Socket nl(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC), mnl_socket_close);
+  if (!nl) fail(what, "socket");
+  if (mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) fail(what, "bind");
+  return nl;
+}
+
+int af_of(const IpAddr& a) { return a.is_v4() ? AF_INET : AF_INET6; }
+size_t addr_len(const IpAddr& a) { return a.is_v4() ? 4 : 16; }
+
+// The route message every request starts from: a host route of xlb's
+// protocol in `table` (above 255 only in RTA_TABLE).
+rtmsg* put_route(nlmsghdr* h, uint32_t table, int family, uint8_t dst_len) {
+  auto* rt = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(h, sizeof(rtmsg)));
+  rt->rtm_family = static_cast<uint8_t>(family);
+  rt->rtm_dst_len = dst_len;
+  rt->rtm_table = table < 256 ? static_cast<uint8_t>(table) : RT_TABLE_UNSPEC;
+  rt->rtm_protocol = kProto;
+  mnl_attr_put_u32(h, RTA_TABLE, table);
+  return rt;
+}
+
+// Sends one request and waits for its acknowledgement; errno-style failure
+// codes in `ignore` count as success (a route already gone).
+void request(nlmsghdr* h, const std::string& what, int ignore) {
+  Socket nl = open_socket(what);
+  h->nlmsg_seq = 1;
+  if (mnl_socket_sendto(nl.get(), h, h->nlmsg_len) < 0) fail(what, "send");
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  unsigned portid = mnl_socket_get_portid(nl.get());
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(nl.get(), buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail(what, "receive");
+    }
+    int rc = mnl_cb_run(buf.data(), static_cast<size_t>(n), 1, portid, nullptr, nullptr);
+    if (rc < 0) {
+      if (errno == ignore) return;
+      fail(what, "answer");
+    }
+    return;  // the ACK
+  }
+}
+
+struct DumpState {
+  uint32_t table;
+  std::set<IpAddr>* out;
+};
+
+int on_route(const nlmsghdr* h, void* data) {
+  auto* st = static_cast<DumpState*>(data);
+  const auto* rt = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(h));
+  if (rt->rtm_protocol != kProto || rt->rtm_type != RTN_BLACKHOLE) return MNL_CB_OK;
+  bool v4 = rt->rtm_family == AF_INET;
+  if (!v4 && rt->rtm_family != AF_INET6) return MNL_CB_OK;
+  if (rt->rtm_dst_len != (v4 ? 32 : 128)) return MNL_CB_OK;  // not a host route: not one of ours
+  uint32_t table = rt->rtm_table;
+  const void* dst = nullptr;
+  const nlattr* a;
+  mnl_attr_for_each(a, h, sizeof(rtmsg)) {
+    uint16_t type = mnl_attr_get_type(a);
+    if (type == RTA_TABLE && mnl_attr_get_payload_len(a) >= 4) table = mnl_attr_get_u32(a);
+    if (type == RTA_DST && mnl_attr_get_payload_len(a) >= (v4 ? 4u : 16u)) dst = mnl_attr_get_payload(a);
+  }
+  if (table != st->table || !dst) return MNL_CB_OK;
+  xlb_addr addr{};
+  std::memcpy(&addr, dst, v4 ? 4 : 16);
+  st->out->insert(IpAddr::from_abi(v4 ? XLB_AF_INET : XLB_AF_INET6, addr));
+  return MNL_CB_OK;
+}
+
+// One family's routes of table N. Strict checking lets the kernel dump only
+// that table (a router's main table may be large); the callback filters
+// again, for kernels that ignore the filter.
+void dump(uint32_t table, int family, std::set<IpAddr>& out) {
+  std::string what = "list routing table " + std::to_string(table);
+  Socket nl = open_socket(what);
+  int one = 1;
+  setsockopt(mnl_socket_get_fd(nl.get()), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
+  std::vector<char> buf(32768);  // a dump message never spans two reads
+  nlmsghdr* h = mnl_nlmsg_put_header(buf.data());
+  h->nlmsg_type = RTM_GETROUTE;
+  h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  h->nlmsg_seq = 1;
+  put_route(h, table, family, 0);
+  if (mnl_socket_sendto(nl.get(), h, h->nlmsg_len) < 0) fail(what, "send");
+  unsigned portid = mnl_socket_get_portid(nl.get());
+  DumpState st{table, &out};
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(nl.get(), buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail(what, "receive");
+    }
+    int rc = mnl_cb_run(buf.data(), static_cast<size_t>(n), 1, portid, on_route, &st);
+    if (rc == MNL_CB_STOP) return;
+    if (rc < 0) {
+      if (errno == ENOENT) return;  // the table does not exist yet: empty
+      fail(what, "dump");
+    }
+  }
+}
+
+}  // namespace
+
+std::set<IpAddr> NetlinkTable::list() {
+  std::set<IpAddr> out;
+  dump(table_, AF_INET, out);
+  dump(table_, AF_INET6, out);
+  return out;
+}
+
+void NetlinkTable::add(const IpAddr& addr) {
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  nlmsghdr* h = mnl_nlmsg_put_header(buf.data());
+  h->nlmsg_type = RTM_NEWROUTE;
+  // REPLACE: a route of another protocol to the same address in table N
+  // becomes ours, instead of failing every retry with EEXIST.
+  h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+  rtmsg* rt = put_route(h, table_, af_of(addr), static_cast<uint8_t>(addr_len(addr) * 8));
+  rt->rtm_scope = RT_SCOPE_UNIVERSE;
+  rt->rtm_type = RTN_BLACKHOLE;
+  mnl_attr_put(h, RTA_DST, addr_len(addr), &addr.addr);
+  request(h, "add the route to " + addr.str() + " to table " + std::to_string(table_), 0);
+}
+
+void NetlinkTable::remove(const IpAddr& addr) {
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  nlmsghdr* h = mnl_nlmsg_put_header(buf.data());
+  h->nlmsg_type = RTM_DELROUTE;
+  h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  // Protocol 120 in the request: the kernel deletes only xlb's route.
+  rtmsg* rt = put_route(h, table_, af_of(addr), static_cast<uint8_t>(addr_len(addr) * 8));
+  rt->rtm_scope = RT_SCOPE_NOWHERE;
+  mnl_attr_put(h, RTA_DST, addr_len(addr), &addr.addr);
+  request(h, "delete the route to " + addr.str() + " from table " + std::to_string(table_), ESRCH);
+}
+
+}  // namespace xlb::announce

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Announcing VIPs through a kernel routing table (issue 14), on one node, in
+# the ipip (DSR) rig: lbd --announce-table 100 keeps one `blackhole VIP`
+# route of protocol 120 per served VIP address in table 100 of the LB's
+# namespace (no BIRD here: the table is the contract BIRD and FRR read).
+#  1. --announce-table refuses 0, 253-255 and non-numbers, saying why.
+#  2. A VIP without backends is not announced; with one it is (IPv4 and
+#     IPv6); a second port on the same address adds no route.
+#  3. Withdrawn when the address's last serving backend is set to weight 0,
+#     deleted, or health-down (fail-closed, both servers stopped); back
+#     when one serves again.
+#  4. `lbctl node drain`: everything withdrawn, traffic still forwarded,
+#     the flag in the state dir; status and metrics say so.
+#  5. lbd killed (-9) while drained and started again: still drained.
+#     Undrain: announced again.
+#  6. lbd killed (-9), and stopped with SIGTERM, then started again with the
+#     same state dir, while a poller reads the table every 20 ms: the
+#     routes never disappear, and lbd withdraws nothing.
+#  7. A route deleted by hand is put back, and a stray proto 120 route is
+#     removed (both at the next re-dump, within ~5 s).
+#  8. The VIP removed: withdrawn. `lbctl detach`: the table is empty.
+set -u
+. "$(dirname "$0")/lib.sh"
+rig_init "${1:-}"
+rig_create 2
+
+TABLE=100
+VIP="$RIG_VIP4:80"
+VIP6="[$RIG_VIP6]:80"
+B1=$(rig_b4 1) B2=$(rig_b4 2) B1_6=$(rig_b6 1)
+NODE_FILE="$RIG_STATE_DIR/$RIG_IF_LB.node.json"
+
+# table_routes: the table's proto 120 routes, one "blackhole ADDR" a line.
+table_routes() {
+	{
+		ip -n "$RIG_NS_LB" -4 route show table "$TABLE" proto 120
+		ip -n "$RIG_NS_LB" -6 route show table "$TABLE" proto 120
+	} 2>/dev/null | awk '{print $1, $2}'
+}
+announced() { table_routes | grep -qx "blackhole $1"; }
+not_announced() { ! announced "$1"; }
+both_announced() { announced "$RIG_VIP4" && announced "$RIG_VIP6"; }
+table_empty() { [[ -z "$(table_routes)" ]]; }
+announce_json() { lbctl_ status --json | json_get - "$1"; }
+
+step "1. --announce-table is validated"
+for bad in 0 253 254 255 abc 2147483649; do
+	out=$(nsenter_net "$RIG_NS_LB" "$LBD_BIN" --iface "$RIG_IF_LB" --pin-root "$RIG_PIN_ROOT" --socket "$RIG_SOCK" \
+		--announce-table "$bad" 2>&1)
+	rc=$?
+	check "--announce-table $bad refused (exit $rc): ${out%%$'\n'*}" \
+		bash -c '[[ $1 == 2 && $2 == *announce-table* ]]' _ "$rc" "$out"
+done
+check "nothing was attached by the refused starts" bash -c '! ip -n "$1" -d link show "$2" | grep -q prog/xdp' _ \
+	"$RIG_NS_LB" "$RIG_IF_LB"
+
+step "2. a VIP is announced once it has a backend"
+lbd_start --announce-table "$TABLE" || die "lbd did not start"
+decap_attach_all || die "decap attach failed"
+check "status: announce.table is $TABLE" [ "$(announce_json announce.table)" = "$TABLE" ]
+check "status: not drained" [ "$(announce_json announce.drained)" = false ]
+lbctl_ok add-vip "$VIP" --proto tcp >/dev/null
+check "a VIP without backends is not announced" not_announced "$RIG_VIP4"
+lbctl_ok add-backend "$VIP" --proto tcp "$B1" >/dev/null
+check "a backend added: $RIG_VIP4 announced" wait_for 5 announced "$RIG_VIP4"
+vip_setup "$VIP6" tcp "$B1_6"
+check "IPv6: $RIG_VIP6 announced" wait_for 5 announced "$RIG_VIP6"
+lbctl_ok add-vip "$RIG_VIP4:443" --proto tcp >/dev/null
+lbctl_ok add-backend "$RIG_VIP4:443" --proto tcp "$B2" >/dev/null
+check "a second service on the address: still one route" [ "$(table_routes | grep -c "^blackhole $RIG_VIP4$")" = 1 ]
+check "status lists both addresses" \
+	[ "$(announce_json "' '.join(d['announce']['announced'])")" = "$RIG_VIP4 $RIG_VIP6" ]
+check "status text: one announce line" bash -c '[[ "$(grep -c "^announce:" <<<"$1")" == 1 && "$1" == *"table 100: "* ]]' \
+	_ "$(lbctl_ status)"
+lbctl_ok del-vip "$RIG_VIP4:443" --proto tcp >/dev/null
+check "the second service removed: the address stays (port 80 serves)" announced "$RIG_VIP4"
+
+step "3. withdrawn when no backend serves"
+lbctl_ok set-backend "$VIP" --proto tcp "$B1" --weight 0 >/dev/null
+check "last backend at weight 0: withdrawn" wait_for 5 not_announced "$RIG_VIP4"
+check "the IPv6 VIP stays" announced "$RIG_VIP6"
+lbctl_ok set-backend "$VIP" --proto tcp "$B1" --weight 1 >/dev/null
+check "weight 1 again: announced" wait_for 5 announced "$RIG_VIP4"
+lbctl_ok del-backend "$VIP" --proto tcp "$B1" >/dev/null
+check "last backend deleted: withdrawn" wait_for 5 not_announced "$RIG_VIP4"
+lbctl_ok add-backend "$VIP" --proto tcp "$B1" >/dev/null
+lbctl_ok add-backend "$VIP" --proto tcp "$B2" >/dev/null
+check "backends back: announced" wait_for 5 announced "$RIG_VIP4"
+lbctl_ok set-health "$VIP" --proto tcp --check http --path / --interval 500ms --timeout 300ms --fall 2 --rise 2 \
+	--all-down fail-closed >/dev/null
+b1_down() {
+	[[ $(lbctl_ list --json | json_get - "[b['health']['state'] for v in d['vips'] if v['vip'] == '$VIP' for b in v['backends'] if b['address'] == '$B1'][0]") == down ]]
+}
+up_both() { lbctl_ list --json | json_get - "all(b['health']['state'] == 'up' for v in d['vips'] if v['vip'] == '$VIP' for b in v['backends'])"; }
+check "both backends checked and up" wait_for 15 bash -c '[[ $(up_both) == true ]]'
+server_stop 1
+check "b1 down" wait_for 15 b1_down
+check "b1 down: still announced (b2 serves)" announced "$RIG_VIP4"
+server_stop 2
+check "both down (fail-closed): withdrawn" wait_for 15 not_announced "$RIG_VIP4"
+server_start 1
+check "b1 up again: announced" wait_for 15 announced "$RIG_VIP4"
+server_start 2
+check "both up" wait_for 15 bash -c '[[ $(up_both) == true ]]'
+
+step "4. node drain withdraws everything and keeps forwarding"
+out=$(lbctl_ node drain 2>&1)
+check "lbctl node drain: $out" bash -c '[[ $1 == "node drained"* ]]' _ "$out"
+check "nothing announced" table_empty
+check "status: drained" [ "$(announce_json announce.drained)" = true ]
+check "the flag is in $NODE_FILE" bash -c 'grep -q "\"drained\":true" "$1"' _ "$NODE_FILE"
+client_burst "$RIG_VIP4" 40 >"$RIG_TMP/burst-drained.json"
+check "traffic still flows while drained (40 of 40 answered)" [ "$(json_get "$RIG_TMP/burst-drained.json" ok)" = 40 ]
+lbctl_ok add-vip "198.18.100.2:80" --proto tcp >/dev/null
+lbctl_ok add-backend "198.18.100.2:80" --proto tcp "$B1" >/dev/null
+check "a VIP added while drained is not announced" table_empty
+lbctl_ok del-vip "198.18.100.2:80" --proto tcp >/dev/null
+
+step "5. the drain survives a restart"
+lbd_kill 9
+lbd_start --announce-table "$TABLE" || die "lbd did not restart"
+check "restarted: still drained" [ "$(announce_json announce.drained)" = true ]
+check "restarted: nothing announced" table_empty
+out=$(lbctl_ node undrain 2>&1)
+check "lbctl node undrain: $out" bash -c '[[ $1 == "node undrained"* ]]' _ "$out"
+check "undrained: both addresses announced again" both_announced
+
+step "6. restarts never withdraw"
+# poll_table: every 20 ms, one line per read: the number of routes.
+poll_start() {
+	rm -f "$RIG_TMP/poll.stop"
+	(
+		while [[ ! -e "$RIG_TMP/poll.stop" ]]; do
+			table_routes | wc -l
+			sleep 0.02
+		done
+	) >"$RIG_TMP/poll.out" 2>/dev/null &
+	POLL_PID=$!
+	RIG_BG_PIDS+=("$POLL_PID")
+}
+poll_stop() {
+	touch "$RIG_TMP/poll.stop"
+	wait "$POLL_PID" 2>/dev/null
+}
+before_log=$(wc -l <"$RIG_LBD_LOG")
+poll_start
+lbd_kill 9
+check "lbd killed -9: routes stay" both_announced
+lbd_start --announce-table "$TABLE" || die "lbd did not restart"
+lbd_kill TERM
+check "lbd stopped (SIGTERM): routes stay" announced "$RIG_VIP4"
+lbd_start --announce-table "$TABLE" || die "lbd did not restart"
+lbctl_ status >/dev/null
+poll_stop
+reads=$(wc -l <"$RIG_TMP/poll.out")
+missing=$(grep -cvx 2 "$RIG_TMP/poll.out")
+echo "  $reads reads of the table during two restarts, $missing without both routes"
+check "the table was read during the restarts" int_ge "$reads" 10
+check "no read missed a route" int_eq "$missing" 0
+check "lbd withdrew nothing on restart" bash -c '! tail -n +"$2" "$1" | grep -q "announce: withdrew"' _ "$RIG_LBD_LOG" "$before_log"
+
+step "7. outside changes are repaired"
+ip -n "$RIG_NS_LB" route del blackhole "$RIG_VIP4" table "$TABLE" proto 120
+check "deleted by hand: gone" not_announced "$RIG_VIP4"
+check "put back by the next re-dump" wait_for 10 announced "$RIG_VIP4"
+check "the log says so" grep -q "again (its route was deleted from outside)" "$RIG_LBD_LOG"
+ip -n "$RIG_NS_LB" route add blackhole 198.18.100.77 table "$TABLE" proto 120
+check "a stray proto 120 route is removed" wait_for 10 not_announced 198.18.100.77
+
+step "8. VIP removed, then detach"
+lbctl_ok del-vip "$VIP6" --proto tcp >/dev/null
+check "IPv6 VIP removed: withdrawn" wait_for 5 not_announced "$RIG_VIP6"
+check "the IPv4 VIP stays" announced "$RIG_VIP4"
+lbctl_ok detach >/dev/null
+pid=$RIG_LBD_PID
+wait_for 10 bash -c '! kill -0 "$1" 2>/dev/null' _ "$pid"
+RIG_LBD_PID=
+check "detached: table $TABLE holds no proto 120 route" table_empty
+
+rig_finish
