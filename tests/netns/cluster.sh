@@ -119,6 +119,13 @@ cl_create() {
 		_rig_ns_new "$ns"
 		_rig_port "$ns" "$ifn" "$(cl_sw_n "$k")" "$RIG_MTU_FABRIC"
 		_rig_stub "$RIG_NS_SW" "$(cl_sw_n "$k")" # XDP_TX out of xl<k><S>
+		# No unknown-unicast flooding towards the nodes: when a node's port
+		# goes down the bridge forgets its MAC and would flood the router's
+		# frames for it to the other nodes, whose XDP programs (which see
+		# every frame, whatever its destination MAC) would forward them: a
+		# dead node would lose nothing, unlike on a real router port.
+		bridge -n "$RIG_NS_SW" link set dev "$(cl_sw_n "$k")" flood off ||
+			die "cannot turn flooding off on $(cl_sw_n "$k")"
 		ip -n "$ns" addr add "$(cl_addr_n "$k")/24" dev "$ifn"
 		ip -n "$ns" route add 198.18.0.0/24 via "$CL_RT4"
 		_rig_router_sysctls "$ns" "$ifn"
@@ -188,33 +195,38 @@ EOF
 	done
 }
 
-# _cl_bird_conf_node K: learn lbd's routes from table 100, announce them.
+# _cl_bird_conf_node K: learn lbd's routes from table 100, announce them
+# (scripts/packaging/examples/bird-xlb.conf, IPv4 only, plus BFD).
 _cl_bird_conf_node() {
 	local k=$1
 	cat <<EOF
 # Load-balancer node $k of the cluster rig (tests/netns/cluster.sh); the
-# same as the example in docs/operations.md "Several load balancers".
+# worked example of docs/operations.md "Several load balancers".
 router id $(cl_addr_n "$k");
 log "$RIG_TMP/bird-n$k.log" all;
 protocol device { scan time 10; }
+# The VIP routes stay in a BIRD table of their own: nothing exports them
+# to the node's kernel tables.
+ipv4 table xlb4;
+filter xlb_vips {
+	if krt_source != 120 then reject;
+	if net.len != 32 then reject;
+	accept;
+}
 # lbd keeps one blackhole route per served VIP in table $CL_TABLE (proto 120);
 # learn them, never write there.
-protocol kernel xlb_vips {
+protocol kernel xlb_kernel4 {
 	kernel table $CL_TABLE;
 	learn;
 	scan time 10;
-	ipv4 { import all; export none; };
+	ipv4 { table xlb4; import filter xlb_vips; export none; };
 }
 $(_cl_bird_bfd "$(cl_if_n "$k")")
 protocol bgp uplink {
 	local $(cl_addr_n "$k") as $CL_AS_NODES;
 	neighbor $CL_RT4 as $CL_AS_ROUTER;
 	$_CL_BGP_TIMERS
-	ipv4 {
-		import none;
-		export where proto = "xlb_vips";
-		next hop self;
-	};
+	ipv4 { table xlb4; import none; export filter xlb_vips; next hop self; };
 }
 EOF
 }
@@ -375,6 +387,9 @@ cl_apply_all() {
 
 # cl_node_rx K: packets node K's program saw (lbctl stats global rx).
 cl_node_rx() { cl_lbctl "$1" stats --json | json_get - "d['global']['rx']['packets']"; }
+
+# cl_prog_attached K: node K's interface has an XDP program.
+cl_prog_attached() { ip -n "$(cl_ns_n "$1")" -d link show "$(cl_if_n "$1")" 2>/dev/null | grep -q 'prog/xdp'; }
 
 # ---- teardown -----------------------------------------------------------------
 

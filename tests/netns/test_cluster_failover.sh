@@ -65,8 +65,6 @@ cl_route_watch_stop "$VIP"
 log "router's next hops over time: $(cl_route_log "$VIP")"
 chk2=$(hold_cmd held check)
 echo "held after the recovery: $(json_get - "{k: d[k] for k in ('held', 'answered', 'failed', 'same', 'moved')}" <<<"$chk2")"
-json_get - "[c for c in d['conns'] if not c.get('same')][:5]" <<<"$chk2" #DEBUG
-cl_lbctl 2 stats --json | json_get - "{k: v for k, v in d['global'].items() if v.get('packets')}" #DEBUG
 check "all 200 held connections still answer, from their backend" int_eq "$(json_get - same <<<"$chk2")" 200
 
 st=$(cl_stream_stop new)
