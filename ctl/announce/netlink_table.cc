@@ -85,8 +85,10 @@ int on_route(const nlmsghdr* h, void* data) {
   if (rt->rtm_dst_len != (v4 ? 32 : 128)) return MNL_CB_OK;  // not a host route: not one of ours
   uint32_t table = rt->rtm_table;
   const void* dst = nullptr;
-  const nlattr* a;
-  mnl_attr_for_each(a, h, sizeof(rtmsg)) {
+  // mnl_attr_for_each assigns a void* (fine in C, not in C++): the same loop by hand.
+  const auto* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(h));
+  for (auto* a = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(h, sizeof(rtmsg)));
+       mnl_attr_ok(a, static_cast<int>(tail - reinterpret_cast<const char*>(a))); a = mnl_attr_next(a)) {
     uint16_t type = mnl_attr_get_type(a);
     if (type == RTA_TABLE && mnl_attr_get_payload_len(a) >= 4) table = mnl_attr_get_u32(a);
     if (type == RTA_DST && mnl_attr_get_payload_len(a) >= (v4 ? 4u : 16u)) dst = mnl_attr_get_payload(a);
