@@ -388,6 +388,12 @@ cl_apply_all() {
 # cl_node_rx K: packets node K's program saw (lbctl stats global rx).
 cl_node_rx() { cl_lbctl "$1" stats --json | json_get - "d['global']['rx']['packets']"; }
 
+# cl_drops K: node K's nonzero drop counters, {"drop_...": packets}.
+cl_drops() {
+	cl_lbctl "$1" stats --json |
+		json_get - "{k: v['packets'] for k, v in d['global'].items() if k.startswith('drop') and v.get('packets')}"
+}
+
 # cl_prog_attached K: node K's interface has an XDP program.
 cl_prog_attached() { ip -n "$(cl_ns_n "$1")" -d link show "$(cl_if_n "$1")" 2>/dev/null | grep -q 'prog/xdp'; }
 

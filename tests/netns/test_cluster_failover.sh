@@ -15,6 +15,10 @@
 # recovery, from the backend it opened on; no new connection fails (a SYN
 # lost to the dead node is retransmitted after 1 s, well within the
 # stream's 5 s timeout, and finds a node that picks the same backend).
+# The recovery needs lbd to resolve its backends' neighbours again once the
+# link is back (the kernel flushes them when the carrier goes): without
+# that, the returning node drops the flows that move back (drop_no_neigh,
+# printed per node).
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster.sh"
@@ -64,12 +68,16 @@ echo "MEASURE re-convergence (link up -> 3 next hops): $((t_back - t1)) ms (BGP 
 cl_route_watch_stop "$VIP"
 log "router's next hops over time: $(cl_route_log "$VIP")"
 chk2=$(hold_cmd held check)
+for k in 1 2 3; do log "node $k drops: $(cl_drops "$k")"; done
+log "node 2's neighbours: $(ip -n "$(cl_ns_n 2)" neigh | tr '\n' ';')"
 echo "held after the recovery: $(json_get - "{k: d[k] for k in ('held', 'answered', 'failed', 'same', 'moved')}" <<<"$chk2")"
 check "all 200 held connections still answer, from their backend" int_eq "$(json_get - same <<<"$chk2")" 200
 
 st=$(cl_stream_stop new)
 echo "new connections: $(json_get - "{k: d[k] for k in ('n', 'ok', 'failed', 'slow', 'max_s', 'by_backend', 'failures')}" <<<"$st")"
 slow=$(json_get - slow <<<"$st")
-echo "MEASURE new connections during the failover: $(json_get - n <<<"$st") opened at 40/s, $(json_get - failed <<<"$st") failed, $slow needed a retransmission"
+slow_fail=$(json_get - "len([t for t in d['slow_starts_ms'] if $t0 - 1000 <= t < $t1])" <<<"$st")
+slow_back=$(json_get - "len([t for t in d['slow_starts_ms'] if t >= $t1])" <<<"$st")
+echo "MEASURE new connections during the failover: $(json_get - n <<<"$st") opened at 40/s, $(json_get - failed <<<"$st") failed, $slow needed a retransmission ($slow_fail started around the failure, $slow_back after the link came back)"
 check "no new connection failed" int_eq "$(json_get - failed <<<"$st")" 0
 rig_finish
