@@ -12,7 +12,8 @@
 #   5. holds 150 connections open and keeps opening new ones while node 2's
 #      link is cut: prints how fast BFD took node 2 out, and that every
 #      held connection still answers from its backend;
-#   6. brings node 2 back, checks again, prints a verdict and tears down.
+#   6. prints a verdict and tears down (the node's return is
+#      tests/netns/test_cluster_failover.sh's part).
 # Run as root. Exit status: 0 when the verdict is PASS.
 set -uo pipefail
 
@@ -43,7 +44,7 @@ cl_start_all || { echo "demo: the cluster did not start (logs above)"; exit 1; }
 ((CL_ANNOUNCE)) || echo "(this lbd has no --announce-table: the demo writes the VIP routes into table $CL_TABLE itself)"
 cl_wait_ecmp "$VIP" 3 || { echo "demo: the router has no 3-way route to $VIP"; exit 1; }
 echo "router's BGP sessions:"
-cl_birdc r show protocols | awk '$2 == "BGP" || $2 == "BFD" { printf "  %-6s %-4s %-12s %s\n", $1, $2, $6, $7 }'
+cl_birdc r show protocols | awk '$2 == "BGP" { printf "  %-6s %-4s %-12s %s\n", $1, $2, $6, $7 }'
 echo "router's route to the VIP:"
 ip -n "$RIG_NS_R" route show "$VIP/32" | sed 's/^/  /'
 echo "node 1's table $CL_TABLE (what lbd announces):"
@@ -79,17 +80,8 @@ printf '  held connections: %s of 150 answer, %s from the backend they opened on
 	"$(json_get - answered <<<"$c")" "$(json_get - same <<<"$c")"
 [[ $(json_get - same <<<"$c") == 150 ]] || verdict=FAIL
 
-step "node 2's link back"
-t1=$(cl_now_ms)
-cl_link_up 2
-cl_wait_ecmp "$VIP" 3 60 || verdict=FAIL
-echo "  the router's route has 3 next hops again after $(($(cl_route_first_ms "$VIP" 3 "$t1") - t1)) ms (BGP reconnects)"
-cl_route_watch_stop "$VIP"
-c=$(hold_cmd held check)
-printf '  held connections: %s of 150 answer, %s from the backend they opened on\n' \
-	"$(json_get - answered <<<"$c")" "$(json_get - same <<<"$c")"
-[[ $(json_get - same <<<"$c") == 150 ]] || verdict=FAIL
 s=$(cl_stream_stop new)
+cl_route_watch_stop "$VIP"
 printf '  new connections meanwhile: %s opened, %s failed, %s retried a lost SYN (sent to node 2 before BFD took it out)\n' \
 	"$(json_get - n <<<"$s")" "$(json_get - failed <<<"$s")" "$(json_get - slow <<<"$s")"
 [[ $(json_get - failed <<<"$s") == 0 ]] || verdict=FAIL
