@@ -32,5 +32,6 @@ void add_backend_commands(CLI::App& app, Context& ctx);  // add-backend, del-bac
 void add_config_commands(CLI::App& app, Context& ctx);   // apply, detach
 void add_health_commands(CLI::App& app, Context& ctx);   // set-health
 void add_doctor_commands(CLI::App& app, Context& ctx);   // doctor
+void add_pick_commands(CLI::App& app, Context& ctx);     // pick
 
 }  // namespace xlb::lbctl
