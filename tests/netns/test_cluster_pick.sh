@@ -47,8 +47,12 @@ python3 -c '
 for i in range(1000):
     print(f"198.{18 + i % 2}.{(i * 7) % 256}.{1 + (i * 13) % 254} {10000 + (i * 37) % 50000}")
 ' >"$RIG_TMP/tuples"
-for k in 1 2 3; do picks "$k" "$RIG_TMP/tuples" >"$RIG_TMP/picks-$k.json" & done
-wait
+pids=()
+for k in 1 2 3; do
+	picks "$k" "$RIG_TMP/tuples" >"$RIG_TMP/picks-$k.json" &
+	pids+=("$!")
+done
+wait "${pids[@]}" # not a bare wait: BIRD and the servers are background jobs too
 for k in 1 2 3; do answers "$RIG_TMP/picks-$k.json" >"$RIG_TMP/picks-$k.txt"; done
 check "node 1 answered all 1,000 (no error)" \
 	test "$(grep -vc ERROR "$RIG_TMP/picks-1.txt")" = 1000
