@@ -73,7 +73,7 @@ t0=$(cl_now_ms)
 cl_link_down 2
 echo "  $(date +%T.%3N) node 2's switch port is down"
 cl_wait_ecmp "$VIP" 2 30 || verdict=FAIL
-echo "  $(date +%T.%3N) the router's route has 2 next hops: BFD noticed in $(($(cl_route_first_ms "$VIP" 2 "$t0") - t0)) ms"
+echo "  $(date +%T.%3N) the router's route has 2 next hops: BFD noticed in $(($(cl_route_when "$VIP" 2 "$t0") - t0)) ms"
 echo "  router: $(cl_birdc r show protocols node2 | tail -n 1 | awk '{$1 = $1; print}')"
 c=$(hold_cmd held check)
 printf '  held connections: %s of 150 answer, %s from the backend they opened on\n' \

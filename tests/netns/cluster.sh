@@ -310,6 +310,14 @@ cl_route_min() { awk 'NR == 1 || $2 < m { m = $2 } END { print m }' "$RIG_TMP/wa
 # cl_route_first_ms VIP COUNT [SINCE_MS]: the first time (ms) the count was
 # COUNT (at or after SINCE_MS).
 cl_route_first_ms() { awk -v c="$2" -v t="${3:-0}" '$1 >= t && $2 == c { print $1; exit }' "$RIG_TMP/watch-$1"; }
+# cl_route_when VIP COUNT SINCE_MS: waits (up to 10 s) until the watcher has
+# logged COUNT at or after SINCE_MS, and prints that time: a caller that
+# saw the route change itself may be ahead of the watcher's next sample.
+_cl_route_logged() { [[ -n $(cl_route_first_ms "$@") ]]; }
+cl_route_when() {
+	wait_for 10 _cl_route_logged "$1" "$2" "$3" || return 1
+	cl_route_first_ms "$1" "$2" "$3"
+}
 # cl_route_log VIP: the watcher's changes, "+MS:COUNT" relative to the first sample.
 cl_route_log() { awk 'NR == 1 { t = $1 } { printf "+%d:%d ", $1 - t, $2 }' "$RIG_TMP/watch-$1"; }
 

@@ -34,7 +34,7 @@ check "node 1's status: drained, nothing announced" \
 check "node 1's table $CL_TABLE is empty" test -z "$(ip -n "$(cl_ns_n 1)" route show table "$CL_TABLE" proto 120)"
 check "the router's route drops to 2 next hops (nodes 2 and 3)" cl_wait_ecmp "$VIP" 2 30
 check "... which are nodes 2 and 3" test "$(cl_nexthops "$VIP" | tr '\n' ' ')" = "198.19.0.2 198.19.0.3 "
-echo "MEASURE drain -> router route with 2 next hops: $(($(cl_route_first_ms "$VIP" 2 "$t0") - t0)) ms"
+echo "MEASURE drain -> router route with 2 next hops: $(($(cl_route_when "$VIP" 2 "$t0") - t0)) ms"
 rx1=$(cl_node_rx 1)
 chk=$(hold_cmd held check)
 echo "held after the drain: $(json_get - "{k: d[k] for k in ('held', 'answered', 'failed', 'same')}" <<<"$chk")"
@@ -46,7 +46,7 @@ t1=$(cl_now_ms)
 cl_lbctl 1 node undrain >/dev/null || fail "lbctl node undrain"
 check "node 1 announces $VIP again" test "$(cl_lbctl 1 status --json | json_get - "d['announce']['announced']")" = "[\"$VIP\"]"
 check "the router's route is back to 3 next hops" cl_wait_ecmp "$VIP" 3 30
-echo "MEASURE undrain -> router route with 3 next hops: $(($(cl_route_first_ms "$VIP" 3 "$t1") - t1)) ms"
+echo "MEASURE undrain -> router route with 3 next hops: $(($(cl_route_when "$VIP" 3 "$t1") - t1)) ms"
 rx1_grew() { (($(cl_node_rx 1) > rx1)); }
 check "node 1 gets traffic again" wait_for 20 rx1_grew
 cl_route_watch_stop "$VIP"
