@@ -41,7 +41,6 @@ cl_config_write "$CL_CONFIG" 7 "$(cl_vip_json "$VIP:80" maglev "$(rig_b4 1)" "$(
 
 step "lbd and BIRD on nodes 1-3 (same config, hash_seed 7), xlb-decap on the backends"
 cl_start_all || { echo "demo: the cluster did not start (logs above)"; exit 1; }
-((CL_ANNOUNCE)) || echo "(this lbd has no --announce-table: the demo writes the VIP routes into table $CL_TABLE itself)"
 cl_wait_ecmp "$VIP" 3 || { echo "demo: the router has no 3-way route to $VIP"; exit 1; }
 echo "router's BGP sessions:"
 cl_birdc r show protocols | awk '$2 == "BGP" { printf "  %-6s %-4s %-12s %s\n", $1, $2, $6, $7 }'

@@ -13,7 +13,7 @@
 #     xb<i><S> 198.19.0.(10+i)/24, VIPs on lo ---------+
 #
 # Every node runs lbd (ipip, the same config and hash_seed, its own pin
-# root, socket and state dir, `--announce-table 100` when lbd has it) and
+# root, socket and state dir, `--announce-table 100`) and
 # BIRD: a `kernel` protocol learning table 100 (the VIP routes lbd keeps
 # there, proto 120), one BGP session to the router (eBGP, AS 65001 ->
 # 65000, next hop self) with BFD. The router's BIRD takes the VIPs from the
@@ -24,7 +24,8 @@
 #
 # A node's link is cut at its switch port (cl_link_down K): the router's
 # interface stays up, so only BFD (100 ms x 3) notices, as it would with a
-# failed host behind a switch.
+# failed host behind a switch. The nodes' switch ports do not flood unknown
+# unicast (see cl_create).
 #
 # lib.sh's single-LB helpers (lbd_start, lbctl_, lb_stats, lbd_kill ...) work
 # on the node chosen with cl_node K, which points lib.sh's RIG_* variables
@@ -46,7 +47,6 @@ CL_TABLE=100             # the announce table (docs/operations.md)
 CL_RT4=198.19.0.254      # the router on the segment
 CL_AS_ROUTER=65000
 CL_AS_NODES=65001
-CL_ANNOUNCE=0            # 1 when lbd has --announce-table (else the rig stands in for it)
 CL_CUR=0
 declare -a CL_LBD_PIDS=()
 declare -a CL_BIRD_PIDS=()
@@ -69,7 +69,6 @@ cl_init() {
 	_rig_mode_addrs
 	RIG_RB4=$CL_RT4
 	RIG_DECAP_ALLOW="172.16.0.0/16 198.19.0.1 198.19.0.2 198.19.0.3"
-	if "$LBD_BIN" --help 2>&1 | grep -q -- --announce-table; then CL_ANNOUNCE=1; fi
 }
 
 # cl_node K: lib.sh's LB helpers now act on node K.
@@ -327,23 +326,6 @@ cl_route_log() { awk 'NR == 1 { t = $1 } { printf "+%d:%d ", $1 - t, $2 }' "$RIG
 cl_link_down() { ip -n "$RIG_NS_SW" link set "$(cl_sw_n "$1")" down; }
 cl_link_up() { ip -n "$RIG_NS_SW" link set "$(cl_sw_n "$1")" up; }
 
-# cl_announce_standin K on|off: without lbd's --announce-table, the rig
-# keeps the VIP routes in node K's table 100 itself, exactly as the contract
-# says lbd does (blackhole /32, proto 120), so the BGP side runs the same.
-cl_announce_standin() {
-	local k=$1 what=$2 vip
-	((CL_ANNOUNCE)) && return 0
-	for vip in "${CL_VIPS[@]}"; do
-		if [[ $what == on ]]; then
-			ip -n "$(cl_ns_n "$k")" route replace blackhole "$vip/32" table "$CL_TABLE" proto 120
-		else
-			ip -n "$(cl_ns_n "$k")" route del blackhole "$vip/32" table "$CL_TABLE" proto 120 2>/dev/null
-		fi
-	done
-	return 0
-}
-CL_VIPS=("$RIG_VIP4")
-
 # cl_lbd_start K [lbd args...]: lbd on node K with the cluster config
 # ($CL_CONFIG, if set) and the announce table.
 cl_lbd_start() {
@@ -351,17 +333,15 @@ cl_lbd_start() {
 	shift
 	cl_node "$k"
 	[[ -n "${CL_CONFIG:-}" ]] && args+=(--config "$CL_CONFIG")
-	((CL_ANNOUNCE)) && args+=(--announce-table "$CL_TABLE")
-	lbd_start "${args[@]}" "$@"
+	lbd_start "${args[@]}" --announce-table "$CL_TABLE" "$@"
 }
 
-# cl_start_all: lbd on every node, xlb-decap on every backend, announcements
-# (lbd's, or the stand-in), all BGP sessions up.
+# cl_start_all: lbd on every node, xlb-decap on every backend, all BGP
+# sessions up.
 cl_start_all() {
 	local k
 	for ((k = 1; k <= CL_NODES; k++)); do
 		cl_lbd_start "$k" || return 1
-		cl_announce_standin "$k" on
 	done
 	decap_attach_all || return 1
 	cl_wait_bgp || return 1

@@ -6,12 +6,11 @@
 # next hops; node 1 keeps forwarding whatever still reaches it, and the
 # flows the router moves land on nodes with identical rings. Zero failures:
 # held, pinged and new. `lbctl node undrain` announces again: 3 next hops,
-# and still nothing fails. Needs lbd --announce-table (skips without it).
+# and still nothing fails.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster.sh"
 cl_init "${1:-}"
-((CL_ANNOUNCE)) || skip "lbd has no --announce-table"
 cl_create 3
 VIP=$RIG_VIP4
 CL_CONFIG=$RIG_TMP/cluster.json

@@ -5,13 +5,11 @@
 # on forwarding without lbd, the VIP route stays in table 100, BIRD keeps
 # announcing it, and the restarted lbd reconciles without withdrawing:
 # the router's ECMP route keeps its 3 next hops the whole time (a watcher
-# samples it every 10 ms), and nothing fails. Needs lbd --announce-table
-# (skips without it).
+# samples it every 10 ms), and nothing fails.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster.sh"
 cl_init "${1:-}"
-((CL_ANNOUNCE)) || skip "lbd has no --announce-table"
 cl_create 3
 VIP=$RIG_VIP4
 CL_CONFIG=$RIG_TMP/cluster.json

@@ -24,7 +24,6 @@ set -u
 cl_init "${1:-}"
 VIP=$RIG_VIP4
 VIP2=198.18.100.2
-CL_VIPS=("$VIP" "$VIP2")
 cl_create 3
 rig_vip_addr_add "$VIP2" || die "cannot put $VIP2 on the backends"
 CL_CONFIG=$RIG_TMP/cluster.json
