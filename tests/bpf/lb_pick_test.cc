@@ -157,5 +157,26 @@ TEST_F(PickMatchesProgram, ThousandTuplesPickAlike) {
   for (const auto& [vip, backends] : spread) EXPECT_EQ(backends.size(), 7u) << vip;
 }
 
+// src-hash: the client address's hash indexes the ring, whatever its
+// ports; 200 tuples from 40 clients.
+TEST_F(PickMatchesProgram, SrcHashPicksAlike) {
+  Balancer lbd(open_io(), encap());
+  lbd.recover();
+  lbd.apply(parse_config_text(R"({"hash_seed": 7, "vips": [
+    {"vip": "198.18.100.1:80", "proto": "tcp", "sched": "src-hash", "ring_size": 1009, "backends": [
+      {"address": "198.18.0.10"}, {"address": "198.18.0.11"}, {"address": "198.18.0.12"},
+      {"address": "198.18.0.13"}, {"address": "198.18.0.14"}]}]})"));
+  std::map<int, int> spread;
+  for (uint32_t n = 0; n < 200; ++n) {
+    Tuple t{false, IPPROTO_TCP, "198.18.2." + std::to_string(1 + n % 40), static_cast<uint16_t>(20000 + n)};
+    PickView p = lbd.pick({IpAddr::parse("198.18.100.1"), 80, t.proto, IpAddr::parse(t.src), t.sport});
+    ASSERT_TRUE(p.stateless && p.backend);
+    int got = backend_of(run(frame_of(t)), false);
+    ASSERT_EQ(got, last_byte(p.backend->address)) << "tuple " << n << " from " << t.src << ":" << t.sport;
+    spread[got]++;
+  }
+  EXPECT_EQ(spread.size(), 5u);
+}
+
 }  // namespace
 }  // namespace xlb::test
