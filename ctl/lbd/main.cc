@@ -357,8 +357,14 @@ int run_daemon(const Options& o) {
   Api api(
       lb, info,
       [&] {
-        announcer.detach(steady_ms());  // stop attracting traffic before it stops being forwarded
-        detach(first, o.pin_root);
+        // Stop attracting traffic before it stops being forwarded.
+        announcer.set_attached(false, steady_ms());
+        try {
+          detach(first, o.pin_root);
+        } catch (...) {
+          announcer.set_attached(true, steady_ms());  // still attached: announce again
+          throw;
+        }
         forget_state(o.state_dir, first);
         owner.remove();
         detached = true;

@@ -19,6 +19,10 @@
 #  7. A route deleted by hand is put back, and a stray proto 120 route is
 #     removed (both at the next re-dump, within ~5 s).
 #  8. The VIP removed: withdrawn. `lbctl detach`: the table is empty.
+# With bird2 installed, BIRD runs in the LB's namespace on the shipped
+# example (scripts/packaging/examples/bird-xlb.conf; its BGP neighbour is
+# absent, which does not matter here) and its tables xlb4/xlb6 follow
+# table 100: the VIPs learned, gone on drain, back on undrain.
 set -u
 . "$(dirname "$0")/lib.sh"
 rig_init "${1:-}"
@@ -68,6 +72,8 @@ check "IPv6: $RIG_VIP6 announced" wait_for 5 announced "$RIG_VIP6"
 lbctl_ok add-vip "$RIG_VIP4:443" --proto tcp >/dev/null
 lbctl_ok add-backend "$RIG_VIP4:443" --proto tcp "$B2" >/dev/null
 check "a second service on the address: still one route" [ "$(table_routes | grep -c "^blackhole $RIG_VIP4$")" = 1 ]
+check "table $TABLE does not affect forwarding (no rule: route get is not blackhole)" \
+	bash -c '! ip -n "$1" route get "$2" | grep -q blackhole' _ "$RIG_NS_LB" "$RIG_VIP4"
 check "status lists both addresses" \
 	[ "$(announce_json "' '.join(d['announce']['announced'])")" = "$RIG_VIP4 $RIG_VIP6" ]
 check "status text: one announce line" bash -c '[[ "$(grep -c "^announce:" <<<"$1")" == 1 && "$1" == *"table 100: "* ]]' \
@@ -86,6 +92,10 @@ check "last backend deleted: withdrawn" wait_for 5 not_announced "$RIG_VIP4"
 lbctl_ok add-backend "$VIP" --proto tcp "$B1" >/dev/null
 lbctl_ok add-backend "$VIP" --proto tcp "$B2" >/dev/null
 check "backends back: announced" wait_for 5 announced "$RIG_VIP4"
+# ipip checks go to the VIP through the steering hook: the LB needs a route
+# to it (to a next hop nobody answers for, as in test_health.sh).
+ip -n "$RIG_NS_LB" neigh replace 198.18.0.250 lladdr 02:00:00:00:00:fa dev "$RIG_IF_LB" nud permanent
+ip -n "$RIG_NS_LB" route add "$RIG_VIP4/32" via 198.18.0.250 dev "$RIG_IF_LB"
 lbctl_ok set-health "$VIP" --proto tcp --check http --path / --interval 500ms --timeout 300ms --fall 2 --rise 2 \
 	--all-down fail-closed >/dev/null
 b1_down() {
@@ -103,6 +113,27 @@ check "b1 up again: announced" wait_for 15 announced "$RIG_VIP4"
 server_start 2
 check "both up" wait_for 15 bash -c '[[ $(up_both) == true ]]'
 
+# BIRD on the shipped example, in the LB's namespace (optional).
+BIRD_CTL="$RIG_TMP/bird.ctl"
+bird_routes() { birdc -s "$BIRD_CTL" show route table "$1" 2>/dev/null | awk '$2 == "blackhole" {print $1}'; }
+bird_has() { bird_routes "$1" | grep -qx "$2"; }
+bird_lacks() { ! bird_has "$@"; }
+HAVE_BIRD=
+if command -v bird >/dev/null 2>&1; then
+	nsenter_net "$RIG_NS_LB" bird -f -c "$RIG_SRC_DIR/scripts/packaging/examples/bird-xlb.conf" -s "$BIRD_CTL" \
+		>"$RIG_TMP/bird.log" 2>&1 &
+	RIG_BG_PIDS+=("$!")
+	if wait_for 10 test -S "$BIRD_CTL"; then
+		HAVE_BIRD=1
+		check "BIRD learned $RIG_VIP4/32 into xlb4" wait_for 10 bird_has xlb4 "$RIG_VIP4/32"
+		check "BIRD learned $RIG_VIP6/128 into xlb6" wait_for 10 bird_has xlb6 "$RIG_VIP6/128"
+	else
+		fail "BIRD did not start: $(tail -n 3 "$RIG_TMP/bird.log")"
+	fi
+else
+	echo "  (bird not installed: the BIRD checks are skipped)"
+fi
+
 step "4. node drain withdraws everything and keeps forwarding"
 out=$(lbctl_ node drain 2>&1)
 check "lbctl node drain: $out" bash -c '[[ $1 == "node drained"* ]]' _ "$out"
@@ -114,6 +145,10 @@ check "traffic still flows while drained (40 of 40 answered)" [ "$(json_get "$RI
 lbctl_ok add-vip "198.18.100.2:80" --proto tcp >/dev/null
 lbctl_ok add-backend "198.18.100.2:80" --proto tcp "$B1" >/dev/null
 check "a VIP added while drained is not announced" table_empty
+if [[ -n "$HAVE_BIRD" ]]; then
+	check "BIRD dropped the VIPs" wait_for 10 bird_lacks xlb4 "$RIG_VIP4/32"
+	check "  (IPv6 too)" wait_for 10 bird_lacks xlb6 "$RIG_VIP6/128"
+fi
 lbctl_ok del-vip "198.18.100.2:80" --proto tcp >/dev/null
 
 step "5. the drain survives a restart"
@@ -124,6 +159,9 @@ check "restarted: nothing announced" table_empty
 out=$(lbctl_ node undrain 2>&1)
 check "lbctl node undrain: $out" bash -c '[[ $1 == "node undrained"* ]]' _ "$out"
 check "undrained: both addresses announced again" both_announced
+if [[ -n "$HAVE_BIRD" ]]; then
+	check "BIRD learned them again" wait_for 10 bird_has xlb4 "$RIG_VIP4/32"
+fi
 
 step "6. restarts never withdraw"
 # poll_table: every 20 ms, one line per read: the number of routes.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "announce/announcer.h"
+#include "announce/desired.h"
 #include "balancer_fixture.h"
 #include "lbd/api.h"
 
