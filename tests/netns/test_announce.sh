@@ -73,7 +73,7 @@ lbctl_ok add-vip "$RIG_VIP4:443" --proto tcp >/dev/null
 lbctl_ok add-backend "$RIG_VIP4:443" --proto tcp "$B2" >/dev/null
 check "a second service on the address: still one route" [ "$(table_routes | grep -c "^blackhole $RIG_VIP4$")" = 1 ]
 check "table $TABLE does not affect forwarding (no rule: route get is not blackhole)" \
-	bash -c '! ip -n "$1" route get "$2" | grep -q blackhole' _ "$RIG_NS_LB" "$RIG_VIP4"
+	bash -c '! ip -n "$1" route get "$2" 2>&1 | grep -q blackhole' _ "$RIG_NS_LB" "$RIG_VIP4"
 check "status lists both addresses" \
 	[ "$(announce_json "' '.join(d['announce']['announced'])")" = "$RIG_VIP4 $RIG_VIP6" ]
 check "status text: one announce line" bash -c '[[ "$(grep -c "^announce:" <<<"$1")" == 1 && "$1" == *"table 100: "* ]]' \
@@ -101,8 +101,10 @@ lbctl_ok set-health "$VIP" --proto tcp --check http --path / --interval 500ms --
 b1_down() {
 	[[ $(lbctl_ list --json | json_get - "[b['health']['state'] for v in d['vips'] if v['vip'] == '$VIP' for b in v['backends'] if b['address'] == '$B1'][0]") == down ]]
 }
-up_both() { lbctl_ list --json | json_get - "all(b['health']['state'] == 'up' for v in d['vips'] if v['vip'] == '$VIP' for b in v['backends'])"; }
-check "both backends checked and up" wait_for 15 bash -c '[[ $(up_both) == true ]]'
+both_up() {
+	[[ $(lbctl_ list --json | json_get - "all(b['health']['state'] == 'up' for v in d['vips'] if v['vip'] == '$VIP' for b in v['backends'])") == true ]]
+}
+check "both backends checked and up" wait_for 15 both_up
 server_stop 1
 check "b1 down" wait_for 15 b1_down
 check "b1 down: still announced (b2 serves)" announced "$RIG_VIP4"
@@ -111,7 +113,7 @@ check "both down (fail-closed): withdrawn" wait_for 15 not_announced "$RIG_VIP4"
 server_start 1
 check "b1 up again: announced" wait_for 15 announced "$RIG_VIP4"
 server_start 2
-check "both up" wait_for 15 bash -c '[[ $(up_both) == true ]]'
+check "both up" wait_for 15 both_up
 
 # BIRD on the shipped example, in the LB's namespace (optional).
 BIRD_CTL="$RIG_TMP/bird.ctl"
@@ -193,7 +195,7 @@ poll_stop
 reads=$(wc -l <"$RIG_TMP/poll.out")
 missing=$(grep -cvx 2 "$RIG_TMP/poll.out")
 echo "  $reads reads of the table during two restarts, $missing without both routes"
-check "the table was read during the restarts" int_ge "$reads" 10
+check "the table was read during the restarts" int_ge "$reads" 3
 check "no read missed a route" int_eq "$missing" 0
 check "lbd withdrew nothing on restart" bash -c '! tail -n +"$2" "$1" | grep -q "announce: withdrew"' _ "$RIG_LBD_LOG" "$before_log"
 
