@@ -19,6 +19,7 @@
 #  7. A route deleted by hand is put back, and a stray proto 120 route is
 #     removed (both at the next re-dump, within ~5 s).
 #  8. The VIP removed: withdrawn. `lbctl detach`: the table is empty.
+#  9. `lbd --detach IF --announce-table 100` (lbd killed): withdrawn too.
 # With bird2 installed, BIRD runs in the LB's namespace on the shipped
 # example (scripts/packaging/examples/bird-xlb.conf; its BGP neighbour is
 # absent, which does not matter here) and its tables xlb4/xlb6 follow
@@ -216,5 +217,17 @@ pid=$RIG_LBD_PID
 wait_for 10 bash -c '! kill -0 "$1" 2>/dev/null' _ "$pid"
 RIG_LBD_PID=
 check "detached: table $TABLE holds no proto 120 route" table_empty
+
+step "9. lbd --detach --announce-table withdraws too (lbd not running)"
+lbd_start --announce-table "$TABLE" || die "lbd did not start"
+vip_setup "$VIP" tcp "$B1"
+check "announced again" wait_for 5 announced "$RIG_VIP4"
+lbd_kill 9
+out=$(nsenter_net "$RIG_NS_LB" "$LBD_BIN" --detach "$RIG_IF_LB" --pin-root "$RIG_PIN_ROOT" --state-dir "$RIG_STATE_DIR" \
+	--announce-table "$TABLE" 2>&1)
+check "lbd --detach succeeded" [ $? -eq 0 ]
+check "it logged the withdrawal" grep -q "announce: withdrew $RIG_VIP4" <<<"$out"
+check "table $TABLE is empty" table_empty
+check "the program is detached" bash -c '! ip -n "$1" -d link show "$2" | grep -q prog/xdp' _ "$RIG_NS_LB" "$RIG_IF_LB"
 
 rig_finish
