@@ -20,6 +20,8 @@
 #     removed (both at the next re-dump, within ~5 s).
 #  8. The VIP removed: withdrawn. `lbctl detach`: the table is empty.
 #  9. `lbd --detach IF --announce-table 100` (lbd killed): withdrawn too.
+# 10. Without --announce-table, `node drain` records the flag and status
+#     says announcing is off.
 # With bird2 installed, BIRD runs in the LB's namespace on the shipped
 # example (scripts/packaging/examples/bird-xlb.conf; its BGP neighbour is
 # absent, which does not matter here) and its tables xlb4/xlb6 follow
@@ -229,5 +231,16 @@ check "lbd --detach succeeded" [ $? -eq 0 ]
 check "it logged the withdrawal" grep -q "announce: withdrew $RIG_VIP4" <<<"$out"
 check "table $TABLE is empty" table_empty
 check "the program is detached" bash -c '! ip -n "$1" -d link show "$2" | grep -q prog/xdp' _ "$RIG_NS_LB" "$RIG_IF_LB"
+
+step "10. without --announce-table, drain only records the flag"
+lbd_start || die "lbd did not start"
+vip_setup "$VIP" tcp "$B1"
+check "node drain succeeds" lbctl_ok node drain
+check "status: announcing is off, node drained" \
+	bash -c '[[ $(grep "^announce:" <<<"$1") == *"off (lbd runs without --announce-table); node drained" ]]' _ "$(lbctl_ status)"
+check "the flag is saved" bash -c 'grep -q "\"drained\":true" "$1"' _ "$NODE_FILE"
+check "nothing was written to table $TABLE" table_empty
+check "node undrain succeeds" lbctl_ok node undrain
+check "status: not drained" [ "$(announce_json announce.drained)" = false ]
 
 rig_finish
