@@ -22,6 +22,9 @@
 #  9. `lbd --detach IF --announce-table 100` (lbd killed): withdrawn too.
 # 10. Without --announce-table, `node drain` records the flag and status
 #     says announcing is off.
+# 11. Table 100000 (above 255: netlink carries it in RTA_TABLE only): the
+#     route appears there, a stray one is removed, lbd's own is never taken
+#     for missing, detach empties it.
 # With bird2 installed, BIRD runs in the LB's namespace on the shipped
 # example (scripts/packaging/examples/bird-xlb.conf; its BGP neighbour is
 # absent, which does not matter here) and its tables xlb4/xlb6 follow
@@ -242,5 +245,24 @@ check "the flag is saved" bash -c 'grep -q "\"drained\":true" "$1"' _ "$NODE_FIL
 check "nothing was written to table $TABLE" table_empty
 check "node undrain succeeds" lbctl_ok node undrain
 check "status: not drained" [ "$(announce_json announce.drained)" = false ]
+
+step "11. a table number above 255 (netlink's RTA_TABLE only)"
+BIG=100000
+lbd_kill TERM
+log_from=$(($(wc -l <"$RIG_LBD_LOG") + 1))
+lbd_start --announce-table "$BIG" || die "lbd did not start"
+big_has() { ip -n "$RIG_NS_LB" route show table "$BIG" proto 120 | awk '{print $1, $2}' | grep -qx "blackhole $1"; }
+check "$RIG_VIP4 announced in table $BIG" wait_for 5 big_has "$RIG_VIP4"
+ip -n "$RIG_NS_LB" route add blackhole 198.18.100.77 table "$BIG" proto 120
+check "a stray route in table $BIG is removed (the dump reads that table)" wait_for 10 bash -c \
+	'! ip -n "$1" route show table "$2" proto 120 | grep -q 198.18.100.77' _ "$RIG_NS_LB" "$BIG"
+check "lbd's own route was never taken for missing" \
+	bash -c '! tail -n +"$2" "$1" | grep -q "deleted from outside"' _ "$RIG_LBD_LOG" "$log_from"
+lbctl_ok detach >/dev/null
+pid=$RIG_LBD_PID
+wait_for 10 bash -c '! kill -0 "$1" 2>/dev/null' _ "$pid"
+RIG_LBD_PID=
+check "detached: table $BIG is empty" bash -c '[[ -z $(ip -n "$1" route show table "$2" proto 120 2>/dev/null) ]]' _ \
+	"$RIG_NS_LB" "$BIG"
 
 rig_finish
