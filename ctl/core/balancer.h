@@ -240,6 +240,12 @@ class Balancer {
   // The config with the sources apply() would fill in where it names none
   // (encap, fullnat), so that it compares with current_config().
   Config with_defaults(const Config& config) const;
+  // The interfaces' addresses changed (lbd watches them). The sources that
+  // were the old defaults (IPv6 encapsulation, fullnat) become the new
+  // defaults, in one write of xlb_config; `local` is replaced. A source
+  // whose address is gone with none of its family left is kept. Returns one
+  // line per source changed or kept that way, for the log.
+  std::vector<std::string> set_interface_addresses(EncapDefaults defaults);
   // The running state as a config (what `apply` of it would keep as is):
   // draining backends with weight 0, removed ones left out.
   Config current_config() const;

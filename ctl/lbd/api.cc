@@ -10,7 +10,6 @@
 #include "core/rules.h"
 #include "core/views_json.h"
 #include "log.h"
-#include "neighbours.h"
 #include "upgrade/build_id.h"
 
 #ifndef XLB_VERSION
@@ -222,7 +221,6 @@ Json Api::dispatch(const Json& r) {
       monitor_->note_admin_weight(vip, proto, be, port, weight);
       monitor_->changed(wall_ms());
     }
-    prime_neighbours({be});
     log_line("added backend " + backend_name(be, port) + " (weight " + std::to_string(weight) + ") to " +
              vip_name(vip, proto));
     return ok();
@@ -291,7 +289,6 @@ Json Api::dispatch(const Json& r) {
     };
     ApplyResult res = monitor_ ? monitor_->apply(config, checks, wall_ms(), report) : lb_.apply(config, report);
     if (reaper_) reaper_->configure(config.timeouts, config.reap_interval_ms);
-    prime_neighbours(lb_.backend_addresses());
     log_line("applied a config: " + std::to_string(res.added) + " added, " + std::to_string(res.removed) +
              " removed, " + std::to_string(res.changed) + " changed");
     return ok({{"added", res.added}, {"removed", res.removed}, {"changed", res.changed}});
@@ -430,6 +427,7 @@ Json Api::status(bool count_flows) {
              {"timeouts", timeouts_json(reaper ? reaper->timeouts : Timeouts{})},
              {"reaper", reaper ? reaper_json(*reaper) : Json(nullptr)},
              {"health", health_status()},
+             {"neighbours", info_.neighbours ? info_.neighbours() : Json(nullptr)},
              {"announce", info_.announce ? info_.announce() : Json(nullptr)},
              {"data_path_error", info_.health && !info_.health().empty() ? Json(info_.health()) : Json(nullptr)}});
 }

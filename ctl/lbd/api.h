@@ -35,6 +35,9 @@ struct DaemonInfo {
   // The health checker's and the steering hook's figures for `status`
   // (may be unset).
   std::function<nlohmann::json()> health_checks;
+  // The neighbour keeper's mode and next hops for `status` (neighbours.h);
+  // may be unset.
+  std::function<nlohmann::json()> neighbours;
   // Called after every request that changed something (lbd saves the
   // running state); may be unset.
   std::function<void()> after_change;

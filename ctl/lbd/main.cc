@@ -54,6 +54,8 @@ bool g_verbose = false;
 constexpr int kTickMs = 100;
 // How often the data path's pins and interfaces are checked (watch.h).
 constexpr int kWatchIntervalMs = 1000;
+// How often xlb_tx_ports is refilled whatever the link notifications said.
+constexpr int kTxPortsRefreshMs = 30000;
 
 void on_signal(int sig) {
   if (sig == SIGHUP)
@@ -117,6 +119,7 @@ struct Options {
   std::string pin_root = "/sys/fs/bpf/xlb";
   std::string state_dir = "/var/lib/xlb";
   std::string metrics;  // ADDR:PORT of the Prometheus endpoint; empty: none
+  std::string neighbours = "auto";  // netwatch/neighbour_plan.h
   uint32_t flow_table_size = XLB_DEFAULT_FLOWS;
   uint32_t nat_table_size = 0;  // 0: flow_table_size
   bool flow_table_size_given = false;  // given on the command line: warn if the running maps differ
@@ -281,6 +284,38 @@ int run_daemon(const Options& o) {
   auto save_running = [&] { running.save(config_to_json(monitor.running_config())); };
   save_running();
 
+  // Backends' next hops kept resolved, and the reactions to link, address
+  // and route changes (neighbours.h).
+  NeighbourKeeper::Hooks nh;
+  nh.backends = [&lb] { return lb.backend_addresses(); };
+  nh.links_changed = [&att] {
+    try {
+      EgressFill e = fill_tx_ports(att.pin_dir, true);
+      log_line("links changed: xlb_tx_ports: " + std::to_string(e.tx_ports) + " interfaces; xlb_egress: " +
+               std::to_string(e.vlans) + " VLAN devices");
+    } catch (const std::exception& e) {
+      log_warn(std::string("links changed, but xlb_tx_ports could not be refilled: ") + e.what());
+    }
+  };
+  nh.addresses_changed = [&] {
+    try {
+      std::vector<std::string> lines = lb.set_interface_addresses(interface_addresses(o.ifaces));
+      for (const auto& line : lines) log_line("addresses changed: " + line);
+      if (!lines.empty()) {
+        save_running();
+        monitor.changed(wall_ms());  // steered checks' sources
+      }
+    } catch (const std::exception& e) {
+      log_warn(std::string("addresses changed, but the sources could not follow: ") + e.what());
+    }
+  };
+  nh.macs_changed = [&monitor] { monitor.changed(wall_ms()); };
+  nh.log = [](const std::string& line) { log_line(line); };
+  nh.warn = [](const std::string& line) { log_warn(line); };
+  NeighbourKeeper neighbours(o.neighbours == "auto" ? std::nullopt
+                                                    : std::optional(netwatch::parse_neighbour_mode(o.neighbours)),
+                             nh);
+
   for (const auto& w : lb.nat_clash_warnings()) log_warn(w);
   for (const auto& w : lb.ring_warnings()) log_warn(w);
 
@@ -332,8 +367,10 @@ int run_daemon(const Options& o) {
   info.health = [&watch] { return watch.problem(); };
   info.after_change = [&] {
     save_running();
+    neighbours.backends_changed();
     announce_served();
   };
+  info.neighbours = [&neighbours] { return neighbours.status(); };
   info.announce = [&announcer] { return announcer.status(); };
   info.set_drained = [&announcer](bool drained) { announcer.set_drained(drained, steady_ms()); };
   info.health_checks = [&checker, &att] {
@@ -365,6 +402,7 @@ int run_daemon(const Options& o) {
           announcer.set_attached(true, steady_ms());  // still attached: announce again
           throw;
         }
+        neighbours.release();
         forget_state(o.state_dir, first);
         owner.remove();
         detached = true;
@@ -372,7 +410,6 @@ int run_daemon(const Options& o) {
       },
       &reaper, &monitor);
 
-  prime_neighbours(lb.backend_addresses());
   if (scrapes) {
     scrapes->start(std::make_unique<BpfMapIo>(att.pin_dir));
     log_line("metrics on http://" + o.metrics + "/metrics");
@@ -402,9 +439,9 @@ int run_daemon(const Options& o) {
                  last_watch = now;
                  watch.check();
                }
-               if (now - last_refresh < std::chrono::milliseconds(kNeighbourPrimeIntervalMs)) return;
+               neighbours.tick(now);
+               if (now - last_refresh < std::chrono::milliseconds(kTxPortsRefreshMs)) return;
                last_refresh = now;
-               prime_neighbours(lb.backend_addresses());
                try {
                  fill_tx_ports(att.pin_dir, true);
                  tick_failed = false;
@@ -423,6 +460,7 @@ int run_daemon(const Options& o) {
                    if (auto hash = reload_config(api, o.config)) {
                      running.set_applied(*hash);
                      save_running();
+                     neighbours.backends_changed();
                    }
                    notifier.reloaded("serving " + first + " on " + o.socket);
                  }
@@ -495,6 +533,11 @@ int main(int argc, char** argv) {
                  "nat/fullnat reply-table entries (preallocated); default: --flow-table-size; only used when the "
                  "maps are created")
       ->check(CLI::Range(1u, 1u << 30));
+  app.add_option("--neighbours", o.neighbours,
+                 "how backends' next hops are kept resolved: managed (kernel-managed entries, Linux 5.16+), use "
+                 "(NTF_USE refreshes), or auto (managed where the kernel has it)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "managed", "use"}));
   app.add_option("--metrics", o.metrics,
                  "serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9466 or [::1]:9466); "
                  "off by default")
