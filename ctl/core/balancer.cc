@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "maglev.h"
+#include "pick/fingerprint.h"
 #include "rules.h"
 
 namespace xlb {
@@ -482,6 +483,9 @@ void Balancer::count_slots(VipState& v, const std::vector<uint32_t>& ring) {
   for (uint32_t id : ring)
     if (id < slots.size()) slots[id]++;
   for (auto& [key, b] : v.backends) b.ring_slots = slots[b.id];
+  std::vector<std::pair<uint32_t, std::string>> identities;
+  for (const auto& [key, b] : v.backends) identities.emplace_back(b.id, ring_identity(key.first, key.second));
+  v.ring_fingerprint = pick::ring_fingerprint(ring, identities);
 }
 
 uint32_t Balancer::vips_on_addr(const IpAddr& addr) const {

@@ -107,6 +107,14 @@ struct BackendView {
   int64_t conns_half_open = 0;
 };
 
+// A VIP's fingerprint (pick/fingerprint.h), for comparing nodes: of its
+// ring (as identities) for maglev and src-hash, whose pick is a function of
+// the flow; of its backends and weights for least-conn, rr, wrr and random.
+struct VipFingerprint {
+  bool of_ring = true;  // false: of the backend set
+  uint64_t value = 0;
+};
+
 struct VipView {
   Endpoint vip;
   uint8_t proto = 0;
@@ -114,7 +122,35 @@ struct VipView {
   uint8_t mode = 0;
   uint32_t ring_size = 0;
   uint32_t id = 0;
+  VipFingerprint fingerprint;
   std::vector<BackendView> backends;  // sorted by address, then port
+};
+
+// `lbctl pick`: what the data path does with a new flow of a 5-tuple
+// (balancer_pick.cc).
+struct PickQuery {
+  IpAddr vip;
+  std::optional<uint16_t> port;  // nullopt: the only VIP of this address and protocol
+  uint8_t proto = 0;
+  IpAddr src;
+  uint16_t sport = 0;
+};
+
+struct PickView {
+  Endpoint vip;
+  uint8_t proto = 0;
+  uint8_t sched = 0;
+  uint32_t hash_seed = 0;
+  bool stateless = false;         // maglev, src-hash: the pick below is the data path's
+  uint32_t hash = 0;              // stateless: the ring index hash
+  uint32_t ring_size = 0;
+  uint32_t slot = 0;              // stateless: hash % ring_size
+  std::optional<BackendRef> backend;  // stateless: the slot's backend; nullopt: empty slot
+  // The flow table's entry for the tuple, if any: the backend its packets go to.
+  bool existing_flow = false;
+  std::optional<BackendRef> existing_backend;  // nullopt: an id bound to no backend of the VIP
+  uint32_t existing_backend_id = 0;
+  VipFingerprint fingerprint;
 };
 
 struct BackendStats {
@@ -223,6 +259,15 @@ class Balancer {
   std::vector<std::string> free_removed(const std::vector<bool>& referenced, uint64_t generation);
 
   std::vector<VipView> list();  // reads the counts
+  // The VIPs without their backends, with their fingerprints: cheap (the
+  // ring fingerprints are computed when rings are built).
+  std::vector<VipView> fingerprints() const;
+  // Reads the VIP's installed ring and the flow table; throws InputError
+  // for an unknown VIP or a source of another family.
+  PickView pick(const PickQuery& query);
+  // Sets the data path's flow-hash seed (xlb_config.hash_seed), keeping
+  // everything else: lbd's generated seed (pick/seed.h).
+  void set_hash_seed(uint32_t seed);
   StatsView stats();
   FlowsView flows(const FlowQuery& query, uint64_t now_ns);
   uint64_t flow_count();
@@ -295,6 +340,10 @@ class Balancer {
     // against what the kernel holds (MapIo::read_ring), and the backends'
     // ring_slots say what it held after the last write.
     std::vector<uint32_t> list;  // what xlb_vip_lists[id] holds (empty: len 0)
+    // The installed ring's fingerprint as identities, set with ring_slots
+    // each time the ring is built (count_slots): a status request never
+    // rehashes a ring of up to 1M slots.
+    uint64_t ring_fingerprint = 0;
   };
 
   // The whole model, as a request found it: what a failed one restores.
@@ -350,8 +399,10 @@ class Balancer {
   void sync_ring(VipState& v);  // rebuild, write only the changed slots
   // Installs a new ring built from the model (a new VIP, a new size).
   void install_ring(VipState& v);
-  // Sets the backends' ring_slots from a ring as installed.
+  // Sets the backends' ring_slots and the VIP's ring fingerprint from a
+  // ring as installed.
   static void count_slots(VipState& v, const std::vector<uint32_t>& ring);
+  static VipFingerprint fingerprint(const VipState& v);
   void sync_list(VipState& v);  // rebuild, write (one update) if it changed
   void sync_vip(VipState& v) {
     sync_ring(v);

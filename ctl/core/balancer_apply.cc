@@ -93,6 +93,7 @@ Config Balancer::with_defaults(const Config& config) const {
   if (!c.encap.source_v6 && defaults_.v6) c.encap.source_v6 = IpPrefix{*defaults_.v6, 128};
   if (!c.fullnat.source_v4) c.fullnat.source_v4 = defaults_.v4;
   if (!c.fullnat.source_v6) c.fullnat.source_v6 = defaults_.v6;
+  if (!c.hash_seed) c.hash_seed = config_.hash_seed;  // unset: the running seed stays
   return c;
 }
 
@@ -112,7 +113,8 @@ ApplyResult Balancer::apply(const Config& config, const ApplyProgress& progress)
   }
 
   // The config entry to end with; fullnat VIPs need its source of their family.
-  xlb_config cfg = desired_config(config.encap, config.fullnat, config.hash_seed, want_nat, policy_flags(config),
+  // A config without hash_seed keeps the running one (pick/seed.h).
+  xlb_config cfg = desired_config(config.encap, config.fullnat, config.hash_seed.value_or(config_.hash_seed), want_nat, policy_flags(config),
                                   config.flood_threshold);
   set_reaper_settings(cfg, config.timeouts, config.reap_interval_ms);
   for (const auto& vc : config.vips) check_source(vc.mode, vc.vip, vc.proto, cfg);

@@ -25,6 +25,7 @@ std::vector<VipView> Balancer::list() {
     view.mode = v.mode;
     view.ring_size = v.ring_size;
     view.id = v.id;
+    view.fingerprint = fingerprint(v);
     for (const auto& [key, b] : v.backends) {
       BackendView bv;
       bv.address = key.first;

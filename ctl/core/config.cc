@@ -149,7 +149,7 @@ Config parse_config(const Json& json) {
   Config config;
   if (json.contains("encap")) config.encap = parse_encap(json["encap"], "encap");
   if (json.contains("fullnat")) config.fullnat = parse_fullnat(json["fullnat"], "fullnat");
-  config.hash_seed = static_cast<uint32_t>(jf::opt_uint(json, "hash_seed", "", 0, UINT32_MAX).value_or(0));
+  if (auto seed = jf::opt_uint(json, "hash_seed", "", 0, UINT32_MAX)) config.hash_seed = static_cast<uint32_t>(*seed);
   if (auto unserved = jf::opt_string(json, "unserved", "")) {
     if (*unserved != "drop" && *unserved != "pass") throw InputError("unserved: must be drop or pass");
     config.pass_unserved = *unserved == "pass";
@@ -219,15 +219,17 @@ Json config_to_json(const Config& config) {
     if (!v.health.is_null()) vip["health"] = v.health;
     vips.push_back(vip);
   }
-  return {{"encap", encap},
-          {"fullnat", fullnat_json(config.fullnat)},
-          {"hash_seed", config.hash_seed},
-          {"unserved", unserved_name(config.pass_unserved)},
-          {"icmp_echo", icmp_echo_name(config.icmp_echo)},
-          {"flood_threshold", config.flood_threshold},
-          {"timeouts", timeouts_json(config.timeouts)},
-          {"reap_interval_ms", config.reap_interval_ms},
-          {"vips", vips}};
+  Json out = {{"encap", encap},
+              {"fullnat", fullnat_json(config.fullnat)},
+              {"unserved", unserved_name(config.pass_unserved)},
+              {"icmp_echo", icmp_echo_name(config.icmp_echo)},
+              {"flood_threshold", config.flood_threshold},
+              {"timeouts", timeouts_json(config.timeouts)},
+              {"reap_interval_ms", config.reap_interval_ms},
+              {"vips", vips}};
+  // Unset stays unset: applying the output keeps the running seed.
+  if (config.hash_seed) out["hash_seed"] = *config.hash_seed;
+  return out;
 }
 
 Json fullnat_json(const FullnatConfig& f) {

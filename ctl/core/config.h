@@ -94,7 +94,9 @@ constexpr uint32_t kMaxFloodThreshold = 100000000;
 struct Config {
   EncapConfig encap;
   FullnatConfig fullnat;
-  uint32_t hash_seed = 0;
+  // The flow-hash seed; nullopt (unset): keep the running one, or have lbd
+  // generate one if none runs (pick/seed.h).
+  std::optional<uint32_t> hash_seed;
   // "unserved": a packet for a VIP address on a port or protocol that no
   // VIP serves is dropped ("drop", the default) or passed to the kernel
   // ("pass", for a host that holds the VIP address and serves other ports).

@@ -1,5 +1,6 @@
 #include "views_json.h"
 
+#include "pick/fingerprint.h"
 #include "rules.h"
 #include "stats_names.h"
 
@@ -21,12 +22,58 @@ Json list_json(const std::vector<VipView>& vips) {
       if (b.port) be["port"] = b.port;  // only a backend with a port of its own
       backends.push_back(std::move(be));
     }
-    out.push_back({{"vip", v.vip.str()},
-                   {"proto", proto_name(v.proto)},
-                   {"sched", sched_name(v.sched)},
-                   {"mode", mode_name(v.mode)},
-                   {"ring_size", v.ring_size},
-                   {"backends", backends}});
+    Json vip = {{"vip", v.vip.str()},
+                {"proto", proto_name(v.proto)},
+                {"sched", sched_name(v.sched)},
+                {"mode", mode_name(v.mode)},
+                {"ring_size", v.ring_size},
+                {"backends", backends}};
+    add_fingerprint(vip, v.fingerprint);
+    out.push_back(std::move(vip));
+  }
+  return out;
+}
+
+void add_fingerprint(Json& vip, const VipFingerprint& fp) {
+  vip[fp.of_ring ? "ring_fingerprint" : "backends_fingerprint"] = pick::hex16(fp.value);
+}
+
+namespace {
+Json backend_ref_json(const BackendRef& b) {
+  Json out = {{"address", b.address.str()}};
+  if (b.port) out["port"] = *b.port;  // only a backend with a port of its own
+  return out;
+}
+}  // namespace
+
+Json pick_json(const PickView& p, const Endpoint& src) {
+  Json out = {{"vip", p.vip.str()},
+              {"proto", proto_name(p.proto)},
+              {"sched", sched_name(p.sched)},
+              {"src", src.str()},
+              {"hash_seed", p.hash_seed},
+              {"depends_on_state", !p.stateless},
+              {"backend", nullptr},
+              {"existing_flow", nullptr}};
+  if (p.stateless) {
+    out["hash"] = p.hash;
+    out["ring_size"] = p.ring_size;
+    out["slot"] = p.slot;
+    if (p.backend) out["backend"] = backend_ref_json(*p.backend);
+  }
+  if (p.existing_flow)
+    out["existing_flow"] = p.existing_backend ? backend_ref_json(*p.existing_backend)
+                                              : Json{{"backend_id", p.existing_backend_id}};
+  add_fingerprint(out, p.fingerprint);
+  return out;
+}
+
+Json fingerprints_json(const std::vector<VipView>& vips) {
+  Json out = Json::array();
+  for (const auto& v : vips) {
+    Json vip = {{"vip", v.vip.str()}, {"proto", proto_name(v.proto)}, {"sched", sched_name(v.sched)}};
+    add_fingerprint(vip, v.fingerprint);
+    out.push_back(std::move(vip));
   }
   return out;
 }

@@ -33,5 +33,6 @@ void add_config_commands(CLI::App& app, Context& ctx);   // apply, detach
 void add_health_commands(CLI::App& app, Context& ctx);   // set-health
 void add_doctor_commands(CLI::App& app, Context& ctx);   // doctor
 void add_node_commands(CLI::App& app, Context& ctx);     // node drain, node undrain
+void add_pick_commands(CLI::App& app, Context& ctx);     // pick
 
 }  // namespace xlb::lbctl

@@ -60,6 +60,7 @@ int run_lbctl(int argc, const char* const* argv, std::ostream& out, std::ostream
   add_health_commands(app, ctx);
   add_doctor_commands(app, ctx);
   add_node_commands(app, ctx);
+  add_pick_commands(app, ctx);
 
   // The commands run inside parse(), as subcommand callbacks.
   try {

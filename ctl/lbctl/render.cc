@@ -94,7 +94,8 @@ std::vector<std::string> ordered_keys(const Json& object, const std::vector<std:
 const std::vector<std::string> kStatusOrder = {
     "iface",    "ifindex",   "xdp_mode",        "prog_id",  "ifaces",  "pin_dir", "in_sync", "verify", "vips",
     "backends", "flows",     "flow_table_size", "uptime_s", "version", "encap",   "fullnat",
-    "unserved", "icmp_echo", "flood_threshold", "timeouts", "reaper", "program", "announce"};
+    "unserved", "icmp_echo", "flood_threshold", "hash_seed", "fingerprints", "timeouts", "reaper", "program",
+    "announce"};
 
 // The same for the nested status objects, by their dotted key.
 const std::map<std::string, std::vector<std::string>> kNestedStatusOrder = {
@@ -132,6 +133,16 @@ void flatten(const std::string& key, const Json& value, std::vector<std::pair<st
   }
   if (key == "announce" && value.is_object()) {
     lines.emplace_back(key, announce_text(value));
+    return;
+  }
+  if (key == "fingerprints" && value.is_array()) {
+    // One line per VIP, to compare between nodes: "198.18.100.1:80/tcp maglev ring 0123456789abcdef".
+    if (value.empty()) lines.emplace_back("fingerprint", "none");
+    for (const Json& v : value) {
+      bool ring = v.contains("ring_fingerprint");
+      lines.emplace_back("fingerprint", vip_name(v) + " " + text(v.at("sched")) + (ring ? " ring " : " backends ") +
+                                            text(v.at(ring ? "ring_fingerprint" : "backends_fingerprint")));
+    }
     return;
   }
   if (key == "verify.differences" && value.is_array()) {
@@ -225,7 +236,11 @@ void render_list(const Json& answer, std::ostream& out) {
     first = false;
     auto ring_size = vip.at("ring_size").get<uint64_t>();
     out << vip_name(vip) << "  sched " << text(vip.at("sched")) << "  mode " << text(vip.at("mode")) << "  ring "
-        << ring_size << health_summary(vip) << '\n';
+        << ring_size;
+    // Came with issue 14: compare between nodes.
+    if (vip.contains("ring_fingerprint")) out << "  ring fingerprint " << text(vip.at("ring_fingerprint"));
+    if (vip.contains("backends_fingerprint")) out << "  backends fingerprint " << text(vip.at("backends_fingerprint"));
+    out << health_summary(vip) << '\n';
     const Json& backends = vip.at("backends");
     if (backends.empty()) {
       out << "  no backends\n";
@@ -354,6 +369,32 @@ void render_dry_run(const Json& answer, std::ostream& out) {
   }
   out << "would add " << text(answer.at("added")) << ", remove " << text(answer.at("removed")) << ", change "
       << text(answer.at("changed")) << " (nothing was applied)\n";
+}
+
+// lbctl pick (pick_commands.cc).
+void render_pick(const Json& a, std::ostream& out) {
+  std::string tuple = text(a.at("src")) + " -> " + text(a.at("vip")) + "/" + text(a.at("proto"));
+  out << tuple << "  sched " << text(a.at("sched")) << "  hash_seed " << text(a.at("hash_seed")) << '\n';
+  if (a.value("depends_on_state", false)) {
+    out << "  new flow: depends on state (" << text(a.at("sched"))
+        << " picks by counts, a cursor or chance, not by the flow)\n";
+  } else {
+    const Json& b = a.at("backend");
+    out << "  new flow: " << (b.is_object() ? backend_text(b, "address", "port") : std::string("no backend (empty slot)"))
+        << "  (slot " << text(a.at("slot")) << " of " << text(a.at("ring_size")) << ", hash "
+        << text(a.at("hash")) << ")\n";
+  }
+  const Json& e = a.at("existing_flow");
+  if (e.is_object())
+    out << "  existing flow to "
+        << (e.contains("address") ? backend_text(e, "address", "port")
+                                  : "backend id " + text(e.at("backend_id")) + " (bound to no backend)")
+        << '\n';
+  else
+    out << "  no existing flow\n";
+  if (a.contains("ring_fingerprint")) out << "  ring fingerprint " << text(a.at("ring_fingerprint")) << '\n';
+  if (a.contains("backends_fingerprint"))
+    out << "  backends fingerprint " << text(a.at("backends_fingerprint")) << '\n';
 }
 
 }  // namespace xlb::lbctl

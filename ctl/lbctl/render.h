@@ -20,6 +20,7 @@ void render_list(const Json& answer, std::ostream& out);    // each VIP with a t
 void render_stats(const Json& answer, std::ostream& out);   // VIP/backend table, non-zero global counters
 void render_flows(const Json& answer, std::ostream& out);   // one table row per flow
 void render_doctor(const Json& answer, std::ostream& out);  // each check's status, then findings with fixes
+void render_pick(const Json& answer, std::ostream& out);    // the tuple, the new flow's backend, the existing flow
 
 // Write commands: by the time they are rendered the change is made, so a
 // missing informational field is skipped rather than turned into a failure.

@@ -187,6 +187,18 @@ Json Api::dispatch(const Json& r) {
     if (monitor_) monitor_->annotate_stats(stats, out, wall_ms());
     return ok(out);
   }
+  if (cmd == "pick") {
+    // Which backend a new flow of this 5-tuple gets (balancer_pick.cc).
+    jf::check_object(r, {"cmd", "vip", "proto", "src", "sport"}, "");
+    std::string vip_text = jf::req_string(r, "vip", "");
+    Endpoint vip = jf::at("vip", [&] { return Endpoint::parse(vip_text, true); });
+    std::string src_text = jf::req_string(r, "src", "");
+    auto sport = jf::opt_uint(r, "sport", "", 1, 65535);
+    if (!sport) throw InputError("sport: missing");
+    PickQuery q{vip.ip, vip.port ? std::optional<uint16_t>(vip.port) : std::nullopt, req_proto(r),
+                jf::at("src", [&] { return IpAddr::parse(src_text); }), static_cast<uint16_t>(*sport)};
+    return ok(pick_json(lb_.pick(q), Endpoint{q.src, q.sport}));
+  }
   if (cmd == "add-vip") {
     jf::check_object(r, {"cmd", "vip", "proto", "sched", "mode", "ring_size"}, "");
     VipSpec s;
@@ -424,6 +436,9 @@ Json Api::status(bool count_flows) {
              {"unserved", unserved_name(lb_.pass_unserved())},
              {"icmp_echo", icmp_echo_name(lb_.icmp_echo())},
              {"flood_threshold", lb_.flood_threshold()},
+             // Same choice on every node (docs/operations.md): compare these.
+             {"hash_seed", lb_.hash_seed()},
+             {"fingerprints", fingerprints_json(lb_.fingerprints())},
              {"timeouts", timeouts_json(reaper ? reaper->timeouts : Timeouts{})},
              {"reaper", reaper ? reaper_json(*reaper) : Json(nullptr)},
              {"health", health_status()},

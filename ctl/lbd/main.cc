@@ -38,6 +38,7 @@
 #include "reaper_thread.h"
 #include "reload.h"
 #include "running_state.h"
+#include "pick/seed.h"
 #include "state/start_plan.h"
 #include "server.h"
 #include "service/notify.h"
@@ -266,10 +267,12 @@ int run_daemon(const Options& o) {
   state::StartPlan plan = state::plan_start({att.adopted || att.reused, saved.has_value(),
                                              saved ? saved->config_applied : std::nullopt, startup_hash});
   log_line(plan.why);
+  bool state_applied = false;
   if (plan.apply_state) {
     try {
       Config c = parse_config(saved->config);
       ApplyResult r = monitor.apply(c, health::config_checks(c), wall_ms());
+      state_applied = true;
       log_line("rebuilt the running state from " + running.path() + ": " + std::to_string(r.added) + " added");
     } catch (const std::exception& e) {
       log_warn("the state file " + running.path() + " could not be applied (" + e.what() + "); starting without it");
@@ -281,6 +284,14 @@ int run_daemon(const Options& o) {
     log_line("applied " + o.config + ": " + std::to_string(r.added) + " added, " + std::to_string(r.removed) +
              " removed, " + std::to_string(r.changed) + " changed");
   }
+  // The flow-hash seed: the config's, else the running one (pinned maps or
+  // state file), else a new one, never regenerated while one runs.
+  pick::SeedChoice seed = pick::choose_seed(
+      plan.apply_config ? startup->hash_seed : std::nullopt,
+      att.adopted || att.reused || state_applied ? std::optional<uint32_t>(lb.hash_seed()) : std::nullopt,
+      pick::random_seed);
+  if (seed.source == pick::SeedSource::kGenerated) lb.set_hash_seed(seed.seed);
+  log_line(pick::seed_log_line(seed));
   auto save_running = [&] { running.save(config_to_json(monitor.running_config())); };
   save_running();
 

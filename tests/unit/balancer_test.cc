@@ -11,6 +11,7 @@
 #include "core/maglev.h"
 #include "core/views_json.h"
 #include "balancer_fixture.h"
+#include "pick/fingerprint.h"
 
 namespace xlb {
 namespace {
@@ -629,6 +630,9 @@ TEST_F(BalancerTest, ListJsonShape) {
       {"address": "198.19.0.12", "weight": 0, "state": "draining", "ring_slots": 0, "active": 0, "half_open": 0},
       {"address": "198.19.0.13", "weight": 0, "state": "removed", "ring_slots": 0, "active": 1, "half_open": 0}
     ]}])");
+  // The ring as identities: every slot 198.19.0.11's (pick/fingerprint.h).
+  want[0]["ring_fingerprint"] =
+      pick::hex16(pick::ring_fingerprint(std::vector<uint32_t>(kSmallRing, 0), {{0, "198.19.0.11:0"}}));
   EXPECT_EQ(j, want);
 }
 

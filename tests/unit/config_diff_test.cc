@@ -10,7 +10,8 @@ namespace {
 
 Config cfg(const std::string& text) { return parse_config(Json::parse(text)); }
 
-const char* const kBase = R"({"vips": [
+// A running config always has a seed (Balancer::current_config).
+const char* const kBase = R"({"hash_seed": 0, "vips": [
   {"vip": "198.18.100.1:80", "proto": "tcp", "backends": [
      {"address": "198.19.0.11"}, {"address": "198.19.0.12"}, {"address": "198.19.0.13", "weight": 2}]},
   {"vip": "198.18.100.2:53", "proto": "udp", "backends": [{"address": "198.19.0.21"}]}]})";

@@ -62,7 +62,7 @@ TEST(Config, EmptyObjectIsAnEmptyConfig) {
   Config c = parse_config_text("{}");
   EXPECT_TRUE(c.vips.empty());
   EXPECT_FALSE(c.encap.source_v4);
-  EXPECT_EQ(c.hash_seed, 0u);
+  EXPECT_FALSE(c.hash_seed);  // unset: lbd keeps the running seed (or generates one)
 }
 
 TEST(Config, UnservedIsDropUnlessSetToPass) {
