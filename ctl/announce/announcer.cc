@@ -41,8 +41,8 @@ void Announcer::set_drained(bool drained, int64_t now_ms) {
   if (table_) reconcile(now_ms);
 }
 
-void Announcer::detach(int64_t now_ms) {
-  attached_ = false;
+void Announcer::set_attached(bool attached, int64_t now_ms) {
+  attached_ = attached;
   if (table_) reconcile(now_ms);
 }
 

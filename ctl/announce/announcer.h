@@ -1,7 +1,7 @@
 // Keeps routing table N holding exactly the VIP addresses this node
 // announces (desired.h), through a RouteTable. lbd drives it from its main
 // thread: set_served() after every change of the balancer, tick() from the
-// main loop, set_drained() for `lbctl node drain|undrain`, detach() for
+// main loop, set_drained() for `lbctl node drain|undrain`, set_attached() for
 // `lbctl detach`.
 //
 // Every write is a reconcile: the table is dumped and only the difference is
@@ -52,8 +52,9 @@ class Announcer {
   // Persists the flag first (throws SystemError if it can't be, changing
   // nothing), then withdraws or announces.
   void set_drained(bool drained, int64_t now_ms);
-  // The program is detached: everything is withdrawn, for good.
-  void detach(int64_t now_ms);
+  // `lbctl detach`: false withdraws everything before the program goes;
+  // true again if detaching failed (the program still forwards).
+  void set_attached(bool attached, int64_t now_ms);
   // Reconciles if what should be announced differs from what was written,
   // if the last write failed (every kRetryMs), and every kRedumpMs.
   void tick(int64_t now_ms);

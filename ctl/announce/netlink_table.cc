@@ -42,7 +42,7 @@ rtmsg* put_route(nlmsghdr* h, uint32_t table, int family, uint8_t dst_len) {
   auto* rt = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(h, sizeof(rtmsg)));
   rt->rtm_family = static_cast<uint8_t>(family);
   rt->rtm_dst_len = dst_len;
-  rt->rtm_table = table < 256 ? static_cast<uint8_t>(table) : RT_TABLE_UNSPEC;
+  rt->rtm_table = table < 256 ? static_cast<uint8_t>(table) : static_cast<uint8_t>(RT_TABLE_UNSPEC);
   rt->rtm_protocol = kProto;
   mnl_attr_put_u32(h, RTA_TABLE, table);
   return rt;
@@ -76,6 +76,21 @@ struct DumpState {
   std::set<IpAddr>* out;
 };
 
+// One route's attributes: its table (above 255 only here) and destination.
+struct RouteAttrs {
+  size_t addr_len;
+  uint32_t table;
+  const void* dst = nullptr;
+};
+
+int route_attr(const nlattr* a, void* data) {
+  auto* r = static_cast<RouteAttrs*>(data);
+  uint16_t type = mnl_attr_get_type(a);
+  if (type == RTA_TABLE && mnl_attr_get_payload_len(a) >= 4) r->table = mnl_attr_get_u32(a);
+  if (type == RTA_DST && mnl_attr_get_payload_len(a) >= r->addr_len) r->dst = mnl_attr_get_payload(a);
+  return MNL_CB_OK;
+}
+
 int on_route(const nlmsghdr* h, void* data) {
   auto* st = static_cast<DumpState*>(data);
   const auto* rt = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(h));
@@ -83,19 +98,11 @@ int on_route(const nlmsghdr* h, void* data) {
   bool v4 = rt->rtm_family == AF_INET;
   if (!v4 && rt->rtm_family != AF_INET6) return MNL_CB_OK;
   if (rt->rtm_dst_len != (v4 ? 32 : 128)) return MNL_CB_OK;  // not a host route: not one of ours
-  uint32_t table = rt->rtm_table;
-  const void* dst = nullptr;
-  // mnl_attr_for_each assigns a void* (fine in C, not in C++): the same loop by hand.
-  const auto* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(h));
-  for (auto* a = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(h, sizeof(rtmsg)));
-       mnl_attr_ok(a, static_cast<int>(tail - reinterpret_cast<const char*>(a))); a = mnl_attr_next(a)) {
-    uint16_t type = mnl_attr_get_type(a);
-    if (type == RTA_TABLE && mnl_attr_get_payload_len(a) >= 4) table = mnl_attr_get_u32(a);
-    if (type == RTA_DST && mnl_attr_get_payload_len(a) >= (v4 ? 4u : 16u)) dst = mnl_attr_get_payload(a);
-  }
-  if (table != st->table || !dst) return MNL_CB_OK;
+  RouteAttrs r{v4 ? 4u : 16u, rt->rtm_table};
+  mnl_attr_parse(h, sizeof(rtmsg), route_attr, &r);
+  if (r.table != st->table || !r.dst) return MNL_CB_OK;
   xlb_addr addr{};
-  std::memcpy(&addr, dst, v4 ? 4 : 16);
+  std::memcpy(&addr, r.dst, r.addr_len);
   st->out->insert(IpAddr::from_abi(v4 ? XLB_AF_INET : XLB_AF_INET6, addr));
   return MNL_CB_OK;
 }

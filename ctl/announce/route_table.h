@@ -12,7 +12,10 @@ namespace xlb::announce {
 
 // xlb's rtnetlink protocol number (`proto 120`, named "xlb" in
 // scripts/packaging/examples/rt_protos-xlb.conf). BIRD's krt_source and FRR's
-// import-table see it; nothing else on the host uses it.
+// import-table see it; nothing else on the host uses it for routes (lbd tags
+// its neighbour entries with it too). lbd's own watcher of
+// route changes (netwatch::kXlbRtProto, the same number) ignores these
+// routes; tests/unit/lbd/announce_api_test.cc checks that the two agree.
 constexpr uint8_t kProto = 120;
 
 class RouteTable {

@@ -442,8 +442,8 @@ Json Api::status(bool count_flows) {
              {"timeouts", timeouts_json(reaper ? reaper->timeouts : Timeouts{})},
              {"reaper", reaper ? reaper_json(*reaper) : Json(nullptr)},
              {"health", health_status()},
-             {"announce", info_.announce ? info_.announce() : Json(nullptr)},
              {"neighbours", info_.neighbours ? info_.neighbours() : Json(nullptr)},
+             {"announce", info_.announce ? info_.announce() : Json(nullptr)},
              {"data_path_error", info_.health && !info_.health().empty() ? Json(info_.health()) : Json(nullptr)}});
 }
 

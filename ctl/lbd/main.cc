@@ -378,12 +378,12 @@ int run_daemon(const Options& o) {
   info.health = [&watch] { return watch.problem(); };
   info.after_change = [&] {
     save_running();
-    announce_served();
     neighbours.backends_changed();
+    announce_served();
   };
+  info.neighbours = [&neighbours] { return neighbours.status(); };
   info.announce = [&announcer] { return announcer.status(); };
   info.set_drained = [&announcer](bool drained) { announcer.set_drained(drained, steady_ms()); };
-  info.neighbours = [&neighbours] { return neighbours.status(); };
   info.health_checks = [&checker, &att] {
     health::CheckerStats cs = checker.stats();
     nlohmann::json steering = nlohmann::json::object();
@@ -405,8 +405,14 @@ int run_daemon(const Options& o) {
   Api api(
       lb, info,
       [&] {
-        announcer.detach(steady_ms());  // stop attracting traffic before it stops being forwarded
-        detach(first, o.pin_root);
+        // Stop attracting traffic before it stops being forwarded.
+        announcer.set_attached(false, steady_ms());
+        try {
+          detach(first, o.pin_root);
+        } catch (...) {
+          announcer.set_attached(true, steady_ms());  // still attached: announce again
+          throw;
+        }
         neighbours.release();
         forget_state(o.state_dir, first);
         owner.remove();

@@ -4,8 +4,8 @@
 # parse: BIRD's with `bird -p` (skipped where bird2 is not installed), and a
 # broken copy is refused, so the check means something. The BIRD example
 # learns table 100 and filters on krt_source 120, the contract lbd writes to
-# (ctl/announce/route_table.h). FRR is not installed here: only its
-# example's table and protocol are checked against the contract.
+# (ctl/announce/route_table.h). FRR's parses with `vtysh --dryrun` where
+# FRR is installed (scripts/install-deps.sh does not install it).
 . "$(dirname "$0")/lib.sh" "$1"
 EX="$SRC/scripts/packaging/examples"
 
@@ -22,6 +22,15 @@ check "BIRD learns kernel table 100" grep -q '^  kernel table 100;' "$EX/bird-xl
 check "BIRD takes only krt_source 120" grep -q 'krt_source != 120' "$EX/bird-xlb.conf"
 
 step "FRR"
+if command -v vtysh >/dev/null 2>&1; then
+	out=$(vtysh --dryrun --inputfile "$EX/frr-xlb.conf" 2>&1)
+	check "vtysh --dryrun parses frr-xlb.conf${out:+: $out}" [ $? -eq 0 ]
+	sed 's/redistribute table 100/redistribute tabel 100/' "$EX/frr-xlb.conf" >"$TMP/broken-frr.conf"
+	check "vtysh --dryrun refuses a broken copy" bash -c '! vtysh --dryrun --inputfile "$1" >/dev/null 2>&1' _ \
+		"$TMP/broken-frr.conf"
+else
+	echo "  (frr not installed: parse check skipped)"
+fi
 check "zebra imports table 100" grep -q '^ip import-table 100$' "$EX/frr-xlb.conf"
 check "bgpd redistributes table 100" grep -q 'redistribute table 100' "$EX/frr-xlb.conf"
 

@@ -117,11 +117,13 @@ TEST_F(AnnouncerTest, DrainWithdrawsAllUndrainAnnouncesAgainAndPersists) {
 TEST_F(AnnouncerTest, DetachWithdrawsEverything) {
   auto a = make();
   a->set_served({ip("198.18.100.1")}, 0);
-  a->detach(1);
+  a->set_attached(false, 1);
   EXPECT_TRUE(table->routes.empty());
-  a->set_served({ip("198.18.100.1")}, 2);
+  a->set_served({ip("198.18.100.1"), ip("198.18.100.2")}, 2);
   a->tick(kRedumpMs * 2);
   EXPECT_TRUE(table->routes.empty());
+  a->set_attached(true, kRedumpMs * 2 + 1);  // detaching failed: the program still forwards
+  EXPECT_EQ(table->routes.size(), 2u);
 }
 
 TEST_F(AnnouncerTest, FailuresAreLoggedOnceShownAndRetried) {

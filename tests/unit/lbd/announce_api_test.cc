@@ -3,13 +3,18 @@
 #include <gtest/gtest.h>
 
 #include "announce/announcer.h"
+#include "announce/desired.h"
 #include "balancer_fixture.h"
 #include "lbd/api.h"
+#include "netwatch/rtnl_messages.h"
 
 namespace xlb {
 namespace {
 
 using Json = nlohmann::json;
+
+// lbd's route-change watcher ignores the announcer's routes by this number.
+static_assert(announce::kProto == netwatch::kXlbRtProto, "one protocol number for xlb's routes");
 
 struct FakeTable : announce::RouteTable {
   std::set<IpAddr> routes;
