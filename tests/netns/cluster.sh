@@ -382,6 +382,39 @@ cl_drops() {
 		json_get - "{k: v['packets'] for k, v in d['global'].items() if k.startswith('drop') and v.get('packets')}"
 }
 
+# cl_flows_save TAG VIP:PORT: every node's flow entries for VIP:PORT/tcp,
+# saved as $RIG_TMP/flows-TAG-<k>.json (for cl_flows_moved).
+cl_flows_save() {
+	local k
+	for ((k = 1; k <= CL_NODES; k++)); do
+		cl_lbctl "$k" flows --vip "$2" --proto tcp --limit 100000 --json >"$RIG_TMP/flows-$1-$k.json" 2>/dev/null ||
+			echo '{"flows": []}' >"$RIG_TMP/flows-$1-$k.json" # a node cut off still answers (a file socket)
+	done
+}
+
+# cl_flows_moved BEFORE AFTER LO HI: of the client's flows from source ports
+# LO..HI, prints {"held": n, "on_node": {"1": n1, ...} (before),
+# "moved": m} where moved counts the flows that, after, have an entry on a
+# node that had none before: the router sent them somewhere new.
+cl_flows_moved() {
+	python3 - "$RIG_TMP" "$1" "$2" "$3" "$4" "$CL_NODES" <<'PYEOF2'
+import json, sys
+tmp, before, after, lo, hi, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+def nodes(tag):
+    out = {}
+    for k in range(1, n + 1):
+        for f in json.load(open(f"{tmp}/flows-{tag}-{k}.json")).get("flows", []):
+            port = int(f["src"].rsplit(":", 1)[1])
+            if lo <= port <= hi:
+                out.setdefault(port, set()).add(k)
+    return out
+b, a = nodes(before), nodes(after)
+on = {str(k): sum(1 for s in b.values() if k in s) for k in range(1, n + 1)}
+moved = sum(1 for p, s in a.items() if s - b.get(p, set()))
+print(json.dumps({"held": len(b), "on_node": on, "moved": moved}))
+PYEOF2
+}
+
 # cl_prog_attached K: node K's interface has an XDP program.
 cl_prog_attached() { ip -n "$(cl_ns_n "$1")" -d link show "$(cl_if_n "$1")" 2>/dev/null | grep -q 'prog/xdp'; }
 

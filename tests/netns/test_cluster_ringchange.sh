@@ -36,8 +36,10 @@ check "... $VIP2 too" cl_wait_ecmp "$VIP2" 3
 
 step "150 held connections on each VIP"
 sport_alloc 150
+MAG_LO=$SPORT
 hold_start mag "$VIP" 150 --sport-base "$SPORT" --parallel 20 || die "hold on $VIP did not start"
 sport_alloc 150
+LC_LO=$SPORT
 hold_start lc "$VIP2" 150 --sport-base "$SPORT" --parallel 20 || die "hold on $VIP2 did not start"
 log "maglev held by backend: $(hold_by_backend mag); least-conn: $(hold_by_backend lc)"
 
@@ -58,15 +60,23 @@ echo "new connections after the ring change: $(json_get - "{k: d[k] for k in ('o
 check "b4 takes new connections" int_ge "$(json_get - "d['by_backend'].get('b4', 0)" <<<"$b")" 1
 
 step "node 3's link cut"
+cl_flows_save before "$VIP:80"
+cl_flows_save before2 "$VIP2:80"
 cl_link_down 3
 check "the router's routes drop to 2 next hops" cl_wait_ecmp "$VIP" 2 30
 check "... $VIP2 too" cl_wait_ecmp "$VIP2" 2 30
 mag=$(hold_cmd mag check)
 lc=$(hold_cmd lc check)
+cl_flows_save after "$VIP:80"
+cl_flows_save after2 "$VIP2:80"
+mv_mag=$(cl_flows_moved before after "$MAG_LO" $((MAG_LO + 149)))
+mv_lc=$(cl_flows_moved before2 after2 "$LC_LO" $((LC_LO + 149)))
+echo "maglev held flows by node before the failure, and how many the router moved: $mv_mag"
+echo "least-conn held flows by node before the failure, and how many moved: $mv_lc"
 echo "maglev after ring change + failover: $(json_get - "{k: d[k] for k in ('held', 'answered', 'failed', 'same', 'moved')}" <<<"$mag")"
 echo "least-conn after failover: $(json_get - "{k: d[k] for k in ('held', 'answered', 'failed', 'same', 'moved')}" <<<"$lc")"
-echo "MEASURE ring change + failover (maglev): $(json_get - same <<<"$mag") of 150 held connections survived"
-echo "MEASURE least-conn failover: $(json_get - same <<<"$lc") of 150 held connections survived"
+echo "MEASURE ring change + failover (maglev): $(json_get - same <<<"$mag") of 150 held connections survived; the router moved $(json_get - moved <<<"$mv_mag") of them"
+echo "MEASURE least-conn failover: $(json_get - same <<<"$lc") of 150 held connections survived; the router moved $(json_get - moved <<<"$mv_lc") of them"
 check "every held Maglev connection was checked" int_eq "$(json_get - "d['answered'] + d['failed']" <<<"$mag")" 150
 check "every held least-conn connection was checked" int_eq "$(json_get - "d['answered'] + d['failed']" <<<"$lc")" 150
 rig_finish
