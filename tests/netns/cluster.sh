@@ -45,6 +45,7 @@
 CL_NODES=3
 CL_TABLE=100             # the announce table (docs/operations.md)
 CL_RT4=198.19.0.254      # the router on the segment
+CL_RT6=fd00:19::254
 CL_AS_ROUTER=65000
 CL_AS_NODES=65001
 CL_CUR=0
@@ -55,6 +56,7 @@ cl_ns_n() { echo "xlb-$RIG_S-n$1"; }
 cl_if_n() { echo "xl$1$RIG_S"; }
 cl_sw_n() { echo "sl$1$RIG_S"; }
 cl_addr_n() { echo "198.19.0.$1"; }
+cl_addr6_n() { echo "fd00:19::$1"; }
 cl_pins_n() { echo "/sys/fs/bpf/xlb-${RIG_S}n$1"; }
 cl_sock_n() { echo "$RIG_TMP/lbd-n$1.sock"; }
 cl_bird_sock() { echo "$RIG_TMP/bird-$1.ctl"; } # r or n<k>
@@ -68,7 +70,10 @@ cl_init() {
 	RIG_KIND=l2dsr # backends: VIPs on lo, default route via the router
 	_rig_mode_addrs
 	RIG_RB4=$CL_RT4
-	RIG_DECAP_ALLOW="172.16.0.0/16 198.19.0.1 198.19.0.2 198.19.0.3"
+	RIG_RB6=$CL_RT6
+	# ipip sources: 172.16.0.0/16 (lbd's default, per flow), and each node's
+	# IPv6 address (lbd's default IPv6 source: its interface's address).
+	RIG_DECAP_ALLOW="172.16.0.0/16 fd00:19::1 fd00:19::2 fd00:19::3"
 }
 
 # cl_node K: lib.sh's LB helpers now act on node K.
@@ -105,13 +110,16 @@ cl_create() {
 	_rig_veth "$RIG_NS_C" "$RIG_IF_C" "$RIG_NS_R" "$RIG_IF_RC" "$RIG_MTU_CLIENT"
 	_rig_client_setup
 	ip -n "$RIG_NS_C" route add default via "$RIG_GW4"
+	ip -n "$RIG_NS_C" -6 route add default via "$RIG_GW6"
 	# router: no VIP route of its own, only what BGP brings
 	ip -n "$RIG_NS_R" addr add "$RIG_GW4/24" dev "$RIG_IF_RC"
+	ip -n "$RIG_NS_R" addr add "$RIG_GW6/64" dev "$RIG_IF_RC" nodad
 	_rig_port "$RIG_NS_R" "$RIG_IF_RB" "sr$RIG_S" "$RIG_MTU_FABRIC"
 	ip -n "$RIG_NS_R" addr add "$CL_RT4/24" dev "$RIG_IF_RB"
+	ip -n "$RIG_NS_R" addr add "$CL_RT6/64" dev "$RIG_IF_RB" nodad
 	_rig_router_sysctls "$RIG_NS_R" "$RIG_IF_RC" "$RIG_IF_RB"
 	# L4 ECMP hash: flows of one client spread over the nodes.
-	_rig_sysctl "$RIG_NS_R" net.ipv4.fib_multipath_hash_policy=1
+	_rig_sysctl "$RIG_NS_R" net.ipv4.fib_multipath_hash_policy=1 net.ipv6.fib_multipath_hash_policy=1
 	for ((k = 1; k <= CL_NODES; k++)); do
 		ns=$(cl_ns_n "$k")
 		ifn=$(cl_if_n "$k")
@@ -126,6 +134,7 @@ cl_create() {
 		bridge -n "$RIG_NS_SW" link set dev "$(cl_sw_n "$k")" flood off ||
 			die "cannot turn flooding off on $(cl_sw_n "$k")"
 		ip -n "$ns" addr add "$(cl_addr_n "$k")/24" dev "$ifn"
+		ip -n "$ns" addr add "$(cl_addr6_n "$k")/64" dev "$ifn" nodad
 		ip -n "$ns" route add 198.18.0.0/24 via "$CL_RT4"
 		_rig_router_sysctls "$ns" "$ifn"
 		mkdir -p "$RIG_TMP/state-n$k"
@@ -135,14 +144,18 @@ cl_create() {
 	# L2: every node reaches the router and the backends; the client the router.
 	for ((k = 1; k <= CL_NODES; k++)); do
 		rig_probe "$(cl_ns_n "$k")" "$CL_RT4" || die "node $k cannot reach the router"
+		rig_probe "$(cl_ns_n "$k")" "$CL_RT6" || die "node $k cannot reach the router (IPv6)"
 		for ((i = 1; i <= nb; i++)); do
 			rig_probe "$(cl_ns_n "$k")" "$(rig_b4 "$i")" || die "node $k cannot reach b$i"
+			rig_probe "$(cl_ns_n "$k")" "$(rig_b6 "$i")" || die "node $k cannot reach b$i (IPv6)"
 		done
 	done
 	for ((i = 1; i <= nb; i++)); do
 		rig_probe "$(rig_ns_b "$i")" "$CL_RT4" || die "b$i cannot reach the router"
+		rig_probe "$(rig_ns_b "$i")" "$CL_RT6" || die "b$i cannot reach the router (IPv6)"
 	done
 	rig_probe "$RIG_NS_C" "$RIG_GW4" || die "the client cannot reach the router"
+	rig_probe "$RIG_NS_C" "$RIG_GW6" || die "the client cannot reach the router (IPv6)"
 	cl_bird_start_all
 	cl_node 1
 }
@@ -182,15 +195,25 @@ protocol kernel {
 	merge paths on limit 16;
 	ipv4 { import none; export all; };
 }
+protocol kernel {
+	merge paths on limit 16;
+	ipv6 { import none; export all; };
+}
 $(_cl_bird_bfd "$RIG_IF_RB")
 template bgp lbnode {
 	local $CL_RT4 as $CL_AS_ROUTER;
 	$_CL_BGP_TIMERS
 	ipv4 { import all; export none; };
 }
+template bgp lbnode6 {
+	local $CL_RT6 as $CL_AS_ROUTER;
+	$_CL_BGP_TIMERS
+	ipv6 { import all; export none; };
+}
 EOF
 	for ((k = 1; k <= CL_NODES; k++)); do
 		echo "protocol bgp node$k from lbnode { neighbor $(cl_addr_n "$k") as $CL_AS_NODES; }"
+		echo "protocol bgp node${k}v6 from lbnode6 { neighbor $(cl_addr6_n "$k") as $CL_AS_NODES; }"
 	done
 }
 
@@ -207,9 +230,11 @@ protocol device { scan time 10; }
 # The VIP routes stay in a BIRD table of their own: nothing exports them
 # to the node's kernel tables.
 ipv4 table xlb4;
+ipv6 table xlb6;
 filter xlb_vips {
 	if krt_source != 120 then reject;
-	if net.len != 32 then reject;
+	if net.type = NET_IP4 && net.len != 32 then reject;
+	if net.type = NET_IP6 && net.len != 128 then reject;
 	accept;
 }
 # lbd keeps one blackhole route per served VIP in table $CL_TABLE (proto 120);
@@ -220,12 +245,24 @@ protocol kernel xlb_kernel4 {
 	scan time 10;
 	ipv4 { table xlb4; import filter xlb_vips; export none; };
 }
+protocol kernel xlb_kernel6 {
+	kernel table $CL_TABLE;
+	learn;
+	scan time 10;
+	ipv6 { table xlb6; import filter xlb_vips; export none; };
+}
 $(_cl_bird_bfd "$(cl_if_n "$k")")
 protocol bgp uplink {
 	local $(cl_addr_n "$k") as $CL_AS_NODES;
 	neighbor $CL_RT4 as $CL_AS_ROUTER;
 	$_CL_BGP_TIMERS
 	ipv4 { table xlb4; import none; export filter xlb_vips; next hop self; };
+}
+protocol bgp uplink6 {
+	local $(cl_addr6_n "$k") as $CL_AS_NODES;
+	neighbor $CL_RT6 as $CL_AS_ROUTER;
+	$_CL_BGP_TIMERS
+	ipv6 { table xlb6; import none; export filter xlb_vips; next hop self; };
 }
 EOF
 }
@@ -254,7 +291,10 @@ cl_bird_start_all() {
 cl_birdc() { local n=$1; shift; birdc -s "$(cl_bird_sock "$n")" "$@"; }
 
 # cl_bgp_up K: the router's session to node K is Established.
-cl_bgp_up() { cl_birdc r show protocols "node$1" 2>/dev/null | grep -q Established; }
+cl_bgp_up() {
+	cl_birdc r show protocols "node$1" 2>/dev/null | grep -q Established &&
+		cl_birdc r show protocols "node$1v6" 2>/dev/null | grep -q Established
+}
 
 # cl_wait_bgp [SECONDS]: every session Established.
 cl_wait_bgp() {
@@ -269,7 +309,9 @@ cl_wait_bgp() {
 # cl_nexthops VIP: the router's kernel next hops for VIP/32, sorted, one a line
 # (nothing when there is no route).
 cl_nexthops() {
-	ip -n "$RIG_NS_R" route show "$1/32" 2>/dev/null | grep -o 'via [0-9.]*' | awk '{print $2}' | sort
+	local fam=-4 plen=32
+	[[ $1 == *:* ]] && { fam=-6; plen=128; }
+	ip -n "$RIG_NS_R" "$fam" route show "$1/$plen" 2>/dev/null | grep -o 'via [0-9a-f.:]*' | awk '{print $2}' | sort
 }
 cl_nexthop_count() { cl_nexthops "$1" | grep -c .; }
 _cl_nh_is() { [[ $(cl_nexthop_count "$1") == "$2" ]]; }
@@ -277,7 +319,7 @@ _cl_nh_is() { [[ $(cl_nexthop_count "$1") == "$2" ]]; }
 # cl_wait_ecmp VIP N [SECONDS]: the router's route to VIP has N next hops.
 cl_wait_ecmp() { wait_for "${3:-60}" _cl_nh_is "$1" "$2"; }
 
-# cl_route_watch_start VIP: records the router's next-hop count for VIP every
+# cl_route_watch_start VIP (IPv4): records the router's next-hop count for VIP every
 # 10 ms into $RIG_TMP/watch-VIP (lines "MS COUNT"; only changes), for
 # "the route was never withdrawn" and convergence times. cl_route_watch_stop
 # ends it.

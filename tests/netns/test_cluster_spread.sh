@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Spread in the 3-node cluster (tests/netns/cluster.sh, issue 14): 300
-# connections from fixed source ports reach all three nodes through the
-# router's ECMP route (per-node `lbctl stats`), and each backend gets its
-# share.
+# Spread in the 3-node cluster (tests/netns/cluster.sh, issue 14), IPv4 and
+# IPv6: 300 connections from fixed source ports to each VIP reach all three
+# nodes through the router's ECMP route (per-node `lbctl stats`), and each
+# backend gets its share. Every node announces both VIP addresses in table
+# 100, and the router has a 3-way route to each (one BGP session per family
+# and node).
 #
 # Which node a connection reaches depends on the router's multipath hash,
 # whose key the kernel draws at random once per boot: the node split is
@@ -20,29 +22,40 @@ set -u
 cl_init "${1:-}"
 cl_create 3
 VIP=$RIG_VIP4
+VIP6=$RIG_VIP6
 CL_CONFIG=$RIG_TMP/cluster.json
-cl_config_write "$CL_CONFIG" 7 "$(cl_vip_json "$VIP:80" maglev "$(rig_b4 1)" "$(rig_b4 2)" "$(rig_b4 3)")"
+cl_config_write "$CL_CONFIG" 7 "$(cl_vip_json "$VIP:80" maglev "$(rig_b4 1)" "$(rig_b4 2)" "$(rig_b4 3)")" \
+	"$(cl_vip_json "[$VIP6]:80" maglev "$(rig_b6 1)" "$(rig_b6 2)" "$(rig_b6 3)")"
 cl_start_all || die "cluster did not start"
 check "the router's route to $VIP has 3 next hops" cl_wait_ecmp "$VIP" 3
+check "the router's route to $VIP6 has 3 next hops" cl_wait_ecmp "$VIP6" 3
 log "router: $(ip -n "$RIG_NS_R" route show "$VIP/32" | tr '\n\t' '  ')"
+log "router: $(ip -n "$RIG_NS_R" -6 route show "$VIP6/128" | tr '\n\t' '  ')"
 for k in 1 2 3; do
-	check "node $k: lbd announces $VIP in table $CL_TABLE (proto 120)" \
-		test "$(ip -n "$(cl_ns_n "$k")" route show table "$CL_TABLE" proto 120 | awk '{print $2}')" = "$VIP"
+	check "node $k: lbd announces $VIP and $VIP6 in table $CL_TABLE (proto 120)" \
+		test "$({
+			ip -n "$(cl_ns_n "$k")" -4 route show table "$CL_TABLE" proto 120
+			ip -n "$(cl_ns_n "$k")" -6 route show table "$CL_TABLE" proto 120
+		} | awk '{print $2}' | tr '\n' ' ')" = "$VIP $VIP6 "
 done
 
-before=()
-for k in 1 2 3; do before[k]=$(cl_vip_packets "$k" "$VIP:80"); done
-tcp_burst_checked "$VIP" 300 20 47
-wait_for 10 client_tcp_done "$VIP"
-total=0
-declare -a got
-for k in 1 2 3; do
-	got[k]=$(($(cl_vip_packets "$k" "$VIP:80") - before[k]))
-	total=$((total + got[k]))
-done
-echo "MEASURE VIP packets per node: node1 ${got[1]}, node2 ${got[2]}, node3 ${got[3]} (of $total)"
-for k in 1 2 3; do
-	check "node $k saw at least 15% of the VIP's packets (${got[k]} of $total)" \
-		int_ge "$((got[k] * 100))" "$((total * 15))"
-done
+# spread VIP NAME: 300 connections from fixed ports, backend and node split.
+spread() {
+	local vip=$1 name=$2 k total=0
+	local -a before got
+	for k in 1 2 3; do before[k]=$(cl_vip_packets "$k" "$name"); done
+	tcp_burst_checked "$vip" 300 20 47
+	wait_for 10 client_tcp_done "$vip"
+	for k in 1 2 3; do
+		got[k]=$(($(cl_vip_packets "$k" "$name") - before[k]))
+		total=$((total + got[k]))
+	done
+	echo "MEASURE $name packets per node: node1 ${got[1]}, node2 ${got[2]}, node3 ${got[3]} (of $total)"
+	for k in 1 2 3; do
+		check "node $k saw at least 15% of $name's packets (${got[k]} of $total)" \
+			int_ge "$((got[k] * 100))" "$((total * 15))"
+	done
+}
+spread "$VIP" "$VIP:80"
+spread "$VIP6" "[$VIP6]:80"
 rig_finish
