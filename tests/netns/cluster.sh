@@ -4,21 +4,22 @@
 # and docs/operations.md "Several load balancers").
 #
 #   client ns (xlb-<S>-c)                router ns (xlb-<S>-r): BIRD, ECMP
-#   xc<S> 198.18.0.2/24 ===== xq<S> 198.18.0.1/24
-#                             xr<S> 198.19.0.254/24 ---+
+#   xc<S> 198.18.0.2/24 ===== xq<S> 198.18.0.1/24    fd00:18::1/64
+#     fd00:18::2/64           xr<S> 198.19.0.254/24  fd00:19::254/64 --+
 #                                                      |  switch ns (xlb-<S>-sw), bridge br<S>
 #   node k ns (xlb-<S>-n<k>), k = 1..3: lbd + BIRD     |
-#     xl<k><S> 198.19.0.<k>/24 ------------------------+  (switch port sl<k><S>, XDP_PASS stub)
+#     xl<k><S> 198.19.0.<k>/24, fd00:19::<k>/64 -------+  (switch port sl<k><S>, XDP_PASS stub)
 #   backend i ns (xlb-<S>-b<i>): xlb-decap + servers   |
-#     xb<i><S> 198.19.0.(10+i)/24, VIPs on lo ---------+
+#     xb<i><S> 198.19.0.(10+i)/24, fd00:19::(10+i)/64, VIPs on lo
 #
 # Every node runs lbd (ipip, the same config and hash_seed, its own pin
 # root, socket and state dir, `--announce-table 100`) and
 # BIRD: a `kernel` protocol learning table 100 (the VIP routes lbd keeps
-# there, proto 120), one BGP session to the router (eBGP, AS 65001 ->
-# 65000, next hop self) with BFD. The router's BIRD takes the VIPs from the
-# three sessions and installs them as one ECMP route (`merge paths`); with
-# fib_multipath_hash_policy=1 the kernel spreads flows by their L4 hash.
+# there, proto 120), one BGP session per address family to the router
+# (eBGP, AS 65001 -> 65000, next hop self) with BFD. The router's BIRD
+# takes the VIPs from the three nodes and installs each as one ECMP route
+# (`merge paths`); with fib_multipath_hash_policy=1 (IPv4 and IPv6) the
+# kernel spreads flows by their L4 hash.
 # Backends answer the client directly through the router (DSR, like the
 # l2dsr rig's backends: VIPs on lo, default route via 198.19.0.254).
 #
