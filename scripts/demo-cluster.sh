@@ -12,8 +12,8 @@
 #   5. holds 150 connections open and keeps opening new ones while node 2's
 #      link is cut: prints how fast BFD took node 2 out, and that every
 #      held connection still answers from its backend;
-#   6. prints a verdict and tears down (the node's return is
-#      tests/netns/test_cluster_failover.sh's part).
+#   6. brings node 2 back: the flows that move back keep working; prints a
+#      verdict and tears down.
 # Run as root. Exit status: 0 when the verdict is PASS.
 set -uo pipefail
 
@@ -43,7 +43,7 @@ step "lbd and BIRD on nodes 1-3 (same config, hash_seed 7), xlb-decap on the bac
 cl_start_all || { echo "demo: the cluster did not start (logs above)"; exit 1; }
 cl_wait_ecmp "$VIP" 3 || { echo "demo: the router has no 3-way route to $VIP"; exit 1; }
 echo "router's BGP sessions:"
-cl_birdc r show protocols | awk '$2 == "BGP" { printf "  %-6s %-4s %-12s %s\n", $1, $2, $6, $7 }'
+cl_birdc r show protocols | awk '$2 == "BGP" { printf "  %-8s %-4s %-12s %s\n", $1, $2, $6, $7 }'
 echo "router's route to the VIP:"
 ip -n "$RIG_NS_R" route show "$VIP/32" | sed 's/^/  /'
 echo "node 1's table $CL_TABLE (what lbd announces):"
@@ -76,6 +76,16 @@ echo "  $(date +%T.%3N) the router's route has 2 next hops: BFD noticed in $(($(
 echo "  router: $(cl_birdc r show protocols node2 | tail -n 1 | awk '{$1 = $1; print}')"
 c=$(hold_cmd held check)
 printf '  held connections: %s of 150 answer, %s from the backend they opened on\n' \
+	"$(json_get - answered <<<"$c")" "$(json_get - same <<<"$c")"
+[[ $(json_get - same <<<"$c") == 150 ]] || verdict=FAIL
+
+step "node 2's link back"
+t1=$(cl_now_ms)
+cl_link_up 2
+cl_wait_ecmp "$VIP" 3 60 || verdict=FAIL
+echo "  $(date +%T.%3N) the router's route has 3 next hops again, $(($(cl_route_when "$VIP" 3 "$t1") - t1)) ms after the link came back (BGP reconnects)"
+c=$(hold_cmd held check)
+printf '  held connections: %s of 150 answer, %s from the backend they opened on (some moved back to node 2)\n' \
 	"$(json_get - answered <<<"$c")" "$(json_get - same <<<"$c")"
 [[ $(json_get - same <<<"$c") == 150 ]] || verdict=FAIL
 
