@@ -538,3 +538,25 @@ cl_now_ms() { echo $(($(date +%s%N) / 1000000)); }
 cl_vip_packets() {
 	cl_lbctl "$1" stats --json | json_get - "[v.get('packets', 0) for v in d['vips'] if v['vip'] == '$2'][0]"
 }
+
+# cl_maglev_under_load: the cluster the failover, drain and restart tests
+# share. Three nodes serving VIP=$RIG_VIP4:80 (maglev over b1..b3, hash_seed
+# 7, config in CL_CONFIG), the router's route to it over 3 next hops, then
+# 200 held connections from fixed ports (hold "held") pinged every 0.2 s, a
+# stream of 40 new connections a second (stream "new"), and the router's
+# route watched (cl_route_watch_start). Dies if any of it can't be set up.
+cl_maglev_under_load() {
+	VIP=$RIG_VIP4
+	CL_CONFIG=$RIG_TMP/cluster.json
+	cl_config_write "$CL_CONFIG" 7 "$(cl_vip_json "$VIP:80" maglev "$(rig_b4 1)" "$(rig_b4 2)" "$(rig_b4 3)")"
+	cl_start_all || die "cluster did not start"
+	cl_wait_ecmp "$VIP" 3 || die "the router has no 3-way ECMP route to $VIP: $(cl_nexthops "$VIP" | tr '\n' ' ')"
+	pass "router: $VIP over 3 next hops ($(cl_nexthops "$VIP" | tr '\n' ' '))"
+	step "200 held connections (pinged), a stream of new ones"
+	sport_alloc 200
+	hold_start held "$VIP" 200 --sport-base "$SPORT" --parallel 20 || die "hold did not start"
+	log "held by backend: $(hold_by_backend held)"
+	cl_stream_start new "$VIP" 40 || die "no stream"
+	hold_cmd held ping start 0.2 >/dev/null || fail "ping start"
+	cl_route_watch_start "$VIP"
+}

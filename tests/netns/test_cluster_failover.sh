@@ -24,25 +24,12 @@ set -u
 . "$(dirname "$0")/cluster.sh"
 cl_init "${1:-}"
 cl_create 3
-VIP=$RIG_VIP4
-CL_CONFIG=$RIG_TMP/cluster.json
-cl_config_write "$CL_CONFIG" 7 "$(cl_vip_json "$VIP:80" maglev "$(rig_b4 1)" "$(rig_b4 2)" "$(rig_b4 3)")"
-cl_start_all || die "cluster did not start"
-cl_wait_ecmp "$VIP" 3 || die "the router has no 3-way ECMP route to $VIP: $(cl_nexthops "$VIP" | tr '\n' ' ')"
-pass "router: $VIP over 3 next hops ($(cl_nexthops "$VIP" | tr '\n' ' '))"
-
-step "200 held connections, a stream of new ones"
-sport_alloc 200
-hold_start held "$VIP" 200 --sport-base "$SPORT" --parallel 20 || die "hold did not start"
-log "held by backend: $(hold_by_backend held)"
+cl_maglev_under_load
 for k in 1 2 3; do
 	log "node $k: $(cl_vip_packets "$k" "$VIP:80") packets so far"
 done
-cl_stream_start new "$VIP" 40 || die "no stream"
-hold_cmd held ping start 0.2 >/dev/null || fail "ping start"
 
 step "node 2's link cut"
-cl_route_watch_start "$VIP"
 t0=$(cl_now_ms)
 cl_link_down 2
 check "router route down to 2 next hops" cl_wait_ecmp "$VIP" 2 30

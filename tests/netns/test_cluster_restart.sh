@@ -11,18 +11,7 @@ set -u
 . "$(dirname "$0")/cluster.sh"
 cl_init "${1:-}"
 cl_create 3
-VIP=$RIG_VIP4
-CL_CONFIG=$RIG_TMP/cluster.json
-cl_config_write "$CL_CONFIG" 7 "$(cl_vip_json "$VIP:80" maglev "$(rig_b4 1)" "$(rig_b4 2)" "$(rig_b4 3)")"
-cl_start_all || die "cluster did not start"
-check "the router's route to $VIP has 3 next hops" cl_wait_ecmp "$VIP" 3
-
-step "200 held connections (pinged), a stream of new ones"
-sport_alloc 200
-hold_start held "$VIP" 200 --sport-base "$SPORT" --parallel 20 || die "hold did not start"
-cl_stream_start new "$VIP" 40 || die "no stream"
-hold_cmd held ping start 0.2 >/dev/null || fail "ping start"
-cl_route_watch_start "$VIP"
+cl_maglev_under_load
 
 step "node 2: lbd killed (-9), then started again"
 cl_node 2
