@@ -403,6 +403,8 @@ class Balancer {
   // ring as installed.
   static void count_slots(VipState& v, const std::vector<uint32_t>& ring);
   static VipFingerprint fingerprint(const VipState& v);
+  // A VIP's view without its backends: what list() and fingerprints() share.
+  static VipView view_head(const VipState& v);
   void sync_list(VipState& v);  // rebuild, write (one update) if it changed
   void sync_vip(VipState& v) {
     sync_ring(v);

@@ -22,19 +22,21 @@ VipFingerprint Balancer::fingerprint(const VipState& v) {
   return {false, pick::backends_fingerprint(std::move(set))};
 }
 
+VipView Balancer::view_head(const VipState& v) {
+  VipView view;
+  view.vip = v.vip;
+  view.proto = v.proto;
+  view.sched = v.sched;
+  view.mode = v.mode;
+  view.ring_size = v.ring_size;
+  view.id = v.id;
+  view.fingerprint = fingerprint(v);
+  return view;
+}
+
 std::vector<VipView> Balancer::fingerprints() const {
   std::vector<VipView> out;
-  for (const auto& [vid, v] : vips_) {
-    VipView view;
-    view.vip = v.vip;
-    view.proto = v.proto;
-    view.sched = v.sched;
-    view.mode = v.mode;
-    view.ring_size = v.ring_size;
-    view.id = v.id;
-    view.fingerprint = fingerprint(v);
-    out.push_back(std::move(view));
-  }
+  for (const auto& [vid, v] : vips_) out.push_back(view_head(v));
   return out;
 }
 

@@ -18,14 +18,7 @@ std::vector<VipView> Balancer::list() {
   for (const auto& [key, c] : io_->read_conns()) counts[key] = c;
   std::vector<VipView> out;
   for (const auto& [vid, v] : vips_) {
-    VipView view;
-    view.vip = v.vip;
-    view.proto = v.proto;
-    view.sched = v.sched;
-    view.mode = v.mode;
-    view.ring_size = v.ring_size;
-    view.id = v.id;
-    view.fingerprint = fingerprint(v);
+    VipView view = view_head(v);
     for (const auto& [key, b] : v.backends) {
       BackendView bv;
       bv.address = key.first;

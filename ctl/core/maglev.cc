@@ -12,33 +12,11 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/fnv.h"
 #include "xlb/abi.h"
 
 namespace xlb::maglev {
 namespace {
-
-// MurmurHash3's 64-bit finaliser: a bijection in which every input bit
-// affects every output bit.
-uint64_t fmix64(uint64_t k) {
-  k ^= k >> 33;
-  k *= 0xff51afd7ed558ccdull;
-  k ^= k >> 33;
-  k *= 0xc4ceb9fe1a85ec53ull;
-  k ^= k >> 33;
-  return k;
-}
-
-// Seeded 64-bit FNV-1a, finalised by fmix64 so that the low bits kept by
-// "% ring_size" depend on the whole input. Plain integer arithmetic on bytes:
-// every build on every platform gives the same value (std::hash would not).
-uint64_t hash64(const std::string& text, uint64_t seed) {
-  uint64_t h = 0xcbf29ce484222325ull ^ fmix64(seed);
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
-  return fmix64(h);
-}
 
 // An endpoint's walk over its permutation of the slots: offset, offset+skip,
 // offset+2*skip, ... (mod ring_size). ring_size is prime, so every skip in

@@ -3,24 +3,11 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/fnv.h"
 #include "xlb/abi.h"
 
 namespace xlb::pick {
 namespace {
-
-constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ull;
-constexpr uint64_t kFnvPrime = 0x100000001b3ull;
-
-// MurmurHash3's 64-bit finaliser, so that every input bit reaches every
-// output bit of the (otherwise weak in its high bits) FNV value.
-uint64_t fmix64(uint64_t k) {
-  k ^= k >> 33;
-  k *= 0xff51afd7ed558ccdull;
-  k ^= k >> 33;
-  k *= 0xc4ceb9fe1a85ec53ull;
-  k ^= k >> 33;
-  return k;
-}
 
 // FNV-1a over the 8 bytes of a word, little-endian whatever the host.
 uint64_t mix_word(uint64_t h, uint64_t word) {
@@ -33,14 +20,7 @@ uint64_t mix_word(uint64_t h, uint64_t word) {
 
 }  // namespace
 
-uint64_t identity_hash(std::string_view identity) {
-  uint64_t h = kFnvOffset;
-  for (unsigned char c : identity) {
-    h ^= c;
-    h *= kFnvPrime;
-  }
-  return fmix64(h);
-}
+uint64_t identity_hash(std::string_view identity) { return hash64(identity); }
 
 uint64_t ring_fingerprint(const std::vector<uint32_t>& ring,
                           const std::vector<std::pair<uint32_t, std::string>>& identities) {
