@@ -11,10 +11,12 @@
 #     new ring still maps it to its old backend (Maglev moves about a
 #     quarter of the ring to b4). Flows the router keeps on the same node
 #     survive.
-#  2. A least-conn VIP (b1..b3, 150 held connections) under the same
-#     failure: a moved flow meets a node that has no entry for it and
-#     picks by its own connection counts, usually another backend, whose
-#     kernel answers the mid-connection packet with a reset.
+#  2. A least-conn, an rr and a random VIP (b1..b3, 150 held connections
+#     each) under the same failure: a moved flow meets a node that has no
+#     entry for it and schedules it anew (its own connection counts, its
+#     own rotation, a random pick), usually onto another backend, whose
+#     kernel answers the mid-connection packet with a reset. wrr is rr
+#     with weights: the same.
 #
 # docs/benchmarks.md "Failover" has the figures; server-id routing (a later
 # issue) is what keeps such flows.
@@ -23,32 +25,43 @@ set -u
 . "$(dirname "$0")/cluster.sh"
 cl_init "${1:-}"
 VIP=$RIG_VIP4
-VIP2=198.18.100.2
+# The schedulers that keep no state a moved flow could find, one VIP each.
+SCHEDS=(least-conn rr random)
+declare -A SVIP=([least-conn]=198.18.100.2 [rr]=198.18.100.3 [random]=198.18.100.4) SLO=()
 cl_create 3
-rig_vip_addr_add "$VIP2" || die "cannot put $VIP2 on the backends"
+for sc in "${SCHEDS[@]}"; do rig_vip_addr_add "${SVIP[$sc]}" || die "cannot put ${SVIP[$sc]} on the backends"; done
 CL_CONFIG=$RIG_TMP/cluster.json
 B3=("$(rig_b4 1)" "$(rig_b4 2)" "$(rig_b4 3)")
-cl_config_write "$CL_CONFIG" 7 "$(cl_vip_json "$VIP:80" maglev "${B3[@]}")" \
-	"$(cl_vip_json "$VIP2:80" least-conn "${B3[@]}")"
+# config_with MAGLEV_BACKENDS...: the config, the stateful VIPs over b1..b3.
+config_with() {
+	local vips=("$(cl_vip_json "$VIP:80" maglev "$@")") sc
+	for sc in "${SCHEDS[@]}"; do vips+=("$(cl_vip_json "${SVIP[$sc]}:80" "$sc" "${B3[@]}")"); done
+	printf '%s\n' "${vips[@]}"
+}
+mapfile -t V < <(config_with "${B3[@]}")
+cl_config_write "$CL_CONFIG" 7 "${V[@]}"
 cl_start_all || die "cluster did not start"
-check "the router's routes to both VIPs have 3 next hops" cl_wait_ecmp "$VIP" 3
-check "... $VIP2 too" cl_wait_ecmp "$VIP2" 3
+check "the router's route to $VIP has 3 next hops" cl_wait_ecmp "$VIP" 3
+for sc in "${SCHEDS[@]}"; do check "... to ${SVIP[$sc]} ($sc) too" cl_wait_ecmp "${SVIP[$sc]}" 3; done
 
 step "150 held connections on each VIP"
 sport_alloc 150
 MAG_LO=$SPORT
 hold_start mag "$VIP" 150 --sport-base "$SPORT" --parallel 20 || die "hold on $VIP did not start"
-sport_alloc 150
-LC_LO=$SPORT
-hold_start lc "$VIP2" 150 --sport-base "$SPORT" --parallel 20 || die "hold on $VIP2 did not start"
-log "maglev held by backend: $(hold_by_backend mag); least-conn: $(hold_by_backend lc)"
+for sc in "${SCHEDS[@]}"; do
+	sport_alloc 150
+	SLO[$sc]=$SPORT
+	hold_start "${sc//-/}" "${SVIP[$sc]}" 150 --sport-base "$SPORT" --parallel 20 || die "hold on ${SVIP[$sc]} did not start"
+	log "$sc held by backend: $(hold_by_backend "${sc//-/}")"
+done
+log "maglev held by backend: $(hold_by_backend mag)"
 
 step "ring change: b4 added to $VIP on every node"
 rig_add_backend 4
 decap_attach 4 || die "decap on b4"
 rig_probe "$(cl_ns_n 1)" "$(rig_b4 4)" >/dev/null || true
-cl_config_write "$RIG_TMP/cluster2.json" 7 "$(cl_vip_json "$VIP:80" maglev "${B3[@]}" "$(rig_b4 4)")" \
-	"$(cl_vip_json "$VIP2:80" least-conn "${B3[@]}")"
+mapfile -t V < <(config_with "${B3[@]}" "$(rig_b4 4)")
+cl_config_write "$RIG_TMP/cluster2.json" 7 "${V[@]}"
 cl_apply_all "$RIG_TMP/cluster2.json"
 for k in 1 2 3; do rig_probe "$(cl_ns_n "$k")" "$(rig_b4 4)" || log "node $k cannot reach b4"; done
 chk=$(hold_cmd mag check)
@@ -61,22 +74,24 @@ check "b4 takes new connections" int_ge "$(json_get - "d['by_backend'].get('b4',
 
 step "node 3's link cut"
 cl_flows_save before "$VIP:80"
-cl_flows_save before2 "$VIP2:80"
+for sc in "${SCHEDS[@]}"; do cl_flows_save "before-$sc" "${SVIP[$sc]}:80"; done
 cl_link_down 3
-check "the router's routes drop to 2 next hops" cl_wait_ecmp "$VIP" 2 30
-check "... $VIP2 too" cl_wait_ecmp "$VIP2" 2 30
+check "the router's route to $VIP drops to 2 next hops" cl_wait_ecmp "$VIP" 2 30
+for sc in "${SCHEDS[@]}"; do check "... to ${SVIP[$sc]} too" cl_wait_ecmp "${SVIP[$sc]}" 2 30; done
 mag=$(hold_cmd mag check)
-lc=$(hold_cmd lc check)
 cl_flows_save after "$VIP:80"
-cl_flows_save after2 "$VIP2:80"
 mv_mag=$(cl_flows_moved before after "$MAG_LO" $((MAG_LO + 149)))
-mv_lc=$(cl_flows_moved before2 after2 "$LC_LO" $((LC_LO + 149)))
 echo "maglev held flows by node before the failure, and how many the router moved: $mv_mag"
-echo "least-conn held flows by node before the failure, and how many moved: $mv_lc"
 echo "maglev after ring change + failover: $(json_get - "{k: d[k] for k in ('held', 'answered', 'failed', 'same', 'moved')}" <<<"$mag")"
-echo "least-conn after failover: $(json_get - "{k: d[k] for k in ('held', 'answered', 'failed', 'same', 'moved')}" <<<"$lc")"
 echo "MEASURE ring change + failover (maglev): $(json_get - same <<<"$mag") of 150 held connections survived; the router moved $(json_get - moved <<<"$mv_mag") of them"
-echo "MEASURE least-conn failover: $(json_get - same <<<"$lc") of 150 held connections survived; the router moved $(json_get - moved <<<"$mv_lc") of them"
 check "every held Maglev connection was checked" int_eq "$(json_get - "d['answered'] + d['failed']" <<<"$mag")" 150
-check "every held least-conn connection was checked" int_eq "$(json_get - "d['answered'] + d['failed']" <<<"$lc")" 150
+for sc in "${SCHEDS[@]}"; do
+	res=$(hold_cmd "${sc//-/}" check)
+	cl_flows_save "after-$sc" "${SVIP[$sc]}:80"
+	mv=$(cl_flows_moved "before-$sc" "after-$sc" "${SLO[$sc]}" $((SLO[$sc] + 149)))
+	echo "$sc held flows by node before the failure, and how many moved: $mv"
+	echo "$sc after failover: $(json_get - "{k: d[k] for k in ('held', 'answered', 'failed', 'same', 'moved')}" <<<"$res")"
+	echo "MEASURE $sc failover: $(json_get - same <<<"$res") of 150 held connections survived; the router moved $(json_get - moved <<<"$mv") of them"
+	check "every held $sc connection was checked" int_eq "$(json_get - "d['answered'] + d['failed']" <<<"$res")" 150
+done
 rig_finish
