@@ -60,6 +60,7 @@ class Announcer {
   void tick(int64_t now_ms);
 
   bool drained() const { return drained_; }
+  bool attached() const { return attached_; }
   bool enabled() const { return table_.has_value(); }
   // What the table holds as last written (empty while off).
   const std::set<IpAddr>& announced() const { return written_; }

@@ -449,6 +449,10 @@ int run_daemon(const Options& o) {
                if (now - last_watch >= std::chrono::milliseconds(kWatchIntervalMs)) {
                  last_watch = now;
                  watch.check();
+                 // A program removed from an interface behind lbd's back:
+                 // stop attracting the traffic it no longer forwards.
+                 if (watch.attached_everywhere() != announcer.attached())
+                   announcer.set_attached(watch.attached_everywhere(), steady_ms());
                }
                neighbours.tick(now);
                if (now - last_refresh < std::chrono::milliseconds(kTxPortsRefreshMs)) return;

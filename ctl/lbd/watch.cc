@@ -41,6 +41,12 @@ std::optional<uint32_t> pinned_config_id(const std::string& pin_dir) {
 
 }  // namespace
 
+bool DataPathWatch::attached_everywhere() const {
+  for (IfState s : states_)
+    if (s != IfState::kOk) return false;
+  return true;
+}
+
 void DataPathWatch::check() {
   if (problem_.empty()) {
     std::string path = pin_dir_ + "/" + XLB_MAP_CONFIG;

@@ -25,6 +25,10 @@ class DataPathWatch {
   void check();
   // Why changes are refused; empty while the pins are ours.
   const std::string& problem() const { return problem_; }
+  // Whether this lbd's program was on every interface at the last check:
+  // while it is not, the node must not attract VIP traffic (lbd withdraws
+  // its announcements, announce/announcer.h).
+  bool attached_everywhere() const;
 
  private:
   enum class IfState { kOk, kGone, kNotOurs };

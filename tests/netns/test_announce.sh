@@ -214,6 +214,20 @@ check "the log says so, once (no other route, IPv6 included, was ever taken for 
 ip -n "$RIG_NS_LB" route add blackhole 198.18.100.77 table "$TABLE" proto 120
 check "a stray proto 120 route is removed" wait_for 10 not_announced 198.18.100.77
 
+step "7b. the program removed from the interface by hand: withdrawn"
+# Not lbd's detach: someone runs `ip link set IF xdp off`. The node no
+# longer forwards VIP traffic, so it must stop attracting it; a restarted
+# lbd attaches the program again and announces again.
+ip -n "$RIG_NS_LB" link set dev "$RIG_IF_LB" xdp off 2>/dev/null
+ip -n "$RIG_NS_LB" link set dev "$RIG_IF_LB" xdpgeneric off 2>/dev/null
+check "the program is gone from $RIG_IF_LB" bash -c '! ip -n "$1" -d link show "$2" | grep -q prog/xdp' _ \
+	"$RIG_NS_LB" "$RIG_IF_LB"
+check "both VIPs withdrawn within the next watch (1 s)" wait_for 10 eval 'not_announced "$RIG_VIP4" && not_announced "$RIG_VIP6"'
+check "the log says why" grep -q "no longer carries this lbd's" "$RIG_LBD_LOG"
+lbd_kill TERM
+lbd_start --announce-table "$TABLE" || die "lbd did not restart"
+check "restarted: attached and announced again" wait_for 10 both_announced
+
 step "8. VIP removed, then detach"
 lbctl_ok del-vip "$VIP6" --proto tcp >/dev/null
 check "IPv6 VIP removed: withdrawn" wait_for 5 not_announced "$RIG_VIP6"
