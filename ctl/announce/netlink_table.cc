@@ -7,30 +7,18 @@
 
 #include <cerrno>
 #include <cstring>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
-
-#ifndef NETLINK_GET_STRICT_CHK
-#define NETLINK_GET_STRICT_CHK 12
-#endif
+#include "netwatch/rtnl.h"
 
 namespace xlb::announce {
 namespace {
 
-using Socket = std::unique_ptr<mnl_socket, int (*)(mnl_socket*)>;
-
-[[noreturn]] void fail(const std::string& what, const char* step) {
-  throw SystemError("cannot " + what + " (rtnetlink " + step + "): " + std::strerror(errno));
-}
-
-Socket open_socket(const std::string& what) {
-  Socket nl(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC), mnl_socket_close);
-  if (!nl) fail(what, "socket");
-  if (mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) fail(what, "bind");
-  return nl;
+// A refusal by the kernel, worded as the other rtnetlink errors are.
+[[noreturn]] void refused(const std::string& what, int err) {
+  throw SystemError("cannot " + what + " (rtnetlink answer): " + std::strerror(err));
 }
 
 int af_of(const IpAddr& a) { return a.is_v4() ? AF_INET : AF_INET6; }
@@ -46,29 +34,6 @@ rtmsg* put_route(nlmsghdr* h, uint32_t table, int family, uint8_t dst_len) {
   rt->rtm_protocol = kProto;
   mnl_attr_put_u32(h, RTA_TABLE, table);
   return rt;
-}
-
-// Sends one request and waits for its acknowledgement; errno-style failure
-// codes in `ignore` count as success (a route already gone).
-void request(nlmsghdr* h, const std::string& what, int ignore) {
-  Socket nl = open_socket(what);
-  h->nlmsg_seq = 1;
-  if (mnl_socket_sendto(nl.get(), h, h->nlmsg_len) < 0) fail(what, "send");
-  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-  unsigned portid = mnl_socket_get_portid(nl.get());
-  for (;;) {
-    ssize_t n = mnl_socket_recvfrom(nl.get(), buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail(what, "receive");
-    }
-    int rc = mnl_cb_run(buf.data(), static_cast<size_t>(n), 1, portid, nullptr, nullptr);
-    if (rc < 0) {
-      if (errno == ignore) return;
-      fail(what, "answer");
-    }
-    return;  // the ACK
-  }
 }
 
 struct DumpState {
@@ -112,31 +77,13 @@ int on_route(const nlmsghdr* h, void* data) {
 // again, for kernels that ignore the filter.
 void dump(uint32_t table, int family, std::set<IpAddr>& out) {
   std::string what = "list routing table " + std::to_string(table);
-  Socket nl = open_socket(what);
-  int one = 1;
-  setsockopt(mnl_socket_get_fd(nl.get()), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
-  std::vector<char> buf(32768);  // a dump message never spans two reads
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
   nlmsghdr* h = mnl_nlmsg_put_header(buf.data());
   h->nlmsg_type = RTM_GETROUTE;
-  h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  h->nlmsg_seq = 1;
   put_route(h, table, family, 0);
-  if (mnl_socket_sendto(nl.get(), h, h->nlmsg_len) < 0) fail(what, "send");
-  unsigned portid = mnl_socket_get_portid(nl.get());
   DumpState st{table, &out};
-  for (;;) {
-    ssize_t n = mnl_socket_recvfrom(nl.get(), buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail(what, "receive");
-    }
-    int rc = mnl_cb_run(buf.data(), static_cast<size_t>(n), 1, portid, on_route, &st);
-    if (rc == MNL_CB_STOP) return;
-    if (rc < 0) {
-      if (errno == ENOENT) return;  // the table does not exist yet: empty
-      fail(what, "dump");
-    }
-  }
+  int err = rtnl_dump_request(h, true, on_route, &st, what);
+  if (err && err != ENOENT) refused(what, err);  // ENOENT: no such table yet, empty
 }
 
 }  // namespace
@@ -154,24 +101,26 @@ void NetlinkTable::add(const IpAddr& addr) {
   h->nlmsg_type = RTM_NEWROUTE;
   // REPLACE: a route of another protocol to the same address in table N
   // becomes ours, instead of failing every retry with EEXIST.
-  h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+  h->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
   rtmsg* rt = put_route(h, table_, af_of(addr), static_cast<uint8_t>(addr_len(addr) * 8));
   rt->rtm_scope = RT_SCOPE_UNIVERSE;
   rt->rtm_type = RTN_BLACKHOLE;
   mnl_attr_put(h, RTA_DST, addr_len(addr), &addr.addr);
-  request(h, "add the route to " + addr.str() + " to table " + std::to_string(table_), 0);
+  std::string what = "add the route to " + addr.str() + " to table " + std::to_string(table_);
+  if (int err = rtnl_request(h, what)) refused(what, err);
 }
 
 void NetlinkTable::remove(const IpAddr& addr) {
   std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
   nlmsghdr* h = mnl_nlmsg_put_header(buf.data());
   h->nlmsg_type = RTM_DELROUTE;
-  h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
   // Protocol 120 in the request: the kernel deletes only xlb's route.
   rtmsg* rt = put_route(h, table_, af_of(addr), static_cast<uint8_t>(addr_len(addr) * 8));
   rt->rtm_scope = RT_SCOPE_NOWHERE;
   mnl_attr_put(h, RTA_DST, addr_len(addr), &addr.addr);
-  request(h, "delete the route to " + addr.str() + " from table " + std::to_string(table_), ESRCH);
+  std::string what = "delete the route to " + addr.str() + " from table " + std::to_string(table_);
+  int err = rtnl_request(h, what);
+  if (err && err != ESRCH) refused(what, err);  // ESRCH: already gone
 }
 
 }  // namespace xlb::announce

@@ -10,7 +10,7 @@
 #include <cstring>
 #include <memory>
 
-#include "rtnl_dump.h"
+#include "netwatch/rtnl.h"
 
 namespace xlb {
 

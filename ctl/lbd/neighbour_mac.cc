@@ -7,7 +7,7 @@
 
 #include <cstring>
 
-#include "rtnl_dump.h"
+#include "netwatch/rtnl.h"
 
 namespace xlb {
 

@@ -5,7 +5,7 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
-#include "rtnl_dump.h"
+#include "netwatch/rtnl.h"
 
 namespace xlb {
 

@@ -1,5 +1,6 @@
-#include "rtnl_dump.h"
+#include "netwatch/rtnl.h"
 
+#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
@@ -10,6 +11,10 @@
 #include <vector>
 
 #include "core/error.h"
+
+#ifndef NETLINK_GET_STRICT_CHK
+#define NETLINK_GET_STRICT_CHK 12
+#endif
 
 namespace xlb {
 
@@ -27,22 +32,31 @@ Socket open_bound(const std::function<void(const char*)>& fail) {
 }  // namespace
 
 void rtnl_dump(uint16_t type, uint8_t family, size_t header_size, mnl_cb_t cb, void* data, const std::string& what) {
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  nlmsghdr* h = mnl_nlmsg_put_header(buf.data());
+  h->nlmsg_type = type;
+  auto* header = static_cast<uint8_t*>(mnl_nlmsg_put_extra_header(h, header_size));
+  header[0] = family;
+  if (int err = rtnl_dump_request(h, false, cb, data, what))
+    throw SystemError("cannot " + what + " (rtnetlink dump): " + std::strerror(err));
+}
+
+int rtnl_dump_request(nlmsghdr* request, bool strict, mnl_cb_t cb, void* data, const std::string& what) {
   auto fail = [&](const char* step) {
     throw SystemError("cannot " + what + " (rtnetlink " + step + "): " + std::strerror(errno));
   };
   Socket nl = open_bound(fail);
+  if (strict) {
+    int one = 1;
+    setsockopt(mnl_socket_get_fd(nl.get()), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
+  }
+  request->nlmsg_flags |= NLM_F_REQUEST | NLM_F_DUMP;
+  request->nlmsg_seq = 1;
+  if (mnl_socket_sendto(nl.get(), request, request->nlmsg_len) < 0) fail("send");
 
   // 32 KiB, as later libmnl's MNL_SOCKET_DUMP_SIZE: a dump message never
   // spans two reads, and a page-sized buffer could truncate one.
   std::vector<char> buf(32768);
-  nlmsghdr* h = mnl_nlmsg_put_header(buf.data());
-  h->nlmsg_type = type;
-  h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  h->nlmsg_seq = 1;
-  auto* header = static_cast<uint8_t*>(mnl_nlmsg_put_extra_header(h, header_size));
-  header[0] = family;
-  if (mnl_socket_sendto(nl.get(), h, h->nlmsg_len) < 0) fail("send");
-
   unsigned portid = mnl_socket_get_portid(nl.get());
   for (;;) {
     ssize_t n = mnl_socket_recvfrom(nl.get(), buf.data(), buf.size());
@@ -51,8 +65,8 @@ void rtnl_dump(uint16_t type, uint8_t family, size_t header_size, mnl_cb_t cb, v
       fail("receive");
     }
     int rc = mnl_cb_run(buf.data(), static_cast<size_t>(n), 1, portid, cb, data);
-    if (rc == MNL_CB_STOP) return;  // NLMSG_DONE
-    if (rc < 0) fail("dump");       // NLMSG_ERROR sets errno
+    if (rc == MNL_CB_STOP) return 0;  // NLMSG_DONE
+    if (rc < 0) return errno;         // NLMSG_ERROR sets errno
   }
 }
 
