@@ -11,12 +11,21 @@ import sys
 import tempfile
 from datetime import date
 
-# The project's targets (issue 5), next to the figures they judge.
+# The project's per-packet goals (issue 15: 0.7x of Katran's cost on the
+# 2-vCPU VM where both were measured side by side), next to the figures they
+# judge. Absolute figures move between machines (the same build measured
+# 184 ns on one of these VMs and 78 ns on another), so where Katran is
+# measured in the same run (scripts/bench.sh --katran), the ratio is the
+# verdict that counts.
 TARGETS = {
-    "ipip: established flow, IPv4": ("<= 200 ns net", lambda r: r["net_ns"] <= 200),
-    "ipip: established flow, IPv6": ("<= 200 ns net", lambda r: r["net_ns"] <= 200),
-    "ipip: new TCP flow, maglev": ("<= 450 ns net", lambda r: r["net_ns"] <= 450),
+    "pass: not a VIP": ("<= 90 ns net", lambda r: r["net_ns"] <= 90),
+    "ipip: established flow, IPv4": ("<= 195 ns net", lambda r: r["net_ns"] <= 195),
+    "ipip: established flow, IPv6": ("<= 195 ns net", lambda r: r["net_ns"] <= 195),
+    "ipip: new TCP flow, maglev": ("<= 600 ns net", lambda r: r["net_ns"] <= 600),
+    "ipip: new TCP flow, least-conn, 8 backends": ("<= 700 ns net", lambda r: r["net_ns"] <= 700),
 }
+KATRAN_RATIO_GOAL = 0.7
+PROJECT_CORES = 32
 
 
 def load(path):
@@ -46,6 +55,8 @@ def xdp_section(rows):
              "encapsulating program would see its own output from the second run on.", ""]
     body = []
     for r in rows:
+        if "flows_per_s" in r:
+            continue  # rate_section's
         target = TARGETS.get(r["name"])
         body.append([r["name"], f'{r["gross_ns"]:.0f}', f'{r["net_ns"]:.0f}',
                      f"{target[0]}: {verdict(target[1](r))}" if target else ""])
@@ -70,6 +81,63 @@ def xdp_section(rows):
                       f"forwarding goes on at {1000 / busy['gross_ns']:.2f} M packets per second per core "
                       f"(gross) during a sweep."]
     return "\n".join(lines), lc, occ
+
+
+def rate_section(rows):
+    """The new-flow rate on 1 CPU and on 2 at once, and a projection to
+    PROJECT_CORES: each CPU added is assumed to add what the second one added
+    to every CPU's cost per new flow (the shared LRU lock and free lists, the
+    least-conn counts), a linear-contention model."""
+    rates = {r["name"]: r for r in rows if "flows_per_s" in r}
+    if not rates:
+        return ""
+    lines = ["## New-flow rate on several CPUs", "",
+             "`xlb_xdp_bench`: each CPU runs its own distinct SYNs through the program at the same time, one "
+             "BPF_PROG_TEST_RUN each; the kernel's run-time statistics give the program's net ns per new flow "
+             "on each CPU while the others insert too, and a CPU's rate is 1e9 / that. The syscall around each "
+             "run takes about twice the program's time, so the CPUs are in the program together only part of "
+             "the time: the contention is a lower bound of a NIC's. The projection to "
+             f"{PROJECT_CORES} cores assumes that every CPU added costs every CPU what the second one did.", ""]
+    body = []
+    for name, r in rates.items():
+        if r["cpus"] != 1:
+            continue
+        two = rates.get(name.replace(", 1 CPU", ", 2 CPUs in parallel"))
+        label = name.replace("new TCP flows/s, ", "").replace(", 1 CPU", "")
+        row = [label, f'{r["net_ns"]:.0f}', f'{r["flows_per_s"] / 1e6:.2f}']
+        if two:
+            extra = max(0.0, two["net_ns"] - r["net_ns"])
+            projected = PROJECT_CORES * 1e9 / (r["net_ns"] + (PROJECT_CORES - 1) * extra)
+            row += [f'{two["net_ns"]:.0f}', f'{two["flows_per_s"] / 1e6:.2f}',
+                    f'{two["flows_per_s"] / r["flows_per_s"]:.2f}x', f"{projected / 1e6:.1f}"]
+        else:
+            row += ["", "", "", ""]
+        body.append(row)
+    lines.append(table(["scheduler", "1 CPU: ns/flow", "1 CPU: M flows/s", "2 CPUs: ns/flow per CPU",
+                        "2 CPUs: M flows/s", "scaling", f"projected, {PROJECT_CORES} cores: M flows/s"], body))
+    return "\n".join(lines)
+
+
+def katran_section(xdp_rows, katran_rows):
+    """xlb against Katran's balancer, measured the same way in the same run
+    (scripts/bench.sh --katran): the issue-15 verdicts by ratio."""
+    if not katran_rows:
+        return ("## Against Katran\n\n(not measured in this run: `scripts/bench.sh --katran KATRAN_SRC` measures "
+                "Katran's balancer side by side; see docs/performance.md for the last such run)")
+    ours = {r["name"]: r for r in xdp_rows}
+    body = []
+    for k in katran_rows:
+        x = ours.get(k["xlb_name"])
+        if not x or k["net_ns"] <= 0:
+            continue
+        ratio = x["net_ns"] / k["net_ns"]
+        body.append([k["xlb_name"], f'{k["net_ns"]:.0f}', f'{x["net_ns"]:.0f}', f"{ratio:.2f}",
+                     f"<= {KATRAN_RATIO_GOAL}x: {verdict(ratio <= KATRAN_RATIO_GOAL)}"])
+    return "\n".join(["## Against Katran", "",
+                      "Katran's balancer program, built from its source with its default features, loaded with "
+                      "one VIP per family and its Maglev ring filled, measured by `xlb_katran_bench` with the "
+                      "same method as the rows above, in the same run.", "",
+                      table(["path", "Katran net ns", "xlb net ns", "xlb / Katran", "goal"], body)])
 
 
 def tput_section(rows):
@@ -150,6 +218,10 @@ def main():
     ]
     xdp, lc, occ = xdp_section(s.get("xdp", []))
     parts += [xdp, "", "![cost against backends](bench-backends.png)", "", "![cost against flows](bench-flows.png)", ""]
+    parts += [katran_section(s.get("xdp", []), s.get("katran", [])), ""]
+    rates = rate_section(s.get("xdp", []))
+    if rates:
+        parts += [rates, ""]
     parts += [generic_section(
         "SYN flood",
         "`xlb_flood_bench`: a flow table of 524,288 entries holds 32,768 established connections to a VIP "

@@ -66,12 +66,16 @@ inline bool is_v6(const std::string& text) { return text.find(':') != std::strin
 // The maps of one loaded lb program, filled the way lbd fills them.
 class Lb {
  public:
-  bool open(uint32_t flow_entries) {
+  // percpu_lru: the flow table with BPF_F_NO_COMMON_LRU (an LRU list per
+  // CPU) instead of lbd's one shared list, to measure what it changes.
+  bool open(uint32_t flow_entries, bool percpu_lru = false) {
     skel_ = lb_bpf__open();
     if (!skel_) return false;
     bpf_map* map;
     bpf_object__for_each_map(map, skel_->obj) bpf_map__set_pin_path(map, nullptr);
     bpf_map__set_max_entries(skel_->maps.xlb_flows, flow_entries);
+    if (percpu_lru)
+      bpf_map__set_map_flags(skel_->maps.xlb_flows, bpf_map__map_flags(skel_->maps.xlb_flows) | BPF_F_NO_COMMON_LRU);
     bpf_map__set_max_entries(skel_->maps.xlb_nat_rev, flow_entries);  // a preallocated LRU: sized as lbd does
     if (lb_bpf__load(skel_)) return false;
     xlb_config cfg{};
