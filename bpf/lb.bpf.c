@@ -323,17 +323,19 @@ static __always_inline int xlb_mode_translates(__u8 mode)
  */
 static __always_inline int xlb_backend_for(const struct xlb_pkt *pkt, const struct xlb_vip_meta *vip,
 					   const struct xlb_config *cfg, __u64 now, __u64 bytes,
-					   struct xlb_target *t)
+					   struct xlb_target *t, __u32 *label)
 {
 	struct xlb_flow *flow;
 	int stale = 0, midstream = 0, rc;
 
+	*label = 0;
 	flow = bpf_map_lookup_elem(&xlb_flows, &pkt->key);
 	if (flow) {
 		t->backend_id = flow->backend_id;
 		t->be = xlb_backend_get(t->backend_id);
 		if (t->be && xlb_flow_fits_mode(flow, vip->mode) && !xlb_flow_syn_leaves(pkt, t->be)) {
 			t->nat_port = flow->nat_port;
+			*label = flow->label;
 			/* Once a second, a nat flow's reply entry is checked
 			 * (it may have been evicted): off the per-packet path. */
 			if (xlb_flow_touch(flow, pkt, t->be, now) && (flow->flags & XLB_FLOW_F_NAT)) {
@@ -382,7 +384,7 @@ static __always_inline int xlb_backend_for(const struct xlb_pkt *pkt, const stru
 	if (xlb_mode_translates(vip->mode))
 		rc = xlb_nat_flow_new(pkt, t->backend_id, vip->mode | (stale ? XLB_NAT_NEW_REPLACE : 0), now, t);
 	else
-		rc = xlb_flow_record(pkt, t, now, stale);
+		rc = xlb_flow_record(pkt, t, now, stale, cfg->hash_seed, label);
 	if (rc)
 		return rc;
 	/* Another CPU's entry may name another backend. */
@@ -503,7 +505,7 @@ __noinline int xlb_frag_path(struct xdp_md *ctx, struct xlb_pkt *pkt, int kind, 
 	t.be = xlb_backend_get(t.backend_id);
 	if (!t.be)
 		return xlb_drop(XLB_STAT_DROP_FRAG_UNKNOWN, bytes);
-	return xlb_frag_forward(ctx, pkt, vip, cfg, &t, bytes);
+	return xlb_frag_forward(ctx, pkt, vip, cfg, &t, flow ? flow->label : 0, bytes);
 }
 
 /* A client's packet for a VIP: to its flow's backend, by the VIP's mode. */
@@ -513,6 +515,7 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, const struct xlb_pkt 
 	struct xlb_nexthop *nh = NULL;
 	struct xlb_config *cfg;
 	struct xlb_target t;
+	__u32 label; /* the flow's IPv6 flow label, if its entry keeps one */
 	int rc;
 	__u64 now;
 
@@ -521,7 +524,7 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, const struct xlb_pkt 
 		return xlb_drop(XLB_STAT_DROP_INTERNAL, bytes);
 	now = bpf_ktime_get_coarse_ns();
 
-	rc = xlb_backend_for(pkt, vip, cfg, now, bytes, &t);
+	rc = xlb_backend_for(pkt, vip, cfg, now, bytes, &t, &label);
 	if (rc) {
 		/* A SYN that a live nat flow's reply tuple shuts out is
 		 * refused with a RST, so the client gives up at once instead
@@ -542,7 +545,7 @@ static __always_inline int xlb_forward(struct xdp_md *ctx, const struct xlb_pkt 
 		rc = xlb_l2dsr_forward(ctx, pkt, &t, now, &nh);
 		break;
 	default:
-		rc = xlb_ipip_forward(ctx, pkt, cfg, &t, now, &nh);
+		rc = xlb_ipip_forward(ctx, pkt, cfg, &t, label, now, &nh);
 		break;
 	}
 	if (rc) {

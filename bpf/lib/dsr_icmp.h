@@ -92,7 +92,7 @@ static __always_inline int xlb_dsr_icmp(struct xdp_md *ctx, const struct xlb_pkt
 
 	if (vip->mode == XLB_MODE_L2DSR)
 		return xlb_l2dsr_forward(ctx, &s->fwd, &t, now, nhp);
-	return xlb_ipip_forward(ctx, &s->fwd, cfg, &t, now, nhp);
+	return xlb_ipip_forward(ctx, &s->fwd, cfg, &t, 0, now, nhp);
 }
 
 #endif /* XLB_BPF_DSR_ICMP_H */

@@ -65,15 +65,6 @@ static __always_inline __u32 xlb_encap_src_bits(const struct xlb_flow_key *flow)
 	return x * 0x9e3779b1u;
 }
 
-/* IPv6 flow label of a flow (RFC 6437/6438): the top 20 bits of its flow
- * hash, 1 where those are 0 (0 means "no label"). A 20-bit number; the
- * caller writes it into the header's flow_lbl bytes. */
-static __always_inline __u32 xlb_flow_label(const struct xlb_flow_key *flow, __u32 seed)
-{
-	__u32 label = xlb_flow_hash(flow, seed) >> 12;
-
-	return label ? label : 1;
-}
 
 /*
  * The outer source address for a flow: the configured address, or with a
@@ -234,8 +225,8 @@ static __always_inline int xlb_encap_ipip(struct xdp_md *ctx, const struct xlb_p
  * drop counter (DROP_MTU with *nhp set and the frame unchanged).
  */
 static __always_inline int xlb_ipip_forward(struct xdp_md *ctx, const struct xlb_pkt *pkt,
-					    const struct xlb_config *cfg, const struct xlb_target *t, __u64 now,
-					    struct xlb_nexthop **nhp)
+					    const struct xlb_config *cfg, const struct xlb_target *t, __u32 label,
+					    __u64 now, struct xlb_nexthop **nhp)
 {
 	const struct xlb_backend *be = t->be;
 	struct xlb_nexthop *nh;
@@ -255,8 +246,11 @@ static __always_inline int xlb_ipip_forward(struct xdp_md *ctx, const struct xlb
 	*nhp = nh; /* also for DROP_MTU: the caller announces the MTU */
 	if (pkt->l3_len + xlb_outer_hdr_len(be->family) > nh->mtu)
 		return XLB_STAT_DROP_MTU;
-	if (xlb_encap_ipip(ctx, pkt, be, &src, nh,
-			   be->family == XLB_AF_INET6 ? xlb_flow_label(&pkt->key, cfg->hash_seed) : 0))
+	/* label: the one the flow's entry keeps (xlb_flow_record), or 0 for
+	 * a packet without it, hashed here: the same value either way. */
+	if (be->family == XLB_AF_INET6 && !label)
+		label = xlb_flow_label(&pkt->key, cfg->hash_seed);
+	if (xlb_encap_ipip(ctx, pkt, be, &src, nh, be->family == XLB_AF_INET6 ? label : 0))
 		return XLB_STAT_DROP_INTERNAL;
 	*nhp = nh;
 	return 0;

@@ -87,7 +87,8 @@ static __always_inline int xlb_frag_ports(struct xlb_pkt *pkt)
 /*
  * A later fragment of a known datagram to vip (ipip or l2dsr; pkt->key
  * completed by xlb_frag_ports), to the backend t the caller found for its
- * flow (lb.bpf.c, xlb_frag_path). Read-only on the flow. Too big for the
+ * flow (lb.bpf.c, xlb_frag_path), with the flow label its entry keeps (0:
+ * none). Read-only on the flow. Too big for the
  * path, it is dropped (drop_mtu): the first fragment, as large as any,
  * already got the ICMP error that tells the client. Returns the XDP
  * action. Inlined into the fragment path's global function: a call of its
@@ -96,7 +97,7 @@ static __always_inline int xlb_frag_ports(struct xlb_pkt *pkt)
  */
 static __always_inline int xlb_frag_forward(struct xdp_md *ctx, const struct xlb_pkt *pkt,
 					    const struct xlb_vip_meta *vip, const struct xlb_config *cfg,
-					    const struct xlb_target *t, __u64 bytes)
+					    const struct xlb_target *t, __u32 label, __u64 bytes)
 {
 	struct xlb_nexthop *nh = NULL;
 	__u64 now = bpf_ktime_get_coarse_ns();
@@ -105,7 +106,7 @@ static __always_inline int xlb_frag_forward(struct xdp_md *ctx, const struct xlb
 	if (vip->mode == XLB_MODE_L2DSR)
 		rc = xlb_l2dsr_forward(ctx, pkt, t, now, &nh);
 	else
-		rc = xlb_ipip_forward(ctx, pkt, cfg, t, now, &nh);
+		rc = xlb_ipip_forward(ctx, pkt, cfg, t, label, now, &nh);
 	if (rc || !nh) {
 		xlb_count_stat(rc ? rc : XLB_STAT_DROP_INTERNAL, bytes);
 		return XDP_DROP;

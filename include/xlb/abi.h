@@ -201,7 +201,10 @@ struct xlb_flow {
 	__u8 state;         /* enum xlb_flow_state */
 	__u8 reserved;
 	__be16 nat_port;    /* fullnat: the source port this flow was given */
-	__u32 reserved2;
+	__u32 label;        /* IPv6 flow label of the flow's encapsulation
+			     * (xlb_flow_label), kept so that its packets need
+			     * not hash the tuple again; 0: not kept (made by a
+			     * build before it, or for an IPv4 backend) */
 };
 
 /*

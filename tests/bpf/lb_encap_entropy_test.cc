@@ -107,6 +107,51 @@ TEST_F(EncapEntropy, Ipv6FlowLabelIsTheFlowHash) {
   EXPECT_GE(labels.size(), 60u);
 }
 
+// A flow's entry keeps its label (xlb_flow.label), so its packets do not
+// hash the tuple again: the label in the entry is the one sent, and an entry
+// without one (0: made by a build before the field) gets the flow hash's
+// label, the same value the entry would have kept.
+TEST_F(EncapEntropy, TheFlowEntryKeepsTheLabel) {
+  set_seed(0x5eed1234);
+  uint32_t vip = add_vip(kVip6, 80, IPPROTO_TCP);
+  add_backend(1, vip, kBe6);
+  fill_ring(vip, 1);
+  Bytes in = tcp_frame("fd00:1::7", 41100, kVip6, 80);
+  ASSERT_EQ(run(in).verdict, XDP_TX);
+  int fd = bpf_map__fd(skel_->maps.xlb_flows);
+  xlb_flow_key key = client_key_of(in);
+  xlb_flow flow{};
+  ASSERT_EQ(bpf_map_lookup_elem(fd, &key, &flow), 0);
+  uint32_t want = ref_flow_label(key, 0x5eed1234);
+  EXPECT_EQ(flow.label, want);
+
+  // What the entry says is what goes out: not hashed per packet.
+  flow.label = want ^ 0x5a5a5;
+  ASSERT_EQ(bpf_map_update_elem(fd, &key, &flow, BPF_EXIST), 0);
+  RunResult r = run(in);
+  ASSERT_EQ(r.verdict, XDP_TX);
+  EXPECT_EQ(label_of(r.out), want ^ 0x5a5a5);
+
+  // An entry without a label: hashed, the same label as before.
+  flow.label = 0;
+  ASSERT_EQ(bpf_map_update_elem(fd, &key, &flow, BPF_EXIST), 0);
+  r = run(in);
+  ASSERT_EQ(r.verdict, XDP_TX);
+  EXPECT_EQ(label_of(r.out), want);
+  Bytes expected = expect_encap6(in, kBe6, 10);
+  EXPECT_EQ(r.out, expected) << hexdump_diff(expected, r.out);
+
+  // An IPv4 backend's flow keeps none.
+  uint32_t vip4 = add_vip(kVip4, 80, IPPROTO_TCP);
+  add_backend(2, vip4, kBe4);
+  fill_ring(vip4, 2);
+  Bytes in4 = tcp_frame("198.18.1.7", 41100, kVip4, 80);
+  ASSERT_EQ(run(in4).verdict, XDP_TX);
+  xlb_flow_key key4 = client_key_of(in4);
+  ASSERT_EQ(bpf_map_lookup_elem(fd, &key4, &flow), 0);
+  EXPECT_EQ(flow.label, 0u);
+}
+
 // The traffic class survives next to the label: TOS 0xb8 (EF) in, the
 // label's top nibble shares a byte with it.
 TEST_F(EncapEntropy, FlowLabelLeavesTheTrafficClassAlone) {
