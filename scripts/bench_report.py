@@ -202,6 +202,22 @@ def plot(path, title, xlabel, series, logx=False):
         subprocess.run(["gnuplot"], input="\n".join(cmds), text=True, check=True)
 
 
+# benchmarks.md from this line on is written by hand (comparisons of two
+# builds, the cluster's failover): kept as it is by every regeneration.
+HAND_MARKER = "<!-- Everything below is measured by hand"
+
+
+def hand_measured(path):
+    """The hand-written part of the benchmarks.md being replaced, from its
+    HAND_MARKER line on; empty if there is none."""
+    try:
+        text = open(path).read()
+    except OSError:
+        return ""
+    at = text.find(HAND_MARKER)
+    return "\n" + text[at:] if at >= 0 else ""
+
+
 def main():
     results, docs = sys.argv[1], sys.argv[2]
     s = load(results)
@@ -256,8 +272,9 @@ def main():
                               "`xlb_map_memory`: the kernel's own accounting (`memlock` in the map's fdinfo) of "
                               "the flow table and of the reply table of nat/fullnat flows, both LRUs "
                               "preallocated at their full size whether used or not.", s.get("memory", [])), ""]
-    with open(os.path.join(docs, "benchmarks.md"), "w") as f:
-        f.write("\n".join(parts))
+    path = os.path.join(docs, "benchmarks.md")
+    with open(path, "w") as f:
+        f.write("\n".join(parts) + hand_measured(path))
     if lc:
         new_flow = next((r["net_ns"] for r in s.get("xdp", []) if r["name"] == "ipip: new TCP flow, maglev"), None)
         series = {"least-conn, new flow": list(lc.items())}
