@@ -16,9 +16,17 @@
 // each CPU carries one complete pipeline (generate -> forward -> sink) and
 // the veths get one queue per CPU.
 //
+// Kernels that refuse live frames (EPERM, as on this project's 6.18 VMs) get
+// the AF_PACKET generator instead (trafgen_packet.h: the same flows, one
+// pinned thread per CPU, sendmmsg with PACKET_QDISC_BYPASS): --gen auto
+// (default) probes, --gen live|packet forces one, and the JSON line's
+// "generator" field says which ran. Its cpu_s also holds the syscalls and skb
+// allocations, so scripts/bench_tput.sh compares modes by differences.
+//
 // The sink is tput_sink.bpf.c, attached for the duration of the run through a
 // bpf_link (it goes away with this process, whatever way it exits). With
-// --fwd-in, the trivial forwarder tput_fwd.bpf.c is attached the same way.
+// --fwd-in, the trivial forwarder tput_fwd.bpf.c is attached the same way,
+// doing --fwd-mode's rewrite (l2dsr, ipip, nat, fullnat) towards --backend.
 //
 // Measurement: the senders start; after --warmup seconds (flow tables,
 // conntrack and caches fill) the counters are read, and again --duration
