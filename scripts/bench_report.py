@@ -81,7 +81,11 @@ def tput_section(rows):
     if not summary:
         return f"{title}\n\n(not measured in this run)"
     gen = summary.get("generator", "live-frames")
-    if gen == "af_packet":
+    if gen == "tc-clone":
+        gen_text = ("A tc-clone generator (an AF_PACKET socket's seed frames, each turned into 64 frames of "
+                    "successive flows by a tc egress program with bpf_clone_redirect, `tests/bench/bpf/tput_clone.bpf.c`; "
+                    "this kernel refuses live-frames test runs)")
+    elif gen == "af_packet":
         gen_text = ("An AF_PACKET generator (raw sockets with PACKET_QDISC_BYPASS and sendmmsg of prebuilt frames, "
                     "`tests/bench/trafgen_packet.cc`; this kernel refuses live-frames test runs)")
     else:
@@ -98,7 +102,7 @@ def tput_section(rows):
              "frames per second of the generator threads' CPU time, which on this kernel includes the forwarding "
              "and sink softirq work"
              + (" and, with this generator, its own syscalls and skb allocations (a large share, the same for "
-                "every row, which pulls every ratio towards 1)" if gen == "af_packet" else "")
+                "every row, which pulls every ratio towards 1)" if gen in ("af_packet", "tc-clone") else "")
              + "; it is not lowered by other load. `net ns/pkt` is xlb's CPU time per frame beyond the trivial "
              "forwarder of the same mode (1e3 / xlb Mpps/core - 1e3 / trivial Mpps/core): the generator's and "
              "sink's share cancels out. See `scripts/bench_tput.sh`.", ""]

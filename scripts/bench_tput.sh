@@ -37,15 +37,23 @@
 #
 # The generator (tests/bench/trafgen.cc) sends 60-byte UDP frames of --flows
 # distinct flows for --duration seconds after a --warmup run, one pinned
-# thread per CPU. Two generators (--gen; auto picks live where the kernel
-# allows it, and the output names the one used):
+# thread per CPU. Three generators (--gen; auto takes live frames where the
+# kernel allows them, else tc-clone; the output names the one used):
 #   live-frames  BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES: frames
 #                are made and sent in the kernel in batches, no skb, no syscall
 #                per frame
-#   af_packet    AF_PACKET, PACKET_QDISC_BYPASS, sendmmsg of prebuilt frames
-#                (for kernels that refuse live frames with EPERM, as this
-#                VM's): one syscall per batch, one skb per frame, and the
-#                forwarder's NAPI polls one frame at a time
+#   tc-clone     (--gen clone) for kernels that refuse live frames (EPERM, as
+#                this VM's): an AF_PACKET socket sends seed frames (sendmmsg)
+#                through the generator veth's stack, where a tc egress program
+#                (tests/bench/bpf/tput_clone.bpf.c) turns each seed into 64
+#                frames of successive flows with bpf_clone_redirect: one
+#                syscall per 64 x batch frames, one skb (and one header copy)
+#                per frame, and the forwarder's NAPI gets them in batches
+#   af_packet    (--gen packet) AF_PACKET, PACKET_QDISC_BYPASS, sendmmsg of
+#                prebuilt frames: one skb per frame, and the forwarder's NAPI
+#                polls one frame at a time (each frame is sent with bottom
+#                halves disabled only around itself); about half tc-clone's
+#                rate per core here, kept for comparison
 # sent = frames the generator emitted; received = frames of the expected kind
 # counted by the sink (ipip: IP-in-IP to a backend; l2dsr: unchanged to the
 # VIP; nat and nft: UDP to a backend from the client; fullnat: UDP to a
@@ -56,8 +64,9 @@
 # charges the softirq work (forwarder, sink) to the sender thread on whose
 # CPU it runs, so the column is the whole pipeline's rate per core and is not
 # lowered by other processes taking CPU time (the recv Mpps column is). With
-# af_packet it also holds the generator's syscall and skb cost, a large and
-# mode-independent share, which shrinks every ratio towards 1; so each mode
+# tc-clone and af_packet it also holds the generator's syscall and skb cost,
+# a large and mode-independent share, which pulls every ratio towards 1
+# (and the veth's copy of each skb into an XDP frame); so each mode
 # also gets
 #   net ns/pkt = 1e9 / (xlb Mpps/core * 1e6) - 1e9 / (trivial Mpps/core * 1e6)
 # the CPU time per forwarded frame that xlb costs beyond that mode's trivial
@@ -68,7 +77,7 @@
 #
 # Usage: scripts/bench_tput.sh [BUILD_DIR] [--json] [--duration S] [--warmup S]
 #          [--flows N] [--cpus LIST] [--rounds N] [--backends N] [--only LIST]
-#          [--modes LIST] [--gen auto|live|packet] [--size BYTES] [--keep]
+#          [--modes LIST] [--gen auto|live|clone|packet] [--size BYTES] [--keep]
 #   BUILD_DIR  default build/ (needs ctl/lbd/lbd, ctl/lbctl/lbctl and
 #              tests/bench/tput/trafgen)
 #   --only     comma list of trivial,xlb,nft (default all three)
@@ -117,7 +126,7 @@ while (($#)); do
 done
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ && "$BACKENDS" =~ ^[1-9][0-9]*$ && "$FLOWS" =~ ^[1-9][0-9]*$ ]] || usage
 ((BACKENDS <= 200)) || { echo "bench_tput: at most 200 backends" >&2; exit 2; }
-[[ "$GEN" =~ ^(auto|live|packet)$ ]] || usage
+[[ "$GEN" =~ ^(auto|live|packet|clone)$ ]] || usage
 IFS=, read -r -a MODE_LIST <<<"$MODES"
 ((${#MODE_LIST[@]})) || usage
 for m in "${MODE_LIST[@]}"; do [[ "$m" =~ ^(ipip|l2dsr|nat|fullnat)$ ]] || { echo "bench_tput: unknown mode $m" >&2; exit 2; }; done
@@ -135,12 +144,13 @@ TRAFGEN="$BUILD/tests/bench/tput/trafgen"
 for b in "$LBD" "$LBCTL" "$TRAFGEN"; do [[ -x "$b" ]] || skip "$b not built"; done
 # Live-frames test runs, which some kernels refuse: then the AF_PACKET
 # generator (trafgen --gen auto decides the same way; this is for the log).
-if PROBE=$("$TRAFGEN" --probe 2>&1); then GEN_USED=live-frames; else GEN_USED=af_packet; fi
+if PROBE=$("$TRAFGEN" --probe 2>&1); then GEN_USED=live-frames; else GEN_USED=tc-clone; fi
 case $GEN in
 live) [[ $GEN_USED == live-frames ]] || skip "${PROBE:-trafgen --probe failed} (--gen live)" ;;
 packet) GEN_USED=af_packet ;;
+clone) GEN_USED=tc-clone ;;
 esac
-[[ $GEN_USED == live-frames ]] || log "generator: AF_PACKET (${PROBE:-live frames not used})"
+[[ $GEN_USED == live-frames ]] || log "generator: $GEN_USED (${PROBE:-live frames not used})"
 if ! mountpoint -q /sys/fs/bpf; then mount -t bpf bpf /sys/fs/bpf || skip "cannot mount bpffs"; fi
 
 if [[ -z "$CPUS" ]]; then CPUS="0-$(($(nproc) - 1))"; fi
@@ -237,6 +247,13 @@ fi
 		ip -n "$NS_LB" link set "$IF_OUT" up &&
 		ip -n "$NS_SINK" link set "$IF_SINK" up
 } || die "cannot build the veth topology"
+# XPS: a frame sent through the generator's stack (tc-clone) leaves by the
+# queue of its CPU, so the forwarder's NAPI for it runs on that CPU too
+# (AF_PACKET with qdisc bypass and live frames pick the CPU's queue anyway).
+for ((q = 0; q < NQ; q++)); do
+	ip netns exec "$NS_GEN" sh -c "printf '%x' $((1 << q)) >/sys/class/net/$IF_GEN/queues/tx-$q/xps_cpus" ||
+		die "cannot set XPS on $IF_GEN"
+done
 MAC_GEN=$(mac_of "$NS_GEN" "$IF_GEN")
 MAC_IN=$(mac_of "$NS_LB" "$IF_IN")
 MAC_SINK=$(mac_of "$NS_SINK" "$IF_SINK")
@@ -486,7 +503,7 @@ for m, row in summary["modes"].items():
           f" {(fmt(pct, '.1f') + ' %') if pct is not None else '-':>12} {fmt(row.get('net_ns_per_pkt'), '.0f'):>11}"
           f" {(fmt(nx, '.2f') + ' x') if nx is not None else '-':>8}")
 print("(Mpps/core: received per second of the senders' CPU time, which includes the forwarding and sink")
-print(" softirq work on their CPUs" + (" and, with af_packet, the generator's syscalls and skbs" if gen == "af_packet" else "") +
+print(" softirq work on their CPUs" + (" and, with " + gen + ", the generator's syscalls and skbs" if gen != "live-frames" else "") +
       "; ns/pkt = 1e3 / Mpps/core; net ns/pkt = xlb's ns/pkt - trivial's: xlb's own cost per frame;")
 print(" targets: xlb/trivial per core >= 85 %, xlb/nft per core >= 5 x)")
 EOF

@@ -73,6 +73,7 @@
 #include <vector>
 
 #include "trafgen_packet.h"
+#include "tput_clone.skel.h"
 #include "tput_fwd.skel.h"
 #include "tput_gen.skel.h"
 #include "tput_sink.skel.h"
@@ -110,7 +111,8 @@ struct Options {
   uint16_t backend_port = 0;  // 0: --dport
   std::string outer_src = "198.18.2.1";
   std::string snat_src;  // fullnat source (forwarder and sink); empty: none
-  std::string gen = "auto";  // live, packet or auto (live if the kernel allows it)
+  std::string gen = "auto";  // live, packet, clone or auto (live if the kernel allows it, else clone)
+  uint32_t copies = 64;      // clone: frames per seed
   std::vector<int> cpus;
   double duration = 5, warmup = 1;
   uint32_t batch = 64;
@@ -150,8 +152,10 @@ void usage() {
       "  --outer-src ADDR   its ipip outer source (198.18.2.1)\n"
       "  --snat-src ADDR    fullnat source: the forwarder's, and the sink's FULLNAT class\n"
       "  --gen G            generator: live (BPF_PROG_TEST_RUN live frames), packet\n"
-      "                     (AF_PACKET, qdisc bypass, sendmmsg) or auto: live if the\n"
-      "                     kernel allows it, else packet (auto)\n"
+      "                     (AF_PACKET, qdisc bypass, sendmmsg), clone (AF_PACKET seeds,\n"
+      "                     --copies frames each made by tc egress bpf_clone_redirect)\n"
+      "                     or auto: live if the kernel allows it, else clone (auto)\n"
+      "  --copies N         clone: frames per seed, 1..256 (64)\n"
       "  --cpus LIST        e.g. 0,1 or 0-1 (all online CPUs)\n"
       "  --duration S (5)  --warmup S (1)\n"
       "  --batch N          live-frames batch size / packet sendmmsg batch, 1..256 (64)\n"
@@ -209,6 +213,7 @@ Options parse_args(int argc, char** argv) {
       else if (a == "--outer-src") o.outer_src = val();
       else if (a == "--snat-src") o.snat_src = val();
       else if (a == "--gen") o.gen = val();
+      else if (a == "--copies") o.copies = num();
       else if (a == "--cpus") o.cpus = parse_cpus(val());
       else if (a == "--duration") o.duration = std::stod(val());
       else if (a == "--warmup") o.warmup = std::stod(val());
@@ -241,7 +246,9 @@ Options parse_args(int argc, char** argv) {
   for (const char* n : kFwdModes) known |= o.fwd_mode == n;
   if (!known) die("--fwd-mode must be one of l2dsr ipip nat fullnat");
   if (o.fwd_mode == "fullnat" && o.snat_src.empty()) die("--fwd-mode fullnat needs --snat-src");
-  if (o.gen != "live" && o.gen != "packet" && o.gen != "auto") die("--gen must be live, packet or auto");
+  if (o.gen != "live" && o.gen != "packet" && o.gen != "clone" && o.gen != "auto")
+    die("--gen must be live, packet, clone or auto");
+  if (o.copies < 1 || o.copies > 256) die("--copies must be 1..256");
   if (!o.backend_port) o.backend_port = o.dport;
   return o;
 }
@@ -534,6 +541,7 @@ int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "--probe") == 0) return probe_live_frames();
   Options o = parse_args(argc, argv);
   const bool live = o.gen == "live" || (o.gen == "auto" && live_frames_allowed());
+  const bool clone = !live && o.gen != "packet";
   if (o.verbose) setenv("TRAFGEN_VERBOSE", "1", 1);
   libbpf_set_print(libbpf_print);
   signal(SIGINT, on_signal);
@@ -613,6 +621,23 @@ int main(int argc, char** argv) {
   tput_gen_bpf* gen = nullptr;
   int gen_map = -1;
   std::vector<uint8_t> live_frame;  // the live sender's template (it keeps a reference)
+  tput_clone_bpf* clone_gen = nullptr;
+  int clone_map = -1;
+  LIBBPF_OPTS(bpf_tc_hook, tc_hook);
+  // clone: the program's counts (sent, refused), summed over CPUs.
+  auto clone_counts = [&]() -> std::pair<uint64_t, uint64_t> {
+    struct CloneCpu {  // tput_clone.bpf.c struct clone_cpu
+      uint64_t sent;
+      uint32_t cursor, pad;
+      uint64_t refused;
+    };
+    std::vector<CloneCpu> v(libbpf_num_possible_cpus());
+    uint32_t zero = 0;
+    if (bpf_map_lookup_elem(clone_map, &zero, v.data()) != 0) die("reading tput_clone's counters: %s", std::strerror(errno));
+    std::pair<uint64_t, uint64_t> sum{0, 0};
+    for (const auto& c : v) sum.first += c.sent, sum.second += c.refused;
+    return sum;
+  };
   std::unique_ptr<Sender> live_sender;
   std::unique_ptr<trafgen::PacketSender> packet_sender;
   if (live) {
@@ -629,6 +654,32 @@ int main(int argc, char** argv) {
     gen_map = bpf_map__fd(gen->maps.tput_gen_state);
     live_frame = std::move(frame);
     live_sender = std::make_unique<Sender>(o, bpf_program__fd(gen->progs.tput_gen), gen_ns, gen_ifindex, live_frame);
+  } else if (clone) {
+    clone_gen = tput_clone_bpf__open();
+    if (!clone_gen) die("open tput_clone: %s", std::strerror(errno));
+    clone_gen->rodata->copies = o.copies;
+    clone_gen->rodata->ifindex = static_cast<uint32_t>(gen_ifindex);
+    clone_gen->rodata->flows_per_cpu = flows_per_cpu;
+    clone_gen->rodata->ports_per_addr = o.ports;
+    clone_gen->rodata->saddr_base = saddr_base;
+    clone_gen->rodata->sport_base = sport_base;
+    std::vector<uint8_t> frame = build_frame(o, src_mac, dst_mac, htonl(saddr_base), sport_base);
+    std::memcpy(clone_gen->data->tput_hdr, frame.data(), 42);
+    if (tput_clone_bpf__load(clone_gen)) die("load tput_clone: %s", std::strerror(errno));
+    clone_map = bpf_map__fd(clone_gen->maps.tput_clone_state);
+    // tc egress on the generator's veth (this thread is in its namespace).
+    tc_hook.ifindex = gen_ifindex;
+    tc_hook.attach_point = BPF_TC_EGRESS;
+    int err = bpf_tc_hook_create(&tc_hook);
+    if (err && err != -EEXIST) die("tc hook on %s: %s", o.gen_if.c_str(), std::strerror(-err));
+    LIBBPF_OPTS(bpf_tc_opts, tc_opts, .prog_fd = bpf_program__fd(clone_gen->progs.tput_clone),
+                .flags = BPF_TC_F_REPLACE, .handle = 1, .priority = 1);
+    err = bpf_tc_attach(&tc_hook, &tc_opts);
+    if (err) die("tc attach on %s: %s", o.gen_if.c_str(), std::strerror(-err));
+    // Every thread sends the same seed; the program makes the flows.
+    std::vector<std::vector<uint8_t>> seeds(o.cpus.size(), frame);
+    packet_sender = std::make_unique<trafgen::PacketSender>(o.cpus, gen_ns, gen_ifindex, o.size, std::move(seeds),
+                                                            o.batch, false);
   } else {
     // The same flows as tput_gen.bpf.c: CPU c sends flows
     // [c*flows_per_cpu, (c+1)*flows_per_cpu), each as one prebuilt frame.
@@ -645,7 +696,14 @@ int main(int argc, char** argv) {
     packet_sender = std::make_unique<trafgen::PacketSender>(o.cpus, gen_ns, gen_ifindex, o.size, std::move(frames),
                                                             o.batch);
   }
-  auto sent_now = [&]() -> uint64_t { return packet_sender ? packet_sender->sent() : 0; };
+  auto sent_now = [&]() -> uint64_t {
+    if (clone_gen) return clone_counts().first;
+    return packet_sender ? packet_sender->sent() : 0;
+  };
+  auto refused_now = [&]() -> uint64_t {
+    if (clone_gen) return clone_counts().second;
+    return packet_sender ? packet_sender->refused() : 0;
+  };
   auto cpu_now = [&]() { return packet_sender ? packet_sender->cpu_seconds() : live_sender->cpu_seconds(); };
   auto wait = [&](double seconds) {
     if (live_sender) return live_sender->wait(seconds);
@@ -667,13 +725,13 @@ int main(int argc, char** argv) {
   wait(o.warmup);
   double cpu_a = cpu_now();
   auto t_a = std::chrono::steady_clock::now();
-  uint64_t refused_a = packet_sender ? packet_sender->refused() : 0;
+  uint64_t refused_a = refused_now();
   Snapshot a = read_counters(gen_map, sink_map, sent_now());
   wait(o.duration);
   double cpu_b = cpu_now();
   auto t_b = std::chrono::steady_clock::now();
   Snapshot b = read_counters(gen_map, sink_map, sent_now());
-  uint64_t refused = packet_sender ? packet_sender->refused() - refused_a : 0;
+  uint64_t refused = refused_now() - refused_a;
   if (live_sender) live_sender->finish(); else packet_sender->finish();
   double secs = std::chrono::duration<double>(t_b - t_a).count();
   double cpu_s = cpu_b - cpu_a;
@@ -691,7 +749,7 @@ int main(int argc, char** argv) {
       "{\"forwarder\":\"%s\",\"generator\":\"%s\",\"fwd_mode\":\"%s\",\"refused\":%llu,\"cpus\":\"%s\",\"flows\":%u,\"frame_bytes\":%u,\"duration_s\":%.3f,"
       "\"sent\":%llu,\"received\":%llu,\"sent_mpps\":%.3f,\"recv_mpps\":%.3f,\"loss_pct\":%.2f,"
       "\"cpu_s\":%.3f,\"recv_mpps_per_core\":%.3f,\"sink\":{",
-      o.label.c_str(), live ? "live-frames" : "af_packet", o.fwd_in.empty() ? "" : o.fwd_mode.c_str(),
+      o.label.c_str(), live ? "live-frames" : clone ? "tc-clone" : "af_packet", o.fwd_in.empty() ? "" : o.fwd_mode.c_str(),
       static_cast<unsigned long long>(refused), cpus.c_str(), flows_per_cpu * static_cast<uint32_t>(o.cpus.size()), o.size, secs,
       static_cast<unsigned long long>(sent), static_cast<unsigned long long>(recv), sent / secs / 1e6,
       recv / secs / 1e6, loss, cpu_s, cpu_s > 0 ? recv / cpu_s / 1e6 : 0.0);
@@ -705,6 +763,11 @@ int main(int argc, char** argv) {
   if (fwd_link) bpf_link__destroy(fwd_link);
   bpf_link__destroy(sink_link);
   if (gen) tput_gen_bpf__destroy(gen);
+  if (clone_gen) {
+    ns.enter(gen_ns, "generator");
+    bpf_tc_hook_destroy(&tc_hook);  // the clsact qdisc, and the filter with it
+    tput_clone_bpf__destroy(clone_gen);
+  }
   if (fwd) tput_fwd_bpf__destroy(fwd);
   tput_sink_bpf__destroy(sink);
   return 0;

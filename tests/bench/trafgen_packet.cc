@@ -17,13 +17,14 @@
 namespace trafgen {
 
 PacketSender::PacketSender(std::vector<int> cpus, int gen_ns_fd, int ifindex, size_t frame_len,
-                           std::vector<std::vector<uint8_t>> frames, unsigned batch)
+                           std::vector<std::vector<uint8_t>> frames, unsigned batch, bool bypass)
     : cpus_(std::move(cpus)),
       gen_ns_fd_(gen_ns_fd),
       ifindex_(ifindex),
       frame_len_(frame_len),
       frames_(std::move(frames)),
       batch_(batch),
+      bypass_(bypass),
       slots_(new Slot[cpus_.size()]) {}
 
 PacketSender::~PacketSender() { finish(); }
@@ -45,7 +46,7 @@ void PacketSender::worker(size_t slot) {
   if (fd < 0) return fail(errno);
   int one = 1;
   // Straight to the driver: no qdisc, no tc egress hook, no requeueing.
-  if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) != 0) {
+  if (bypass_ && setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) != 0) {
     int e = errno;
     close(fd);
     return fail(e);

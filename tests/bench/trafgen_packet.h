@@ -36,8 +36,10 @@ class PacketSender {
  public:
   // frames[i]: the frames of the thread on cpus[i], each frame_len bytes,
   // back to back. gen_ns_fd: namespace to enter (-1: stay).
+  // bypass: PACKET_QDISC_BYPASS (the "packet" generator); without it the
+  // frames pass the veth's tc egress hook (the "clone" generator's seeds).
   PacketSender(std::vector<int> cpus, int gen_ns_fd, int ifindex, size_t frame_len,
-               std::vector<std::vector<uint8_t>> frames, unsigned batch);
+               std::vector<std::vector<uint8_t>> frames, unsigned batch, bool bypass = true);
   ~PacketSender();
 
   void start();                // returns once every thread is sending (or failed)
@@ -60,6 +62,7 @@ class PacketSender {
   size_t frame_len_;
   std::vector<std::vector<uint8_t>> frames_;
   unsigned batch_;
+  bool bypass_;
   std::unique_ptr<Slot[]> slots_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stop_{false};
