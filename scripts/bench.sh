@@ -98,9 +98,10 @@ echo "== SYN flood against established flows (flood guard on and off; BPF_PROG_T
 
 echo "== rig throughput (live-frames generator; trivial forwarder, xlb, nftables DNAT)"
 if [[ -x scripts/bench_tput.sh ]]; then
-	# Exit 77: this machine cannot run the rig (e.g. a kernel that refuses
-	# live-frames test runs); the reason is recorded instead of figures, and
-	# the report says so.
+	# Exit 77: this machine cannot run the rig (not root, no namespaces);
+	# the reason is recorded instead of figures, and the report says so. A
+	# kernel that refuses live-frames test runs gets the AF_PACKET generator
+	# (the summary's "generator" field says which one ran).
 	scripts/bench_tput.sh "$BUILD" --json "${TPUT_ARGS[@]}" 2> >(tee "$OUT/tput.err" >&2) | tee /dev/stderr | record tput
 	rc=${PIPESTATUS[0]}
 	if ((rc == 77)); then

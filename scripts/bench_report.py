@@ -148,32 +148,61 @@ def tput_section(rows):
         return f"{title}\n\n(not measured in this run: {skipped})"
     if not summary:
         return f"{title}\n\n(not measured in this run)"
+    gen = summary.get("generator", "live-frames")
+    if gen == "tc-clone":
+        gen_text = ("A tc-clone generator (an AF_PACKET socket's seed frames, each turned into 64 frames of "
+                    "successive flows by a tc egress program with bpf_clone_redirect, `tests/bench/bpf/tput_clone.bpf.c`; "
+                    "this kernel refuses live-frames test runs)")
+    elif gen == "af_packet":
+        gen_text = ("An AF_PACKET generator (raw sockets with PACKET_QDISC_BYPASS and sendmmsg of prebuilt frames, "
+                    "`tests/bench/trafgen_packet.cc`; this kernel refuses live-frames test runs)")
+    else:
+        gen_text = "A live-frames generator (BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES, `tests/bench/trafgen.cc`)"
     lines = [title, "",
-             "A live-frames generator (BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES, "
-             "`tests/bench/trafgen.cc`) drives the load-balancer namespace with "
+             f"{gen_text} drives the load-balancer namespace with "
              f"{summary['flows']} UDP flows of {summary['frame_bytes']}-byte frames on CPUs {summary['cpus']}; "
-             "a counting XDP sink receives. Side by side, in the same run: a trivial XDP redirect forwarder "
-             "(the ceiling of this path), xlb (IP-in-IP to "
-             f"{summary['backends']} backends), and the kernel's nftables DNAT load balancing with conntrack. "
-             f"Median of {summary['rounds']} interleaved rounds of {summary['duration_s']:g} s; load average "
-             f"{summary['load_before']} before, {summary['load_after']} after. `Mpps/core` is received frames per "
-             "second of the generator threads' CPU time, which on this kernel includes the forwarding and sink "
-             "softirq work; it is not lowered by other load. See `scripts/bench_tput.sh`.", ""]
+             "a counting XDP sink receives. Side by side, in the same run, for each forwarding mode: a trivial "
+             "XDP forwarder doing that mode's rewrite towards one fixed backend with no lookup (the ceiling of "
+             "this path for the mode), and xlb with a VIP of that mode "
+             f"({summary['backends']} backends); once per round, the kernel's nftables DNAT load balancing with "
+             f"conntrack. Median of {summary['rounds']} interleaved rounds of {summary['duration_s']:g} s; load "
+             f"average {summary['load_before']} before, {summary['load_after']} after. `Mpps/core` is received "
+             "frames per second of the generator threads' CPU time, which on this kernel includes the forwarding "
+             "and sink softirq work"
+             + (" and, with this generator, its own syscalls and skb allocations (a large share, the same for "
+                "every row, which pulls every ratio towards 1)" if gen in ("af_packet", "tc-clone") else "")
+             + "; it is not lowered by other load. `net ns/pkt` is xlb's CPU time per frame beyond the trivial "
+             "forwarder of the same mode (1e3 / xlb Mpps/core - 1e3 / trivial Mpps/core): the generator's and "
+             "sink's share cancels out. See `scripts/bench_tput.sh`.", ""]
     body = []
-    for f in ("trivial-xdp", "xlb", "nft-dnat"):
-        if f in summary:
-            m = summary[f]
-            body.append([f, f"{m['sent_mpps']:.2f}", f"{m['recv_mpps']:.2f}", f"{m['loss_pct']:.2f}",
-                         f"{m['recv_mpps_per_core']:.2f}"])
-    lines.append(table(["forwarder", "sent Mpps", "received Mpps", "loss %", "Mpps/core"], body))
-    if "xlb_vs_trivial_pct_per_core" in summary:
-        pct = summary["xlb_vs_trivial_pct_per_core"]
-        lines += ["", f"xlb forwards {pct:.1f}% of the trivial forwarder's rate per core "
-                      f"({summary['xlb_vs_trivial_pct']:.1f}% received) (target >= 85%: {verdict(pct >= 85)})."]
-    if "xlb_vs_nft_x_per_core" in summary:
-        x = summary["xlb_vs_nft_x_per_core"]
-        lines += ["", f"xlb forwards {x:.2f}x the nftables DNAT rate per core ({summary['xlb_vs_nft_x']:.2f}x "
-                      f"received) (target >= 5x: {verdict(x >= 5)})."]
+    modes = summary.get("modes")
+    if modes is None:  # a summary from before the per-mode rows: ipip only
+        modes = {"ipip": {k: summary[k] for k in ("trivial-xdp", "xlb") if k in summary}}
+        for k in ("xlb_vs_trivial_pct", "xlb_vs_trivial_pct_per_core", "xlb_vs_nft_x", "xlb_vs_nft_x_per_core"):
+            if k in summary:
+                modes["ipip"][k] = summary[k]
+    for mode, row in modes.items():
+        for f in ("trivial-xdp", "xlb"):
+            if f in row:
+                m = row[f]
+                body.append([mode, f, f"{m['sent_mpps']:.2f}", f"{m['recv_mpps']:.2f}", f"{m['loss_pct']:.2f}",
+                             f"{m['recv_mpps_per_core']:.2f}"])
+    if "nft-dnat" in summary:
+        m = summary["nft-dnat"]
+        body.append(["-", "nft-dnat", f"{m['sent_mpps']:.2f}", f"{m['recv_mpps']:.2f}", f"{m['loss_pct']:.2f}",
+                     f"{m['recv_mpps_per_core']:.2f}"])
+    lines.append(table(["mode", "forwarder", "sent Mpps", "received Mpps", "loss %", "Mpps/core"], body))
+    ratios = []
+    for mode, row in modes.items():
+        pct = row.get("xlb_vs_trivial_pct_per_core")
+        nx = row.get("xlb_vs_nft_x_per_core")
+        net = row.get("net_ns_per_pkt")
+        ratios.append([mode,
+                       f"{pct:.1f}% ({verdict(pct >= 85)})" if pct is not None else "-",
+                       f"{net:.0f}" if net is not None else "-",
+                       f"{nx:.2f}x ({verdict(nx >= 5)})" if nx is not None else "-"])
+    lines += ["", table(["mode", "xlb / trivial per core (target >= 85%)", "net ns/pkt",
+                         "xlb / nft-dnat per core (target >= 5x)"], ratios)]
     return "\n".join(lines)
 
 

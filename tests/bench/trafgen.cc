@@ -16,9 +16,17 @@
 // each CPU carries one complete pipeline (generate -> forward -> sink) and
 // the veths get one queue per CPU.
 //
+// Kernels that refuse live frames (EPERM, as on this project's 6.18 VMs) get
+// the AF_PACKET generator instead (trafgen_packet.h: the same flows, one
+// pinned thread per CPU, sendmmsg with PACKET_QDISC_BYPASS): --gen auto
+// (default) probes, --gen live|packet forces one, and the JSON line's
+// "generator" field says which ran. Its cpu_s also holds the syscalls and skb
+// allocations, so scripts/bench_tput.sh compares modes by differences.
+//
 // The sink is tput_sink.bpf.c, attached for the duration of the run through a
 // bpf_link (it goes away with this process, whatever way it exits). With
-// --fwd-in, the trivial forwarder tput_fwd.bpf.c is attached the same way.
+// --fwd-in, the trivial forwarder tput_fwd.bpf.c is attached the same way,
+// doing --fwd-mode's rewrite (l2dsr, ipip, nat, fullnat) towards --backend.
 //
 // Measurement: the senders start; after --warmup seconds (flow tables,
 // conntrack and caches fill) the counters are read, and again --duration
@@ -46,6 +54,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -57,11 +66,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "trafgen_packet.h"
+#include "tput_clone.skel.h"
 #include "tput_fwd.skel.h"
 #include "tput_gen.skel.h"
 #include "tput_sink.skel.h"
@@ -69,8 +81,12 @@
 namespace {
 
 // Must match tput_sink.bpf.c.
-enum { SINK_ALL, SINK_VIP, SINK_IPIP, SINK_BACKEND, SINK_OTHER, SINK_NR };
-const char* const kSinkNames[SINK_NR] = {"all", "vip", "ipip", "backend", "other"};
+enum { SINK_ALL, SINK_VIP, SINK_IPIP, SINK_BACKEND, SINK_OTHER, SINK_FULLNAT, SINK_NR };
+const char* const kSinkNames[SINK_NR] = {"all", "vip", "ipip", "backend", "other", "fullnat"};
+
+// Must match tput_fwd.bpf.c.
+enum { FWD_L2DSR, FWD_IPIP, FWD_NAT, FWD_FULLNAT, FWD_NR };
+const char* const kFwdModes[FWD_NR] = {"l2dsr", "ipip", "nat", "fullnat"};
 
 struct GenCpu {  // tput_gen.bpf.c struct gen_cpu
   uint64_t sent;
@@ -90,6 +106,13 @@ struct Options {
   std::string backend_net = "198.19.0.0/24";
   std::string expect = "all";
   std::string fwd_ns, fwd_in, fwd_out;
+  std::string fwd_mode = "l2dsr";
+  std::string backend = "198.19.0.11";
+  uint16_t backend_port = 0;  // 0: --dport
+  std::string outer_src = "198.18.2.1";
+  std::string snat_src;  // fullnat source (forwarder and sink); empty: none
+  std::string gen = "auto";  // live, packet, clone or auto (live if the kernel allows it, else clone)
+  uint32_t copies = 64;      // clone: frames per seed
   std::vector<int> cpus;
   double duration = 5, warmup = 1;
   uint32_t batch = 64;
@@ -122,11 +145,20 @@ void usage() {
       "  --size N           frame length without FCS (60)\n"
       "  --sink-ns NS --sink-if IF   where the counting sink is attached\n"
       "  --backend-net CIDR sink: backend addresses (198.19.0.0/24)\n"
-      "  --expect CLASS     sink class counted as received: all vip ipip backend (all)\n"
+      "  --expect CLASS     sink class counted as received: all vip ipip backend fullnat (all)\n"
       "  --fwd-ns NS --fwd-in IF --fwd-out IF   attach the trivial forwarder on IF\n"
+      "  --fwd-mode M       its rewrite: l2dsr (MACs only), ipip, nat, fullnat (l2dsr)\n"
+      "  --backend ADDR --backend-port P   its one backend (198.19.0.11, port --dport)\n"
+      "  --outer-src ADDR   its ipip outer source (198.18.2.1)\n"
+      "  --snat-src ADDR    fullnat source: the forwarder's, and the sink's FULLNAT class\n"
+      "  --gen G            generator: live (BPF_PROG_TEST_RUN live frames), packet\n"
+      "                     (AF_PACKET, qdisc bypass, sendmmsg), clone (AF_PACKET seeds,\n"
+      "                     --copies frames each made by tc egress bpf_clone_redirect)\n"
+      "                     or auto: live if the kernel allows it, else clone (auto)\n"
+      "  --copies N         clone: frames per seed, 1..256 (64)\n"
       "  --cpus LIST        e.g. 0,1 or 0-1 (all online CPUs)\n"
       "  --duration S (5)  --warmup S (1)\n"
-      "  --batch N          live-frames batch size, 1..256 (64)\n"
+      "  --batch N          live-frames batch size / packet sendmmsg batch, 1..256 (64)\n"
       "  --repeat N         frames per syscall (2^31; the run is stopped by a signal)\n"
       "  --label NAME       the \"forwarder\" field of the JSON line\n"
       "  --verbose          libbpf debug output\n",
@@ -175,6 +207,13 @@ Options parse_args(int argc, char** argv) {
       else if (a == "--fwd-ns") o.fwd_ns = val();
       else if (a == "--fwd-in") o.fwd_in = val();
       else if (a == "--fwd-out") o.fwd_out = val();
+      else if (a == "--fwd-mode") o.fwd_mode = val();
+      else if (a == "--backend") o.backend = val();
+      else if (a == "--backend-port") o.backend_port = num();
+      else if (a == "--outer-src") o.outer_src = val();
+      else if (a == "--snat-src") o.snat_src = val();
+      else if (a == "--gen") o.gen = val();
+      else if (a == "--copies") o.copies = num();
       else if (a == "--cpus") o.cpus = parse_cpus(val());
       else if (a == "--duration") o.duration = std::stod(val());
       else if (a == "--warmup") o.warmup = std::stod(val());
@@ -202,7 +241,15 @@ Options parse_args(int argc, char** argv) {
   if (o.flows < o.cpus.size()) die("--flows must be at least the number of CPUs");
   int known = 0;
   for (const char* n : kSinkNames) known |= o.expect == n;
-  if (!known) die("--expect must be one of all vip ipip backend");
+  if (!known) die("--expect must be one of all vip ipip backend fullnat");
+  known = 0;
+  for (const char* n : kFwdModes) known |= o.fwd_mode == n;
+  if (!known) die("--fwd-mode must be one of l2dsr ipip nat fullnat");
+  if (o.fwd_mode == "fullnat" && o.snat_src.empty()) die("--fwd-mode fullnat needs --snat-src");
+  if (o.gen != "live" && o.gen != "packet" && o.gen != "clone" && o.gen != "auto")
+    die("--gen must be live, packet, clone or auto");
+  if (o.copies < 1 || o.copies > 256) die("--copies must be 1..256");
+  if (!o.backend_port) o.backend_port = o.dport;
   return o;
 }
 
@@ -310,13 +357,17 @@ struct Snapshot {
   uint64_t sink[SINK_NR] = {};
 };
 
-Snapshot read_counters(int gen_map, int sink_map) {
+// gen_map < 0: the packet generator, whose count is `sent`.
+Snapshot read_counters(int gen_map, int sink_map, uint64_t sent) {
   int ncpu = libbpf_num_possible_cpus();
   Snapshot s;
-  std::vector<GenCpu> g(ncpu);
-  uint32_t zero = 0;
-  if (bpf_map_lookup_elem(gen_map, &zero, g.data()) != 0) die("reading the generator's counters: %s", std::strerror(errno));
-  for (const auto& c : g) s.sent += c.sent;
+  s.sent = sent;
+  if (gen_map >= 0) {
+    std::vector<GenCpu> g(ncpu);
+    uint32_t zero = 0;
+    if (bpf_map_lookup_elem(gen_map, &zero, g.data()) != 0) die("reading the generator's counters: %s", std::strerror(errno));
+    for (const auto& c : g) s.sent += c.sent;
+  }
   std::vector<uint64_t> v(ncpu);
   for (uint32_t k = 0; k < SINK_NR; k++) {
     if (bpf_map_lookup_elem(sink_map, &k, v.data()) != 0) die("reading the sink's counters: %s", std::strerror(errno));
@@ -471,9 +522,26 @@ int probe_live_frames() {
   return 0;
 }
 
+// The probe in a child process: it leaves the namespace it was started in.
+bool live_frames_allowed() {
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) die("fork: %s", std::strerror(errno));
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) dup2(null, 2);
+    _exit(probe_live_frames());
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) die("waitpid: %s", std::strerror(errno));
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "--probe") == 0) return probe_live_frames();
   Options o = parse_args(argc, argv);
+  const bool live = o.gen == "live" || (o.gen == "auto" && live_frames_allowed());
+  const bool clone = !live && o.gen != "packet";
   if (o.verbose) setenv("TRAFGEN_VERBOSE", "1", 1);
   libbpf_set_print(libbpf_print);
   signal(SIGINT, on_signal);
@@ -504,6 +572,7 @@ int main(int argc, char** argv) {
   sink->rodata->vip = parse_v4(o.dst);
   sink->rodata->backend_net = bnet;
   sink->rodata->backend_mask = bmask;
+  sink->rodata->snat_src = o.snat_src.empty() ? 0 : parse_v4(o.snat_src);
   if (tput_sink_bpf__load(sink)) die("load tput_sink: %s", std::strerror(errno));
   ns.enter(sink_ns, "sink");
   uint8_t sink_mac[ETH_ALEN];
@@ -524,6 +593,12 @@ int main(int argc, char** argv) {
       fwd->rodata->src_mac[i] = out_mac[i];
       fwd->rodata->dst_mac[i] = sink_mac[i];
     }
+    for (int m = 0; m < FWD_NR; m++)
+      if (o.fwd_mode == kFwdModes[m]) fwd->rodata->mode = static_cast<uint32_t>(m);
+    fwd->rodata->backend = parse_v4(o.backend);
+    fwd->rodata->backend_port = htons(o.backend_port);
+    fwd->rodata->outer_src = parse_v4(o.outer_src);
+    fwd->rodata->snat_src = o.snat_src.empty() ? 0 : parse_v4(o.snat_src);
     if (tput_fwd_bpf__load(fwd)) die("load tput_fwd: %s", std::strerror(errno));
     // The devmap resolves the ifindex in the caller's namespace.
     uint32_t key = 0, out = static_cast<uint32_t>(ifindex_here(o.fwd_out));
@@ -542,37 +617,122 @@ int main(int argc, char** argv) {
   uint32_t flows_per_cpu = o.flows / static_cast<uint32_t>(o.cpus.size());
   uint32_t saddr_base = ntohl(parse_v4(o.src_net));
   const uint32_t sport_base = 1024;
-  tput_gen_bpf* gen = tput_gen_bpf__open();
-  if (!gen) die("open tput_gen: %s", std::strerror(errno));
-  gen->rodata->flows_per_cpu = flows_per_cpu;
-  gen->rodata->ports_per_addr = o.ports;
-  gen->rodata->saddr_base = saddr_base;
-  gen->rodata->sport_base = sport_base;
-  std::vector<uint8_t> frame = build_frame(o, src_mac, dst_mac, htonl(saddr_base), sport_base);
-  static_assert(sizeof(gen->data->tput_hdr) >= 42, "header template");
-  std::memcpy(gen->data->tput_hdr, frame.data(), 42);  // Ethernet + IPv4 + UDP
-  if (tput_gen_bpf__load(gen)) die("load tput_gen: %s", std::strerror(errno));
-
-  int gen_map = bpf_map__fd(gen->maps.tput_gen_state);
   int sink_map = bpf_map__fd(sink->maps.tput_sink_count);
-  Sender sender(o, bpf_program__fd(gen->progs.tput_gen), gen_ns, gen_ifindex, frame);
+  tput_gen_bpf* gen = nullptr;
+  int gen_map = -1;
+  std::vector<uint8_t> live_frame;  // the live sender's template (it keeps a reference)
+  tput_clone_bpf* clone_gen = nullptr;
+  int clone_map = -1;
+  LIBBPF_OPTS(bpf_tc_hook, tc_hook);
+  // clone: the program's counts (sent, refused), summed over CPUs.
+  auto clone_counts = [&]() -> std::pair<uint64_t, uint64_t> {
+    struct CloneCpu {  // tput_clone.bpf.c struct clone_cpu
+      uint64_t sent;
+      uint32_t cursor, pad;
+      uint64_t refused;
+    };
+    std::vector<CloneCpu> v(libbpf_num_possible_cpus());
+    uint32_t zero = 0;
+    if (bpf_map_lookup_elem(clone_map, &zero, v.data()) != 0) die("reading tput_clone's counters: %s", std::strerror(errno));
+    std::pair<uint64_t, uint64_t> sum{0, 0};
+    for (const auto& c : v) sum.first += c.sent, sum.second += c.refused;
+    return sum;
+  };
+  std::unique_ptr<Sender> live_sender;
+  std::unique_ptr<trafgen::PacketSender> packet_sender;
+  if (live) {
+    gen = tput_gen_bpf__open();
+    if (!gen) die("open tput_gen: %s", std::strerror(errno));
+    gen->rodata->flows_per_cpu = flows_per_cpu;
+    gen->rodata->ports_per_addr = o.ports;
+    gen->rodata->saddr_base = saddr_base;
+    gen->rodata->sport_base = sport_base;
+    std::vector<uint8_t> frame = build_frame(o, src_mac, dst_mac, htonl(saddr_base), sport_base);
+    static_assert(sizeof(gen->data->tput_hdr) >= 42, "header template");
+    std::memcpy(gen->data->tput_hdr, frame.data(), 42);  // Ethernet + IPv4 + UDP
+    if (tput_gen_bpf__load(gen)) die("load tput_gen: %s", std::strerror(errno));
+    gen_map = bpf_map__fd(gen->maps.tput_gen_state);
+    live_frame = std::move(frame);
+    live_sender = std::make_unique<Sender>(o, bpf_program__fd(gen->progs.tput_gen), gen_ns, gen_ifindex, live_frame);
+  } else if (clone) {
+    clone_gen = tput_clone_bpf__open();
+    if (!clone_gen) die("open tput_clone: %s", std::strerror(errno));
+    clone_gen->rodata->copies = o.copies;
+    clone_gen->rodata->ifindex = static_cast<uint32_t>(gen_ifindex);
+    clone_gen->rodata->flows_per_cpu = flows_per_cpu;
+    clone_gen->rodata->ports_per_addr = o.ports;
+    clone_gen->rodata->saddr_base = saddr_base;
+    clone_gen->rodata->sport_base = sport_base;
+    std::vector<uint8_t> frame = build_frame(o, src_mac, dst_mac, htonl(saddr_base), sport_base);
+    std::memcpy(clone_gen->data->tput_hdr, frame.data(), 42);
+    if (tput_clone_bpf__load(clone_gen)) die("load tput_clone: %s", std::strerror(errno));
+    clone_map = bpf_map__fd(clone_gen->maps.tput_clone_state);
+    // tc egress on the generator's veth (this thread is in its namespace).
+    tc_hook.ifindex = gen_ifindex;
+    tc_hook.attach_point = BPF_TC_EGRESS;
+    int err = bpf_tc_hook_create(&tc_hook);
+    if (err && err != -EEXIST) die("tc hook on %s: %s", o.gen_if.c_str(), std::strerror(-err));
+    LIBBPF_OPTS(bpf_tc_opts, tc_opts, .prog_fd = bpf_program__fd(clone_gen->progs.tput_clone),
+                .flags = BPF_TC_F_REPLACE, .handle = 1, .priority = 1);
+    err = bpf_tc_attach(&tc_hook, &tc_opts);
+    if (err) die("tc attach on %s: %s", o.gen_if.c_str(), std::strerror(-err));
+    // Every thread sends the same seed; the program makes the flows.
+    std::vector<std::vector<uint8_t>> seeds(o.cpus.size(), frame);
+    packet_sender = std::make_unique<trafgen::PacketSender>(o.cpus, gen_ns, gen_ifindex, o.size, std::move(seeds),
+                                                            o.batch, false);
+  } else {
+    // The same flows as tput_gen.bpf.c: CPU c sends flows
+    // [c*flows_per_cpu, (c+1)*flows_per_cpu), each as one prebuilt frame.
+    std::vector<std::vector<uint8_t>> frames(o.cpus.size());
+    for (size_t i = 0; i < o.cpus.size(); i++) {
+      frames[i].reserve(static_cast<size_t>(flows_per_cpu) * o.size);
+      for (uint32_t k = 0; k < flows_per_cpu; k++) {
+        uint32_t flow = static_cast<uint32_t>(o.cpus[i]) * flows_per_cpu + k;
+        std::vector<uint8_t> f = build_frame(o, src_mac, dst_mac, htonl(saddr_base + flow / o.ports),
+                                             static_cast<uint16_t>(sport_base + flow % o.ports));
+        frames[i].insert(frames[i].end(), f.begin(), f.end());
+      }
+    }
+    packet_sender = std::make_unique<trafgen::PacketSender>(o.cpus, gen_ns, gen_ifindex, o.size, std::move(frames),
+                                                            o.batch);
+  }
+  auto sent_now = [&]() -> uint64_t {
+    if (clone_gen) return clone_counts().first;
+    return packet_sender ? packet_sender->sent() : 0;
+  };
+  auto refused_now = [&]() -> uint64_t {
+    if (clone_gen) return clone_counts().second;
+    return packet_sender ? packet_sender->refused() : 0;
+  };
+  auto cpu_now = [&]() { return packet_sender ? packet_sender->cpu_seconds() : live_sender->cpu_seconds(); };
+  auto wait = [&](double seconds) {
+    if (live_sender) return live_sender->wait(seconds);
+    auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < until && !g_interrupted && !packet_sender->error())
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (packet_sender->error()) die("AF_PACKET generator: %s", std::strerror(packet_sender->error()));
+    if (g_interrupted) die("interrupted");
+  };
   // Warm-up (flow tables, conntrack, caches), then the window [a, b]. The
   // counters are read while frames are in flight: a few ring-fulls out of
   // millions. Without IRQ time accounting (this kernel), the softirq work a
   // sender's syscall triggers on its CPU (the forwarder's and the sink's NAPI
   // polls) is charged to the sender thread, so cpu_s is the whole pipeline's
   // CPU time and received / cpu_s a rate per core that other load on the
-  // machine does not lower (work deferred to ksoftirqd is not in it).
-  sender.start();
-  sender.wait(o.warmup);
-  double cpu_a = sender.cpu_seconds();
+  // machine does not lower (work deferred to ksoftirqd is not in it). With
+  // the packet generator cpu_s also holds the syscalls and skb allocations.
+  if (live_sender) live_sender->start(); else packet_sender->start();
+  wait(o.warmup);
+  double cpu_a = cpu_now();
   auto t_a = std::chrono::steady_clock::now();
-  Snapshot a = read_counters(gen_map, sink_map);
-  sender.wait(o.duration);
-  double cpu_b = sender.cpu_seconds();
+  uint64_t refused_a = refused_now();
+  Snapshot a = read_counters(gen_map, sink_map, sent_now());
+  wait(o.duration);
+  double cpu_b = cpu_now();
   auto t_b = std::chrono::steady_clock::now();
-  Snapshot b = read_counters(gen_map, sink_map);
-  sender.finish();
+  Snapshot b = read_counters(gen_map, sink_map, sent_now());
+  uint64_t refused = refused_now() - refused_a;
+  if (live_sender) live_sender->finish(); else packet_sender->finish();
   double secs = std::chrono::duration<double>(t_b - t_a).count();
   double cpu_s = cpu_b - cpu_a;
 
@@ -586,10 +746,11 @@ int main(int argc, char** argv) {
   std::string cpus;
   for (int c : o.cpus) cpus += (cpus.empty() ? "" : ",") + std::to_string(c);
   std::printf(
-      "{\"forwarder\":\"%s\",\"cpus\":\"%s\",\"flows\":%u,\"frame_bytes\":%u,\"duration_s\":%.3f,"
+      "{\"forwarder\":\"%s\",\"generator\":\"%s\",\"fwd_mode\":\"%s\",\"refused\":%llu,\"cpus\":\"%s\",\"flows\":%u,\"frame_bytes\":%u,\"duration_s\":%.3f,"
       "\"sent\":%llu,\"received\":%llu,\"sent_mpps\":%.3f,\"recv_mpps\":%.3f,\"loss_pct\":%.2f,"
       "\"cpu_s\":%.3f,\"recv_mpps_per_core\":%.3f,\"sink\":{",
-      o.label.c_str(), cpus.c_str(), flows_per_cpu * static_cast<uint32_t>(o.cpus.size()), o.size, secs,
+      o.label.c_str(), live ? "live-frames" : clone ? "tc-clone" : "af_packet", o.fwd_in.empty() ? "" : o.fwd_mode.c_str(),
+      static_cast<unsigned long long>(refused), cpus.c_str(), flows_per_cpu * static_cast<uint32_t>(o.cpus.size()), o.size, secs,
       static_cast<unsigned long long>(sent), static_cast<unsigned long long>(recv), sent / secs / 1e6,
       recv / secs / 1e6, loss, cpu_s, cpu_s > 0 ? recv / cpu_s / 1e6 : 0.0);
   for (int k = 0; k < SINK_NR; k++)
@@ -601,7 +762,12 @@ int main(int argc, char** argv) {
   // Detach in reverse order (the links would go with the process anyway).
   if (fwd_link) bpf_link__destroy(fwd_link);
   bpf_link__destroy(sink_link);
-  tput_gen_bpf__destroy(gen);
+  if (gen) tput_gen_bpf__destroy(gen);
+  if (clone_gen) {
+    ns.enter(gen_ns, "generator");
+    bpf_tc_hook_destroy(&tc_hook);  // the clsact qdisc, and the filter with it
+    tput_clone_bpf__destroy(clone_gen);
+  }
   if (fwd) tput_fwd_bpf__destroy(fwd);
   tput_sink_bpf__destroy(sink);
   return 0;

@@ -6,8 +6,12 @@
  *   ALL      every frame
  *   VIP      IPv4 to the VIP, unchanged (what the trivial forwarder sends)
  *   IPIP     IPv4 protocol 4 (IP-in-IP) to a backend address (xlb)
- *   BACKEND  IPv4 UDP/TCP to a backend address (the kernel's DNAT)
+ *   BACKEND  IPv4 UDP/TCP to a backend address (the kernel's DNAT, xlb nat)
+ *   FULLNAT  as BACKEND, but from snat_src (xlb fullnat: SNAT + DNAT)
  *   OTHER    anything else (ARP, lbd's neighbour probes are BACKEND, ...)
+ * ARP goes on to the sink's kernel, which holds the backend addresses and so
+ * answers for them: lbd keeps the backends' neighbour entries itself
+ * ("managed", resolved by the kernel), replacing any permanent one.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -16,11 +20,12 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-enum { SINK_ALL, SINK_VIP, SINK_IPIP, SINK_BACKEND, SINK_OTHER, SINK_NR };
+enum { SINK_ALL, SINK_VIP, SINK_IPIP, SINK_BACKEND, SINK_OTHER, SINK_FULLNAT, SINK_NR };
 
 const volatile __u32 vip = 0;          /* network order */
 const volatile __u32 backend_net = 0;  /* network order */
 const volatile __u32 backend_mask = 0; /* network order */
+const volatile __u32 snat_src = 0;     /* network order; 0: no FULLNAT class */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -52,12 +57,14 @@ int tput_sink(struct xdp_md *ctx)
 			if (iph->protocol == IPPROTO_IPIP)
 				what = SINK_IPIP;
 			else if (iph->protocol == IPPROTO_UDP || iph->protocol == IPPROTO_TCP)
-				what = SINK_BACKEND;
+				what = snat_src && iph->saddr == snat_src ? SINK_FULLNAT : SINK_BACKEND;
 		} else if (iph->daddr == vip) {
 			what = SINK_VIP;
 		}
 	}
 	count(what);
+	if ((void *)(eth + 1) <= end && eth->h_proto == bpf_htons(ETH_P_ARP))
+		return XDP_PASS;
 	return XDP_DROP;
 }
 
