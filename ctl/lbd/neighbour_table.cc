@@ -40,6 +40,19 @@ int collect_ours(const nlmsghdr* h, void* data) {
   return MNL_CB_OK;
 }
 
+int collect_all(const nlmsghdr* h, void* data) {
+  NeighbourMsg n = netwatch::parse_neighbour(h);
+  if (n.addr.family) static_cast<std::vector<NeighbourMsg>*>(data)->push_back(n);
+  return MNL_CB_OK;
+}
+
+std::vector<NeighbourMsg> dump_neighbours(mnl_cb_t collect) {
+  std::vector<NeighbourMsg> out;
+  for (uint8_t family : {AF_INET, AF_INET6})
+    rtnl_dump(RTM_GETNEIGH, family, sizeof(ndmsg), collect, &out, "read the neighbour table");
+  return out;
+}
+
 }  // namespace
 
 int neighbour_manage(const Nexthop& hop) {
@@ -59,11 +72,8 @@ int neighbour_forget(const Nexthop& hop) {
   return neighbour_change(RTM_DELNEIGH, 0, hop, 0, 0, false, "delete a neighbour entry");
 }
 
-std::vector<NeighbourMsg> xlb_neighbour_entries() {
-  std::vector<NeighbourMsg> out;
-  for (uint8_t family : {AF_INET, AF_INET6})
-    rtnl_dump(RTM_GETNEIGH, family, sizeof(ndmsg), collect_ours, &out, "read the neighbour table");
-  return out;
-}
+std::vector<NeighbourMsg> xlb_neighbour_entries() { return dump_neighbours(collect_ours); }
+
+std::vector<NeighbourMsg> neighbour_entries() { return dump_neighbours(collect_all); }
 
 }  // namespace xlb

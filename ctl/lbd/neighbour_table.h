@@ -20,4 +20,7 @@ int neighbour_forget(const netwatch::Nexthop& hop);
 // SystemError if rtnetlink fails.
 std::vector<netwatch::NeighbourMsg> xlb_neighbour_entries();
 
+// Every IPv4 and IPv6 entry, whoever made it. Throws SystemError.
+std::vector<netwatch::NeighbourMsg> neighbour_entries();
+
 }  // namespace xlb

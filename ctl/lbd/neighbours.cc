@@ -101,14 +101,14 @@ void NeighbourKeeper::release() {
 }
 
 void NeighbourKeeper::keep_managed() {
-  std::vector<NeighbourMsg> ours;
+  std::vector<NeighbourMsg> entries;
   try {
-    ours = xlb_neighbour_entries();
+    entries = neighbour_entries();
   } catch (const std::exception& e) {
     warn_once("dump", e.what());
     return;
   }
-  netwatch::NeighbourPlan plan = netwatch::plan_managed(wanted_, ours);
+  netwatch::NeighbourPlan plan = netwatch::plan_managed(wanted_, entries);
   for (const Nexthop& hop : plan.remove) {
     int err = neighbour_forget(hop);
     if (err && err != ENOENT) warn_once("forget " + hop_name(hop), "cannot delete the neighbour entry of " +
@@ -209,7 +209,7 @@ void NeighbourKeeper::tick(Clock::time_point now) {
 nlohmann::json NeighbourKeeper::status() const {
   std::map<Nexthop, uint16_t> states;
   try {
-    for (const NeighbourMsg& n : xlb_neighbour_entries()) states[{n.ifindex, n.addr}] = n.state;
+    for (const NeighbourMsg& n : neighbour_entries()) states[{n.ifindex, n.addr}] = n.state;
   } catch (const std::exception&) {
   }
   nlohmann::json hops = nlohmann::json::array();

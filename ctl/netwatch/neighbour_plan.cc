@@ -25,16 +25,21 @@ NeighbourMode parse_neighbour_mode(const std::string& text) {
 
 std::string neighbour_mode_name(NeighbourMode mode) { return mode == NeighbourMode::kManaged ? "managed" : "use"; }
 
-NeighbourPlan plan_managed(const std::set<Nexthop>& want, const std::vector<NeighbourMsg>& ours) {
-  std::map<Nexthop, bool> held;  // next hop -> still managed
-  for (const auto& n : ours) held[{n.ifindex, n.addr}] = n.ext_flags & NTF_EXT_MANAGED;
+bool static_entry(const NeighbourMsg& n) {
+  return (n.state & (NUD_PERMANENT | NUD_NOARP)) && !(n.ext_flags & NTF_EXT_MANAGED);
+}
+
+NeighbourPlan plan_managed(const std::set<Nexthop>& want, const std::vector<NeighbourMsg>& entries) {
+  std::map<Nexthop, const NeighbourMsg*> held;
+  for (const auto& n : entries) held[{n.ifindex, n.addr}] = &n;
   NeighbourPlan plan;
   for (const auto& hop : want) {
     auto it = held.find(hop);
-    if (it == held.end() || !it->second) plan.add.push_back(hop);
+    if (it == held.end() || (!static_entry(*it->second) && !(it->second->ext_flags & NTF_EXT_MANAGED)))
+      plan.add.push_back(hop);
   }
-  for (const auto& [hop, managed] : held)
-    if (!want.count(hop)) plan.remove.push_back(hop);
+  for (const auto& [hop, n] : held)
+    if (n->protocol == kXlbRtProto && !static_entry(*n) && !want.count(hop)) plan.remove.push_back(hop);
   return plan;
 }
 

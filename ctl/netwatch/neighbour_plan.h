@@ -60,10 +60,18 @@ struct NeighbourPlan {
   std::vector<Nexthop> remove;  // ours, no longer needed
 };
 
-// Managed mode: `ours` are the kernel's entries tagged kXlbRtProto. A next
-// hop without an entry, or whose entry lost its managed flag (someone
-// replaced it), is added again.
-NeighbourPlan plan_managed(const std::set<Nexthop>& want, const std::vector<NeighbourMsg>& ours);
+// Whether an entry is a static one somebody set (`ip neigh add ... nud
+// permanent`, or noarp): resolved for good, and not lbd's to replace or
+// delete, whatever its protocol tag (`ip neigh replace` keeps the tag of the
+// managed entry it replaces).
+bool static_entry(const NeighbourMsg& n);
+
+// Managed mode, over the kernel's IPv4 and IPv6 entries (all of them). A
+// wanted next hop without an entry, or with a dynamic entry that is not
+// managed (somebody else's, or ours that lost the flag), gets a managed
+// entry; one with a static entry is left as it is. Entries tagged
+// kXlbRtProto that no backend needs are removed, static ones excepted.
+NeighbourPlan plan_managed(const std::set<Nexthop>& want, const std::vector<NeighbourMsg>& entries);
 
 // Whether the kernel kept the managed flag on entries lbd just created: a
 // kernel before 5.16 ignores NDA_FLAGS_EXT and makes a plain entry, which
@@ -76,7 +84,8 @@ bool needs_refresh(const NeighbourMsg& n);
 
 // Managed mode: whether a notification about a wanted next hop says its
 // entry is no longer one lbd manages (deleted, or replaced by another
-// writer without the managed flag), so the next look must re-add it.
+// writer without the managed flag), so the next look must see to it (and
+// leave it alone if it is now static).
 bool lost_management(const NeighbourMsg& n);
 
 }  // namespace xlb::netwatch

@@ -13,7 +13,9 @@
 #     leftovers removed, a deleted entry refreshed again; back to managed;
 #  6. the interfaces' addresses change: the default fullnat and IPv6 encap
 #     sources follow, in status and in the log;
-#  7. lbctl detach removes lbd's managed entries.
+#  7. a static entry somebody set for a next hop (nud permanent) is left
+#     alone, by the looks and by the detach; lbctl detach removes lbd's
+#     managed entries.
 . "$(dirname "$0")/lib.sh"
 rig_init "${1:-}"
 rig_create 3
@@ -121,9 +123,24 @@ check "lbctl status --verify: model and maps agree" lbctl_quiet status --verify
 check "the backends' routes are gone with the address: so are their entries" \
 	wait_for 10 eval '! managed_any "$(rig_b4 1)"'
 
-step "7. lbctl detach removes lbd's managed entries"
+step "7. a static entry somebody set is left alone; lbctl detach removes lbd's managed entries"
 ip -n "$RIG_NS_LB" addr add "$RIG_LB4/24" dev "$RIG_IF_LB"
-check "with the route back, b1's entry is back" wait_for 10 managed_any "$(rig_b4 1)"
+check "with the route back, b1's entry is back, resolved" wait_for 10 managed "$(rig_b4 1)"
+# Pinned by hand, as a rig or an operator may: `replace` keeps lbd's proto
+# tag on the entry, the case lbd must not mistake for its own.
+B1_MAC=$(neigh_line "$(rig_b4 1)" | grep -o 'lladdr [0-9a-f:]*' | cut -d' ' -f2)
+ip -n "$RIG_NS_LB" neigh replace "$(rig_b4 1)" lladdr "$B1_MAC" nud permanent dev "$RIG_IF_LB"
+static_b1() { neigh_line "$(rig_b4 1)" | grep -q "lladdr $B1_MAC .*PERMANENT"; }
+check "b1's entry is static now" static_b1
+# A backend change makes lbd look again; b3's new entry shows it has.
+lbctl_ok add-vip "$RIG_VIP4:82" --proto tcp >/dev/null
+lbctl_ok add-backend "$RIG_VIP4:82" --proto tcp "$(rig_b4 3)" >/dev/null
+check "b3 gets a managed entry (lbd looked again)" wait_for 10 managed "$(rig_b4 3)"
+check "b1's static entry is left as it was" static_b1
+check "status shows it as permanent" [ "$(status_field \
+	"[h['state'] for h in d['neighbours']['next_hops'] if h['address'] == '$(rig_b4 1)'][0]")" = permanent ]
+check "40 connections to the IPv4 VIP answered" burst_ok "$RIG_VIP4" 40
 lbctl_ok detach >/dev/null
 check "no managed entry is left after the detach" wait_for 10 no_managed_left
+check "b1's static entry survives the detach" static_b1
 rig_finish

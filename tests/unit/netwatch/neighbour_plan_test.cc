@@ -75,6 +75,34 @@ TEST(NeighbourPlanTest, NothingWantedRemovesEverythingOfOurs) {
   EXPECT_EQ(p.remove.size(), 2u);
 }
 
+// A static entry somebody set (nud permanent, or noarp) is theirs: never
+// replaced by a managed one, never deleted, even with lbd's protocol tag
+// (`ip neigh replace ... nud permanent` keeps the tag of the entry it
+// replaces). A dynamic entry of somebody else's becomes a managed one.
+TEST(NeighbourPlanTest, StaticEntriesAreLeftAlone) {
+  NeighbourMsg pinned = entry("198.18.0.12", 2, false);
+  pinned.protocol = 0;
+  pinned.state = NUD_PERMANENT;
+  NeighbourMsg replaced_ours = entry("198.18.0.13", 2, false);
+  replaced_ours.state = NUD_PERMANENT;
+  NeighbourMsg noarp = entry("198.18.0.14", 2, false);
+  noarp.protocol = 0;
+  noarp.state = NUD_NOARP;
+  NeighbourMsg learnt = entry("198.18.0.15", 2, false);
+  learnt.protocol = 0;
+  learnt.state = NUD_REACHABLE;
+  std::set<Nexthop> want{hop("198.18.0.12", 2), hop("198.18.0.13", 2), hop("198.18.0.14", 2), hop("198.18.0.15", 2)};
+  NeighbourPlan p = plan_managed(want, {pinned, replaced_ours, noarp, learnt});
+  EXPECT_EQ(p.add, (std::vector<Nexthop>{hop("198.18.0.15", 2)}));
+  EXPECT_TRUE(p.remove.empty());
+  // Not wanted any more: still not lbd's to delete; a managed one of ours is.
+  NeighbourPlan gone = plan_managed({}, {pinned, replaced_ours, noarp, learnt, entry("198.18.0.16", 2, true)});
+  EXPECT_TRUE(gone.add.empty());
+  EXPECT_EQ(gone.remove, (std::vector<Nexthop>{hop("198.18.0.16", 2)}));
+  EXPECT_TRUE(static_entry(pinned));
+  EXPECT_FALSE(static_entry(learnt));
+}
+
 TEST(NeighbourPlanTest, KernelWithoutManagedEntriesIsDetected) {
   EXPECT_TRUE(kernel_manages({entry("198.18.0.12", 2, true)}));
   EXPECT_FALSE(kernel_manages({entry("198.18.0.12", 2, true), entry("198.18.0.13", 2, false)}));
