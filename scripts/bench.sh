@@ -6,12 +6,17 @@
 #
 #   scripts/bench.sh            # everything (about 5 minutes)
 #   scripts/bench.sh --no-docs  # print only, leave docs/ alone
+#   scripts/bench.sh --katran KATRAN_SRC  # also xlb against Katran's balancer,
+#                               # built from that checkout, in interleaved
+#                               # rounds (scripts/bench_katran.sh; under a
+#                               # minute more); combines with --no-docs
 #   scripts/bench.sh --smoke    # every section once with tiny counts, on the
 #                               # existing build, the report written to a
 #                               # scratch directory. Fails if a section gave no
 #                               # figures or the report does not build (ctest's
 #                               # bench.smoke runs it, so the benchmarks cannot
 #                               # break unnoticed); no figure is judged.
+#                               # Ignores --katran.
 #
 # Sections: per-packet cost of the XDP program (xlb_xdp_bench), what a SYN
 # flood does to established flows (xlb_flood_bench), rig
@@ -19,19 +24,32 @@
 # Maglev ring builds (xlb_maglev_bench), add-backend latency (a rig with lbd),
 # the reaper on 1M flows (xlb_reaper_bench), health checks of 1,000
 # backends every second (xlb_health_bench), kernel memory per flow entry
-# (xlb_map_memory).
+# (xlb_map_memory); with --katran, xlb against Katran (section "katran").
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CALLER_PWD=$PWD # a relative KATRAN_SRC is the caller's
 cd "$ROOT" || exit 1
 BUILD=${XLB_BUILD:-build}
 DOCS=1
 SMOKE=0
-case ${1:-} in
---no-docs) DOCS=0 ;;
---smoke) SMOKE=1 ;;
-"") ;;
-*) echo "usage: scripts/bench.sh [--no-docs | --smoke]" >&2; exit 2 ;;
-esac
+KATRAN=""
+usage() { echo "usage: scripts/bench.sh [--no-docs] [--katran KATRAN_SRC] | --smoke" >&2; exit 2; }
+while (($#)); do
+	case $1 in
+	--no-docs) DOCS=0 ;;
+	--smoke) SMOKE=1 ;;
+	--katran)
+		[[ -n ${2:-} ]] || usage
+		KATRAN=$2
+		[[ $KATRAN == /* ]] || KATRAN=$CALLER_PWD/$KATRAN
+		shift
+		;;
+	*) usage ;;
+	esac
+	shift
+done
+# The smoke run is about the repo's own benchmarks: Katran is never needed.
+((SMOKE)) && KATRAN=""
 
 if [[ $(id -u) -ne 0 ]]; then
 	echo "bench: needs root (BPF, network namespaces)" >&2
@@ -92,6 +110,21 @@ EOF
 
 echo "== per-packet cost of xlb_lb (BPF_PROG_TEST_RUN, run-time stats, trivial XDP_TX subtracted)"
 "$BUILD/tests/bench/xlb_xdp_bench" --json "${XDP_ARGS[@]}" | tee /dev/stderr | record xdp || FAILED+=(xdp)
+
+if [[ -n $KATRAN ]]; then
+	echo "== xlb against Katran's balancer (scripts/bench_katran.sh: interleaved rounds on CPU 1)"
+	# Exit 77: no checkout there, or clang cannot build it; recorded as the
+	# reason instead of figures, like the rig's skip.
+	scripts/bench_katran.sh "$KATRAN" "$BUILD" --json 2> >(tee "$OUT/katran.err" >&2) | tee /dev/stderr | record katran
+	rc=${PIPESTATUS[0]}
+	if ((rc == 77)); then
+		reason=$(sed -n 's/^\[bench_katran\] SKIP: //p' "$OUT/katran.err" | tail -n 1)
+		python3 -c 'import json, sys; print(json.dumps({"skipped": sys.argv[1] or "skipped"}))' "$reason" | record katran
+		echo "bench: Katran not measured: ${reason:-skipped}"
+	elif ((rc != 0)); then
+		FAILED+=(katran)
+	fi
+fi
 
 echo "== SYN flood against established flows (flood guard on and off; BPF_PROG_TEST_RUN on CPU 0)"
 "$BUILD/tests/bench/xlb_flood_bench" --json "${FLOOD_ARGS[@]}" | tee /dev/stderr | record flood || FAILED+=(flood)
