@@ -278,6 +278,11 @@ int main(int argc, char** argv) {
     Bytes tagged = syn_frame("198.18.1.1", 40001, "198.18.100.1", kTcpAck);
     tagged.insert(tagged.begin() + 12, {0x81, 0x00, 0x00, 0x64});
     report("ipip: established flow, IPv4, VLAN 100 in, untagged out", frames({tagged}), baseline);
+    // A new flow beyond the measured ones must be forwarded, or the figure
+    // would be a drop's.
+    if (wanted("ipip: new TCP flow, maglev") &&
+        !sends(lb.prog_fd(), ifindex, distinct_flows(1, "198.18.100.1", kTcpSyn, g_runs)[0], "maglev new flow"))
+      return 1;
     report("ipip: new TCP flow, maglev", frames(distinct_flows(g_runs, "198.18.100.1")), baseline);
     // Fragments (bpf/lib/frag.h): the first fragment of a known flow (its
     // ports recorded, then the established path) and a later one (its
@@ -357,6 +362,7 @@ int main(int argc, char** argv) {
     Lb lb;
     if (!lb.open(1 << 16)) return 1;
     lb.add_vip("198.18.100.1", 80, XLB_SCHED_LEAST_CONN, backends);
+    if (!sends(lb.prog_fd(), ifindex, distinct_flows(1, "198.18.100.1", kTcpSyn, g_runs)[0], name)) return 1;
     std::vector<Bytes> flows = distinct_flows(g_runs, "198.18.100.1");
     report(name, [&] { return cost_ns(lb.prog_fd(), ifindex, flows); }, baseline);
   }
