@@ -97,6 +97,24 @@ for line in sys.stdin:
         d = json.loads(line); d["section"] = sys.argv[1]; print(json.dumps(d))
 ' "$1" >>"$RESULTS"; }
 
+# optional SECTION TAG LABEL CMD...: a section this machine may not be able to
+# measure. CMD's exit 77 records the reason its stderr gave ("[TAG] SKIP:
+# ...") instead of figures, and the report says so; another failure fails
+# the section.
+optional() {
+	local section=$1 tag=$2 label=$3 rc reason
+	shift 3
+	"$@" 2> >(tee "$OUT/$section.err" >&2) | tee /dev/stderr | record "$section"
+	rc=${PIPESTATUS[0]}
+	if ((rc == 77)); then
+		reason=$(sed -n "s/^\\[$tag\\] SKIP: //p" "$OUT/$section.err" | tail -n 1)
+		python3 -c 'import json, sys; print(json.dumps({"skipped": sys.argv[1] or "skipped"}))' "$reason" | record "$section"
+		echo "bench: $label not measured: ${reason:-skipped}"
+	elif ((rc != 0)); then
+		FAILED+=("$section")
+	fi
+}
+
 echo "== machine"
 python3 - "$RESULTS" <<'EOF'
 import json, os, platform, sys
@@ -113,17 +131,8 @@ echo "== per-packet cost of xlb_lb (BPF_PROG_TEST_RUN, run-time stats, trivial X
 
 if [[ -n $KATRAN ]]; then
 	echo "== xlb against Katran's balancer (scripts/bench_katran.sh: interleaved rounds on CPU 1)"
-	# Exit 77: no checkout there, or clang cannot build it; recorded as the
-	# reason instead of figures, like the rig's skip.
-	scripts/bench_katran.sh "$KATRAN" "$BUILD" --json 2> >(tee "$OUT/katran.err" >&2) | tee /dev/stderr | record katran
-	rc=${PIPESTATUS[0]}
-	if ((rc == 77)); then
-		reason=$(sed -n 's/^\[bench_katran\] SKIP: //p' "$OUT/katran.err" | tail -n 1)
-		python3 -c 'import json, sys; print(json.dumps({"skipped": sys.argv[1] or "skipped"}))' "$reason" | record katran
-		echo "bench: Katran not measured: ${reason:-skipped}"
-	elif ((rc != 0)); then
-		FAILED+=(katran)
-	fi
+	# Exit 77: no checkout there, or clang cannot build it.
+	optional katran bench_katran Katran scripts/bench_katran.sh "$KATRAN" "$BUILD" --json
 fi
 
 echo "== SYN flood against established flows (flood guard on and off; BPF_PROG_TEST_RUN on CPU 0)"
@@ -131,19 +140,10 @@ echo "== SYN flood against established flows (flood guard on and off; BPF_PROG_T
 
 echo "== rig throughput (live-frames generator; trivial forwarder, xlb, nftables DNAT)"
 if [[ -x scripts/bench_tput.sh ]]; then
-	# Exit 77: this machine cannot run the rig (not root, no namespaces);
-	# the reason is recorded instead of figures, and the report says so. A
-	# kernel that refuses live-frames test runs gets the AF_PACKET generator
+	# Exit 77: this machine cannot run the rig (not root, no namespaces). A
+	# kernel that refuses live-frames test runs gets the fallback generator
 	# (the summary's "generator" field says which one ran).
-	scripts/bench_tput.sh "$BUILD" --json "${TPUT_ARGS[@]}" 2> >(tee "$OUT/tput.err" >&2) | tee /dev/stderr | record tput
-	rc=${PIPESTATUS[0]}
-	if ((rc == 77)); then
-		reason=$(sed -n 's/^\[bench_tput\] SKIP: //p' "$OUT/tput.err" | tail -n 1)
-		python3 -c 'import json, sys; print(json.dumps({"skipped": sys.argv[1] or "skipped"}))' "$reason" | record tput
-		echo "bench: rig throughput not measured: ${reason:-skipped}"
-	elif ((rc != 0)); then
-		FAILED+=(tput)
-	fi
+	optional tput bench_tput "rig throughput" scripts/bench_tput.sh "$BUILD" --json "${TPUT_ARGS[@]}"
 fi
 
 echo "== Maglev ring build (Google Benchmark)"

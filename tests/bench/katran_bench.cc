@@ -46,6 +46,7 @@
 #include "bench_lb.h"
 #include "kit/packet.h"
 #include "kit/prog_run.h"
+#include "prog_cost.h"
 
 using namespace xlb::test;
 using namespace xlb::bench;
@@ -141,33 +142,10 @@ bool fail(const std::string& why) {
   return false;
 }
 
-struct Stats {
-  uint64_t run_time_ns = 0;
-  uint64_t run_cnt = 0;
-};
-
-Stats prog_stats(int fd) {
-  bpf_prog_info info{};
-  uint32_t len = sizeof(info);
-  bpf_obj_get_info_by_fd(fd, &info, &len);
-  return {info.run_time_ns, info.run_cnt};
-}
-
-// Mean ns per run over the frames (cycled), one test run each: xdp_bench's cost_ns.
+// Mean ns per run over the frames (cycled), --runs test runs of one frame
+// each: xdp_bench's method (prog_cost.h).
 double cost_ns(int prog_fd, int ifindex, const std::vector<Bytes>& frames) {
-  Stats before = prog_stats(prog_fd);
-  for (int i = 0; i < g_runs; i++) run_xdp(prog_fd, frames[i % frames.size()], ifindex);
-  Stats after = prog_stats(prog_fd);
-  uint64_t n = after.run_cnt - before.run_cnt;
-  return n ? double(after.run_time_ns - before.run_time_ns) / n : 0;
-}
-
-int load_trivial_tx() {
-  bpf_insn insns[] = {
-      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_TX},
-      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
-  };
-  return bpf_prog_load(BPF_PROG_TYPE_XDP, "bench_tx", "GPL", insns, 2, nullptr);
+  return run_cost_ns(prog_fd, ifindex, frames, g_runs);
 }
 
 // xdp_bench's output: `name gross net`, or a JSON line with --json.

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "bench_lb.h"
+#include "prog_cost.h"
 #include "kit/packet.h"
 #include "kit/prog_run.h"
 #include "lb.skel.h"
@@ -47,26 +48,10 @@ int g_runs = 20000;
 bool g_json = false;
 std::vector<std::string> g_only;  // --only PREFIX...: measure only paths whose name starts with one
 
-struct Stats {
-  uint64_t run_time_ns = 0;
-  uint64_t run_cnt = 0;
-};
-
-Stats prog_stats(int fd) {
-  bpf_prog_info info{};
-  uint32_t len = sizeof(info);
-  bpf_obj_get_info_by_fd(fd, &info, &len);
-  return {info.run_time_ns, info.run_cnt};
-}
-
-// Mean ns per run of prog over the frames (cycled), one test run each.
+// Mean ns per run of prog over the frames (cycled), one test run each
+// (prog_cost.h), --runs of them unless runs says otherwise.
 double cost_ns(int prog_fd, int ifindex, const std::vector<Bytes>& frames, int runs = 0) {
-  if (runs == 0) runs = g_runs;
-  Stats before = prog_stats(prog_fd);
-  for (int i = 0; i < runs; i++) run_xdp(prog_fd, frames[i % frames.size()], ifindex);
-  Stats after = prog_stats(prog_fd);
-  uint64_t n = after.run_cnt - before.run_cnt;
-  return n ? double(after.run_time_ns - before.run_time_ns) / n : 0;
+  return run_cost_ns(prog_fd, ifindex, frames, runs ? runs : g_runs);
 }
 
 // New flows through prog on several CPUs at once: thread i, pinned to CPU
@@ -81,7 +66,7 @@ double cost_ns(int prog_fd, int ifindex, const std::vector<Bytes>& frames, int r
 // Returns the net ns per new flow.
 double parallel_new_flow_ns(int prog_fd, int ifindex, const std::vector<std::vector<Bytes>>& per_cpu,
                             double baseline) {
-  Stats before = prog_stats(prog_fd);
+  ProgStats before = prog_stats(prog_fd);
   std::atomic<size_t> ready{0};
   std::vector<std::thread> threads;
   for (size_t cpu = 0; cpu < per_cpu.size(); cpu++)
@@ -96,7 +81,7 @@ double parallel_new_flow_ns(int prog_fd, int ifindex, const std::vector<std::vec
       for (const Bytes& frame : per_cpu[cpu]) run_xdp(prog_fd, frame, ifindex);
     });
   for (auto& t : threads) t.join();
-  Stats after = prog_stats(prog_fd);
+  ProgStats after = prog_stats(prog_fd);
   uint64_t n = after.run_cnt - before.run_cnt;
   return n ? double(after.run_time_ns - before.run_time_ns) / n - baseline : 0;
 }
@@ -158,13 +143,6 @@ auto on_cpu0(F f) {
   return r;
 }
 
-int load_trivial_tx() {
-  bpf_insn insns[] = {
-      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_TX},
-      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
-  };
-  return bpf_prog_load(BPF_PROG_TYPE_XDP, "bench_tx", "GPL", insns, 2, nullptr);
-}
 
 bool wanted(const std::string& name) {
   if (g_only.empty()) return true;

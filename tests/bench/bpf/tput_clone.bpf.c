@@ -30,6 +30,7 @@
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+#include "tput_csum.h"
 
 #define TPUT_MAX_CPUS 256
 #define TPUT_MAX_COPIES 256
@@ -58,24 +59,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct clone_cpu);
 } tput_clone_state SEC(".maps");
-
-static __always_inline __u16 csum_fold32(__u32 s)
-{
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (__u16)s;
-}
-
-static __always_inline __u16 csum_replace2(__u16 check, __u16 old, __u16 new)
-{
-	return (__u16)~csum_fold32((__u16)~check + (__u16)~old + (__u32)new);
-}
-
-static __always_inline __u16 csum_replace4(__u16 check, __u32 old, __u32 new)
-{
-	check = csum_replace2(check, (__u16)(old >> 16), (__u16)(new >> 16));
-	return csum_replace2(check, (__u16)old, (__u16)new);
-}
 
 SEC("tc")
 int tput_clone(struct __sk_buff *skb)

@@ -26,6 +26,7 @@
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+#include "tput_csum.h"
 
 enum { TPUT_FWD_L2DSR, TPUT_FWD_IPIP, TPUT_FWD_NAT, TPUT_FWD_FULLNAT };
 
@@ -43,25 +44,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } tput_fwd_port SEC(".maps");
-
-static __always_inline __u16 csum_fold32(__u32 s)
-{
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (__u16)s;
-}
-
-/* RFC 1624 eqn. 3, for one 16-bit word. */
-static __always_inline __u16 csum_replace2(__u16 check, __u16 old, __u16 new)
-{
-	return (__u16)~csum_fold32((__u16)~check + (__u16)~old + (__u32)new);
-}
-
-static __always_inline __u16 csum_replace4(__u16 check, __u32 old, __u32 new)
-{
-	check = csum_replace2(check, (__u16)(old >> 16), (__u16)(new >> 16));
-	return csum_replace2(check, (__u16)old, (__u16)new);
-}
 
 /* Destination (and for fullnat source) rewrite with incremental checksums. */
 static __always_inline int nat(void *data, void *end, int full)

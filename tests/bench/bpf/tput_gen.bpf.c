@@ -35,6 +35,7 @@
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+#include "tput_csum.h"
 
 #define TPUT_MAX_CPUS 256
 
@@ -61,25 +62,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct gen_cpu);
 } tput_gen_state SEC(".maps");
-
-static __always_inline __u16 csum_fold32(__u32 s)
-{
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (__u16)s;
-}
-
-/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), for one 16-bit word. */
-static __always_inline __u16 csum_replace2(__u16 check, __u16 old, __u16 new)
-{
-	return (__u16)~csum_fold32((__u16)~check + (__u16)~old + (__u32)new);
-}
-
-static __always_inline __u16 csum_replace4(__u16 check, __u32 old, __u32 new)
-{
-	check = csum_replace2(check, (__u16)(old >> 16), (__u16)(new >> 16));
-	return csum_replace2(check, (__u16)old, (__u16)new);
-}
 
 SEC("xdp")
 int tput_gen(struct xdp_md *ctx)
