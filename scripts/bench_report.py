@@ -313,8 +313,9 @@ def main():
                               "the flow table and of the reply table of nat/fullnat flows, both LRUs "
                               "preallocated at their full size whether used or not.", s.get("memory", [])), ""]
     path = os.path.join(docs, "benchmarks.md")
+    kept = hand_measured(path)  # before "w" empties the file
     with open(path, "w") as f:
-        f.write("\n".join(parts) + hand_measured(path))
+        f.write("\n".join(parts) + kept)
     if lc:
         new_flow = next((r["net_ns"] for r in s.get("xdp", []) if r["name"] == "ipip: new TCP flow, maglev"), None)
         series = {"least-conn, new flow": list(lc.items())}
