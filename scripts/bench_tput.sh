@@ -282,8 +282,9 @@ BACKEND_ADDRS=()
 for ((i = 1; i <= BACKENDS; i++)); do BACKEND_ADDRS+=("198.19.0.$((10 + i))"); done
 # The sink's kernel holds the backend addresses, so it answers ARP for them
 # (its XDP program passes ARP): lbd keeps the backends' neighbour entries
-# itself, as kernel-resolved "managed" entries that replace (and on exit
-# delete) permanent ones, and the kernel resolves them for nft-dnat.
+# itself, as kernel-resolved "managed" entries, and the kernel resolves them
+# for nft-dnat. (Pinning them here would work too since lbd leaves static
+# entries alone; resolving them the way a real network does tests more.)
 for b in "${BACKEND_ADDRS[@]}"; do
 	ip -n "$NS_SINK" addr add "$b/32" dev "$IF_SINK" || die "cannot add the backend address $b to the sink"
 done
