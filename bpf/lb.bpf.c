@@ -329,6 +329,12 @@ static __always_inline int xlb_backend_for(const struct xlb_pkt *pkt, const stru
 	int stale = 0, midstream = 0, rc;
 
 	*label = 0;
+	/* A stateless VIP never touches the flow table: its packets, new or
+	 * not, go by the ring. lbd sets the flag only where the pick is a
+	 * function of the flow and forwarding needs no state; a translating
+	 * mode keeps its entries whatever the flag says. */
+	if ((vip->flags & XLB_VIP_F_STATELESS) && !xlb_mode_translates(vip->mode))
+		return xlb_stateless_target(pkt, vip, cfg->hash_seed, XLB_STAT_STATELESS, bytes, t);
 	flow = bpf_map_lookup_elem(&xlb_flows, &pkt->key);
 	if (flow) {
 		t->backend_id = flow->backend_id;

@@ -77,12 +77,14 @@
 #
 # Usage: scripts/bench_tput.sh [BUILD_DIR] [--json] [--duration S] [--warmup S]
 #          [--flows N] [--cpus LIST] [--rounds N] [--backends N] [--only LIST]
-#          [--modes LIST] [--gen auto|live|clone|packet] [--size BYTES] [--keep]
+#          [--modes LIST] [--gen auto|live|clone|packet] [--size BYTES] [--stateless] [--keep]
 #   BUILD_DIR  default build/ (needs ctl/lbd/lbd, ctl/lbctl/lbctl and
 #              tests/bench/tput/trafgen)
 #   --only     comma list of trivial,xlb,nft (default all three)
 #   --modes    comma list of ipip,l2dsr,nat,fullnat (default all four)
 #   --rounds   runs of all of them, interleaved; the table shows medians (3)
+#   --stateless  xlb's VIP keeps no flow state (`"stateless": true`: every
+#              packet by the ring); ipip and l2dsr only
 #   --json     JSON lines on stdout instead of the table (one per run, then a summary)
 #   --keep     leave the topology up for inspection (prints how to remove it)
 # Exit: 0 done, 1 error, 2 bad usage, 77 not root / not built / no netns.
@@ -102,6 +104,7 @@ MODES=ipip,l2dsr,nat,fullnat
 GEN=auto
 SIZE=60
 KEEP=0
+STATELESS=0
 
 usage() { sed -n '2,/^set -u/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 while (($#)); do
@@ -118,6 +121,7 @@ while (($#)); do
 	--gen) GEN=${2:?}; shift ;;
 	--size) SIZE=${2:?}; shift ;;
 	--keep) KEEP=1 ;;
+	--stateless) STATELESS=1 ;;
 	-h | --help) usage 0 ;;
 	-*) echo "bench_tput: unknown option $1" >&2; usage ;;
 	*) BUILD=$1 ;;
@@ -128,6 +132,10 @@ done
 ((BACKENDS <= 200)) || { echo "bench_tput: at most 200 backends" >&2; exit 2; }
 [[ "$GEN" =~ ^(auto|live|packet|clone)$ ]] || usage
 IFS=, read -r -a MODE_LIST <<<"$MODES"
+if ((STATELESS)) && [[ ",$MODES," == *,nat,* || ",$MODES," == *,fullnat,* ]]; then
+	echo "bench_tput: --stateless is for ipip and l2dsr (give --modes ipip,l2dsr)" >&2
+	exit 2
+fi
 ((${#MODE_LIST[@]})) || usage
 for m in "${MODE_LIST[@]}"; do [[ "$m" =~ ^(ipip|l2dsr|nat|fullnat)$ ]] || { echo "bench_tput: unknown mode $m" >&2; exit 2; }; done
 
@@ -343,11 +351,13 @@ run_trivial() {
 # One VIP of MODE with every backend, through `lbctl apply` (the fullnat
 # source exists only in the config).
 xlb_config() {
-	python3 - "$1" "$VIP:$VPORT" "$(port_of "$1")" "$SNAT" "${BACKEND_ADDRS[@]}" <<'PY'
+	python3 - "$1" "$VIP:$VPORT" "$(port_of "$1")" "$SNAT" "$STATELESS" "${BACKEND_ADDRS[@]}" <<'PY'
 import json, sys
-mode, vip, port, snat, backends = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5:]
+mode, vip, port, snat, stateless, backends = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5] == "1", sys.argv[6:]
 be = [{"address": b, "port": port} if mode in ("nat", "fullnat") else {"address": b} for b in backends]
 cfg = {"vips": [{"vip": vip, "proto": "udp", "mode": mode, "backends": be}]}
+if stateless:
+    cfg["vips"][0]["stateless"] = True
 if mode == "fullnat":
     cfg["fullnat"] = {"source_v4": snat, "port_min": 10000, "port_max": 65000}
 print(json.dumps(cfg))
@@ -429,9 +439,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
-python3 - "$RESULTS" "$JSON" "$LOAD_BEFORE" "$LOAD_AFTER" "$CPUS" "$FLOWS" "$SIZE" "$BACKENDS" "$DURATION" "$GEN_USED" "$MODES" <<'EOF'
+python3 - "$RESULTS" "$JSON" "$LOAD_BEFORE" "$LOAD_AFTER" "$CPUS" "$FLOWS" "$SIZE" "$BACKENDS" "$DURATION" "$GEN_USED" "$MODES" "$STATELESS" <<'EOF'
 import json, statistics, sys
-path, as_json, load0, load1, cpus, flows, size, backends, duration, gen, modes = sys.argv[1:]
+path, as_json, load0, load1, cpus, flows, size, backends, duration, gen, modes, stateless = sys.argv[1:]
 modes = modes.split(",")
 runs = [json.loads(l) for l in open(path) if l.strip()]
 KEYS = ("sent_mpps", "recv_mpps", "loss_pct", "recv_mpps_per_core")
@@ -445,7 +455,7 @@ def stats(rs):
     d["rounds_recv_mpps"] = [r["recv_mpps"] for r in rs]
     return d
 summary = {"summary": True, "generator": gen, "cpus": cpus, "flows": int(flows), "frame_bytes": int(size),
-           "backends": int(backends), "duration_s": float(duration),
+           "backends": int(backends), "duration_s": float(duration), "stateless": stateless == "1",
            "rounds": max((r["round"] for r in runs), default=0),
            "load_before": load0, "load_after": load1, "modes": {}}
 nft = [r for r in runs if r["forwarder"] == "nft-dnat"]
@@ -480,7 +490,8 @@ if as_json == "1":
     sys.exit(0)
 def fmt(v, spec):
     return format(v, spec) if v is not None else "-"
-print(f"generator {gen}; CPUs {cpus}, {flows} flows, {size}-byte frames, {backends} backends, {duration} s per run,"
+print(f"generator {gen}; CPUs {cpus}, {flows} flows, {size}-byte frames, {backends} backends"
+      f"{' (stateless VIP)' if stateless == '1' else ''}, {duration} s per run,"
       f" median of {summary['rounds']} round(s); load before {load0}, after {load1}")
 print(f"{'mode':<8} {'forwarder':<12} {'sent Mpps':>10} {'recv Mpps':>10} {'loss %':>7} {'Mpps/core':>10} {'ns/pkt':>7}"
       f"   per round (recv Mpps)")

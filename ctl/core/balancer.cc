@@ -184,6 +184,7 @@ void Balancer::add_vip(const VipSpec& spec) {
   check_vip_address(spec.vip.ip, defaults_.local);
   check_sched(spec.sched);
   check_mode(spec.mode);
+  if (spec.stateless) check_stateless(spec.sched, spec.mode);
   try {
     check_ring_size(spec.ring_size);
   } catch (const InputError& e) {
@@ -327,6 +328,7 @@ Balancer::VipState& Balancer::do_add_vip(const VipSpec& spec,
   v.sched = spec.sched;
   v.mode = spec.mode;
   v.ring_size = spec.ring_size;
+  v.stateless = spec.stateless;
   for (const auto& b : backends) upsert_backend(v, {b.address, own_port(v, b.port)}, b.weight);
 
   // The ring and list are complete before the VIP is visible to the data
@@ -344,6 +346,7 @@ void Balancer::put_meta(const VipState& v) {
   meta.ring_size = v.ring_size;
   meta.mode = v.mode;
   meta.sched = v.sched;
+  meta.flags = v.stateless ? XLB_VIP_F_STATELESS : 0;
   io_->put_vip(make_vip_key(v.vip, v.proto), meta);
 }
 
@@ -638,6 +641,7 @@ Config Balancer::current_config() const {
     vc.sched = v.sched;
     vc.mode = v.mode;
     vc.ring_size = v.ring_size;
+    vc.stateless = v.stateless;
     for (const auto& [key, b] : v.backends)
       if (!b.removed) vc.backends.push_back({key.first, b.weight, key.second});
     c.vips.push_back(std::move(vc));

@@ -70,6 +70,7 @@ struct VipSpec {
   uint8_t sched = XLB_SCHED_MAGLEV;
   uint8_t mode = XLB_MODE_IPIP;
   uint32_t ring_size = XLB_DEFAULT_RING_SIZE;
+  bool stateless = false;  // XLB_VIP_F_STATELESS: no flow table, every packet by the ring
 };
 
 // Encapsulation and fullnat sources used when the config names none: the
@@ -121,6 +122,7 @@ struct VipView {
   uint8_t sched = 0;
   uint8_t mode = 0;
   uint32_t ring_size = 0;
+  bool stateless = false;
   uint32_t id = 0;
   VipFingerprint fingerprint;
   std::vector<BackendView> backends;  // sorted by address, then port
@@ -335,6 +337,7 @@ class Balancer {
     uint8_t sched = XLB_SCHED_MAGLEV;
     uint8_t mode = XLB_MODE_IPIP;
     uint32_t ring_size = 0;
+    bool stateless = false;
     std::map<BackendKey, BackendState> backends;
     // The ring itself is not kept (up to 4 MiB a VIP): changes are diffed
     // against what the kernel holds (MapIo::read_ring), and the backends'

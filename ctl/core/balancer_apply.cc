@@ -36,6 +36,7 @@ void validate(const Config& config, const std::vector<IpAddr>& local) {
       check_vip_address(v.vip.ip, local);
       check_sched(v.sched);
       check_mode(v.mode);
+      if (v.stateless) check_stateless(v.sched, v.mode);
       check_ring_size(v.ring_size);
     } catch (const InputError& e) {
       throw InputError(name + ": " + e.what());
@@ -167,7 +168,7 @@ ApplyResult Balancer::apply(const Config& config, const ApplyProgress& progress)
       if (progress) progress(done++, config.vips.size());
       auto it = vips_.find({vc.vip, vc.proto});
       if (it == vips_.end()) {
-        do_add_vip({vc.vip, vc.proto, vc.sched, vc.mode, vc.ring_size}, vc.backends);
+        do_add_vip({vc.vip, vc.proto, vc.sched, vc.mode, vc.ring_size, vc.stateless}, vc.backends);
         result.added += 1 + static_cast<uint32_t>(vc.backends.size());
         continue;
       }
@@ -183,9 +184,12 @@ ApplyResult Balancer::apply(const Config& config, const ApplyProgress& progress)
       for (auto& [key, b] : v.backends)
         if (!listed.count(key) && mark_removed(v, key)) result.removed++;
 
-      bool meta_changed = v.sched != vc.sched;  // the mode is the same: kept
+      // The mode is the same (kept). Turning stateless on leaves the VIP's
+      // entries to age out; turning it off makes its flows new ones.
+      bool meta_changed = v.sched != vc.sched || v.stateless != vc.stateless;
       result.changed += meta_changed;
       v.sched = vc.sched;
+      v.stateless = vc.stateless;
       // A list the new scheduler reads is complete before the meta names
       // that scheduler; one it no longer reads is cleared after.
       if (sched_uses_list(v.sched)) sync_list(v);

@@ -29,6 +29,7 @@ VipView Balancer::view_head(const VipState& v) {
   view.sched = v.sched;
   view.mode = v.mode;
   view.ring_size = v.ring_size;
+  view.stateless = v.stateless;
   view.id = v.id;
   view.fingerprint = fingerprint(v);
   return view;

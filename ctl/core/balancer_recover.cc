@@ -66,6 +66,7 @@ std::vector<std::string> Balancer::recover() {
     v.sched = meta.sched;
     v.mode = meta.mode;
     v.ring_size = meta.ring_size;
+    v.stateless = meta.flags & XLB_VIP_F_STATELESS;
     try {
       check_ring_size(v.ring_size);
     } catch (const InputError&) {

@@ -57,12 +57,14 @@ std::vector<std::string> Balancer::verify() {
     }
     seen.insert(it->first);
     const VipState& v = *it->second;
-    if (meta.vip_id != v.id || meta.ring_size != v.ring_size || meta.mode != v.mode || meta.sched != v.sched)
+    uint16_t flags = v.stateless ? XLB_VIP_F_STATELESS : 0;
+    if (meta.vip_id != v.id || meta.ring_size != v.ring_size || meta.mode != v.mode || meta.sched != v.sched ||
+        meta.flags != flags)
       differ("xlb_vips entry of " + vip_name(v.vip, v.proto) + " is (id " + std::to_string(meta.vip_id) + ", ring " +
              std::to_string(meta.ring_size) + ", mode " + std::to_string(meta.mode) + ", sched " +
-             std::to_string(meta.sched) + "), lbd has (id " + std::to_string(v.id) + ", ring " +
-             std::to_string(v.ring_size) + ", mode " + std::to_string(v.mode) + ", sched " + std::to_string(v.sched) +
-             ")");
+             std::to_string(meta.sched) + ", flags " + std::to_string(meta.flags) + "), lbd has (id " +
+             std::to_string(v.id) + ", ring " + std::to_string(v.ring_size) + ", mode " + std::to_string(v.mode) +
+             ", sched " + std::to_string(v.sched) + ", flags " + std::to_string(flags) + ")");
   }
   for (const auto& [k, v] : want_vips)
     if (!seen.count(k)) differ("VIP " + vip_name(v->vip, v->proto) + " is missing from xlb_vips");

@@ -71,7 +71,7 @@ BackendConfig parse_backend(const Json& obj, const std::string& path, const VipC
 }
 
 VipConfig parse_vip(const Json& obj, const std::string& path) {
-  jf::check_object(obj, {"vip", "proto", "sched", "mode", "ring_size", "backends", "health"}, path);
+  jf::check_object(obj, {"vip", "proto", "sched", "mode", "ring_size", "stateless", "backends", "health"}, path);
   VipConfig vip;
   std::string text = jf::req_string(obj, "vip", path);
   vip.vip = jf::at(jf::join(path, "vip"), [&] { return Endpoint::parse(text); });
@@ -86,6 +86,10 @@ VipConfig parse_vip(const Json& obj, const std::string& path) {
   if (auto r = jf::opt_uint(obj, "ring_size", path, 0, UINT32_MAX)) {
     jf::at(jf::join(path, "ring_size"), [&] { check_ring_size(*r); });
     vip.ring_size = static_cast<uint32_t>(*r);
+  }
+  if (auto st = jf::opt_bool(obj, "stateless", path)) {
+    vip.stateless = *st;
+    if (vip.stateless) jf::at(jf::join(path, "stateless"), [&] { check_stateless(vip.sched, vip.mode); });
   }
   vip.health = health_object(obj, path);
   if (obj.contains("backends")) {
@@ -216,6 +220,7 @@ Json config_to_json(const Config& config) {
                 {"mode", mode_name(v.mode)},
                 {"ring_size", v.ring_size},
                 {"backends", backends}};
+    if (v.stateless) vip["stateless"] = true;
     if (!v.health.is_null()) vip["health"] = v.health;
     vips.push_back(vip);
   }

@@ -33,6 +33,7 @@ struct VipConfig {
   uint8_t sched = XLB_SCHED_MAGLEV;
   uint8_t mode = XLB_MODE_IPIP;
   uint32_t ring_size = XLB_DEFAULT_RING_SIZE;
+  bool stateless = false;  // "stateless": true (rules.h check_stateless)
   std::vector<BackendConfig> backends;
   // The VIP's health checks, as written (null: none); see BackendConfig.
   nlohmann::json health = nullptr;

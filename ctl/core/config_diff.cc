@@ -71,6 +71,7 @@ class Differ {
 
   void added(const VipConfig& v) {
     line("+ VIP " + vip_name(v.vip, v.proto) + " (" + sched_name(v.sched) + ", " + mode_name(v.mode) + ", " +
+         (v.stateless ? "stateless, " : "") +
          std::to_string(v.backends.size()) + (v.backends.size() == 1 ? " backend" : " backends") +
          (v.health.is_null() ? "" : ", checks " + v.health.value("check", std::string("tcp"))) + ")");
     out_.added += 1 + static_cast<uint32_t>(v.backends.size());
@@ -85,6 +86,7 @@ class Differ {
     };
     setting("sched", sched_name(r.sched), sched_name(v.sched));
     setting("ring_size", std::to_string(r.ring_size), std::to_string(v.ring_size));
+    setting("stateless", r.stateless ? "on" : "off", v.stateless ? "on" : "off");
     setting("health", dump(r.health), dump(v.health));
 
     std::map<BackendKey, const BackendConfig*> running;

@@ -65,6 +65,15 @@ void check_mode(uint8_t mode) {
   if (mode > XLB_MODE_L2DSR) parse_mode(mode_name(mode));
 }
 
+void check_stateless(uint8_t sched, uint8_t mode) {
+  if (sched != XLB_SCHED_MAGLEV && sched != XLB_SCHED_SRC_HASH)
+    throw InputError("stateless: needs sched maglev or src-hash, whose pick is a function of the flow (not " +
+                     sched_name(sched) + ")");
+  if (mode_translates(mode))
+    throw InputError("stateless: needs mode ipip or l2dsr; " + mode_name(mode) +
+                     " keeps per-flow state for the replies");
+}
+
 void check_ring_size(uint64_t ring_size) {
   if (ring_size < 2 || ring_size > XLB_MAX_RING_SIZE ||
       !maglev::is_prime(static_cast<uint32_t>(ring_size)))

@@ -32,6 +32,10 @@ bool mode_translates(uint8_t mode);
 
 void check_sched(uint8_t sched);
 void check_mode(uint8_t mode);
+// A stateless VIP (no flow table: every packet by the ring) needs a pick
+// that is a function of the flow (maglev, src-hash) and a mode that needs
+// no per-flow state (ipip, l2dsr). Throws InputError saying why.
+void check_stateless(uint8_t sched, uint8_t mode);
 void check_ring_size(uint64_t ring_size);  // prime, <= XLB_MAX_RING_SIZE
 void check_weight(uint64_t weight, bool allow_zero);
 

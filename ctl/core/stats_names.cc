@@ -54,6 +54,7 @@ const char* const xlb_stat_names[] = {
     "drop_frag_short",
     "nat_rev_restored",
     "drop_nat_rev_lost",
+    "stateless",
 };
 static_assert(sizeof(xlb_stat_names) / sizeof(xlb_stat_names[0]) == XLB_STAT_MAX,
               "enum xlb_stat changed: update xlb_stat_names");

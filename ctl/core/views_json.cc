@@ -27,6 +27,7 @@ Json list_json(const std::vector<VipView>& vips) {
                 {"sched", sched_name(v.sched)},
                 {"mode", mode_name(v.mode)},
                 {"ring_size", v.ring_size},
+                {"stateless", v.stateless},
                 {"backends", backends}};
     add_fingerprint(vip, v.fingerprint);
     out.push_back(std::move(vip));

@@ -237,6 +237,7 @@ void render_list(const Json& answer, std::ostream& out) {
     auto ring_size = vip.at("ring_size").get<uint64_t>();
     out << vip_name(vip) << "  sched " << text(vip.at("sched")) << "  mode " << text(vip.at("mode")) << "  ring "
         << ring_size;
+    if (vip.value("stateless", false)) out << "  stateless";
     // Came with issue 14: compare between nodes.
     if (vip.contains("ring_fingerprint")) out << "  ring fingerprint " << text(vip.at("ring_fingerprint"));
     if (vip.contains("backends_fingerprint")) out << "  backends fingerprint " << text(vip.at("backends_fingerprint"));

@@ -13,6 +13,7 @@ struct AddVipArgs {
   std::string sched = "maglev";
   std::string mode = "ipip";
   uint32_t ring_size = 0;  // sent only when given: lbd owns the default
+  bool stateless = false;
 };
 
 void add_add_vip(CLI::App& app, Context& ctx) {
@@ -23,11 +24,15 @@ void add_add_vip(CLI::App& app, Context& ctx) {
   cmd->add_option("--mode", args->mode, "forwarding mode")->transform(forwarding_mode())->capture_default_str();
   CLI::Option* ring = cmd->add_option("--ring-size", args->ring_size, "Maglev ring size (prime; default 65537)")
                           ->transform(ring_size());
+  cmd->add_flag("--stateless", args->stateless,
+                "keep no flow state: every packet by the ring (maglev or src-hash, ipip or l2dsr); a ring change "
+                "moves the connections of the slots it changes");
   cmd->callback([&ctx, args, ring] {
     Json request = vip_request("add-vip", args->vip);
     request["sched"] = args->sched;
     request["mode"] = args->mode;
     if (ring->count() > 0) request["ring_size"] = args->ring_size;
+    if (args->stateless) request["stateless"] = true;
     change_lbd(ctx, request);
   });
 }

@@ -200,13 +200,14 @@ Json Api::dispatch(const Json& r) {
     return ok(pick_json(lb_.pick(q), Endpoint{q.src, q.sport}));
   }
   if (cmd == "add-vip") {
-    jf::check_object(r, {"cmd", "vip", "proto", "sched", "mode", "ring_size"}, "");
+    jf::check_object(r, {"cmd", "vip", "proto", "sched", "mode", "ring_size", "stateless"}, "");
     VipSpec s;
     s.vip = req_vip(r);
     s.proto = req_proto(r);
     if (auto v = jf::opt_string(r, "sched", "")) s.sched = jf::at("sched", [&] { return parse_sched(*v); });
     if (auto v = jf::opt_string(r, "mode", "")) s.mode = jf::at("mode", [&] { return parse_mode(*v); });
     if (auto v = jf::opt_uint(r, "ring_size", "", 0, UINT32_MAX)) s.ring_size = static_cast<uint32_t>(*v);
+    if (auto v = jf::opt_bool(r, "stateless", "")) s.stateless = *v;
     lb_.add_vip(s);
     if (monitor_) monitor_->changed(wall_ms());
     log_line("added VIP " + vip_name(s.vip, s.proto));

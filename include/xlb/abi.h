@@ -80,6 +80,13 @@ struct xlb_vip_meta {
 	__u32 reserved;
 };
 
+/* The VIP keeps no flow state: every packet goes by the ring (maglev,
+ * src-hash; ipip and l2dsr only), as Katran's F_LRU_BYPASS. No insert, no
+ * lookup of the flow table, no connection counts; a ring change moves the
+ * connections of the slots it changes (docs/design.md, "Forwarding Maglev
+ * VIPs without flow state"). */
+#define XLB_VIP_F_STATELESS (1u << 0)
+
 /* Key of xlb_vip_addrs: an address that carries at least one VIP. Lets the
  * program tell "VIP address, unserved port/protocol" from plain non-VIP
  * traffic, for the counters. The value is the number of VIPs on it. */
@@ -374,6 +381,7 @@ enum xlb_stat {
 	XLB_STAT_DROP_FRAG_SHORT,     /* first fragment to a VIP address too short for its L4 header */
 	XLB_STAT_NAT_REV_RESTORED,    /* nat/fullnat: a live flow's evicted reply entry put back */
 	XLB_STAT_DROP_NAT_REV_LOST,   /* nat/fullnat: a live flow's reply tuple now owned by another flow: flow ended */
+	XLB_STAT_STATELESS,           /* packet of a stateless VIP (XLB_VIP_F_STATELESS): forwarded by the ring */
 	XLB_STAT_MAX,
 };
 

@@ -147,13 +147,21 @@ void LbFixture::set_backend_state(uint32_t backend_id, uint8_t flags, uint32_t w
   ASSERT_EQ(bpf_map_update_elem(fd, &backend_id, &be, BPF_EXIST), 0);
 }
 
-void LbFixture::set_mode(uint32_t vip_id, uint8_t mode) {
+void LbFixture::edit_vip_meta(uint32_t vip_id, const std::function<void(xlb_vip_meta&)>& edit) {
   ASSERT_LT(vip_id, vip_keys_.size());
   int fd = bpf_map__fd(skel_->maps.xlb_vips);
   xlb_vip_meta meta{};
   ASSERT_EQ(bpf_map_lookup_elem(fd, &vip_keys_[vip_id], &meta), 0);
-  meta.mode = mode;
+  edit(meta);
   ASSERT_EQ(bpf_map_update_elem(fd, &vip_keys_[vip_id], &meta, BPF_EXIST), 0);
+}
+
+void LbFixture::set_mode(uint32_t vip_id, uint8_t mode) {
+  edit_vip_meta(vip_id, [&](xlb_vip_meta& m) { m.mode = mode; });
+}
+
+void LbFixture::set_vip_flags(uint32_t vip_id, uint16_t flags) {
+  edit_vip_meta(vip_id, [&](xlb_vip_meta& m) { m.flags = flags; });
 }
 
 xlb_backend_key LbFixture::identity(uint32_t backend_id) const {

@@ -4,6 +4,7 @@
 // the way lbd would, run frames through BPF_PROG_TEST_RUN and compare bytes.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,10 @@ class LbFixture : public ::testing::Test {
                    uint16_t port = 0);
   // The VIP's forwarding mode (enum xlb_mode); add_vip makes ipip VIPs.
   void set_mode(uint32_t vip_id, uint8_t mode);
+  // The VIP's XLB_VIP_F_* flags.
+  void set_vip_flags(uint32_t vip_id, uint16_t flags);
+  // Reads the VIP's xlb_vips entry, lets edit change it, writes it back.
+  void edit_vip_meta(uint32_t vip_id, const std::function<void(xlb_vip_meta&)>& edit);
   // The VIP's scheduling list (least-conn, rr, wrr).
   void set_list(uint32_t vip_id, const std::vector<uint32_t>& ids);
   // Connection counts of backend_id's identity.

@@ -625,7 +625,7 @@ TEST_F(BalancerTest, ListJsonShape) {
   maps->conns[key_of("198.18.100.1:80", "198.19.0.13")] = {1, 0};
   Json j = list_json(lb->list());
   Json want = Json::parse(R"([{"vip": "198.18.100.1:80", "proto": "tcp", "sched": "maglev", "mode": "ipip",
-    "ring_size": 1009, "backends": [
+    "ring_size": 1009, "stateless": false, "backends": [
       {"address": "198.19.0.11", "weight": 1, "state": "active", "ring_slots": 1009, "active": 7, "half_open": 2},
       {"address": "198.19.0.12", "weight": 0, "state": "draining", "ring_slots": 0, "active": 0, "half_open": 0},
       {"address": "198.19.0.13", "weight": 0, "state": "removed", "ring_slots": 0, "active": 1, "half_open": 0}
@@ -731,6 +731,50 @@ TEST_F(BalancerTest, ApplyReportsProgressBeforeEachVip) {
   std::vector<std::pair<size_t, size_t>> seen;
   lb->apply(c, [&](size_t done, size_t total) { seen.push_back({done, total}); });
   EXPECT_EQ(seen, (std::vector<std::pair<size_t, size_t>>{{0, 4}, {1, 4}, {2, 4}, {3, 4}}));
+}
+
+// A stateless VIP (issue 15): its meta carries XLB_VIP_F_STATELESS; only
+// maglev and src-hash with ipip or l2dsr may be one; apply turns it on and
+// off in place; a restarted lbd finds it in the map, and verify compares it.
+TEST_F(BalancerTest, StatelessVipIsAMetaFlag) {
+  VipSpec s{ep("198.18.100.1:80"), TCP, XLB_SCHED_MAGLEV, XLB_MODE_IPIP, kSmallRing, true};
+  lb->add_vip(s);
+  add("198.18.100.1:80", "198.19.0.11");
+  EXPECT_EQ(meta("198.18.100.1:80").flags, XLB_VIP_F_STATELESS);
+  EXPECT_TRUE(lb->verify().empty());
+  EXPECT_TRUE(lb->list().at(0).stateless);
+  EXPECT_TRUE(lb->current_config().vips.at(0).stateless);
+
+  // Refused where the pick or the forwarding needs state: nothing written.
+  for (auto [sched, mode] : {std::pair{XLB_SCHED_LEAST_CONN, XLB_MODE_IPIP}, {XLB_SCHED_RR, XLB_MODE_L2DSR},
+                             {XLB_SCHED_MAGLEV, XLB_MODE_NAT}, {XLB_SCHED_SRC_HASH, XLB_MODE_FULLNAT}}) {
+    VipSpec bad{ep("198.18.100.2:80"), TCP, static_cast<uint8_t>(sched), static_cast<uint8_t>(mode), kSmallRing, true};
+    EXPECT_THROW(lb->add_vip(bad), InputError);
+  }
+  EXPECT_EQ(maps->vips.size(), 1u);
+
+  // Recovered by a restarted lbd.
+  auto again = make();
+  EXPECT_TRUE(again->list().at(0).stateless);
+  EXPECT_TRUE(again->verify().empty());
+
+  // Off and on again by apply, in place: same id, same ring.
+  Config c = lb->current_config();
+  c.vips.at(0).stateless = false;
+  uint32_t id = meta("198.18.100.1:80").vip_id;
+  lb->apply(c);
+  EXPECT_EQ(meta("198.18.100.1:80").flags, 0u);
+  EXPECT_EQ(meta("198.18.100.1:80").vip_id, id);
+  c.vips.at(0).stateless = true;
+  lb->apply(c);
+  EXPECT_EQ(meta("198.18.100.1:80").flags, XLB_VIP_F_STATELESS);
+  c.vips.at(0).sched = XLB_SCHED_LEAST_CONN;
+  EXPECT_THROW(lb->apply(c), InputError);
+  EXPECT_EQ(meta("198.18.100.1:80").sched, XLB_SCHED_MAGLEV);
+
+  // A map entry that disagrees is reported.
+  maps->vips.at(make_vip_key(ep("198.18.100.1:80"), TCP)).flags = 0;
+  EXPECT_FALSE(lb->verify().empty());
 }
 
 }  // namespace

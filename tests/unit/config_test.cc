@@ -211,6 +211,27 @@ TEST(Config, BadRingSchedMode) {
             std::string::npos);
 }
 
+TEST(Config, StatelessVips) {
+  Config c = parse_config(Json::parse(R"({"vips": [
+      {"vip": "198.18.100.1:80", "proto": "tcp", "stateless": true},
+      {"vip": "198.18.100.2:80", "proto": "udp", "sched": "src-hash", "mode": "l2dsr", "stateless": true},
+      {"vip": "198.18.100.3:80", "proto": "tcp", "stateless": false}]})"));
+  EXPECT_TRUE(c.vips[0].stateless);
+  EXPECT_TRUE(c.vips[1].stateless);
+  EXPECT_FALSE(c.vips[2].stateless);
+  // Written back only where it is on.
+  Json out = config_to_json(c);
+  EXPECT_EQ(out["vips"][0]["stateless"], true);
+  EXPECT_FALSE(out["vips"][2].contains("stateless"));
+  EXPECT_EQ(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp", "sched": "least-conn", "stateless": true})")),
+            "vips[1].stateless: stateless: needs sched maglev or src-hash, whose pick is a function of the flow (not "
+            "least-conn)");
+  EXPECT_EQ(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp", "mode": "nat", "stateless": true})")),
+            "vips[1].stateless: stateless: needs mode ipip or l2dsr; nat keeps per-flow state for the replies");
+  EXPECT_EQ(error_of(with_vip(R"({"vip": "198.18.100.2:80", "proto": "tcp", "stateless": 1})")),
+            "vips[1].stateless: must be true or false");
+}
+
 TEST(Config, MissingAndMistypedFields) {
   EXPECT_EQ(error_of(R"({"vips": [{"proto": "tcp"}]})"), "vips[0].vip: missing");
   EXPECT_EQ(error_of(R"({"vips": [{"vip": "198.18.100.1:80"}]})"), "vips[0].proto: missing");
