@@ -120,21 +120,21 @@ TEST_F(EncapEntropy, TheFlowEntryKeepsTheLabel) {
   ASSERT_EQ(run(in).verdict, XDP_TX);
   int fd = bpf_map__fd(skel_->maps.xlb_flows);
   xlb_flow_key key = client_key_of(in);
-  xlb_flow flow{};
-  ASSERT_EQ(bpf_map_lookup_elem(fd, &key, &flow), 0);
+  xlb_flow entry{};
+  ASSERT_TRUE(flow(key, &entry));
   uint32_t want = ref_flow_label(key, 0x5eed1234);
-  EXPECT_EQ(flow.label, want);
+  EXPECT_EQ(entry.label, want);
 
   // What the entry says is what goes out: not hashed per packet.
-  flow.label = want ^ 0x5a5a5;
-  ASSERT_EQ(bpf_map_update_elem(fd, &key, &flow, BPF_EXIST), 0);
+  entry.label = want ^ 0x5a5a5;
+  ASSERT_EQ(bpf_map_update_elem(fd, &key, &entry, BPF_EXIST), 0);
   RunResult r = run(in);
   ASSERT_EQ(r.verdict, XDP_TX);
   EXPECT_EQ(label_of(r.out), want ^ 0x5a5a5);
 
   // An entry without a label: hashed, the same label as before.
-  flow.label = 0;
-  ASSERT_EQ(bpf_map_update_elem(fd, &key, &flow, BPF_EXIST), 0);
+  entry.label = 0;
+  ASSERT_EQ(bpf_map_update_elem(fd, &key, &entry, BPF_EXIST), 0);
   r = run(in);
   ASSERT_EQ(r.verdict, XDP_TX);
   EXPECT_EQ(label_of(r.out), want);
@@ -148,8 +148,8 @@ TEST_F(EncapEntropy, TheFlowEntryKeepsTheLabel) {
   Bytes in4 = tcp_frame("198.18.1.7", 41100, kVip4, 80);
   ASSERT_EQ(run(in4).verdict, XDP_TX);
   xlb_flow_key key4 = client_key_of(in4);
-  ASSERT_EQ(bpf_map_lookup_elem(fd, &key4, &flow), 0);
-  EXPECT_EQ(flow.label, 0u);
+  ASSERT_TRUE(flow(key4, &entry));
+  EXPECT_EQ(entry.label, 0u);
 }
 
 // The traffic class survives next to the label: TOS 0xb8 (EF) in, the

@@ -30,9 +30,8 @@ Bytes tcp_frame(uint16_t sport, uint8_t flags) {
 class StatelessVip : public LbFixture {
  protected:
   bool has_flow(const Bytes& frame) {
-    xlb_flow_key key = client_key_of(frame);
-    xlb_flow flow{};
-    return bpf_map_lookup_elem(bpf_map__fd(skel_->maps.xlb_flows), &key, &flow) == 0;
+    xlb_flow entry{};
+    return flow(client_key_of(frame), &entry);
   }
 };
 
