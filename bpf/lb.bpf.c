@@ -239,20 +239,21 @@ static __always_inline int xlb_icmp(struct xdp_md *ctx, const struct xlb_pkt *pk
 /* least-conn's pick, as a global function: its scan is the largest loop of
  * the program, and would multiply the verifier's work on everything around
  * it. The call is on least-conn's new flows only. */
-__noinline __u32 xlb_pick_least_conn(const struct xlb_pkt *pkt, const struct xlb_vip_meta *vip, __u32 seed)
+__noinline __u32 xlb_pick_least_conn(const struct xlb_pkt *pkt, const struct xlb_vip_meta *vip, __u32 hash)
 {
 	if (!pkt || !vip)
 		return XLB_RING_EMPTY;
-	return xlb_select_least_conn(pkt, vip, xlb_flow_hash(&pkt->key, seed));
+	return xlb_select_least_conn(pkt, vip, hash);
 }
 
-/* The VIP's scheduler's pick for a new flow of pkt, or XLB_RING_EMPTY. */
-static __always_inline __u32 xlb_pick(const struct xlb_pkt *pkt, const struct xlb_vip_meta *vip, __u32 seed)
+/* The VIP's scheduler's pick for a new flow of pkt, whose flow hash is hash
+ * (xlb_flow_hash with seed), or XLB_RING_EMPTY. */
+static __always_inline __u32 xlb_pick(const struct xlb_pkt *pkt, const struct xlb_vip_meta *vip, __u32 hash,
+				      __u32 seed)
 {
 	if (vip->sched == XLB_SCHED_LEAST_CONN)
-		return xlb_pick_least_conn(pkt, vip, seed);
-	/* Hashing the 5-tuple is only needed for a new flow. */
-	return xlb_select(pkt, vip, xlb_flow_hash(&pkt->key, seed), seed);
+		return xlb_pick_least_conn(pkt, vip, hash);
+	return xlb_select(pkt, vip, hash, seed);
 }
 
 /*
@@ -262,25 +263,27 @@ static __always_inline __u32 xlb_pick(const struct xlb_pkt *pkt, const struct xl
  * schedulers' picks depend on counts, a cursor or chance, and give way to
  * the VIP's Maglev ring (lbd builds one for every VIP) indexed by the flow
  * hash, as maglev's would be. A VIP without a ring (never one lbd made)
- * falls back to its scheduler.
+ * falls back to its scheduler. hash: the flow's hash (xlb_flow_hash with
+ * seed).
  */
 static __always_inline __u32 xlb_stateless_pick(const struct xlb_pkt *pkt, const struct xlb_vip_meta *vip,
-						__u32 seed)
+						__u32 hash, __u32 seed)
 {
 	__u32 id;
 
 	if (vip->sched == XLB_SCHED_MAGLEV || vip->sched == XLB_SCHED_SRC_HASH)
-		return xlb_pick(pkt, vip, seed);
-	id = xlb_select_ring(vip, xlb_flow_hash(&pkt->key, seed));
-	return id != XLB_RING_EMPTY ? id : xlb_pick(pkt, vip, seed);
+		return xlb_pick(pkt, vip, hash, seed);
+	id = xlb_select_ring(vip, hash);
+	return id != XLB_RING_EMPTY ? id : xlb_pick(pkt, vip, hash, seed);
 }
 
-/* Fills *t for a packet forwarded without a flow entry, counted as stat.
- * Returns 0, or the drop counter. */
+/* Fills *t for a packet forwarded without a flow entry, whose flow hash is
+ * hash, counted as stat. Returns 0, or the drop counter. */
 static __always_inline int xlb_stateless_target(const struct xlb_pkt *pkt, const struct xlb_vip_meta *vip,
-						__u32 seed, enum xlb_stat stat, __u64 bytes, struct xlb_target *t)
+						__u32 hash, __u32 seed, enum xlb_stat stat, __u64 bytes,
+						struct xlb_target *t)
 {
-	t->backend_id = xlb_stateless_pick(pkt, vip, seed);
+	t->backend_id = xlb_stateless_pick(pkt, vip, hash, seed);
 	t->be = xlb_backend_get(t->backend_id);
 	if (!t->be)
 		return XLB_STAT_DROP_NO_BACKEND;
@@ -301,16 +304,27 @@ static __always_inline int xlb_stateless_target(const struct xlb_pkt *pkt, const
  * Returns 0 with *t filled, or the drop counter.
  */
 static __always_inline int xlb_rst_without_flow(const struct xlb_pkt *pkt, const struct xlb_vip_meta *vip,
-						__u32 seed, __u64 bytes, struct xlb_target *t)
+						__u32 hash, __u32 seed, __u64 bytes, struct xlb_target *t)
 {
 	if ((vip->sched != XLB_SCHED_MAGLEV && vip->sched != XLB_SCHED_SRC_HASH) || vip->mode == XLB_MODE_FULLNAT)
 		return XLB_STAT_DROP_RST_NO_FLOW;
-	return xlb_stateless_target(pkt, vip, seed, XLB_STAT_RST_STATELESS, bytes, t);
+	return xlb_stateless_target(pkt, vip, hash, seed, XLB_STAT_RST_STATELESS, bytes, t);
 }
 
 static __always_inline int xlb_mode_translates(__u8 mode)
 {
 	return mode == XLB_MODE_NAT || mode == XLB_MODE_FULLNAT;
+}
+
+/* The flow hash of a packet being scheduled (with seed), computed once for
+ * both its uses: the pick, and the IPv6 flow label of the tunnel, set in
+ * *label (hashing the 40-byte tuple costs about 13 ns). */
+static __always_inline __u32 xlb_schedule_hash(const struct xlb_pkt *pkt, __u32 seed, __u32 *label)
+{
+	__u32 hash = xlb_flow_hash(&pkt->key, seed);
+
+	*label = xlb_flow_label_of(hash);
+	return hash;
 }
 
 /*
@@ -319,12 +333,15 @@ static __always_inline int xlb_mode_translates(__u8 mode)
  * a fresh pick by the VIP's scheduler (by the ring for a TCP packet that is
  * not a SYN), recorded as a new flow (with its nat reply mapping for
  * nat/fullnat VIPs), unless the CPU is under a new-flow flood. Returns 0
- * with *t filled, or the drop counter.
+ * with *t filled and *label set (the flow's IPv6 flow label where it is
+ * known without hashing again: from its entry, or from the pick's hash), or
+ * the drop counter.
  */
 static __always_inline int xlb_backend_for(const struct xlb_pkt *pkt, const struct xlb_vip_meta *vip,
 					   const struct xlb_config *cfg, __u64 now, __u64 bytes,
 					   struct xlb_target *t, __u32 *label)
 {
+	__u32 hash;
 	struct xlb_flow *flow;
 	int stale = 0, midstream = 0, rc;
 
@@ -334,7 +351,8 @@ static __always_inline int xlb_backend_for(const struct xlb_pkt *pkt, const stru
 	 * function of the flow and forwarding needs no state; a translating
 	 * mode keeps its entries whatever the flag says. */
 	if ((vip->flags & XLB_VIP_F_STATELESS) && !xlb_mode_translates(vip->mode))
-		return xlb_stateless_target(pkt, vip, cfg->hash_seed, XLB_STAT_STATELESS, bytes, t);
+		return xlb_stateless_target(pkt, vip, xlb_schedule_hash(pkt, cfg->hash_seed, label), cfg->hash_seed, XLB_STAT_STATELESS,
+					    bytes, t);
 	flow = bpf_map_lookup_elem(&xlb_flows, &pkt->key);
 	if (flow) {
 		t->backend_id = flow->backend_id;
@@ -365,9 +383,13 @@ static __always_inline int xlb_backend_for(const struct xlb_pkt *pkt, const stru
 		else
 			xlb_count_stat(XLB_STAT_FLOW_STALE_BACKEND, bytes);
 		stale = 1;
-	} else if (pkt->key.proto == IPPROTO_TCP && (pkt->tcp_flags & XLB_TCP_RST)) {
-		return xlb_rst_without_flow(pkt, vip, cfg->hash_seed, bytes, t);
-	} else {
+	}
+
+	/* From here on the packet is scheduled. */
+	hash = xlb_schedule_hash(pkt, cfg->hash_seed, label);
+	if (!stale && pkt->key.proto == IPPROTO_TCP && (pkt->tcp_flags & XLB_TCP_RST))
+		return xlb_rst_without_flow(pkt, vip, hash, cfg->hash_seed, bytes, t);
+	if (!stale) {
 		/* A new flow, or a connection without its entry (a non-SYN):
 		 * past the flood threshold, ipip and l2dsr VIPs forward it
 		 * without one (flood.h), by the pick its later packets will
@@ -376,12 +398,13 @@ static __always_inline int xlb_backend_for(const struct xlb_pkt *pkt, const stru
 		if (midstream)
 			xlb_count_stat(XLB_STAT_FLOW_RESCHEDULED, bytes);
 		if (xlb_under_flood(cfg, now) && !xlb_mode_translates(vip->mode))
-			return xlb_stateless_target(pkt, vip, cfg->hash_seed, XLB_STAT_FLOOD_STATELESS, bytes, t);
+			return xlb_stateless_target(pkt, vip, hash, cfg->hash_seed, XLB_STAT_FLOOD_STATELESS, bytes,
+						    t);
 	}
 
 	/* A connection without its entry may have been forwarded statelessly
 	 * during a flood: it goes where that put it. */
-	t->backend_id = midstream ? xlb_stateless_pick(pkt, vip, cfg->hash_seed) : xlb_pick(pkt, vip, cfg->hash_seed);
+	t->backend_id = midstream ? xlb_stateless_pick(pkt, vip, hash, cfg->hash_seed) : xlb_pick(pkt, vip, hash, cfg->hash_seed);
 	t->be = xlb_backend_get(t->backend_id);
 	if (!t->be)
 		return XLB_STAT_DROP_NO_BACKEND;
@@ -390,7 +413,7 @@ static __always_inline int xlb_backend_for(const struct xlb_pkt *pkt, const stru
 	if (xlb_mode_translates(vip->mode))
 		rc = xlb_nat_flow_new(pkt, t->backend_id, vip->mode | (stale ? XLB_NAT_NEW_REPLACE : 0), now, t);
 	else
-		rc = xlb_flow_record(pkt, t, now, stale, cfg->hash_seed, label);
+		rc = xlb_flow_record(pkt, t, now, stale, *label);
 	if (rc)
 		return rc;
 	/* Another CPU's entry may name another backend. */

@@ -5,7 +5,7 @@
 # -target bpf, the flags of Katran's katran/lib/Makefile-bpf and its default
 # features, and MAX_CONN_RATE raised so that no SYN of the bench takes its
 # "under flood" path (which skips the LRU insert). Then ROUNDS interleaved
-# rounds, both on CPU 1: xlb_katran_bench (Katran's object, its maps filled as
+# rounds, both on CPU 1 (XLB_BENCH_CPU=N for another): xlb_katran_bench (Katran's object, its maps filled as
 # KatranLb fills them) and xlb_xdp_bench, each on the same four paths with the
 # same method: BPF_PROG_TEST_RUN, one frame per run, the kernel's run-time
 # statistics, a trivial XDP_TX program subtracted, byte-identical frames.
@@ -80,8 +80,11 @@ if k=$("$KBENCH" "$OBJ" --info --json) && x=$("$KBENCH" "$BUILD/bpf/lb.bpf.o" --
 	echo "{\"katran_object\": $k, \"xlb_object\": $x}" >"$TMP/sizes"
 fi
 
-CPU=1
+# CPU 1 by default, away from most interrupts; XLB_BENCH_CPU picks another
+# (on some VMs one vCPU runs much slower than the other).
+CPU=${XLB_BENCH_CPU:-1}
 (($(nproc) > 1)) || CPU=0
+[[ $CPU =~ ^[0-9]+$ ]] && ((CPU < $(nproc))) || { log "XLB_BENCH_CPU=$CPU: no such CPU"; exit 2; }
 RESULTS=$TMP/results.jsonl
 : >"$RESULTS"
 # tag IMPL ROUND: adds both to every JSON line.

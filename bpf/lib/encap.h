@@ -116,38 +116,48 @@ static __always_inline __u32 xlb_l2_len_fixed(__u32 l2_len)
 	return sizeof(struct ethhdr) + 2 * sizeof(struct xlb_vlan_hdr);
 }
 
+/* The two MACs, 12 bytes, from from to data (xlb_encap_l2). */
+static __always_inline void xlb_copy_macs(void *data, const void *from)
+{
+	*(__u64 *)data = *(const __u64 *)from;
+	*(__u32 *)(data + 8) = *(const __u32 *)(from + 8);
+}
+
 /* Moves the L2 header (Ethernet, and the VLAN tags if any) to the new start
  * of the frame after bpf_xdp_adjust_head grew it by outer_len bytes, and sets
- * the innermost ethertype to the outer header's family. */
+ * the innermost ethertype to the outer header's family.
+ *
+ * The bytes move in 8- and 4-byte words, forwards: the source lies
+ * outer_len >= 20 bytes after the destination, so nothing is overwritten
+ * before it is read. A __builtin_memmove of unknown alignment is compiled
+ * to one load and one store per byte, with the bytes spilled to the stack:
+ * slower, and stack that the program's call chains cannot spare (512
+ * bytes in all). The ethertype that ends the header is not copied: it is
+ * set. */
 static __always_inline int xlb_encap_l2(void *data, void *end, __u32 l2_len, __u32 outer_len,
 					__be16 outer_proto)
 {
-	if (l2_len == sizeof(struct ethhdr)) {
-		struct ethhdr *eth = data;
+	void *from = data + outer_len;
 
-		if (data + outer_len + sizeof(*eth) > end)
+	if (l2_len == sizeof(struct ethhdr)) {
+		if (from + sizeof(struct ethhdr) > end)
 			return -1;
-		__builtin_memmove(eth, data + outer_len, sizeof(*eth));
-		eth->h_proto = outer_proto;
+		xlb_copy_macs(data, from);
+		((struct ethhdr *)data)->h_proto = outer_proto;
 		return 0;
 	}
 	if (l2_len == sizeof(struct ethhdr) + sizeof(struct xlb_vlan_hdr)) {
-		if (data + outer_len + sizeof(struct ethhdr) + sizeof(struct xlb_vlan_hdr) > end)
+		if (from + sizeof(struct ethhdr) + sizeof(struct xlb_vlan_hdr) > end)
 			return -1;
-		__builtin_memmove(data, data + outer_len, sizeof(struct ethhdr) + sizeof(struct xlb_vlan_hdr));
+		xlb_copy_macs(data, from);
+		*(__u32 *)(data + 12) = *(__u32 *)(from + 12); /* the tag's TPID and TCI */
 		((struct xlb_vlan_hdr *)(data + sizeof(struct ethhdr)))->encap_proto = outer_proto;
 		return 0;
 	}
-
-	if (data + outer_len + sizeof(struct ethhdr) + 2 * sizeof(struct xlb_vlan_hdr) > end)
+	if (from + sizeof(struct ethhdr) + 2 * sizeof(struct xlb_vlan_hdr) > end)
 		return -1;
-	/* 22 bytes, forwards, 8 at a time: each piece is read before anything
-	 * overwrites it (the source lies outer_len >= 20 bytes after the
-	 * destination), and the bytes ride in registers, where one memmove
-	 * of 22 bytes would take stack that the call chains cannot spare. */
-	*(__u64 *)data = *(__u64 *)(data + outer_len);
-	*(__u64 *)(data + 8) = *(__u64 *)(data + outer_len + 8);
-	*(__u32 *)(data + 16) = *(__u32 *)(data + outer_len + 16);
+	xlb_copy_macs(data, from);
+	*(__u64 *)(data + 12) = *(__u64 *)(from + 12); /* both tags' TPIDs and TCIs */
 	((struct xlb_vlan_hdr *)(data + sizeof(struct ethhdr)))[1].encap_proto = outer_proto;
 	return 0;
 }

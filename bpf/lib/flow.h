@@ -185,15 +185,22 @@ static __always_inline int xlb_flow_syn_leaves(const struct xlb_pkt *pkt, const 
 	       (!(be->flags & XLB_BACKEND_F_IN_RING) || !be->weight);
 }
 
-/* IPv6 flow label of a flow (RFC 6437/6438): the top 20 bits of its flow
- * hash, 1 where those are 0 (0 means "no label"). A 20-bit number; the
- * caller writes it into the header's flow_lbl bytes. Hashing the 40-byte
- * tuple costs about 13 ns, so a flow's entry keeps it (xlb_flow.label). */
-static __always_inline __u32 xlb_flow_label(const struct xlb_flow_key *flow, __u32 seed)
+/* IPv6 flow label of a flow (RFC 6437/6438) whose flow hash is hash: the
+ * hash's top 20 bits, 1 where those are 0 (0 means "no label"). A 20-bit
+ * number; the caller writes it into the header's flow_lbl bytes. */
+static __always_inline __u32 xlb_flow_label_of(__u32 hash)
 {
-	__u32 label = xlb_flow_hash(flow, seed) >> 12;
+	__u32 label = hash >> 12;
 
 	return label ? label : 1;
+}
+
+/* xlb_flow_label_of the flow's hash with seed. Hashing the 40-byte tuple
+ * costs about 13 ns, so a flow's entry keeps its label (xlb_flow.label),
+ * and a packet that was just scheduled takes it from the pick's hash. */
+static __always_inline __u32 xlb_flow_label(const struct xlb_flow_key *flow, __u32 seed)
+{
+	return xlb_flow_label_of(xlb_flow_hash(flow, seed));
 }
 
 /* Where a client packet goes: its flow's backend and, for fullnat, the
@@ -227,12 +234,10 @@ static __always_inline int xlb_flow_adopt(const struct xlb_flow_key *key, struct
  * backend, which the caller resolves): a flow is counted once, and all its
  * packets go to one backend even when the scheduler would pick differently
  * on each CPU (least-conn, rr). The entry of a flow to an IPv6 backend keeps
- * its flow label (hashed with seed), also set in *label; after a lost race
- * *label is 0 (the encapsulation hashes the same label). Returns 0 or the
- * drop counter.
+ * its flow label, label (xlb_flow_label_of). Returns 0 or the drop counter.
  */
 static __always_inline int xlb_flow_record(const struct xlb_pkt *pkt, struct xlb_target *t, __u64 now,
-					   int replace, __u32 seed, __u32 *label)
+					   int replace, __u32 label)
 {
 	__u8 state = xlb_flow_initial_state(pkt);
 	struct xlb_flow flow = {
@@ -240,7 +245,7 @@ static __always_inline int xlb_flow_record(const struct xlb_pkt *pkt, struct xlb
 		.backend_id = t->backend_id,
 		.state = state,
 		.flags = xlb_flow_state_units(state) | xlb_flow_close_flags(pkt->tcp_flags, XLB_FLOW_F_FIN_CLIENT),
-		.label = t->be->family == XLB_AF_INET6 ? xlb_flow_label(&pkt->key, seed) : 0,
+		.label = t->be->family == XLB_AF_INET6 ? label : 0,
 	};
 
 	/* Counted before the entry is visible (conns.h). A full LRU evicts
@@ -250,10 +255,8 @@ static __always_inline int xlb_flow_record(const struct xlb_pkt *pkt, struct xlb
 
 	if (bpf_map_update_elem(&xlb_flows, &pkt->key, &flow, replace ? BPF_ANY : BPF_NOEXIST)) {
 		xlb_conn_account(&pkt->key, t->be, 0, flow.flags);
-		*label = 0;
 		return replace ? 0 : xlb_flow_adopt(&pkt->key, t);
 	}
-	*label = flow.label;
 	t->uncounted = !counted;
 	return 0;
 }

@@ -126,7 +126,7 @@ class Lb {
   // resolved neighbours (198.18.0.2..20, reused round-robin), backend i on
   // port 1000 + i (which nat and fullnat VIPs translate to).
   uint32_t add_vip(const std::string& vip, uint16_t port, uint8_t sched, int backends,
-                   uint8_t mode = XLB_MODE_IPIP) {
+                   uint8_t mode = XLB_MODE_IPIP, uint16_t vip_flags = 0) {
     uint32_t vip_id = rings_.size();
     xlb_vip_key key;
     std::memset(&key, 0, sizeof(key));
@@ -139,6 +139,7 @@ class Lb {
     meta.ring_size = XLB_DEFAULT_RING_SIZE;
     meta.sched = sched;
     meta.mode = mode;
+    meta.flags = vip_flags;
     LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = XLB_RING_MAP_FLAGS);
     int ring = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bench_ring", 4, 4, meta.ring_size, &opts);
     rings_.push_back(ring);
