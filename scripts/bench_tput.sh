@@ -77,7 +77,8 @@
 #
 # Usage: scripts/bench_tput.sh [BUILD_DIR] [--json] [--duration S] [--warmup S]
 #          [--flows N] [--cpus LIST] [--rounds N] [--backends N] [--only LIST]
-#          [--modes LIST] [--gen auto|live|clone|packet] [--size BYTES] [--stateless] [--keep]
+#          [--modes LIST] [--gen auto|live|clone|packet] [--size BYTES] [--stateless]
+#          [--ring-size M] [--keep]
 #   BUILD_DIR  default build/ (needs ctl/lbd/lbd, ctl/lbctl/lbctl and
 #              tests/bench/tput/trafgen)
 #   --only     comma list of trivial,xlb,nft (default all three)
@@ -85,6 +86,9 @@
 #   --rounds   runs of all of them, interleaved; the table shows medians (3)
 #   --stateless  xlb's VIP keeps no flow state (`"stateless": true`: every
 #              packet by the ring); ipip and l2dsr only
+#   --ring-size  the VIP's Maglev ring size M (a prime; lbd's default 65537):
+#              the ring every new flow, and every packet of a stateless VIP,
+#              reads a slot of
 #   --json     JSON lines on stdout instead of the table (one per run, then a summary)
 #   --keep     leave the topology up for inspection (prints how to remove it)
 # Exit: 0 done, 1 error, 2 bad usage, 77 not root / not built / no netns.
@@ -105,6 +109,7 @@ GEN=auto
 SIZE=60
 KEEP=0
 STATELESS=0
+RING_SIZE= # empty: lbd's default
 
 usage() { sed -n '2,/^set -u/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 while (($#)); do
@@ -122,6 +127,7 @@ while (($#)); do
 	--size) SIZE=${2:?}; shift ;;
 	--keep) KEEP=1 ;;
 	--stateless) STATELESS=1 ;;
+	--ring-size) RING_SIZE=${2:?}; shift ;;
 	-h | --help) usage 0 ;;
 	-*) echo "bench_tput: unknown option $1" >&2; usage ;;
 	*) BUILD=$1 ;;
@@ -137,6 +143,7 @@ if ((STATELESS)) && [[ ",$MODES," == *,nat,* || ",$MODES," == *,fullnat,* ]]; th
 	exit 2
 fi
 ((${#MODE_LIST[@]})) || usage
+[[ -z $RING_SIZE || $RING_SIZE =~ ^[1-9][0-9]*$ ]] || { echo "bench_tput: --ring-size takes a number (a prime)" >&2; exit 2; }
 for m in "${MODE_LIST[@]}"; do [[ "$m" =~ ^(ipip|l2dsr|nat|fullnat)$ ]] || { echo "bench_tput: unknown mode $m" >&2; exit 2; }; done
 
 log() { printf '[bench_tput] %s\n' "$*" >&2; }
@@ -351,13 +358,16 @@ run_trivial() {
 # One VIP of MODE with every backend, through `lbctl apply` (the fullnat
 # source exists only in the config).
 xlb_config() {
-	python3 - "$1" "$VIP:$VPORT" "$(port_of "$1")" "$SNAT" "$STATELESS" "${BACKEND_ADDRS[@]}" <<'PY'
+	python3 - "$1" "$VIP:$VPORT" "$(port_of "$1")" "$SNAT" "$STATELESS" "$RING_SIZE" "${BACKEND_ADDRS[@]}" <<'PY'
 import json, sys
-mode, vip, port, snat, stateless, backends = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5] == "1", sys.argv[6:]
+mode, vip, port, snat, stateless, ring_size = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5] == "1", sys.argv[6]
+backends = sys.argv[7:]
 be = [{"address": b, "port": port} if mode in ("nat", "fullnat") else {"address": b} for b in backends]
 cfg = {"vips": [{"vip": vip, "proto": "udp", "mode": mode, "backends": be}]}
 if stateless:
     cfg["vips"][0]["stateless"] = True
+if ring_size:
+    cfg["vips"][0]["ring_size"] = int(ring_size)
 if mode == "fullnat":
     cfg["fullnat"] = {"source_v4": snat, "port_min": 10000, "port_max": 65000}
 print(json.dumps(cfg))
@@ -439,9 +449,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
-python3 - "$RESULTS" "$JSON" "$LOAD_BEFORE" "$LOAD_AFTER" "$CPUS" "$FLOWS" "$SIZE" "$BACKENDS" "$DURATION" "$GEN_USED" "$MODES" "$STATELESS" <<'EOF'
+python3 - "$RESULTS" "$JSON" "$LOAD_BEFORE" "$LOAD_AFTER" "$CPUS" "$FLOWS" "$SIZE" "$BACKENDS" "$DURATION" "$GEN_USED" "$MODES" "$STATELESS" "$RING_SIZE" <<'EOF'
 import json, statistics, sys
-path, as_json, load0, load1, cpus, flows, size, backends, duration, gen, modes, stateless = sys.argv[1:]
+path, as_json, load0, load1, cpus, flows, size, backends, duration, gen, modes, stateless, ring_size = sys.argv[1:]
 modes = modes.split(",")
 runs = [json.loads(l) for l in open(path) if l.strip()]
 KEYS = ("sent_mpps", "recv_mpps", "loss_pct", "recv_mpps_per_core")
@@ -456,7 +466,7 @@ def stats(rs):
     return d
 summary = {"summary": True, "generator": gen, "cpus": cpus, "flows": int(flows), "frame_bytes": int(size),
            "backends": int(backends), "duration_s": float(duration), "stateless": stateless == "1",
-           "rounds": max((r["round"] for r in runs), default=0),
+           "ring_size": int(ring_size) if ring_size else None, "rounds": max((r["round"] for r in runs), default=0),
            "load_before": load0, "load_after": load1, "modes": {}}
 nft = [r for r in runs if r["forwarder"] == "nft-dnat"]
 if nft:
@@ -491,7 +501,8 @@ if as_json == "1":
 def fmt(v, spec):
     return format(v, spec) if v is not None else "-"
 print(f"generator {gen}; CPUs {cpus}, {flows} flows, {size}-byte frames, {backends} backends"
-      f"{' (stateless VIP)' if stateless == '1' else ''}, {duration} s per run,"
+      f"{' (stateless VIP)' if stateless == '1' else ''}{f', ring size {ring_size}' if ring_size else ''},"
+      f" {duration} s per run,"
       f" median of {summary['rounds']} round(s); load before {load0}, after {load1}")
 print(f"{'mode':<8} {'forwarder':<12} {'sent Mpps':>10} {'recv Mpps':>10} {'loss %':>7} {'Mpps/core':>10} {'ns/pkt':>7}"
       f"   per round (recv Mpps)")
